@@ -1,0 +1,53 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed translations
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile -d app/translations --statistics
+
+# Serve the site on 127.0.0.1:$(PORT): install, migrate, seed when empty, run.
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT) --no-reload
+
+# Production-style serving (see README): gunicorn behind a proxy.
+serve-prod: install
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --worker-class gthread wsgi:app
+
+# Debian packages the browser tests need (chromium, CJK fonts); installed only when missing.
+system-deps:
+	@./scripts/ensure-debian-packages chromium fonts-noto-cjk
+
+# The full suite: unit/view tests on SQLite, again on PostgreSQL when reachable (required
+# in CI), and the browser tests once.
+test: install system-deps
+	$(BIN)/python -m pytest -m "not e2e" -q
+	@if ./scripts/postgres-reachable || [ "$$CI" = "true" ]; then \
+		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e" -q; \
+	else echo "PostgreSQL not reachable: PostgreSQL run skipped (required when CI=true)"; fi
+	$(BIN)/python -m pytest -m e2e -q
+
+bench: install
+	@./scripts/ensure-debian-packages wrk nginx-light
+	$(BIN)/python bench/pages.py
+
+# Refresh the message catalogues after changing UI strings, then translate app/translations/*/messages.po.
+messages: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* .venv node_modules' --no-location --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching

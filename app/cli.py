@@ -1,0 +1,33 @@
+"""Command groups: seed (and, as their issues land, search and users)."""
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import Product
+from app.services.seed import SeedLoader
+
+
+@click.command("seed")
+@click.option("--if-empty", is_flag=True, help="Only load when the catalogue has no products.")
+def seed_command(if_empty: bool) -> None:
+    """Load seed/ into the database (idempotent: running it twice changes nothing)."""
+    if if_empty and db.session.scalar(select(func.count(Product.id))):
+        click.echo("Catalogue already has data; seed skipped.")
+        return
+
+    def progress(items):
+        items = list(items)
+        with click.progressbar(items, label="seeding", file=click.get_text_stream("stderr")) as bar:
+            yield from bar
+
+    loader = SeedLoader(
+        current_app.config["SEED_DIR"], current_app.config["MEDIA_ROOT"], progress=progress
+    )
+    counts = loader.run()
+    db.session.commit()
+    click.echo("Seeded: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)

@@ -1,0 +1,36 @@
+"""All models, imported here so Alembic and the app see the whole metadata."""
+from app.models.brands import Brand, BrandKind, brand_products
+from app.models.enterprises import Authorization, AuthorizationStatus, Enterprise
+from app.models.industry import IndustryFact
+from app.models.listing import PublicationStatus
+from app.models.media import ProductImage
+from app.models.partial_date import PartialDate
+from app.models.places import County, Province
+from app.models.products import Category, Product, product_counties
+from app.models.signs import GISign, Regime, SignStatus, sign_counties
+from app.models.site import CatalogueGeneration
+from app.models.users import User
+
+__all__ = [
+    "Authorization",
+    "AuthorizationStatus",
+    "Brand",
+    "BrandKind",
+    "CatalogueGeneration",
+    "Category",
+    "County",
+    "Enterprise",
+    "GISign",
+    "IndustryFact",
+    "PartialDate",
+    "Product",
+    "ProductImage",
+    "Province",
+    "PublicationStatus",
+    "Regime",
+    "SignStatus",
+    "User",
+    "brand_products",
+    "product_counties",
+    "sign_counties",
+]

@@ -1,0 +1,38 @@
+"""Product photos. Files live under MEDIA_ROOT as content-addressed renditions."""
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import db
+from app.models.listing import Bilingual
+
+RENDITION_WIDTHS = (320, 800, 1600)
+
+
+class ProductImage(Bilingual, db.Model):
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    alt_zh: Mapped[str] = mapped_column(String(300))
+    alt_en: Mapped[str | None] = mapped_column(String(300))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_cover: Mapped[bool] = mapped_column(Boolean, default=False)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    product: Mapped["Product"] = relationship(back_populates="images")  # noqa: F821
+
+    @property
+    def widths(self) -> list[int]:
+        """Rendition widths written for this image (never upscaled)."""
+        return sorted({min(w, self.width) for w in RENDITION_WIDTHS})
+
+    def rendition_name(self, width: int, fmt: str) -> str:
+        return f"{self.content_hash[:2]}/{self.content_hash}-{width}.{fmt}"
+
+    def height_for(self, width: int) -> int:
+        return round(self.height * width / self.width)

@@ -1,0 +1,92 @@
+"""Categories and products: the thing itself, what makes it special, where and when."""
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import db
+from app.models.listing import Bilingual, Listing
+from app.models.places import County
+
+product_counties = Table(
+    "product_counties",
+    db.metadata,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
+)
+
+ALL_MONTHS_MASK = (1 << 12) - 1
+
+
+def months_to_mask(months: list[int]) -> int:
+    mask = 0
+    for month in months:
+        if not 1 <= int(month) <= 12:
+            raise ValueError(f"month out of range: {month}")
+        mask |= 1 << (int(month) - 1)
+    return mask
+
+
+class Category(Bilingual, db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Product(Bilingual, Listing, db.Model):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(96), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(128), index=True)
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    province_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary_zh: Mapped[str] = mapped_column(String(300), default="")
+    summary_en: Mapped[str | None] = mapped_column(String(500))
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str | None] = mapped_column(Text)
+    characteristics_zh: Mapped[str] = mapped_column(Text, default="")
+    characteristics_en: Mapped[str | None] = mapped_column(Text)
+    # Production season as a 12-bit month mask (bit 0 = January): one integer test per row.
+    season_mask: Mapped[int] = mapped_column(Integer, default=0)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    category: Mapped[Category] = relationship()
+    counties: Mapped[list[County]] = relationship(
+        secondary=product_counties, order_by=County.sort_order
+    )
+    signs: Mapped[list["GISign"]] = relationship(  # noqa: F821
+        back_populates="product", order_by="GISign.id", cascade="all, delete-orphan"
+    )
+    images: Mapped[list["ProductImage"]] = relationship(  # noqa: F821
+        back_populates="product",
+        order_by="(ProductImage.sort_order, ProductImage.id)",
+        cascade="all, delete-orphan",
+    )
+    industry_facts: Mapped[list["IndustryFact"]] = relationship(  # noqa: F821
+        back_populates="product", order_by="IndustryFact.year", cascade="all, delete-orphan"
+    )
+
+    @property
+    def season_months(self) -> list[int]:
+        return [m for m in range(1, 13) if self.season_mask & (1 << (m - 1))]
+
+    @season_months.setter
+    def season_months(self, months: list[int]) -> None:
+        self.season_mask = months_to_mask(months)
+
+    def in_season(self, month: int) -> bool:
+        return bool(self.season_mask & (1 << (month - 1)))
+
+    @property
+    def cover_image(self):
+        for image in self.images:
+            if image.is_cover:
+                return image
+        return self.images[0] if self.images else None
+
+    def __repr__(self) -> str:
+        return f"<Product {self.slug}>"

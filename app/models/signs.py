@@ -1,0 +1,69 @@
+"""GI signs: the registrations (protected GI product, GI trademark, agricultural GI)."""
+import enum
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
+
+from app.db import db
+from app.models.listing import Bilingual, Listing, str_enum
+from app.models.partial_date import PartialDate
+from app.models.places import County
+
+
+class Regime(enum.StrEnum):
+    CNIPA_GI_PRODUCT = "cnipa_gi_product"  # 地理标志保护产品
+    GI_TRADEMARK = "gi_trademark"  # 地理标志证明商标 / 集体商标
+    AGRI_GI = "agri_gi"  # 农产品地理标志
+
+
+class SignStatus(enum.StrEnum):
+    VALID = "valid"
+    CHANGED = "changed"
+    REVOKED = "revoked"
+
+
+sign_counties = Table(
+    "sign_counties",
+    db.metadata,
+    Column("sign_id", ForeignKey("gi_signs.id", ondelete="CASCADE"), primary_key=True),
+    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class GISign(Bilingual, Listing, db.Model):
+    __tablename__ = "gi_signs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    regime: Mapped[Regime] = mapped_column(str_enum(Regime, "regime"), index=True)
+    official_name_zh: Mapped[str] = mapped_column(String(128))
+    official_name_en: Mapped[str | None] = mapped_column(String(200))
+    # Announcement or registration number; null when none has been found (never invented).
+    number: Mapped[str | None] = mapped_column(String(128), index=True)
+    approval_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    approval_month: Mapped[int | None] = mapped_column(Integer)
+    approval_day: Mapped[int | None] = mapped_column(Integer)
+    approval_date = composite(PartialDate, approval_year, approval_month, approval_day)
+    approval_note: Mapped[str | None] = mapped_column(String(200))
+    issuing_body_zh: Mapped[str | None] = mapped_column(String(200))
+    issuing_body_en: Mapped[str | None] = mapped_column(String(200))
+    holder_zh: Mapped[str | None] = mapped_column(String(200))
+    holder_en: Mapped[str | None] = mapped_column(String(200))
+    protected_area_zh: Mapped[str | None] = mapped_column(Text)
+    protected_area_en: Mapped[str | None] = mapped_column(Text)
+    standard: Mapped[str | None] = mapped_column(String(200))
+    nice_classes: Mapped[str | None] = mapped_column(String(64))
+    sign_status: Mapped[SignStatus] = mapped_column(
+        str_enum(SignStatus, "sign_status"), default=SignStatus.VALID
+    )
+    source: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    product: Mapped["Product"] = relationship(back_populates="signs")  # noqa: F821
+    protected_counties: Mapped[list[County]] = relationship(
+        secondary=sign_counties, order_by=County.sort_order
+    )
+
+    def __repr__(self) -> str:
+        return f"<GISign {self.regime} {self.official_name_zh}>"

@@ -1,0 +1,55 @@
+"""schema.org JSON-LD for product, brand and enterprise pages."""
+from flask import current_app, url_for
+
+from app.i18n import current_lang
+
+
+def _absolute(endpoint: str, **values) -> str:
+    return current_app.config["SITE_BASE_URL"] + url_for(endpoint, **values)
+
+
+def product_jsonld(page) -> dict:
+    product, lang = page.product, current_lang()
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.text("name", lang),
+        "alternateName": product.name_zh if lang == "en" else product.name_en,
+        "description": product.text("summary", lang),
+        "url": _absolute("public.product", slug=product.slug),
+        "category": product.category.text("name", lang),
+        "countryOfOrigin": {"@type": "Country", "name": "CN"},
+        "brand": [{"@type": "Brand", "name": b.text("name", lang)} for b in page.brands],
+    }
+    if product.cover_image:
+        image = product.cover_image
+        data["image"] = _absolute(
+            "media.rendition", name=image.rendition_name(image.widths[-1], "jpg")
+        )
+    return data
+
+
+def brand_jsonld(brand) -> dict:
+    lang = current_lang()
+    return {
+        "@context": "https://schema.org",
+        "@type": "Brand",
+        "name": brand.text("name", lang),
+        "url": _absolute("public.brand", slug=brand.slug),
+        "description": brand.text("description", lang),
+    }
+
+
+def enterprise_jsonld(enterprise) -> dict:
+    lang = current_lang()
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Organization",
+        "name": enterprise.text("name", lang),
+        "url": _absolute("public.enterprise", slug=enterprise.slug),
+        "taxID": enterprise.credit_code,
+        "address": enterprise.text("address", lang),
+    }
+    if enterprise.website:
+        data["sameAs"] = enterprise.website
+    return data

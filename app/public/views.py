@@ -1,0 +1,153 @@
+"""Thin public views: parse, ask the catalogue service, render. Pages are cached per
+generation (see services/page_cache)."""
+from flask import abort, current_app, render_template, url_for
+
+from app.models import Regime, SignStatus
+from app.public import bp, params
+from app.services import catalogue
+from app.services.page_cache import cached_page
+
+
+@bp.get("/")
+@cached_page
+def home():
+    month = catalogue.local_today().month
+    return render_template(
+        "public/home.html",
+        featured=catalogue.featured_products(),
+        in_season=catalogue.in_season_products(month),
+        month=month,
+        counties=catalogue.counties_with_counts(),
+        categories=catalogue.categories_with_counts(),
+        province=_province(),
+    )
+
+
+def _province():
+    counties = catalogue.all_counties()
+    return counties[0].province if counties else None
+
+
+@bp.get("/counties/")
+@cached_page
+def counties():
+    return render_template(
+        "public/counties.html",
+        counties=catalogue.counties_with_counts(),
+        province=_province(),
+    )
+
+
+@bp.get("/counties/<slug>")
+@cached_page
+def county(slug: str):
+    found = catalogue.county_by_slug(slug) or abort(404)
+    return render_template("public/county.html", page=catalogue.county_page(found))
+
+
+@bp.get("/products/")
+@cached_page
+def products():
+    filters = catalogue.ProductFilter(
+        county=params.lookup("county", catalogue.county_by_slug),
+        category=params.lookup("category", catalogue.category_by_slug),
+        regime=params.enum_value("regime", Regime),
+    )
+    page = catalogue.filtered_products(
+        filters, params.page_number(), current_app.config["PER_PAGE"]
+    )
+    if page.page > page.pages:
+        abort(404)
+    return render_template(
+        "public/products.html",
+        page=page,
+        filters=filters,
+        counties=catalogue.all_counties(),
+        categories=catalogue.all_categories(),
+        regimes=list(Regime),
+    )
+
+
+@bp.get("/products/<slug>")
+@cached_page
+def product(slug: str):
+    page = catalogue.product_page(slug) or abort(404)
+    return render_template("public/product.html", page=page, today=catalogue.local_today())
+
+
+@bp.get("/brands/<slug>")
+@cached_page
+def brand(slug: str):
+    found = catalogue.brand_by_slug(slug) or abort(404)
+    return render_template(
+        "public/brand.html",
+        brand=found,
+        products=catalogue.published_only(found.products),
+    )
+
+
+@bp.get("/enterprises/<slug>")
+@cached_page
+def enterprise(slug: str):
+    found = catalogue.enterprise_by_slug(slug) or abort(404)
+    return render_template(
+        "public/enterprise.html",
+        enterprise=found,
+        authorizations=catalogue.published_only(found.authorizations),
+        brands=catalogue.brands_owned_by(found),
+        today=catalogue.local_today(),
+    )
+
+
+@bp.get("/categories/")
+@cached_page
+def categories():
+    return render_template("public/categories.html", categories=catalogue.categories_with_counts())
+
+
+@bp.get("/categories/<slug>")
+@cached_page
+def category(slug: str):
+    found = catalogue.category_by_slug(slug) or abort(404)
+    return render_template(
+        "public/category.html", category=found, products=catalogue.category_products(found)
+    )
+
+
+@bp.get("/register/")
+@cached_page
+def register():
+    filters = catalogue.RegisterFilter(
+        regime=params.enum_value("regime", Regime),
+        county=params.lookup("county", catalogue.county_by_slug),
+        year=params.year(),
+        status=params.enum_value("status", SignStatus),
+        sort=params.choice("sort", catalogue.REGISTER_SORTS, "year"),
+        descending=params.choice("dir", ("asc", "desc"), "asc") == "desc",
+    )
+    return render_template(
+        "public/register.html",
+        signs=catalogue.register_signs(filters),
+        filters=filters,
+        counties=catalogue.all_counties(),
+        years=catalogue.register_years(),
+        regimes=list(Regime),
+        statuses=list(SignStatus),
+    )
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    xml = render_template(
+        "public/sitemap.xml",
+        entries=catalogue.sitemap_entries(),
+        base=current_app.config["SITE_BASE_URL"],
+    )
+    return current_app.response_class(xml, mimetype="application/xml")
+
+
+@bp.get("/robots.txt")
+def robots():
+    base = current_app.config["SITE_BASE_URL"]
+    body = f"User-agent: *\nDisallow: /admin/\nSitemap: {base}{url_for('public.sitemap')}\n"
+    return current_app.response_class(body, mimetype="text/plain")

@@ -1,0 +1,432 @@
+"""Read side of the public catalogue: published listings only, loaded without N+1 queries."""
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.db import db
+from app.models import (
+    Authorization,
+    Brand,
+    Category,
+    County,
+    Enterprise,
+    GISign,
+    IndustryFact,
+    Product,
+    PublicationStatus,
+    Regime,
+    SignStatus,
+    brand_products,
+    product_counties,
+    sign_counties,
+)
+
+PUBLISHED = PublicationStatus.PUBLISHED
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def _published_products() -> Select:
+    return (
+        select(Product)
+        .where(Product.status == PUBLISHED)
+        .options(selectinload(Product.images), selectinload(Product.counties))
+    )
+
+
+def _in_county(county_id: int):
+    return Product.id.in_(
+        select(product_counties.c.product_id).where(product_counties.c.county_id == county_id)
+    )
+
+
+def product_card_query() -> Select:
+    return _published_products().options(selectinload(Product.category))
+
+
+# --- home -------------------------------------------------------------------------------
+
+
+def featured_products(limit: int = 8) -> list[Product]:
+    stmt = product_card_query().where(Product.featured.is_(True)).order_by(Product.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def in_season_products(month: int, limit: int = 12) -> list[Product]:
+    bit = 1 << (month - 1)
+    stmt = (
+        product_card_query()
+        .where(Product.season_mask.op("&")(bit) != 0)
+        .order_by(Product.featured.desc(), Product.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def counties_with_counts() -> list[tuple[County, int]]:
+    count = (
+        select(product_counties.c.county_id, func.count().label("n"))
+        .join(Product, Product.id == product_counties.c.product_id)
+        .where(Product.status == PUBLISHED)
+        .group_by(product_counties.c.county_id)
+        .subquery()
+    )
+    stmt = (
+        select(County, func.coalesce(count.c.n, 0))
+        .outerjoin(count, count.c.county_id == County.id)
+        .order_by(County.sort_order)
+    )
+    return [(county, n) for county, n in db.session.execute(stmt)]
+
+
+def categories_with_counts() -> list[tuple[Category, int]]:
+    count = (
+        select(Product.category_id, func.count().label("n"))
+        .where(Product.status == PUBLISHED)
+        .group_by(Product.category_id)
+        .subquery()
+    )
+    stmt = (
+        select(Category, func.coalesce(count.c.n, 0))
+        .outerjoin(count, count.c.category_id == Category.id)
+        .order_by(Category.sort_order)
+    )
+    return [(category, n) for category, n in db.session.execute(stmt)]
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+
+def county_by_slug(slug: str) -> County | None:
+    return db.session.scalar(select(County).where(County.slug == slug))
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def all_counties() -> list[County]:
+    return list(db.session.scalars(select(County).order_by(County.sort_order)))
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.sort_order)))
+
+
+# --- products ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    county: County | None = None
+    category: Category | None = None
+    regime: Regime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Select, page: int, per_page: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, total or 0)
+
+
+def filtered_products(filters: ProductFilter, page: int, per_page: int) -> Page:
+    stmt = product_card_query()
+    if filters.county is not None:
+        stmt = stmt.where(_in_county(filters.county.id))
+    if filters.category is not None:
+        stmt = stmt.where(Product.category_id == filters.category.id)
+    if filters.regime is not None:
+        stmt = stmt.where(
+            Product.id.in_(
+                select(GISign.product_id).where(
+                    GISign.regime == filters.regime, GISign.status == PUBLISHED
+                )
+            )
+        )
+    return paginate(stmt.order_by(Product.name_zh, Product.id), page, per_page)
+
+
+@dataclass
+class ProductPage:
+    """Everything the product page shows, on the path sign -> product -> brand -> industry."""
+
+    product: Product
+    signs: list[GISign]
+    brands: list[Brand]
+    authorizations: list[Authorization]
+    facts: list[IndustryFact]
+
+
+def product_page(slug: str) -> ProductPage | None:
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.slug == slug, Product.status == PUBLISHED)
+        .options(
+            selectinload(Product.images),
+            selectinload(Product.counties),
+            selectinload(Product.category),
+        )
+    )
+    if product is None:
+        return None
+    signs = list(
+        db.session.scalars(
+            select(GISign)
+            .where(GISign.product_id == product.id, GISign.status == PUBLISHED)
+            .options(selectinload(GISign.protected_counties))
+            .order_by(GISign.approval_year.is_(None), GISign.approval_year, GISign.id)
+        )
+    )
+    brands = list(
+        db.session.scalars(
+            select(Brand)
+            .join(brand_products)
+            .where(brand_products.c.product_id == product.id, Brand.status == PUBLISHED)
+            .options(selectinload(Brand.owner))
+            .order_by(Brand.name_zh)
+        )
+    )
+    authorizations = authorizations_for_signs([s.id for s in signs])
+    facts = list(
+        db.session.scalars(
+            select(IndustryFact)
+            .where(IndustryFact.product_id == product.id, IndustryFact.status == PUBLISHED)
+            .order_by(IndustryFact.year)
+        )
+    )
+    return ProductPage(product, signs, brands, authorizations, facts)
+
+
+def authorizations_for_signs(sign_ids: list[int]) -> list[Authorization]:
+    if not sign_ids:
+        return []
+    stmt = (
+        select(Authorization)
+        .join(Enterprise)
+        .where(
+            Authorization.sign_id.in_(sign_ids),
+            Authorization.status == PUBLISHED,
+            Enterprise.status == PUBLISHED,
+        )
+        .options(selectinload(Authorization.enterprise), selectinload(Authorization.sign))
+        .order_by(Enterprise.name_zh, Authorization.valid_from)
+    )
+    return list(db.session.scalars(stmt))
+
+
+# --- counties ---------------------------------------------------------------------------
+
+
+@dataclass
+class CountyPage:
+    county: County
+    products: list[Product]
+    signs: list[GISign]
+    brands: list[Brand]
+    enterprises: list[Enterprise]
+
+
+def county_page(county: County) -> CountyPage:
+    products = list(
+        db.session.scalars(
+            product_card_query().where(_in_county(county.id)).order_by(Product.name_zh)
+        )
+    )
+    product_ids = [p.id for p in products]
+    signs = list(
+        db.session.scalars(
+            select(GISign)
+            .join(Product)
+            .where(
+                GISign.status == PUBLISHED,
+                Product.status == PUBLISHED,
+                or_(
+                    GISign.product_id.in_(product_ids),
+                    GISign.id.in_(
+                        select(sign_counties.c.sign_id).where(
+                            sign_counties.c.county_id == county.id
+                        )
+                    ),
+                ),
+            )
+            .options(selectinload(GISign.product))
+            .order_by(GISign.approval_year.is_(None), GISign.approval_year, GISign.id)
+        )
+    )
+    brands = list(
+        db.session.scalars(
+            select(Brand)
+            .where(
+                Brand.status == PUBLISHED,
+                Brand.id.in_(
+                    select(brand_products.c.brand_id).where(
+                        brand_products.c.product_id.in_(product_ids)
+                    )
+                ),
+            )
+            .order_by(Brand.name_zh)
+        )
+    )
+    enterprises = list(
+        db.session.scalars(
+            select(Enterprise)
+            .where(Enterprise.status == PUBLISHED, Enterprise.county_id == county.id)
+            .order_by(Enterprise.name_zh)
+        )
+    )
+    return CountyPage(county, products, signs, brands, enterprises)
+
+
+# --- brands, enterprises, categories ------------------------------------------------------
+
+
+def brand_by_slug(slug: str) -> Brand | None:
+    return db.session.scalar(
+        select(Brand)
+        .where(Brand.slug == slug, Brand.status == PUBLISHED)
+        .options(selectinload(Brand.owner), selectinload(Brand.products))
+    )
+
+
+def published_only(items: list) -> list:
+    return [item for item in items if item.status == PUBLISHED]
+
+
+def enterprise_by_slug(slug: str) -> Enterprise | None:
+    return db.session.scalar(
+        select(Enterprise)
+        .where(Enterprise.slug == slug, Enterprise.status == PUBLISHED)
+        .options(
+            selectinload(Enterprise.county),
+            selectinload(Enterprise.authorizations)
+            .selectinload(Authorization.sign)
+            .selectinload(GISign.product),
+        )
+    )
+
+
+def brands_owned_by(enterprise: Enterprise) -> list[Brand]:
+    return list(
+        db.session.scalars(
+            select(Brand)
+            .where(Brand.owner_id == enterprise.id, Brand.status == PUBLISHED)
+            .order_by(Brand.name_zh)
+        )
+    )
+
+
+def category_products(category: Category) -> list[Product]:
+    return list(
+        db.session.scalars(
+            product_card_query()
+            .where(Product.category_id == category.id)
+            .order_by(Product.name_zh)
+        )
+    )
+
+
+# --- the register -----------------------------------------------------------------------
+
+REGISTER_SORTS = {
+    "name": (GISign.official_name_zh,),
+    "regime": (GISign.regime, GISign.official_name_zh),
+    "year": (GISign.approval_year.is_(None), GISign.approval_year, GISign.official_name_zh),
+    "status": (GISign.sign_status, GISign.official_name_zh),
+}
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    regime: Regime | None = None
+    county: County | None = None
+    year: int | None = None
+    status: SignStatus | None = None
+    sort: str = "year"
+    descending: bool = False
+
+
+def register_signs(filters: RegisterFilter) -> list[GISign]:
+    stmt = (
+        select(GISign)
+        .join(Product)
+        .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
+    )
+    if filters.regime is not None:
+        stmt = stmt.where(GISign.regime == filters.regime)
+    if filters.status is not None:
+        stmt = stmt.where(GISign.sign_status == filters.status)
+    if filters.year is not None:
+        stmt = stmt.where(GISign.approval_year == filters.year)
+    if filters.county is not None:
+        stmt = stmt.where(
+            GISign.id.in_(
+                select(sign_counties.c.sign_id).where(
+                    sign_counties.c.county_id == filters.county.id
+                )
+            )
+        )
+    columns = REGISTER_SORTS[filters.sort]
+    if filters.descending:
+        columns = tuple(c.desc() for c in columns)
+    return list(db.session.scalars(stmt.order_by(*columns, GISign.id)))
+
+
+def register_years() -> list[int]:
+    stmt = (
+        select(GISign.approval_year)
+        .where(GISign.status == PUBLISHED, GISign.approval_year.is_not(None))
+        .distinct()
+        .order_by(GISign.approval_year.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+# --- sitemap ----------------------------------------------------------------------------
+
+
+def sitemap_entries() -> dict[str, list]:
+    def published(model):
+        return list(
+            db.session.execute(
+                select(model.slug, model.updated_at)
+                .where(model.status == PUBLISHED)
+                .order_by(model.slug)
+            )
+        )
+
+    return {
+        "products": published(Product),
+        "brands": published(Brand),
+        "enterprises": published(Enterprise),
+        "counties": list(db.session.scalars(select(County.slug).order_by(County.sort_order))),
+        "categories": list(
+            db.session.scalars(select(Category.slug).order_by(Category.sort_order))
+        ),
+    }

@@ -1,0 +1,381 @@
+"""Load seed/ into the database idempotently: every record is found by its natural key and
+only fields that differ are written, so a second run changes nothing (not even versions)."""
+import csv
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+import yaml
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from app.db import db
+from app.media.pipeline import content_hash, write_renditions
+from app.models import (
+    Authorization,
+    Brand,
+    Category,
+    County,
+    Enterprise,
+    GISign,
+    IndustryFact,
+    PartialDate,
+    Product,
+    ProductImage,
+    Province,
+    PublicationStatus,
+)
+from app.models.products import months_to_mask
+
+PUBLISHED = PublicationStatus.PUBLISHED
+
+
+def county_slug(name_en: str) -> str:
+    """'Ding'an' -> 'dingan': the short pinyin name, lower case, no punctuation."""
+    return re.sub(r"[^a-z0-9]", "", name_en.lower())
+
+
+def _assign(obj, values: dict) -> None:
+    for field, value in values.items():
+        if getattr(obj, field) != value:
+            setattr(obj, field, value)
+
+
+def _assign_list(obj, field: str, items: list) -> None:
+    if {i.id for i in getattr(obj, field)} != {i.id for i in items} or any(
+        i.id is None for i in items
+    ):
+        setattr(obj, field, items)
+
+
+def upsert(model, key: dict, values: dict):
+    obj = db.session.scalar(select(model).filter_by(**key))
+    if obj is None:
+        obj = model(**key)
+        db.session.add(obj)
+    _assign(obj, values)
+    return obj
+
+
+class SeedLoader:
+    def __init__(self, seed_dir: Path, media_root: Path, progress: Callable = iter) -> None:
+        self.seed_dir = seed_dir
+        self.media_root = media_root
+        self.progress = progress
+        self.counties: dict[str, County] = {}
+        self.products: dict[str, Product] = {}
+        self.enterprises: dict[str, Enterprise] = {}
+
+    def yaml(self, name: str):
+        with open(self.seed_dir / name, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+
+    def run(self) -> dict[str, int]:
+        province = self.load_province()
+        self.load_counties(province)
+        categories = self.load_categories()
+        self.load_products(categories)
+        signs = self.load_signs()
+        demo = self.yaml("demo.yaml")
+        self.load_enterprises(demo["enterprises"])
+        self.load_brands(demo["brands"])
+        self.load_authorizations(demo["authorizations"], signs)
+        self.load_industry_facts(demo["industry_facts"])
+        self.load_images()
+        db.session.flush()
+        return {
+            "counties": len(self.counties),
+            "products": len(self.products),
+            "signs": len(signs),
+            "enterprises": len(self.enterprises),
+        }
+
+    # --- places -------------------------------------------------------------------------
+
+    def load_province(self) -> Province:
+        data = self.yaml("province.yaml")
+        shapes = json.loads((self.seed_dir / "county_shapes.json").read_text(encoding="utf-8"))
+        self.shapes = shapes["counties"]
+        inset = shapes.get("inset") or {}
+        return upsert(
+            Province,
+            {"code": str(data["code"])},
+            {
+                "slug": data["slug"],
+                "name_zh": data["name_zh"],
+                "name_en": data["name_en"],
+                "map_view_box": shapes["viewBox"],
+                "map_inset_path": inset.get("path"),
+                "map_attribution": shapes.get("attribution"),
+            },
+        )
+
+    def load_counties(self, province: Province) -> None:
+        with open(self.seed_dir / "counties.tsv", encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        db.session.flush()
+        for order, row in enumerate(rows):
+            shape = self.shapes.get(row["code"], {})
+            label = shape.get("label") or [None, None]
+            county = upsert(
+                County,
+                {"code": row["code"]},
+                {
+                    "province_id": province.id,
+                    "slug": county_slug(row["name_en"]),
+                    "name_zh": row["name_zh"],
+                    "name_en": row["name_en"],
+                    "full_name_zh": row["name_zh"],
+                    "full_name_en": row["name_en_full"],
+                    "kind": row["kind"],
+                    "seat_lat": float(row["seat_lat"]),
+                    "seat_lon": float(row["seat_lon"]),
+                    "map_path": shape.get("d"),
+                    "map_label_x": label[0],
+                    "map_label_y": label[1],
+                    "sort_order": order,
+                },
+            )
+            self.counties[county.slug] = county
+        db.session.flush()
+
+    def county_list(self, slugs: Iterable[str]) -> list[County]:
+        return [self.counties[slug] for slug in slugs or []]
+
+    # --- products and signs -------------------------------------------------------------
+
+    def load_categories(self) -> dict[str, Category]:
+        categories = {}
+        for order, row in enumerate(self.yaml("categories.yaml")):
+            categories[row["slug"]] = upsert(
+                Category,
+                {"slug": row["slug"]},
+                {"name_zh": row["name_zh"], "name_en": row["name_en"], "sort_order": order},
+            )
+        db.session.flush()
+        return categories
+
+    def load_products(self, categories: dict[str, Category]) -> None:
+        for row in self.progress(self.yaml("products.yaml")):
+            product = upsert(
+                Product,
+                {"slug": row["slug"]},
+                {
+                    "name_zh": row["name_zh"],
+                    "name_en": row.get("name_en"),
+                    "category_id": categories[row["category"]].id,
+                    "province_wide": bool(row.get("province_wide")),
+                    "summary_zh": row.get("summary_zh") or "",
+                    "summary_en": row.get("summary_en") or None,
+                    "description_zh": row.get("description_zh") or "",
+                    "description_en": row.get("description_en") or None,
+                    "characteristics_zh": row.get("characteristics_zh") or "",
+                    "characteristics_en": row.get("characteristics_en") or None,
+                    "season_mask": months_to_mask(row.get("season") or []),
+                    "featured": bool(row.get("featured")),
+                    "status": PUBLISHED,
+                },
+            )
+            _assign_list(product, "counties", self.county_list(row.get("counties")))
+            self.products[product.slug] = product
+        db.session.flush()
+
+    def load_signs(self) -> dict[tuple[str, str], GISign]:
+        signs = {}
+        for row in self.yaml("signs.yaml"):
+            product = self.products[row["product"]]
+            nice = ",".join(str(c) for c in row.get("nice_classes") or []) or None
+            sign = upsert(
+                GISign,
+                {
+                    "product_id": product.id,
+                    "regime": row["regime"],
+                    "number": row.get("number"),
+                    "nice_classes": nice,
+                },
+                {
+                    "official_name_zh": row["official_name"],
+                    "official_name_en": product.name_en,
+                    "approval_date": PartialDate.parse(row.get("approval_date")),
+                    "approval_note": row.get("approval_note"),
+                    "issuing_body_zh": row.get("issuing_body_zh"),
+                    "issuing_body_en": row.get("issuing_body_en"),
+                    "holder_zh": row.get("holder"),
+                    "protected_area_zh": row.get("protected_area"),
+                    "standard": row.get("standard"),
+                    "sign_status": row.get("status") or "valid",
+                    "source": row.get("source"),
+                    "notes": row.get("notes"),
+                    "verified": bool(row.get("verified")),
+                    "status": PUBLISHED,
+                },
+            )
+            _assign_list(
+                sign,
+                "protected_counties",
+                self.county_list(row.get("protected_counties"))
+                or list(product.counties),
+            )
+            signs.setdefault((row["product"], row["regime"]), sign)
+        db.session.flush()
+        return signs
+
+    # --- demo enterprises, brands, authorizations, industry ------------------------------
+
+    def load_enterprises(self, rows: list[dict]) -> None:
+        for row in rows:
+            enterprise = upsert(
+                Enterprise,
+                {"slug": row["slug"]},
+                {
+                    "name_zh": row["name_zh"],
+                    "name_en": row.get("name_en"),
+                    "credit_code": row["credit_code"],
+                    "county_id": self.counties[row["county"]].id,
+                    "address_zh": row.get("address_zh"),
+                    "address_en": row.get("address_en"),
+                    "phone": row.get("phone"),
+                    "website": row.get("website"),
+                    "description_zh": row.get("description_zh"),
+                    "description_en": row.get("description_en"),
+                    "is_demo": bool(row.get("demo")),
+                    "status": PUBLISHED,
+                },
+            )
+            self.enterprises[enterprise.slug] = enterprise
+        db.session.flush()
+
+    def load_brands(self, rows: list[dict]) -> None:
+        for row in rows:
+            owner = self.enterprises.get(row.get("owner") or "")
+            brand = upsert(
+                Brand,
+                {"slug": row["slug"]},
+                {
+                    "name_zh": row["name_zh"],
+                    "name_en": row.get("name_en"),
+                    "registration_number": row.get("registration_number"),
+                    "nice_class": row.get("nice_class"),
+                    "kind": row["kind"],
+                    "owner_id": owner.id if owner else None,
+                    "holder_zh": row.get("holder_zh"),
+                    "holder_en": row.get("holder_en"),
+                    "description_zh": row.get("description_zh"),
+                    "description_en": row.get("description_en"),
+                    "is_demo": bool(row.get("demo")),
+                    "status": PUBLISHED,
+                },
+            )
+            _assign_list(brand, "products", [self.products[s] for s in row.get("products", [])])
+        db.session.flush()
+
+    def load_authorizations(self, rows: list[dict], signs: dict) -> None:
+        for row in rows:
+            upsert(
+                Authorization,
+                {"number": row["number"]},
+                {
+                    "enterprise_id": self.enterprises[row["enterprise"]].id,
+                    "sign_id": signs[(row["product"], row["sign_regime"])].id,
+                    "valid_from": _date(row.get("valid_from")),
+                    "valid_to": _date(row.get("valid_to")),
+                    "auth_status": row["status"],
+                    "is_demo": bool(row.get("demo")),
+                    "status": PUBLISHED,
+                },
+            )
+        db.session.flush()
+
+    def load_industry_facts(self, rows: list[dict]) -> None:
+        fields = (
+            "planted_area_mu",
+            "herd_size",
+            "output_tonnes",
+            "output_value_cny_10k",
+            "employment",
+            "enterprises_count",
+        )
+        for row in rows:
+            values = {field: row.get(field) for field in fields}
+            for field in ("planted_area_mu", "output_tonnes", "output_value_cny_10k"):
+                if values[field] is not None:
+                    values[field] = _decimal(values[field])
+            values.update(
+                source=row["source"],
+                source_url=row.get("source_url"),
+                is_demo=bool(row.get("demo")),
+                status=PUBLISHED,
+            )
+            upsert(
+                IndustryFact,
+                {"product_id": self.products[row["product"]].id, "year": int(row["year"])},
+                values,
+            )
+        db.session.flush()
+
+    # --- generated photos ---------------------------------------------------------------
+
+    def load_images(self) -> None:
+        """One generated illustration per product (marked as such in its alt text)."""
+        for product in self.progress(list(self.products.values())):
+            data = generated_illustration(product.slug, product.category_id)
+            digest = content_hash(data)
+            image = Image.open(BytesIO(data))
+            write_renditions(image, digest, self.media_root)
+            upsert(
+                ProductImage,
+                {"product_id": product.id, "content_hash": digest},
+                {
+                    "width": image.width,
+                    "height": image.height,
+                    "alt_zh": f"示意图（计算机生成，非实拍照片）：{product.name_zh}",
+                    "alt_en": "Illustration (computer-generated, not a photograph): "
+                    f"{product.name_en or product.name_zh}",
+                    "is_cover": True,
+                    "sort_order": 0,
+                    "generated": True,
+                },
+            )
+
+
+CATEGORY_COLOURS = [
+    (46, 125, 50), (121, 85, 72), (93, 64, 55), (183, 28, 28), (230, 126, 34),
+    (21, 101, 192), (191, 54, 12), (85, 139, 47), (175, 143, 44), (106, 27, 154),
+    (0, 121, 107), (84, 110, 122),
+]
+
+
+def generated_illustration(seed_text: str, category_id: int) -> bytes:
+    """A deterministic abstract picture: same input, same bytes, same content hash."""
+    width, height = 1200, 800
+    base = CATEGORY_COLOURS[category_id % len(CATEGORY_COLOURS)]
+    image = Image.new("RGB", (width, height), base)
+    draw = ImageDraw.Draw(image)
+    for row in range(height):
+        shade = int(60 * row / height)
+        draw.line([(0, row), (width, row)], fill=tuple(min(255, c + shade) for c in base))
+    number = sum(ord(c) for c in seed_text)
+    for i in range(7):
+        radius = 60 + (number * (i + 3)) % 160
+        x = (number * (i + 7) * 37) % width
+        y = (number * (i + 11) * 53) % height
+        tint = tuple(min(255, c + 40 + 20 * (i % 3)) for c in base)
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=tint)
+    buffer = BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _decimal(value):
+    from decimal import Decimal
+
+    return Decimal(str(value))

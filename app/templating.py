@@ -1,0 +1,53 @@
+"""Jinja helpers shared by every template."""
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request
+from flask_babel import gettext as _
+
+from app.i18n import current_lang
+from app.public.structured_data import brand_jsonld, enterprise_jsonld, product_jsonld
+
+
+def query_with(**changes) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    args = request.args.to_dict()
+    if "page" not in changes and any(k != "lang" for k in changes):
+        args.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    return urlencode(args)
+
+
+def site_name() -> str:
+    key = "SITE_NAME_EN" if current_lang() == "en" else "SITE_NAME_ZH"
+    return current_app.config[key]
+
+
+def month_names() -> list[str]:
+    return [
+        _("January"), _("February"), _("March"), _("April"), _("May"), _("June"),
+        _("July"), _("August"), _("September"), _("October"), _("November"), _("December"),
+    ]
+
+
+def month_short() -> list[str]:
+    if current_lang() == "zh":
+        return [str(m) for m in range(1, 13)]
+    return ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        query_with=query_with,
+        site_name=site_name,
+        month_names=month_names,
+        month_short=month_short,
+        product_jsonld=product_jsonld,
+        brand_jsonld=brand_jsonld,
+        enterprise_jsonld=enterprise_jsonld,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

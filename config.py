@@ -1,0 +1,74 @@
+"""Configuration classes. Secrets and paths come from the environment; the defaults run
+on a laptop (SQLite and the Whoosh index under instance/)."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def database_url(default: str) -> str:
+    """Normalise DATABASE_URL so PostgreSQL always goes through psycopg 3."""
+    url = os.environ.get("DATABASE_URL", default)
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'catalogue.sqlite3'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    INSTANCE_DIR = INSTANCE_DIR
+    MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", INSTANCE_DIR / "media"))
+    SEED_DIR = BASE_DIR / "seed"
+    # Public base URL for absolute links (sitemap, OpenGraph, QR codes): never the Host header.
+    SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    SITE_NAME_ZH = os.environ.get("SITE_NAME_ZH", "海南地理标志产品目录")
+    SITE_NAME_EN = os.environ.get("SITE_NAME_EN", "Hainan Geographical Indications Catalogue")
+    PROVINCE_CODE = os.environ.get("PROVINCE_CODE", "460000")
+    LANGUAGES = ("zh", "en")
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANG_COOKIE = "lang"
+    # Rendered public pages are cached per process; the catalogue generation stored in the
+    # database is re-read at most this often, so a publish shows within this many seconds.
+    PAGE_CACHE_CHECK_SECONDS = float(os.environ.get("PAGE_CACHE_CHECK_SECONDS", "1.0"))
+    PAGE_CACHE_MAX_ENTRIES = 2000
+    PUBLIC_MAX_AGE = 60
+    PER_PAGE = 24
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the dev server is started without the reloader; set FLASK_DEBUG=1 to debug
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    PAGE_CACHE_CHECK_SECONDS = 0.0
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS[os.environ.get("APP_ENV", "development")]

@@ -1,0 +1,118 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL with TEST_DATABASE=postgresql),
+migrated with Alembic and seeded once per session; each test gets its own copy."""
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.db import db
+from config import TestingConfig
+
+BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+PG_ADMIN_URL = os.environ.get(
+    "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def make_config(database_url: str, instance: Path, media_root: Path) -> type:
+    return type(
+        "TestConfig",
+        (TestingConfig,),
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_DIR": instance,
+            "MEDIA_ROOT": media_root,
+        },
+    )
+
+
+class PostgresDatabases:
+    """Throwaway databases on the local server: one seeded template, a copy per test."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.prefix = f"gi_test_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+
+    def url(self, name: str) -> str:
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            clause = f" TEMPLATE {template}" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.created.append(name)
+        return self.url(name)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in reversed(self.created):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory, media_root):
+    """Builds the seeded template once; returns a function giving a fresh copy's URL."""
+    from flask_migrate import upgrade
+
+    from app.services.seed import SeedLoader
+
+    workdir = tmp_path_factory.mktemp("db")
+    postgres = PostgresDatabases() if BACKEND == "postgresql" else None
+    if postgres:
+        template_url = postgres.create(f"{postgres.prefix}_tpl")
+    else:
+        template_url = f"sqlite:///{workdir / 'template.sqlite3'}"
+
+    app = create_app(make_config(template_url, workdir, media_root))
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parents[1] / "migrations"))
+        SeedLoader(app.config["SEED_DIR"], media_root).run()
+        db.session.commit()
+        db.engine.dispose()
+
+    counter = iter(range(1_000_000))
+
+    def fresh_copy() -> str:
+        n = next(counter)
+        if postgres:
+            return postgres.create(f"{postgres.prefix}_{n}", template=f"{postgres.prefix}_tpl")
+        target = workdir / f"copy{n}.sqlite3"
+        shutil.copyfile(workdir / "template.sqlite3", target)
+        return f"sqlite:///{target}"
+
+    yield fresh_copy
+    if postgres:
+        postgres.drop_all()
+
+
+@pytest.fixture
+def app(database_factory, tmp_path, media_root):
+    app = create_app(make_config(database_factory(), tmp_path, media_root))
+    from app.services.page_cache import page_cache
+
+    page_cache.clear()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

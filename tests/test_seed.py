@@ -1,0 +1,99 @@
+"""The seed: real facts from shared data, merged per product, idempotent, nothing invented."""
+import csv
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import (
+    Authorization,
+    Brand,
+    County,
+    Enterprise,
+    GISign,
+    IndustryFact,
+    Product,
+    ProductImage,
+    Regime,
+)
+from app.models.enterprises import is_valid_credit_code
+from app.services.page_cache import read_generation
+
+SEED = Path(__file__).resolve().parents[1] / "seed"
+
+
+def snapshot() -> dict:
+    """Every seeded table as comparable rows, versions and timestamps included."""
+    tables = (County, Product, GISign, Brand, Enterprise, Authorization, IndustryFact, ProductImage)
+    result = {}
+    for model in tables:
+        rows = db.session.execute(select(model.__table__).order_by(model.__table__.c.id)).all()
+        result[model.__tablename__] = [tuple(row) for row in rows]
+    return result
+
+
+def test_seed_twice_changes_nothing(app, runner):
+    before = snapshot()
+    generation = read_generation()
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert snapshot() == before
+    assert read_generation() == generation
+
+
+def test_seed_if_empty_skips_a_filled_catalogue(runner):
+    result = runner.invoke(args=["seed", "--if-empty"])
+    assert result.exit_code == 0 and "skipped" in result.output
+
+
+def test_nineteen_counties_with_map_shapes(app):
+    counties = db.session.scalars(select(County)).all()
+    assert len(counties) == 19
+    assert all(c.map_path and c.map_path.startswith("M") for c in counties)
+    assert {c.slug for c in counties} >= {"wenchang", "dingan", "sansha", "qiongzhong"}
+
+
+def test_every_registration_row_becomes_one_sign_and_products_are_merged(app):
+    with open(SEED / "counties.tsv", encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle, delimiter="\t"))) == 19
+    signs = yaml.safe_load((SEED / "signs.yaml").read_text(encoding="utf-8"))
+    assert db.session.scalar(select(func.count(GISign.id))) == len(signs) >= 63
+    mango = db.session.scalar(select(Product).where(Product.name_zh == "三亚芒果"))
+    assert {s.regime for s in mango.signs} == set(Regime)
+    assert db.session.scalar(select(func.count(Product.id))) < len(signs)
+
+
+def test_likely_rows_are_unverified(app):
+    signs = yaml.safe_load((SEED / "signs.yaml").read_text(encoding="utf-8"))
+    unverified = sum(1 for s in signs if not s["verified"])
+    assert unverified > 0
+    assert db.session.scalar(select(func.count(GISign.id)).where(GISign.verified.is_(False))) == unverified
+
+
+def test_no_announcement_number_is_invented(app):
+    """Every sign number must appear verbatim in the shared source row it came from."""
+    shared = SEED.parent.parent / "shared" / "data" / "hainan" / "gi_products.tsv"
+    source_text = shared.read_text(encoding="utf-8") if shared.exists() else None
+    for sign in db.session.scalars(select(GISign).where(GISign.number.is_not(None))):
+        assert sign.number in (sign.notes or ""), sign.number
+        if source_text is not None:
+            assert sign.number in source_text, sign.number
+
+
+def test_demo_records_are_marked_and_credit_codes_valid(app):
+    enterprises = db.session.scalars(select(Enterprise)).all()
+    assert enterprises and all(e.is_demo for e in enterprises)
+    assert all(is_valid_credit_code(e.credit_code) for e in enterprises)
+    assert all(b.is_demo for b in db.session.scalars(select(Brand)))
+    assert all(a.is_demo for a in db.session.scalars(select(Authorization)))
+    demo_file = (SEED / "demo.yaml").read_text(encoding="utf-8")
+    assert "DEMO DATA" in demo_file
+
+
+def test_every_product_has_a_generated_cover_image_on_disk(app):
+    for image in db.session.scalars(select(ProductImage)):
+        assert image.generated and "generated" in image.alt_en
+        for width in image.widths:
+            assert (app.config["MEDIA_ROOT"] / image.rendition_name(width, "webp")).is_file()
