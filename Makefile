@@ -51,3 +51,9 @@ bench: install
 messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* .venv node_modules' --no-location --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+# Copy vendored npm assets into the tree (the copies are committed; no CDN, works offline).
+vendor:
+	npm ci --no-audit --no-fund
+	cp node_modules/axe-core/axe.min.js tests/e2e/vendor/axe.min.js
+	cp node_modules/axe-core/LICENSE tests/e2e/vendor/axe-core.LICENSE

@@ -1,4 +1,6 @@
 """Command groups: seed (and, as their issues land, search and users)."""
+import sys
+
 import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
@@ -18,7 +20,7 @@ def seed_command(if_empty: bool) -> None:
 
     def progress(items):
         items = list(items)
-        with click.progressbar(items, label="seeding", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(items, label="seeding", file=sys.stderr) as bar:
             yield from bar
 
     loader = SeedLoader(

@@ -2,7 +2,15 @@
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+
+class BadInput(BadRequest):
+    """A 400 whose message is safe and useful to show the visitor (already translated)."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__()
+        self.user_message = user_message
 
 
 def _wants_json() -> bool:

@@ -1,6 +1,6 @@
 """Language choice: ?lang= (remembered in a cookie), then the cookie, then Accept-Language."""
-from flask import Flask, current_app, g, request
-from flask_babel import get_locale
+from flask import Flask, current_app, request
+from flask_babel import get_locale, refresh
 from markupsafe import Markup, escape
 
 
@@ -18,9 +18,13 @@ def select_locale() -> str:
 
 
 def current_lang() -> str:
-    if "lang" not in g:
-        g.lang = str(get_locale())
-    return g.lang
+    return str(get_locale())
+
+
+def forget_previous_locale() -> None:
+    """Flask-Babel caches the locale on `g`; an app context can outlive one request (the
+    test client, CLI-driven requests), so choose afresh for every request."""
+    refresh()
 
 
 def remember_language(response):
@@ -49,5 +53,6 @@ def tr(obj, field: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(forget_previous_locale)
     app.after_request(remember_language)
     app.jinja_env.globals.update(lang=current_lang, bi=localized_html, tr=tr)

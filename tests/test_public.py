@@ -72,6 +72,7 @@ def test_product_page_shows_images_with_srcset_dimensions_and_generated_alt(clie
     assert "computer-generated" in img
     media = re.search(r'src="(/media/[^"]+)"', img).group(1)
     served = client.get(media)
+    served.close()
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert "immutable" in served.headers["Cache-Control"]
 
@@ -230,6 +231,7 @@ def test_unknown_things_are_404_in_the_users_language(client, url):
     response = client.get(url + ("&" if "?" in url else "?") + "lang=en")
     assert response.status_code == 404
     assert "Page not found" in html(response)
+    client.delete_cookie("lang")
     zh = client.get(url, headers={"Accept-Language": "zh-CN"})
     assert zh.status_code == 404 and "页面不存在" in html(zh)
 

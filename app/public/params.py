@@ -5,21 +5,14 @@ from typing import TypeVar
 
 from flask import request
 from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest
+
+from app.errors import BadInput
 
 T = TypeVar("T")
 
 
-class BadParameter(BadRequest):
-    """A 400 whose message is safe and useful to show the visitor."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.user_message = _("The parameter “%(name)s” has an invalid value.", name=name)
-
-
 def bad_parameter(name: str):
-    raise BadParameter(name)
+    raise BadInput(_("The parameter “%(name)s” has an invalid value.", name=name))
 
 
 def page_number(name: str = "page") -> int:

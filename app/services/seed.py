@@ -204,7 +204,7 @@ class SeedLoader:
                     "issuing_body_zh": row.get("issuing_body_zh"),
                     "issuing_body_en": row.get("issuing_body_en"),
                     "holder_zh": row.get("holder"),
-                    "protected_area_zh": row.get("protected_area"),
+                    **_protected_area(row.get("protected_area")),
                     "standard": row.get("standard"),
                     "sign_status": row.get("status") or "valid",
                     "source": row.get("source"),
@@ -219,7 +219,8 @@ class SeedLoader:
                 self.county_list(row.get("protected_counties"))
                 or list(product.counties),
             )
-            signs.setdefault((row["product"], row["regime"]), sign)
+            signs[(row["product"], row["regime"], row.get("number"))] = sign
+            signs.setdefault((row["product"], row["regime"], None), sign)
         db.session.flush()
         return signs
 
@@ -279,7 +280,9 @@ class SeedLoader:
                 {"number": row["number"]},
                 {
                     "enterprise_id": self.enterprises[row["enterprise"]].id,
-                    "sign_id": signs[(row["product"], row["sign_regime"])].id,
+                    "sign_id": signs[
+                        (row["product"], row["sign_regime"], row.get("sign_number"))
+                    ].id,
                     "valid_from": _date(row.get("valid_from")),
                     "valid_to": _date(row.get("valid_to")),
                     "auth_status": row["status"],
@@ -367,6 +370,16 @@ def generated_illustration(seed_text: str, category_id: int) -> bytes:
     buffer = BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+def _protected_area(text: str | None) -> dict:
+    """'兴隆华侨农场 (Xinglong farm)' -> Chinese and English parts."""
+    if not text:
+        return {"protected_area_zh": None, "protected_area_en": None}
+    match = re.match(r"^(.*?)\s*\(([^()]*[A-Za-z][^()]*)\)$", text.strip())
+    if match:
+        return {"protected_area_zh": match.group(1), "protected_area_en": match.group(2)}
+    return {"protected_area_zh": text.strip(), "protected_area_en": None}
 
 
 def _date(value) -> date | None:
