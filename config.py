@@ -27,7 +27,6 @@ class Config:
     SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     SITE_NAME_ZH = os.environ.get("SITE_NAME_ZH", "海南地理标志产品目录")
     SITE_NAME_EN = os.environ.get("SITE_NAME_EN", "Hainan Geographical Indications Catalogue")
-    PROVINCE_CODE = os.environ.get("PROVINCE_CODE", "460000")
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -320,3 +320,24 @@ def test_search_box_finds_by_pinyin_slug_and_chinese(client):
     assert "/products/wenchang-chicken" in html(client.get("/search?q=wenchang"))
     assert "/products/wenchang-chicken" in html(client.get("/search?q=文昌鸡"))
     assert client.get("/search?q=%22title%3A(%20OR%20*").status_code == 200
+
+
+def test_unexpected_error_is_a_bilingual_500_page(app, client):
+    def explode():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/explode", "explode", explode)
+    response = client.get("/explode?lang=en")
+    assert response.status_code == 500 and "Something went wrong" in html(response)
+    client.delete_cookie("lang")
+    response = client.get("/explode", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 500 and "出错" in html(response)
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, media_root):
+    from app import create_app
+    from tests.conftest import make_config
+
+    broken = create_app(make_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path, media_root))
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["database"] == "unreachable"

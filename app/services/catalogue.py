@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -25,11 +26,11 @@ from app.models import (
 )
 
 PUBLISHED = PublicationStatus.PUBLISHED
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+    """Today where the catalogue is (seasons, authorization expiry), not on the server."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def _published_products() -> Select:

@@ -22,6 +22,7 @@ from app.i18n import current_lang
 from app.models import Category, County, Product, ProductImage, Province
 from app.models.listing import Listing
 from app.models.site import CatalogueGeneration
+from app.services.catalogue import local_today
 
 CATALOGUE_TYPES = (Listing, County, Category, ProductImage, Province)
 
@@ -96,7 +97,9 @@ def cached_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         generation, changed_at = page_cache.generation()
-        key = (request.full_path, current_lang(), generation)
+        # The local day is part of the key: "in season" and expiry dates change at midnight.
+        today = local_today()
+        key = (request.full_path, current_lang(), generation, today)
         page = page_cache.get(key)
         if page is None:
             response = make_response(view(*args, **kwargs))
@@ -104,7 +107,8 @@ def cached_page(view):
                 return response
             body = response.get_data()
             digest = hashlib.blake2b(body, digest_size=8).hexdigest()
-            page = RenderedPage(body, f"g{generation}-{digest}", changed_at)
+            midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+            page = RenderedPage(body, f"g{generation}-{digest}", max(changed_at, midnight))
             page_cache.put(key, page)
         return page_response(page)
 
