@@ -89,7 +89,7 @@ class SeedLoader:
         return {
             "counties": len(self.counties),
             "products": len(self.products),
-            "signs": len(signs),
+            "signs": len(set(signs.values())),
             "enterprises": len(self.enterprises),
         }
 
