@@ -9,6 +9,10 @@ from PIL import Image, ImageCms, ImageOps
 from app.models.media import RENDITION_WIDTHS
 
 FORMATS = {"webp": {"format": "WEBP", "quality": 78, "method": 4}, "jpg": {"format": "JPEG", "quality": 82, "optimize": True, "progressive": True}}
+# WebP's slower methods search harder: worth it for the phone-sized renditions; for the
+# large one, method 2 halves the encode (the biggest cost of an upload) for ~4% more bytes.
+LARGE_WEBP = {"format": "WEBP", "quality": 78, "method": 2}
+LARGE_WIDTH = 1200
 BACKGROUND = (255, 255, 255)  # transparent areas become white: JPEG has no alpha
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -76,6 +80,8 @@ def write_prepared(image: Image.Image, digest: str, media_root: Path) -> list[in
         if width != source.width:
             source = source.resize((width, height), Image.LANCZOS, reducing_gap=3.0)
         for ext, options in FORMATS.items():
+            if ext == "webp" and width >= LARGE_WIDTH:
+                options = LARGE_WEBP
             target = folder / f"{digest}-{width}.{ext}"
             if target.exists():
                 continue
