@@ -1,0 +1,315 @@
+"""Bulk import/export on real CSV and XLSX files (written here with csv and openpyxl, in
+the encodings Excel produces), against the seeded database."""
+import csv
+import io
+import re
+import zipfile
+
+import pytest
+from flask_babel import force_locale
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import County, Enterprise, Product, PublicationStatus
+from app.models.enterprises import credit_code_check_char
+from app.services.bulk import (
+    MAX_BYTES,
+    MAX_ROWS,
+    PRODUCT_COLUMNS,
+    BulkError,
+    ImportRefused,
+    dry_run,
+    export_listings,
+    import_listings,
+    read_table,
+    template,
+)
+
+@pytest.fixture(autouse=True)
+def in_a_request(app):
+    """As in the back office: the help sheet is written in the requester's language."""
+    with app.test_request_context("/?lang=zh"):
+        yield
+
+
+HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
+
+
+def county_ids(*slugs: str) -> set[int]:
+    return set(db.session.scalars(select(County.id).where(County.slug.in_(slugs))))
+
+
+def csv_file(rows: list[list[str]], header=HEADER, encoding="utf-8-sig", delimiter=",") -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_file(rows: list[list], header=HEADER) -> bytes:
+    workbook = Workbook()
+    workbook.active.append(header)
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def product(slug: str) -> Product | None:
+    return db.session.scalar(select(Product).filter_by(slug=slug))
+
+
+def product_count() -> int:
+    return db.session.scalar(select(func.count(Product.id)))
+
+
+NEW_ROWS = [
+    ["wenchang-coconut-candy", "文昌椰子糖", "Wenchang coconut candy", "processed-food", "wenchang", "1-12", "椰子糖"],
+    ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
+]
+
+
+def test_template_has_the_columns_and_a_help_sheet(app):
+    names = [c.name for c in PRODUCT_COLUMNS] + ["status"]
+    plain = template("products", "csv")
+    assert plain.data.startswith(b"\xef\xbb\xbf") and plain.filename.endswith(".csv")
+    assert next(csv.reader(io.StringIO(plain.data.decode("utf-8-sig")))) == names
+
+    with force_locale("zh"):
+        sheet = template("products", "xlsx")
+    workbook = load_workbook(io.BytesIO(sheet.data))
+    assert [c.value for c in workbook.worksheets[0][1]] == names
+    help_text = " ".join(str(c.value) for row in workbook.worksheets[1].iter_rows() for c in row if c.value)
+    assert "wenchang" in help_text and "文昌市" in help_text and "poultry" in help_text
+    assert re.search(r"[\u4e00-\u9fff]{4}", workbook.worksheets[1]["C2"].value)  # help in Chinese
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_import_creates_drafts_all_at_once_and_twice_changes_nothing(app, fmt):
+    data = csv_file(NEW_ROWS) if fmt == "csv" else xlsx_file(NEW_ROWS)
+    before = product_count()
+    plan = dry_run("products", data, county_ids("wenchang"))
+    assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]
+    assert [r.row for r in plan.rows] == [2, 3]
+    assert product_count() == before  # the dry run wrote nothing
+
+    import_listings("products", data, county_ids("wenchang"), user_id=None)
+    db.session.commit()
+    candy, pepper = product("wenchang-coconut-candy"), product("wenchang-pepper")
+    assert candy.status == PublicationStatus.DRAFT and pepper.status == PublicationStatus.DRAFT
+    assert candy.season_months == list(range(1, 13)) and pepper.season_months == [9, 10, 11]
+    assert [c.slug for c in pepper.counties] == ["wenchang"]  # found by its Chinese name
+    assert pepper.name_en is None and pepper.summary_zh == ""
+    versions = (candy.version, pepper.version, candy.updated_at)
+
+    again = import_listings("products", data, county_ids("wenchang"))
+    db.session.commit()
+    assert [r.action for r in again.rows] == ["unchanged", "unchanged"]
+    db.session.expire_all()
+    candy, pepper = product("wenchang-coconut-candy"), product("wenchang-pepper")
+    assert (candy.version, pepper.version, candy.updated_at) == versions
+    assert product_count() == before + 2
+
+
+def test_only_differing_fields_are_written(app):
+    import_listings("products", csv_file(NEW_ROWS), county_ids("wenchang"))
+    db.session.commit()
+    candy = product("wenchang-coconut-candy")
+    version = candy.version
+    changed = [list(NEW_ROWS[0]), list(NEW_ROWS[1])]
+    changed[0][2] = "Wenchang coconut sweets"
+    plan = import_listings("products", csv_file(changed), county_ids("wenchang"))
+    db.session.commit()
+    assert [r.action for r in plan.rows] == ["update", "unchanged"]
+    assert plan.rows[0].changes == {"name_en": ("Wenchang coconut candy", "Wenchang coconut sweets")}
+    assert candy.name_en == "Wenchang coconut sweets" and candy.version == version + 1
+
+
+BAD_ROWS = [
+    ["ok-row", "好的", "", "fruit", "wenchang", "", ""],  # row 2: fine on its own
+    ["no-name", "", "", "fruit", "wenchang", "", ""],  # 3
+    ["bad-cat", "分类", "", "rocks", "wenchang", "", ""],  # 4
+    ["bad-county", "县", "", "fruit", "atlantis", "", ""],  # 5
+    ["bad-months", "月", "", "fruit", "wenchang", "13", ""],  # 6
+    ["sanya-thing", "三亚", "", "fruit", "sanya", "", ""],  # 7: not this editor's county
+    ["ok-row", "重复", "", "fruit", "wenchang", "", ""],  # 8: duplicate key
+    ["Bad Slug!", "坏", "", "fruit", "wenchang", "", ""],  # 9
+    ["no-county", "无县", "", "fruit", "", "", ""],  # 10
+    ["long", "长" * 129, "", "fruit", "wenchang", "", ""],  # 11
+    ["wenchang-chicken", "文昌鸡（改）", "", "poultry", "wenchang", "", ""],  # 12: published
+]
+
+
+def test_dry_run_lists_each_bad_row_and_import_applies_none(app):
+    data = csv_file(BAD_ROWS)
+    plan = dry_run("products", data, county_ids("wenchang"))
+    found = {(e.row, e.field) for e in plan.errors}
+    assert found == {
+        (3, "name_zh"), (4, "category"), (5, "counties"), (6, "season"), (7, "counties"),
+        (8, "slug"), (9, "slug"), (10, "counties"), (11, "name_zh"), (12, None),
+    }
+    with force_locale("zh"):
+        chinese = {e.row: str(e.message) for e in plan.errors}
+    with force_locale("en"):
+        english = {e.row: str(e.message) for e in plan.errors}
+    assert "rocks" in english[4] and "rocks" in chinese[4] and chinese[4] != english[4]
+    assert all(re.search(r"[\u4e00-\u9fff]", m) for m in chinese.values())
+    assert "row 2" in english[8]
+
+    before = product_count()
+    chicken_version = product("wenchang-chicken").version
+    with pytest.raises(ImportRefused) as refused:
+        import_listings("products", data, county_ids("wenchang"))
+    assert len(refused.value.plan.errors) == len(plan.errors)
+    db.session.commit()
+    assert product_count() == before and product("ok-row") is None
+    assert product("wenchang-chicken").version == chicken_version
+
+
+def test_published_changes_go_to_the_callers_review_hook(app):
+    row = ["wenchang-chicken", "文昌鸡", "Wenchang Chicken (new)", "poultry", "wenchang", "1-12"]
+    data = csv_file([row], header=HEADER[:6])
+    received = []
+    plan = import_listings("products", data, county_ids("wenchang"), on_published=lambda listing, changes: received.append((listing.slug, changes)))
+    db.session.commit()
+    assert [r.action for r in plan.rows] == ["update"]
+    assert received == [("wenchang-chicken", {"name_en": "Wenchang Chicken (new)"})]
+    assert product("wenchang-chicken").name_en == "Wenchang Chicken"  # nothing went public
+
+
+def test_province_wide_and_other_counties_need_the_provincial_office(app):
+    rows = [["island-salt", "海盐", "", "processed-food", "", "", ""]]
+    header = HEADER + ["province_wide"]
+    data = csv_file([r + ["yes"] for r in rows], header=header)
+    assert {(e.row, e.field) for e in dry_run("products", data, county_ids("wenchang")).errors} == {(2, "province_wide")}
+    assert dry_run("products", data, None).ok  # allowed None: every county
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_round_trips_without_changes(app, fmt):
+    wenchang = county_ids("wenchang")
+    import_listings("products", csv_file(NEW_ROWS), wenchang)
+    db.session.commit()
+    exported = export_listings("products", wenchang, fmt)
+    table = read_table(exported.data)
+    slugs = [cells["slug"] for _, cells in table.rows]
+    assert "wenchang-chicken" in slugs and "wenchang-pepper" in slugs and "hele-crab" not in slugs
+    statuses = {cells["slug"]: cells["status"] for _, cells in table.rows}
+    assert statuses["wenchang-pepper"] == "draft" and statuses["wenchang-chicken"] == "published"
+
+    plan = import_listings("products", exported.data, wenchang)
+    assert {r.action for r in plan.rows} == {"unchanged"}
+    assert not db.session.dirty and not db.session.new
+
+    everything = export_listings("products", None, fmt)
+    assert {r.action for r in import_listings("products", everything.data, None).rows} == {"unchanged"}
+
+
+DANGEROUS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-5 °C", "@SUM(A1)", "'=quoted"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
+    rows = [[f"risky-{i}", "风险", value, "fruit", "wenchang", "", value] for i, value in enumerate(DANGEROUS)]
+    import_listings("products", csv_file(rows), county_ids("wenchang"))
+    quoted = product("risky-4")  # a file's "'=x" means "=x": put a real apostrophe in directly
+    quoted.name_en = quoted.summary_zh = DANGEROUS[4]
+    db.session.commit()
+    assert product("risky-0").name_en == DANGEROUS[0]
+    exported = export_listings("products", county_ids("wenchang"), fmt).data
+    if fmt == "csv":
+        cells = [c for row in csv.reader(io.StringIO(exported.decode("utf-8-sig"))) for c in row]
+    else:
+        sheet = load_workbook(io.BytesIO(exported)).worksheets[0]
+        cells = [c.value or "" for row in sheet.iter_rows() for c in row]
+        assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    for value in DANGEROUS:
+        assert "'" + value in cells and value not in cells
+    plan = import_listings("products", exported, county_ids("wenchang"))
+    assert {r.action for r in plan.rows} == {"unchanged"}
+
+
+@pytest.mark.parametrize(
+    "encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ","), ("gbk", ","), ("gb18030", ";"), ("utf-16", "\t")]
+)
+def test_encodings_excel_writes_are_read(app, encoding, delimiter):
+    data = csv_file(NEW_ROWS, encoding=encoding, delimiter=delimiter)
+    plan = dry_run("products", data, county_ids("wenchang"))
+    assert plan.ok and [r.changes["name_zh"][1] for r in plan.rows] == ["文昌椰子糖", "文昌胡椒"]
+
+
+FILE_ERRORS = {
+    "empty": (lambda: b"", "empty"),
+    "unknown encoding": (lambda: b"slug,name_zh,category\nx,\xff\xfe\xff\xfe\x80,fruit\n", "encoding"),
+    "old xls": (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "xls"),
+    "damaged xlsx": (lambda: b"PK\x03\x04" + b"garbage" * 50, "damaged"),
+    "oversized": (lambda: csv_file([["a" * 1000] * 7] * (MAX_BYTES // 7000 + 10)), "too_large"),
+    "too many rows": (lambda: csv_file([[f"p{i}", "名", "", "fruit", "wenchang", "", ""] for i in range(MAX_ROWS + 1)]), "too_many_rows"),
+    "header only": (lambda: csv_file([]), "no_rows"),
+    "unknown column": (lambda: csv_file([["a", "b", "c", "d", "e", "f", "g", "h"]], header=HEADER + ["price"]), "unknown_columns"),
+    "missing column": (lambda: csv_file([["a"]], header=["slug"]), "missing_columns"),
+    "duplicate column": (lambda: csv_file([["a", "b", "c"]], header=["slug", "slug", "name_zh"]), "duplicate_columns"),
+    "NUL byte": (lambda: b"slug,name_zh,category\nx,\x00,fruit\n", "damaged"),
+}
+
+
+@pytest.mark.parametrize("name", FILE_ERRORS)
+def test_unusable_files_get_a_clear_message(app, name):
+    make, code = FILE_ERRORS[name]
+    with pytest.raises(BulkError) as caught:
+        dry_run("products", make(), None)
+    assert caught.value.code == code
+    with force_locale("zh"):
+        assert re.search(r"[\u4e00-\u9fff]", str(caught.value.user_message))
+
+
+def test_xlsx_zip_bomb_is_refused_before_parsing(app):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", b"\x00" * (61 * 1024 * 1024))
+    assert len(buffer.getvalue()) < MAX_BYTES
+    with pytest.raises(BulkError) as caught:
+        read_table(buffer.getvalue())
+    assert caught.value.code == "too_large"
+
+
+# --- enterprises ---------------------------------------------------------------------------
+
+
+def new_credit_code(serial: int) -> str:
+    first17 = f"914690050000{serial:05d}"
+    return first17 + credit_code_check_char(first17)
+
+
+ENTERPRISE_HEADER = ["credit_code", "slug", "name_zh", "county", "website", "email"]
+
+
+def test_enterprises_import_validate_and_round_trip(app):
+    good = [new_credit_code(901), "wenchang-coconut-co", "文昌椰子公司", "wenchang", "https://example.cn", "info@example.cn"]
+    data = csv_file([good], header=ENTERPRISE_HEADER)
+    import_listings("enterprises", data, county_ids("wenchang"))
+    db.session.commit()
+    created = db.session.scalar(select(Enterprise).filter_by(slug="wenchang-coconut-co"))
+    assert created.status == PublicationStatus.DRAFT and created.credit_code == good[0]
+
+    bad = [
+        [good[0][:17] + "0" if good[0][17] != "0" else good[0][:17] + "1", "x-1", "甲", "wenchang", "", ""],
+        [new_credit_code(902), "x-2", "乙", "wenchang", "javascript:alert(1)", ""],
+        [new_credit_code(903), "x-3", "丙", "wenchang", "", "not-an-email"],
+        [new_credit_code(904), "wenchang-coconut-co", "丁", "wenchang", "", ""],  # slug taken
+        [new_credit_code(905), "x-5", "戊", "sanya", "", ""],
+    ]
+    plan = dry_run("enterprises", csv_file(bad, header=ENTERPRISE_HEADER), county_ids("wenchang"))
+    assert {(e.row, e.field) for e in plan.errors} == {
+        (2, "credit_code"), (3, "website"), (4, "email"), (5, "slug"), (6, "county"),
+    }
+
+    exported = export_listings("enterprises", county_ids("wenchang"), "xlsx")
+    codes = [cells["credit_code"] for _, cells in read_table(exported.data).rows]
+    assert good[0] in codes and "914690060000000275" not in codes  # Wanning's is not exported
+    plan = import_listings("enterprises", exported.data, county_ids("wenchang"))
+    assert {r.action for r in plan.rows} == {"unchanged"}
