@@ -2,7 +2,7 @@
 before it, so editing or deleting any entry breaks the chain (`flask audit verify`)."""
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,7 +36,9 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
     def canonical(self) -> bytes:
-        at = self.at.replace(tzinfo=None).isoformat(timespec="microseconds")
+        # UTC without tzinfo: SQLite hands back naive datetimes, PostgreSQL aware ones.
+        at = self.at.astimezone(timezone.utc) if self.at.tzinfo else self.at
+        at = at.replace(tzinfo=None).isoformat(timespec="microseconds")
         payload = [
             self.seq, at, self.actor_id, self.actor_email, self.action, self.object_type,
             self.object_id, self.summary, self.details, self.ip, self.prev_hash,
