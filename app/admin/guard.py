@@ -14,7 +14,7 @@ from app.extensions import login_manager
 from app.services import accounts
 
 OPEN_ENDPOINTS = {"admin.login"}
-ADMIN_ONLY_PREFIXES = ("admin.audit", "admin.users")
+ADMIN_ONLY_PREFIXES = ("admin.audit", "admin.user")  # audit log; users, user_new, user_edit
 
 
 @login_manager.user_loader
