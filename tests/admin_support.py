@@ -2,7 +2,6 @@
 token, and finding seed listings of a county."""
 import re
 
-from flask import g
 from sqlalchemy import select
 
 from app.db import db
@@ -46,9 +45,6 @@ def make_users() -> dict:
 
 
 def csrf_token(client, url: str = "/admin/login") -> str:
-    # The test's app context outlives each request, and Flask-WTF caches the token on `g`:
-    # forget it so the token comes from this client's current session, as in a browser.
-    g.pop("csrf_token", None)
     html = client.get(url).get_data(as_text=True)
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {url}"
