@@ -1,5 +1,6 @@
 """Helpers for the back-office tests: accounts for each role, signing in with a real CSRF
 token, and finding seed listings of a county."""
+import html as html_lib
 import re
 
 from sqlalchemy import select
@@ -83,8 +84,15 @@ def wenchang_listings() -> dict:
 def form_values(html: str) -> dict:
     """The values of a rendered form's text inputs, selects and textareas (for re-posting)."""
     values = {}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
-        values[name] = value
+    for tag in re.findall(r"<input[^>]*>", html):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if not name or not value:
+            continue
+        if 'type="checkbox"' in tag:
+            if "checked" in tag:
+                values.setdefault(name.group(1), []).append(html_lib.unescape(value.group(1)))
+            continue
+        values[name.group(1)] = html_lib.unescape(value.group(1))
     for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        values[name] = body.strip("\r\n")
+        values[name] = html_lib.unescape(body.strip("\r\n"))
     return values

@@ -397,8 +397,8 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     actor = StringField(_l("Who (e-mail)"), validators=[Optional(), Length(max=254, message=TOO_LONG)])
-    action = SelectField(_l("Action"), choices=[])
-    object_type = SelectField(_l("Kind"), choices=[])
+    action = SelectField(_l("Action"), choices=[], default="")
+    object_type = SelectField(_l("Kind"), choices=[], default="")
     object_id = IntegerField(_l("Listing number"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number between %(min)s and %(max)s."))])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])

@@ -270,8 +270,20 @@ def edit_token(kind: ListingKind, obj) -> str:
 
 # --- saving ---------------------------------------------------------------------------------
 
+def canonical_values(kind: ListingKind, values: dict) -> dict:
+    """Only the kind's fields, each in the form current_values() gives (an empty optional
+    text is None, numbers and dates normalised), so comparing values compares meaning."""
+    clean = {}
+    for key, value in values.items():
+        if key in kind.columns:
+            clean[key] = _to_plain(_from_plain(kind.model, key, value))
+        elif key in kind.collections or key in kind.plain_lists:
+            clean[key] = sorted(int(i) for i in value or [])
+    return clean
+
+
 def _keep_reviewer_fields(kind: ListingKind, actor: User, values: dict, old: dict | None) -> dict:
-    values = {k: v for k, v in values.items() if k in kind.fields}
+    values = canonical_values(kind, values)
     if actor.can_review:
         return values
     for name in kind.reviewer_only:
