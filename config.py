@@ -47,6 +47,8 @@ class Config:
     ADMIN_SESSION_HOURS = int(os.environ.get("ADMIN_SESSION_HOURS", "12"))
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "gi-catalogue"
+    # If Redis goes away, keep counting per process rather than failing every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_IP = "30 per minute;300 per day"
     # Failed attempts per account; a browser that has logged in to the account before is
