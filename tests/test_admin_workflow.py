@@ -129,3 +129,39 @@ def test_every_step_is_audited_with_field_level_changes_and_the_chain_holds(app)
     assert update.changes == {"name_en": ["Wenchang coconut candy", "Renamed"]}
     assert update.actor_email == "wenchang@hainan.example" and update.object_id == product.id
     assert verify_chain().ok
+
+
+def test_dashboard_shows_each_editor_only_their_counties_work(app):
+    make_users()
+    wenchang_editor, sanya_editor = app.test_client(), app.test_client()
+    login(wenchang_editor, "editor_a")
+    login(sanya_editor, "editor_b")
+    product = create_product(wenchang_editor)
+    assert f"/admin/products/{product.id}/edit" in wenchang_editor.get("/admin/").get_data(as_text=True)
+    assert f"/admin/products/{product.id}/edit" not in sanya_editor.get("/admin/").get_data(as_text=True)
+    assert "文昌椰子糖" not in sanya_editor.get("/admin/products/?status=draft").get_data(as_text=True)
+    assert "文昌椰子糖" in wenchang_editor.get("/admin/products/?status=draft").get_data(as_text=True)
+
+
+def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
+    from app.models import User
+
+    make_users()
+    admin = app.test_client()
+    login(admin, "admin")
+    response = admin.post("/admin/users/new", data={
+        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "haikou@hainan.example",
+        "role": "editor", "county_ids": [str(county("haikou").id)], "password": "Harbour-ferry-of-Hainan-5"})
+    assert response.status_code == 302
+    newcomer = db.session.scalar(select(User).where(User.email == "haikou@hainan.example"))
+    assert [c.slug for c in newcomer.counties] == ["haikou"]
+    session = app.test_client()
+    assert login(session, "haikou@hainan.example", "Harbour-ferry-of-Hainan-5").status_code == 302
+    response = admin.post(f"/admin/users/{newcomer.id}/edit", data={
+        "csrf_token": csrf_token(admin, f"/admin/users/{newcomer.id}/edit"), "role": "editor",
+        "county_ids": [str(county("haikou").id)]})  # "active" unticked
+    assert response.status_code == 302
+    assert session.get("/admin/").status_code == 302
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == newcomer.id,
+                                                                AuditEntry.object_type == "user")).all()
+    assert "user_create" in actions and "user_update" in actions
