@@ -165,3 +165,19 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == newcomer.id,
                                                                 AuditEntry.object_type == "user")).all()
     assert "user_create" in actions and "user_update" in actions
+
+
+def test_account_form_errors_show_on_their_field(app):
+    make_users()
+    admin = app.test_client()
+    login(admin, "admin")
+    response = admin.post("/admin/users/new?lang=en", data={
+        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "wenchang@hainan.example",
+        "role": "editor", "county_ids": [str(county("haikou").id)], "password": "Harbour-ferry-of-Hainan-5"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="email-err"' in html and "already exists" in html
+    response = admin.post("/admin/users/new?lang=en", data={
+        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "new@hainan.example",
+        "role": "editor", "password": "Harbour-ferry-of-Hainan-5"})
+    assert 'id="county_ids-err"' in response.get_data(as_text=True)

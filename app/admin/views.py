@@ -368,7 +368,7 @@ def user_new():
                                  _chosen_counties(form), form.name.data or "", actor=g.user)
         except accounts.AccountError as error:
             db.session.rollback()
-            form.password.errors = [str(error)]
+            form[error.field].errors = [str(error)]
         else:
             db.session.commit()
             flash(_("Account created."), "info")
@@ -391,7 +391,7 @@ def user_edit(user_id: int):
                 accounts.set_password(person, form.password.data, actor=g.user)
         except accounts.AccountError as error:
             db.session.rollback()
-            form.password.errors = [str(error)]
+            form[error.field].errors = [str(error)]
         else:
             db.session.commit()
             flash(_("Account saved."), "info")

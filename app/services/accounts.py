@@ -22,7 +22,12 @@ _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password", method="
 
 
 class AccountError(ValueError):
-    """A problem with the input, worded for the user (already translated, lazily)."""
+    """A problem with the input, worded for the user (already translated, lazily); `field`
+    names the form field it belongs to."""
+
+    def __init__(self, message, field: str = "password") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +67,7 @@ def counties_by_slug(slugs: list[str]) -> list[County]:
     counties = list(db.session.scalars(select(County).where(County.slug.in_(slugs))))
     unknown = set(slugs) - {c.slug for c in counties}
     if unknown:
-        raise AccountError(_l("Unknown county: %(slugs)s", slugs=", ".join(sorted(unknown))))
+        raise AccountError(_l("Unknown county: %(slugs)s", slugs=", ".join(sorted(unknown))), "county_ids")
     return counties
 
 
@@ -76,11 +81,11 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
-        raise AccountError(_l("Enter a valid e-mail address."))
+        raise AccountError(_l("Enter a valid e-mail address."), "email")
     if user_by_email(email):
-        raise AccountError(_l("An account with this e-mail already exists."))
+        raise AccountError(_l("An account with this e-mail already exists."), "email")
     if role == Role.EDITOR and not counties:
-        raise AccountError(_l("An editor needs at least one county."))
+        raise AccountError(_l("An editor needs at least one county."), "county_ids")
     problems = password_problems(password, email)
     if problems:
         raise AccountError(" ".join(problems))
@@ -103,7 +108,7 @@ def create_user(
 
 def update_user(user: User, role: Role, counties: list[County], active: bool, actor: User) -> None:
     if role == Role.EDITOR and not counties:
-        raise AccountError(_l("An editor needs at least one county."))
+        raise AccountError(_l("An editor needs at least one county."), "county_ids")
     before = {"role": str(user.role), "counties": [c.slug for c in user.counties], "active": user.active}
     user.role = role
     user.counties = counties if role == Role.EDITOR else []
