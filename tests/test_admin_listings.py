@@ -263,3 +263,48 @@ def test_stale_write_race_is_a_conflict_not_a_lost_update(app):
         save_listing(kind, product, {**values, "name_en": "mine"}, people["reviewer"], token)
     db.session.rollback()
     assert db.session.get(Product, product.id).name_en == "other"
+
+
+def test_edit_without_csrf_token_is_400_and_changes_nothing(app):
+    make_users()
+    product = wenchang_listings()["products"]
+    product.status = PublicationStatus.DRAFT
+    db.session.commit()
+    client = app.test_client()
+    login(client, "editor_a")
+    url = f"/admin/products/{product.id}/edit"
+    data = form_values(client.get(url).get_data(as_text=True))
+    data.pop("csrf_token")
+    data.update({"category_id": str(product.category_id), "name_en": "no token"})
+    response = client.post(url, data=data)
+    assert response.status_code == 400
+    assert "表单已过期" in response.get_data(as_text=True)
+    data["csrf_token"] = "stale-or-forged"
+    assert client.post(url, data=data).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).name_en != "no token"
+
+
+@pytest.mark.parametrize("key, data", [
+    ("signs", {"regime": "agri_gi", "sign_status": "valid", "official_name_zh": "{x}",
+               "official_name_en": "{x}", "holder_zh": "{x}", "notes": "{x}"}),
+    ("brands", {"kind": "enterprise", "name_zh": "{x}", "name_en": "{x}", "holder_zh": "{x}",
+                "description_en": "{x}"}),
+    ("enterprises", {"name_zh": "{x}", "name_en": "{x}", "address_zh": "{x}", "phone": "{x}",
+                     "description_zh": "{x}"}),
+])
+def test_markup_is_escaped_for_other_kinds(app, key, data):
+    make_users()
+    listings = wenchang_listings()
+    client = app.test_client()
+    login(client, "reviewer")
+    attack = '"><script>alert(1)</script>'
+    data = {k: v.replace("{x}", attack) for k, v in data.items()}
+    data.update({"product_id": listings["products"].id, "owner_id": listings["enterprises"].id,
+                 "county_id": county("wenchang").id, "credit_code": _valid_code()})
+    response = client.post(f"/admin/{key}/new", data={
+        **{k: str(v) for k, v in data.items()}, "csrf_token": csrf_token(client, f"/admin/{key}/new")})
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    for url in (response.headers["Location"], f"/admin/{key}/", "/admin/"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html, url
