@@ -3,6 +3,7 @@ pages officials use most, on a migrated and seeded SQLite copy. Prints its figur
 
     .venv/bin/python bench/admin.py
 """
+
 import statistics
 import sys
 import tempfile
@@ -50,16 +51,22 @@ def main() -> None:
 
         med, worst = timed(sign_in, 10)
         print(f"{'sign in (GET form + POST, incl. hash check)':48} {med:10.1f} {worst:8.1f}")
-        pages = {"reviewer": ["/admin/", "/admin/products/", "/admin/products/1/edit",
-                              "/admin/signs/1/edit"],
-                 "editor_a": ["/admin/", "/admin/products/", "/admin/products/new"],
-                 "admin": ["/admin/audit/"]}
+        pages = {
+            "reviewer": [
+                "/admin/",
+                "/admin/products/",
+                "/admin/products/1/edit",
+                "/admin/signs/1/edit",
+            ],
+            "editor_a": ["/admin/", "/admin/products/", "/admin/products/new"],
+            "admin": ["/admin/audit/"],
+        }
         for who, urls in pages.items():
             client = app.test_client()
             login(client, who)
             csrf_token(client, "/admin/")
             for url in urls:
-                med, worst = timed(lambda: client.get(url), 30)
+                med, worst = timed(lambda c=client, u=url: c.get(u), 30)
                 print(f"{who + ' GET ' + url:48} {med:10.1f} {worst:8.1f}")
 
 

@@ -1,5 +1,6 @@
 """Helpers for the back-office tests: accounts for each role, signing in with a real CSRF
 token, and finding seed listings of a county."""
+
 import html as html_lib
 import re
 
@@ -27,7 +28,9 @@ EMAILS = {
     "editor_a": "wenchang@hainan.example",  # county A: Wenchang
     "editor_b": "sanya@hainan.example",  # county B: Sanya
 }
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def county(slug: str) -> County:
@@ -38,8 +41,12 @@ def make_users() -> dict:
     people = {
         "admin": accounts.create_user(EMAILS["admin"], PASSWORD, Role.ADMIN, []),
         "reviewer": accounts.create_user(EMAILS["reviewer"], PASSWORD, Role.REVIEWER, []),
-        "editor_a": accounts.create_user(EMAILS["editor_a"], PASSWORD, Role.EDITOR, [county("wenchang")]),
-        "editor_b": accounts.create_user(EMAILS["editor_b"], PASSWORD, Role.EDITOR, [county("sanya")]),
+        "editor_a": accounts.create_user(
+            EMAILS["editor_a"], PASSWORD, Role.EDITOR, [county("wenchang")]
+        ),
+        "editor_b": accounts.create_user(
+            EMAILS["editor_b"], PASSWORD, Role.EDITOR, [county("sanya")]
+        ),
     }
     db.session.commit()
     return people
@@ -54,30 +61,49 @@ def csrf_token(client, url: str = "/admin/login") -> str:
 
 def login(client, who: str, password: str = PASSWORD):
     token = csrf_token(client)
-    return client.post("/admin/login", data={
-        "csrf_token": token, "email": EMAILS.get(who, who), "password": password,
-    })
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf_token": token,
+            "email": EMAILS.get(who, who),
+            "password": password,
+        },
+    )
 
 
 def wenchang_listings() -> dict:
     """One seed listing of each kind that belongs to Wenchang (county A)."""
     wenchang = county("wenchang")
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.county_id == wenchang.id).limit(1))
-    in_wenchang = select(product_counties.c.product_id).where(product_counties.c.county_id == wenchang.id)
-    brand = db.session.scalar(select(Brand).where(
-        (Brand.owner_id == enterprise.id) | Brand.id.in_(
-            select(brand_products.c.brand_id).where(brand_products.c.product_id.in_(in_wenchang))
-        )).limit(1))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.county_id == wenchang.id).limit(1)
+    )
+    in_wenchang = select(product_counties.c.product_id).where(
+        product_counties.c.county_id == wenchang.id
+    )
+    brand = db.session.scalar(
+        select(Brand)
+        .where(
+            (Brand.owner_id == enterprise.id)
+            | Brand.id.in_(
+                select(brand_products.c.brand_id).where(
+                    brand_products.c.product_id.in_(in_wenchang)
+                )
+            )
+        )
+        .limit(1)
+    )
     return {
         "products": product,
         "signs": db.session.scalar(select(GISign).where(GISign.product_id == product.id).limit(1)),
         "brands": brand,
         "enterprises": enterprise,
         "authorizations": db.session.scalar(
-            select(Authorization).where(Authorization.enterprise_id == enterprise.id).limit(1)),
+            select(Authorization).where(Authorization.enterprise_id == enterprise.id).limit(1)
+        ),
         "industry-facts": db.session.scalar(
-            select(IndustryFact).where(IndustryFact.product_id.in_(in_wenchang)).limit(1)),
+            select(IndustryFact).where(IndustryFact.product_id.in_(in_wenchang)).limit(1)
+        ),
     }
 
 

@@ -1,5 +1,6 @@
 """Role x route matrix, generated from the URL map: a new admin route without an expected
 status here fails the test, so no route can be forgotten."""
+
 import pytest
 from flask import url_for
 
@@ -97,7 +98,9 @@ def test_nothing_changed_by_the_matrix_posts_of_a_foreign_editor(app):
     for key, obj in listings.items():
         for step in ("submit", "publish", "archive", "restore", "return"):
             client.post(f"/admin/{key}/{obj.id}/{step}", data={"csrf_token": token, "comment": "x"})
-        client.post(f"/admin/{key}/{obj.id}/edit", data={"csrf_token": token, "name_zh": "hijacked"})
+        client.post(
+            f"/admin/{key}/{obj.id}/edit", data={"csrf_token": token, "name_zh": "hijacked"}
+        )
     from app.db import db
 
     db.session.expire_all()

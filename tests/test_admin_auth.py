@@ -1,5 +1,6 @@
 """Signing in and out: sessions renewed and invalidated on the server, idle timeout, safe
 redirects, throttling (memory and the real Redis), CSRF, password policy, CLI."""
+
 import os
 import time
 
@@ -35,8 +36,14 @@ def test_wrong_password_is_refused_audited_and_does_not_say_which_part_was_wrong
     make_users()
     client = app.test_client()
     for email in (EMAILS["editor_a"], "nobody@hainan.example"):
-        response = client.post("/admin/login?lang=en", data={
-            "csrf_token": csrf_token(client), "email": email, "password": "wrong-password-123"})
+        response = client.post(
+            "/admin/login?lang=en",
+            data={
+                "csrf_token": csrf_token(client),
+                "email": email,
+                "password": "wrong-password-123",
+            },
+        )
         assert response.status_code == 200
         assert "Wrong e-mail or password" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
@@ -50,7 +57,9 @@ def test_replayed_cookie_after_logout_is_rejected(app):
     login(client, "editor_a")
     stolen = session_cookie(client)
     assert client.get("/admin/").status_code == 200
-    response = client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/logout")})
+    response = client.post(
+        "/admin/logout", data={"csrf_token": csrf_token(client, "/admin/logout")}
+    )
     assert response.status_code == 302
     attacker = app.test_client()
     attacker.set_cookie("session", stolen)
@@ -64,9 +73,14 @@ def test_password_change_signs_out_other_sessions_but_not_this_one(app):
     login(phone, "editor_a")
     login(desktop, "editor_a")
     new_password = "Coconut-palms-of-Hainan-2"
-    response = desktop.post("/admin/account/password", data={
-        "csrf_token": csrf_token(desktop, "/admin/account/password"),
-        "current": PASSWORD, "new": new_password})
+    response = desktop.post(
+        "/admin/account/password",
+        data={
+            "csrf_token": csrf_token(desktop, "/admin/account/password"),
+            "current": PASSWORD,
+            "new": new_password,
+        },
+    )
     assert response.status_code == 302
     assert desktop.get("/admin/").status_code == 200
     assert phone.get("/admin/").status_code == 302
@@ -78,9 +92,14 @@ def test_password_change_refuses_a_common_password_and_keeps_the_old_one(app):
     make_users()
     client = app.test_client()
     login(client, "editor_a")
-    response = client.post("/admin/account/password?lang=en", data={
-        "csrf_token": csrf_token(client, "/admin/account/password"),
-        "current": PASSWORD, "new": "qwertyuiop"})
+    response = client.post(
+        "/admin/account/password?lang=en",
+        data={
+            "csrf_token": csrf_token(client, "/admin/account/password"),
+            "current": PASSWORD,
+            "new": "qwertyuiop",
+        },
+    )
     assert "too common" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 200
     assert login(app.test_client(), "editor_a").status_code == 302
@@ -107,20 +126,29 @@ def test_idle_session_expires(app):
     assert client.get("/admin/").status_code == 302  # and it stays signed out
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/admin/products/", "/admin/products/"),
-    ("https://evil.example/admin/", "/admin/"),
-    ("//evil.example/admin/", "/admin/"),
-    ("/\\evil.example", "/admin/"),
-    ("/products/", "/admin/"),
-    ("javascript:alert(1)", "/admin/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/admin/products/", "/admin/products/"),
+        ("https://evil.example/admin/", "/admin/"),
+        ("//evil.example/admin/", "/admin/"),
+        ("/\\evil.example", "/admin/"),
+        ("/products/", "/admin/"),
+        ("javascript:alert(1)", "/admin/"),
+    ],
+)
 def test_next_only_leads_inside_the_back_office(app, target, expected):
     make_users()
     client = app.test_client()
-    response = client.post("/admin/login", data={
-        "csrf_token": csrf_token(client), "email": EMAILS["admin"], "password": PASSWORD,
-        "next": target})
+    response = client.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": EMAILS["admin"],
+            "password": PASSWORD,
+            "next": target,
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 
@@ -156,8 +184,9 @@ def test_cookies_and_headers(app):
 def test_missing_csrf_token_is_a_clear_400_and_changes_nothing(app):
     make_users()
     client = app.test_client()
-    response = client.post("/admin/login?lang=en", data={
-        "email": EMAILS["admin"], "password": PASSWORD})
+    response = client.post(
+        "/admin/login?lang=en", data={"email": EMAILS["admin"], "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert "The form has expired" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
@@ -166,9 +195,12 @@ def test_missing_csrf_token_is_a_clear_400_and_changes_nothing(app):
 
 # --- throttling ------------------------------------------------------------------------------
 
+
 def _fail(client, email: str, lang: str = "en"):
-    return client.post(f"/admin/login?lang={lang}", data={
-        "csrf_token": csrf_token(client), "email": email, "password": "not-the-password-1"})
+    return client.post(
+        f"/admin/login?lang={lang}",
+        data={"csrf_token": csrf_token(client), "email": email, "password": "not-the-password-1"},
+    )
 
 
 def test_account_is_throttled_after_five_failures_but_its_owner_is_not_locked_out(app):
@@ -229,8 +261,11 @@ def test_throttle_counts_are_shared_through_redis(database_factory, tmp_path, me
 
     from app.extensions import limiter
 
-    config = type("RedisConfig", (make_config(database_factory(), tmp_path, media_root),),
-                  {"RATELIMIT_STORAGE_URI": url})
+    config = type(
+        "RedisConfig",
+        (make_config(database_factory(), tmp_path, media_root),),
+        {"RATELIMIT_STORAGE_URI": url},
+    )
     first, second = create_app(config), create_app(config)
     with first.app_context():
         make_users()
@@ -253,15 +288,19 @@ def test_throttle_counts_are_shared_through_redis(database_factory, tmp_path, me
 
 # --- password policy and the CLI --------------------------------------------------------------
 
-@pytest.mark.parametrize("password, ok", [
-    ("short-9", False),
-    ("1234567890", False),
-    ("qwertyuiop", False),
-    ("aaaaaaaaaaaa", False),
-    ("wenchang-office-2025", False),  # contains the e-mail name
-    ("Coconut-palms-of-Wenchang-2", True),
-    ("x" * 201, False),
-])
+
+@pytest.mark.parametrize(
+    "password, ok",
+    [
+        ("short-9", False),
+        ("1234567890", False),
+        ("qwertyuiop", False),
+        ("aaaaaaaaaaaa", False),
+        ("wenchang-office-2025", False),  # contains the e-mail name
+        ("Coconut-palms-of-Wenchang-2", True),
+        ("x" * 201, False),
+    ],
+)
 def test_password_policy(app, password, ok):
     with app.test_request_context():
         assert (accounts.password_problems(password, "wenchang-office@hainan.example") == []) is ok
@@ -274,28 +313,51 @@ def test_passwords_are_hashed_with_scrypt(app):
 
 
 def test_cli_creates_users_and_sets_passwords(app, runner):
-    result = runner.invoke(args=["users", "create", "--role", "editor", "--county", "wenchang",
-                                 "--email", "Official@Wenchang.example", "--password", PASSWORD])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "editor",
+            "--county",
+            "wenchang",
+            "--email",
+            "Official@Wenchang.example",
+            "--password",
+            PASSWORD,
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "official@wenchang.example"))
     assert user.role == "editor" and [c.slug for c in user.counties] == ["wenchang"]
     token = user.session_token
-    result = runner.invoke(args=["users", "set-password", "--email", "official@wenchang.example"],
-                           input="Another-fine-password-7\nAnother-fine-password-7\n")
+    result = runner.invoke(
+        args=["users", "set-password", "--email", "official@wenchang.example"],
+        input="Another-fine-password-7\nAnother-fine-password-7\n",
+    )
     assert result.exit_code == 0, result.output
     db.session.refresh(user)
     assert user.session_token != token
     assert accounts.password_matches(user, "Another-fine-password-7")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--role", "editor", "--email", "a@b.example"], "needs at least one county"),
-    (["--role", "editor", "--county", "atlantis", "--email", "a@b.example"], "Unknown county"),
-    (["--role", "reviewer", "--email", "a@b.example", "--password", "password123"], "too common"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "editor", "--email", "a@b.example"], "needs at least one county"),
+        (["--role", "editor", "--county", "atlantis", "--email", "a@b.example"], "Unknown county"),
+        (
+            ["--role", "reviewer", "--email", "a@b.example", "--password", "password123"],
+            "too common",
+        ),
+    ],
+)
 def test_cli_refuses_bad_accounts(app, runner, args, message):
-    result = runner.invoke(args=["users", "create", *args, "--password", PASSWORD]
-                           if "--password" not in args else ["users", "create", *args])
+    result = runner.invoke(
+        args=["users", "create", *args, "--password", PASSWORD]
+        if "--password" not in args
+        else ["users", "create", *args]
+    )
     assert result.exit_code != 0
     assert message in result.output
     assert db.session.scalar(select(User).where(User.email == "a@b.example")) is None

@@ -1,4 +1,5 @@
 """The review workflow end to end through the views, and the audit log it leaves."""
+
 import json
 
 from sqlalchemy import select
@@ -7,7 +8,14 @@ from app.db import db
 from app.models import AuditEntry, ListingRevision, Product, ReviewNote
 from app.models.listing import PublicationStatus
 from app.services.audit import verify_chain
-from tests.admin_support import county, csrf_token, form_values, login, make_users, wenchang_listings
+from tests.admin_support import (
+    county,
+    csrf_token,
+    form_values,
+    login,
+    make_users,
+    wenchang_listings,
+)
 
 
 def post_step(client, key: str, obj_id: int, step: str, **data):
@@ -16,9 +24,16 @@ def post_step(client, key: str, obj_id: int, step: str, **data):
 
 
 def create_product(client, name_en="Wenchang coconut candy") -> Product:
-    client.post("/admin/products/new", data={
-        "csrf_token": csrf_token(client, "/admin/products/new"), "name_zh": "文昌椰子糖",
-        "name_en": name_en, "category_id": "1", "county_ids": [str(county("wenchang").id)]})
+    client.post(
+        "/admin/products/new",
+        data={
+            "csrf_token": csrf_token(client, "/admin/products/new"),
+            "name_zh": "文昌椰子糖",
+            "name_en": name_en,
+            "category_id": "1",
+            "county_ids": [str(county("wenchang").id)],
+        },
+    )
     return db.session.scalar(select(Product).where(Product.name_en == name_en))
 
 
@@ -71,8 +86,13 @@ def test_editing_a_published_listing_stays_private_until_published(app):
     login(reviewer, "reviewer")
     url = f"/admin/products/{product.id}/edit"
     data = form_values(editor.get(url).get_data(as_text=True))
-    data.update({"category_id": str(product.category_id), "county_ids": [str(county("wenchang").id)],
-                 "name_en": "Wenchang chicken, half-done edit"})
+    data.update(
+        {
+            "category_id": str(product.category_id),
+            "county_ids": [str(county("wenchang").id)],
+            "name_en": "Wenchang chicken, half-done edit",
+        }
+    )
     assert editor.post(url, data=data).status_code == 302
     db.session.expire_all()
     product = db.session.get(Product, product.id)
@@ -118,7 +138,9 @@ def test_every_step_is_audited_with_field_level_changes_and_the_chain_holds(app)
     product = create_product(editor)
     url = f"/admin/products/{product.id}/edit"
     data = form_values(editor.get(url).get_data(as_text=True))
-    data.update({"category_id": "1", "county_ids": [str(county("wenchang").id)], "name_en": "Renamed"})
+    data.update(
+        {"category_id": "1", "county_ids": [str(county("wenchang").id)], "name_en": "Renamed"}
+    )
     editor.post(url, data=data)
     post_step(editor, "products", product.id, "submit")
     post_step(reviewer, "products", product.id, "publish")
@@ -137,10 +159,18 @@ def test_dashboard_shows_each_editor_only_their_counties_work(app):
     login(wenchang_editor, "editor_a")
     login(sanya_editor, "editor_b")
     product = create_product(wenchang_editor)
-    assert f"/admin/products/{product.id}/edit" in wenchang_editor.get("/admin/").get_data(as_text=True)
-    assert f"/admin/products/{product.id}/edit" not in sanya_editor.get("/admin/").get_data(as_text=True)
-    assert "文昌椰子糖" not in sanya_editor.get("/admin/products/?status=draft").get_data(as_text=True)
-    assert "文昌椰子糖" in wenchang_editor.get("/admin/products/?status=draft").get_data(as_text=True)
+    assert f"/admin/products/{product.id}/edit" in wenchang_editor.get("/admin/").get_data(
+        as_text=True
+    )
+    assert f"/admin/products/{product.id}/edit" not in sanya_editor.get("/admin/").get_data(
+        as_text=True
+    )
+    assert "文昌椰子糖" not in sanya_editor.get("/admin/products/?status=draft").get_data(
+        as_text=True
+    )
+    assert "文昌椰子糖" in wenchang_editor.get("/admin/products/?status=draft").get_data(
+        as_text=True
+    )
 
 
 def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
@@ -149,21 +179,36 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     make_users()
     admin = app.test_client()
     login(admin, "admin")
-    response = admin.post("/admin/users/new", data={
-        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "haikou@hainan.example",
-        "role": "editor", "county_ids": [str(county("haikou").id)], "password": "Harbour-ferry-of-Hainan-5"})
+    response = admin.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf_token(admin, "/admin/users/new"),
+            "email": "haikou@hainan.example",
+            "role": "editor",
+            "county_ids": [str(county("haikou").id)],
+            "password": "Harbour-ferry-of-Hainan-5",
+        },
+    )
     assert response.status_code == 302
     newcomer = db.session.scalar(select(User).where(User.email == "haikou@hainan.example"))
     assert [c.slug for c in newcomer.counties] == ["haikou"]
     session = app.test_client()
     assert login(session, "haikou@hainan.example", "Harbour-ferry-of-Hainan-5").status_code == 302
-    response = admin.post(f"/admin/users/{newcomer.id}/edit", data={
-        "csrf_token": csrf_token(admin, f"/admin/users/{newcomer.id}/edit"), "role": "editor",
-        "county_ids": [str(county("haikou").id)]})  # "active" unticked
+    response = admin.post(
+        f"/admin/users/{newcomer.id}/edit",
+        data={
+            "csrf_token": csrf_token(admin, f"/admin/users/{newcomer.id}/edit"),
+            "role": "editor",
+            "county_ids": [str(county("haikou").id)],
+        },
+    )  # "active" unticked
     assert response.status_code == 302
     assert session.get("/admin/").status_code == 302
-    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == newcomer.id,
-                                                                AuditEntry.object_type == "user")).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.object_id == newcomer.id, AuditEntry.object_type == "user"
+        )
+    ).all()
     assert "user_create" in actions and "user_update" in actions
 
 
@@ -171,13 +216,26 @@ def test_account_form_errors_show_on_their_field(app):
     make_users()
     admin = app.test_client()
     login(admin, "admin")
-    response = admin.post("/admin/users/new?lang=en", data={
-        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "wenchang@hainan.example",
-        "role": "editor", "county_ids": [str(county("haikou").id)], "password": "Harbour-ferry-of-Hainan-5"})
+    response = admin.post(
+        "/admin/users/new?lang=en",
+        data={
+            "csrf_token": csrf_token(admin, "/admin/users/new"),
+            "email": "wenchang@hainan.example",
+            "role": "editor",
+            "county_ids": [str(county("haikou").id)],
+            "password": "Harbour-ferry-of-Hainan-5",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="email-err"' in html and "already exists" in html
-    response = admin.post("/admin/users/new?lang=en", data={
-        "csrf_token": csrf_token(admin, "/admin/users/new"), "email": "new@hainan.example",
-        "role": "editor", "password": "Harbour-ferry-of-Hainan-5"})
+    response = admin.post(
+        "/admin/users/new?lang=en",
+        data={
+            "csrf_token": csrf_token(admin, "/admin/users/new"),
+            "email": "new@hainan.example",
+            "role": "editor",
+            "password": "Harbour-ferry-of-Hainan-5",
+        },
+    )
     assert 'id="county_ids-err"' in response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """The back office at /admin/: guarded once here; object-level checks live in
 app.services.access, which every listing service calls."""
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -1,5 +1,6 @@
 """Command groups of the back office: `users` (create, set-password, disable) and
 `audit verify`."""
+
 import functools
 import sys
 
@@ -43,8 +44,12 @@ def _password(given: str | None) -> str:
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--county", "counties", multiple=True,
-              help="County slug (e.g. wenchang); repeat for several. Editors need one.")
+@click.option(
+    "--county",
+    "counties",
+    multiple=True,
+    help="County slug (e.g. wenchang); repeat for several. Editors need one.",
+)
 @click.option("--name", default="")
 @click.option("--password", default=None, help="Prompted for when not given.")
 @in_english
@@ -86,8 +91,9 @@ def disable(email) -> None:
 
 
 @audit_cli.command("verify")
-@click.option("--head", default=None,
-              help="A head hash noted earlier; it must still be in the chain.")
+@click.option(
+    "--head", default=None, help="A head hash noted earlier; it must still be in the chain."
+)
 def verify(head) -> None:
     """Check the hash chain; exits 1 when an entry was edited or deleted."""
     report = verify_chain(expected_head=head)

@@ -1,5 +1,6 @@
 """Forms of the back office. Field limits come from the model columns, so a form can never
 accept what the database would refuse; choices are limited to what the user may pick."""
+
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -88,13 +89,30 @@ def credit_code(_form, field) -> None:
 
 
 def optional_int(label, low=None, high=None):
-    return IntegerField(label, validators=[Optional(), NumberRange(min=low, max=high,
-                        message=_l("Enter a number between %(min)s and %(max)s."))])
+    return IntegerField(
+        label,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=low, max=high, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
 
 
 def optional_decimal(label):
-    return DecimalField(label, places=None, validators=[Optional(), NumberRange(
-        min=0, max=Decimal("999999999999.99"), message=_l("Enter a number between %(min)s and %(max)s."))])
+    return DecimalField(
+        label,
+        places=None,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=Decimal("999999999999.99"),
+                message=_l("Enter a number between %(min)s and %(max)s."),
+            ),
+        ],
+    )
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -177,25 +195,38 @@ REGIME_LABELS = {
     Regime.AGRI_GI: _l("Agricultural-product GI"),
 }
 SIGN_STATUS_LABELS = {
-    SignStatus.VALID: _l("Valid"), SignStatus.CHANGED: _l("Changed"), SignStatus.REVOKED: _l("Revoked"),
+    SignStatus.VALID: _l("Valid"),
+    SignStatus.CHANGED: _l("Changed"),
+    SignStatus.REVOKED: _l("Revoked"),
 }
 AUTH_STATUS_LABELS = {
-    AuthorizationStatus.VALID: _l("Valid"), AuthorizationStatus.EXPIRED: _l("Expired"),
+    AuthorizationStatus.VALID: _l("Valid"),
+    AuthorizationStatus.EXPIRED: _l("Expired"),
     AuthorizationStatus.REVOKED: _l("Revoked"),
 }
 BRAND_KIND_LABELS = {
-    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"), BrandKind.ENTERPRISE: _l("Enterprise brand"),
-    BrandKind.TIME_HONOURED: _l("Time-honoured brand"), BrandKind.WELL_KNOWN: _l("Well-known trademark"),
+    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"),
+    BrandKind.ENTERPRISE: _l("Enterprise brand"),
+    BrandKind.TIME_HONOURED: _l("Time-honoured brand"),
+    BrandKind.WELL_KNOWN: _l("Well-known trademark"),
 }
 
 
 class ProductForm(ListingForm):
     kind_key = "products"
-    slug = StringField(_l("Address name (slug)"), validators=[Optional(), limit(Product, "slug"),
-                       Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=SLUG_RULE)])
+    slug = StringField(
+        _l("Address name (slug)"),
+        validators=[
+            Optional(),
+            limit(Product, "slug"),
+            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=SLUG_RULE),
+        ],
+    )
     name_zh = text(Product, "name_zh", _l("Name (Chinese)"), required=True)
     name_en = text(Product, "name_en", _l("Name (English)"))
-    category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    category_id = SelectField(
+        _l("Category"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
     county_ids = MultiCheckbox(_l("Counties"), coerce=int)
     province_wide = BooleanField(_l("Province-wide"))
     featured = BooleanField(_l("Featured on the home page"))
@@ -203,12 +234,25 @@ class ProductForm(ListingForm):
     summary_en = text(Product, "summary_en", _l("Summary (English)"), area=True)
     description_zh = text(Product, "description_zh", _l("Description (Chinese)"), area=True)
     description_en = text(Product, "description_en", _l("Description (English)"), area=True)
-    characteristics_zh = text(Product, "characteristics_zh", _l("Characteristics (Chinese)"), area=True)
-    characteristics_en = text(Product, "characteristics_en", _l("Characteristics (English)"), area=True)
+    characteristics_zh = text(
+        Product, "characteristics_zh", _l("Characteristics (Chinese)"), area=True
+    )
+    characteristics_en = text(
+        Product, "characteristics_en", _l("Characteristics (English)"), area=True
+    )
     season_months = MultiCheckbox(_l("Season (months)"), coerce=int)
-    layout = (("name_zh", "name_en"), "slug", "category_id", "county_ids", "province_wide",
-              "featured", ("summary_zh", "summary_en"), ("description_zh", "description_en"),
-              ("characteristics_zh", "characteristics_en"), "season_months")
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "category_id",
+        "county_ids",
+        "province_wide",
+        "featured",
+        ("summary_zh", "summary_en"),
+        ("description_zh", "description_en"),
+        ("characteristics_zh", "characteristics_en"),
+        "season_months",
+    )
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -222,9 +266,13 @@ class ProductForm(ListingForm):
 
 class SignForm(ListingForm):
     kind_key = "signs"
-    product_id = SelectField(_l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    product_id = SelectField(
+        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
     regime = SelectField(_l("Regime"), choices=[], validators=[InputRequired(message=REQUIRED)])
-    official_name_zh = text(GISign, "official_name_zh", _l("Official name (Chinese)"), required=True)
+    official_name_zh = text(
+        GISign, "official_name_zh", _l("Official name (Chinese)"), required=True
+    )
     official_name_en = text(GISign, "official_name_en", _l("Official name (English)"))
     number = text(GISign, "number", _l("Announcement or registration number"))
     approval_year = optional_int(_l("Approval year"), 1980, 2100)
@@ -244,11 +292,26 @@ class SignForm(ListingForm):
     source = text(GISign, "source", _l("Source"), area=True)
     notes = text(GISign, "notes", _l("Notes"), area=True)
     verified = BooleanField(_l("Details verified"))
-    layout = ("product_id", "regime", ("official_name_zh", "official_name_en"), "number",
-              "approval_year", "approval_month", "approval_day", "approval_note",
-              ("issuing_body_zh", "issuing_body_en"), ("holder_zh", "holder_en"),
-              ("protected_area_zh", "protected_area_en"), "protected_county_ids", "standard",
-              "nice_classes", "sign_status", "source", "notes", "verified")
+    layout = (
+        "product_id",
+        "regime",
+        ("official_name_zh", "official_name_en"),
+        "number",
+        "approval_year",
+        "approval_month",
+        "approval_day",
+        "approval_note",
+        ("issuing_body_zh", "issuing_body_en"),
+        ("holder_zh", "holder_en"),
+        ("protected_area_zh", "protected_area_en"),
+        "protected_county_ids",
+        "standard",
+        "nice_classes",
+        "sign_status",
+        "source",
+        "notes",
+        "verified",
+    )
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -263,19 +326,33 @@ class BrandForm(ListingForm):
     slug = ProductForm.slug
     name_zh = text(Brand, "name_zh", _l("Name (Chinese)"), required=True)
     name_en = text(Brand, "name_en", _l("Name (English)"))
-    registration_number = StringField(_l("Trademark registration number"),
-                                      validators=[Optional(), Length(max=64, message=TOO_LONG)])
+    registration_number = StringField(
+        _l("Trademark registration number"),
+        validators=[Optional(), Length(max=64, message=TOO_LONG)],
+    )
     nice_class = optional_int(_l("Nice class"), 1, 45)
-    kind = SelectField(_l("Kind of brand"), choices=[], validators=[InputRequired(message=REQUIRED)])
-    owner_id = SelectField(_l("Owner"), coerce=lambda v: int(v) if v not in (None, "", "None") else None)
+    kind = SelectField(
+        _l("Kind of brand"), choices=[], validators=[InputRequired(message=REQUIRED)]
+    )
+    owner_id = SelectField(
+        _l("Owner"), coerce=lambda v: int(v) if v not in (None, "", "None") else None
+    )
     holder_zh = text(Brand, "holder_zh", _l("Holder (Chinese)"))
     holder_en = text(Brand, "holder_en", _l("Holder (English)"))
     description_zh = text(Brand, "description_zh", _l("Description (Chinese)"), area=True)
     description_en = text(Brand, "description_en", _l("Description (English)"), area=True)
     product_ids = MultiCheckbox(_l("Products"), coerce=int)
-    layout = (("name_zh", "name_en"), "slug", "registration_number", "nice_class", "kind",
-              "owner_id", ("holder_zh", "holder_en"), ("description_zh", "description_en"),
-              "product_ids")
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "registration_number",
+        "nice_class",
+        "kind",
+        "owner_id",
+        ("holder_zh", "holder_en"),
+        ("description_zh", "description_en"),
+        "product_ids",
+    )
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -289,20 +366,32 @@ class EnterpriseForm(ListingForm):
     slug = ProductForm.slug
     name_zh = text(Enterprise, "name_zh", _l("Name (Chinese)"), required=True)
     name_en = text(Enterprise, "name_en", _l("Name (English)"))
-    credit_code = StringField(_l("Unified social credit code"), validators=[
-        DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
-        filters=[lambda v: normalize_credit_code(v) if v else v])
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
+        filters=[lambda v: normalize_credit_code(v) if v else v],
+    )
     county_id = SelectField(_l("County"), coerce=int, validators=[InputRequired(message=REQUIRED)])
     address_zh = text(Enterprise, "address_zh", _l("Address (Chinese)"))
     address_en = text(Enterprise, "address_en", _l("Address (English)"))
     phone = text(Enterprise, "phone", _l("Phone"))
     email = text(Enterprise, "email", _l("E-mail"))
-    website = StringField(_l("Website"), validators=[Optional(), limit(Enterprise, "website"), web_address])
+    website = StringField(
+        _l("Website"), validators=[Optional(), limit(Enterprise, "website"), web_address]
+    )
     description_zh = text(Enterprise, "description_zh", _l("Description (Chinese)"), area=True)
     description_en = text(Enterprise, "description_en", _l("Description (English)"), area=True)
-    layout = (("name_zh", "name_en"), "slug", "credit_code", "county_id",
-              ("address_zh", "address_en"), "phone", "email", "website",
-              ("description_zh", "description_en"))
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "credit_code",
+        "county_id",
+        ("address_zh", "address_en"),
+        "phone",
+        "email",
+        "website",
+        ("description_zh", "description_en"),
+    )
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -311,9 +400,13 @@ class EnterpriseForm(ListingForm):
 
 class AuthorizationForm(ListingForm):
     kind_key = "authorizations"
-    enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    enterprise_id = SelectField(
+        _l("Enterprise"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
     sign_id = SelectField(_l("GI sign"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    number = StringField(_l("Authorization number"), validators=[Optional(), Length(max=128, message=TOO_LONG)])
+    number = StringField(
+        _l("Authorization number"), validators=[Optional(), Length(max=128, message=TOO_LONG)]
+    )
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_to = DateField(_l("Valid until"), validators=[Optional()])
     auth_status = SelectField(_l("Status"), choices=[])
@@ -333,32 +426,71 @@ class AuthorizationForm(ListingForm):
 
 class IndustryFactForm(ListingForm):
     kind_key = "industry-facts"
-    product_id = SelectField(_l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    year = IntegerField(_l("Year"), validators=[InputRequired(message=REQUIRED), NumberRange(
-        min=1950, max=2100, message=_l("Enter a number between %(min)s and %(max)s."))])
+    product_id = SelectField(
+        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    year = IntegerField(
+        _l("Year"),
+        validators=[
+            InputRequired(message=REQUIRED),
+            NumberRange(
+                min=1950, max=2100, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
     planted_area_mu = optional_decimal(_l("Planted area (mu)"))
     herd_size = optional_int(_l("Herd size"), 0, 2_000_000_000)
     output_tonnes = optional_decimal(_l("Output (tonnes)"))
     output_value_cny_10k = optional_decimal(_l("Output value (10,000 CNY)"))
     employment = optional_int(_l("Employment"), 0, 2_000_000_000)
     enterprises_count = optional_int(_l("Number of enterprises"), 0, 2_000_000_000)
-    source = TextAreaField(_l("Source"), validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)])
-    source_url = StringField(_l("Source address"), validators=[Optional(), Length(max=500, message=TOO_LONG), web_address])
-    layout = ("product_id", "year", "planted_area_mu", "herd_size", "output_tonnes",
-              "output_value_cny_10k", "employment", "enterprises_count", "source", "source_url")
+    source = TextAreaField(
+        _l("Source"),
+        validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)],
+    )
+    source_url = StringField(
+        _l("Source address"),
+        validators=[Optional(), Length(max=500, message=TOO_LONG), web_address],
+    )
+    layout = (
+        "product_id",
+        "year",
+        "planted_area_mu",
+        "herd_size",
+        "output_tonnes",
+        "output_value_cny_10k",
+        "employment",
+        "enterprises_count",
+        "source",
+        "source_url",
+    )
 
     def setup(self, user) -> None:
         super().setup(user)
         self.product_id.choices = product_choices(user)
 
 
-FORMS = {form.kind_key: form for form in (ProductForm, SignForm, BrandForm, EnterpriseForm,
-                                          AuthorizationForm, IndustryFactForm)}
+FORMS = {
+    form.kind_key: form
+    for form in (
+        ProductForm,
+        SignForm,
+        BrandForm,
+        EnterpriseForm,
+        AuthorizationForm,
+        IndustryFactForm,
+    )
+}
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
     next = HiddenField()
 
 
@@ -367,25 +499,41 @@ class ActionForm(FlaskForm):
 
 
 class ReturnForm(FlaskForm):
-    comment = TextAreaField(_l("What needs to change"), validators=[
-        DataRequired(message=REQUIRED), Length(max=4000, message=TOO_LONG)])
+    comment = TextAreaField(
+        _l("What needs to change"),
+        validators=[DataRequired(message=REQUIRED), Length(max=4000, message=TOO_LONG)],
+    )
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)])
-    new = PasswordField(_l("New password"), validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)])
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
 
 
-ROLE_LABELS = {Role.EDITOR: _l("Editor"), Role.REVIEWER: _l("Reviewer"), Role.ADMIN: _l("Administrator")}
+ROLE_LABELS = {
+    Role.EDITOR: _l("Editor"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.ADMIN: _l("Administrator"),
+}
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+    )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=128, message=TOO_LONG)])
     role = SelectField(_l("Role"), choices=[])
     county_ids = MultiCheckbox(_l("Counties (editors)"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
+    password = PasswordField(
+        _l("Password"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
 
     def setup(self, user) -> None:
         self.role.choices = enum_choices(ROLE_LABELS)
@@ -396,9 +544,19 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    actor = StringField(_l("Who (e-mail)"), validators=[Optional(), Length(max=254, message=TOO_LONG)])
+    actor = StringField(
+        _l("Who (e-mail)"), validators=[Optional(), Length(max=254, message=TOO_LONG)]
+    )
     action = SelectField(_l("Action"), choices=[], default="")
     object_type = SelectField(_l("Kind"), choices=[], default="")
-    object_id = IntegerField(_l("Listing number"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number between %(min)s and %(max)s."))])
+    object_id = IntegerField(
+        _l("Listing number"),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1, max=2**31 - 1, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])

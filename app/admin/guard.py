@@ -1,5 +1,6 @@
 """The back office's single gate: login, idle and absolute timeouts, admin-only areas, and
 responses that are never stored by a cache. Object-level rights are app.services.access."""
+
 import time
 from urllib.parse import urlsplit
 
@@ -62,7 +63,11 @@ def require_login():
         return redirect(url_for("admin.login"))
     session["seen"] = int(time.time())
     g.user = current_user._get_current_object()
-    if request.endpoint and request.endpoint.startswith(ADMIN_ONLY_PREFIXES) and not g.user.is_admin:
+    if (
+        request.endpoint
+        and request.endpoint.startswith(ADMIN_ONLY_PREFIXES)
+        and not g.user.is_admin
+    ):
         raise Forbidden()
     return None
 

@@ -1,4 +1,5 @@
 """Back-office views: validate a form, call one service, commit, flash, redirect."""
+
 import hashlib
 import hmac
 import time
@@ -47,6 +48,7 @@ DEVICE_COOKIE = "admin_device"
 
 # --- signing in and out -----------------------------------------------------------------------
 
+
 def _account_key() -> str:
     email = accounts.normalize_email(request.form.get("email", ""))[:254]
     return "account:" + hashlib.sha256(email.encode()).hexdigest()
@@ -80,17 +82,23 @@ def _login_failed(_response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
-               scope="login-ip")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, scope="login-account", deduct_when=_login_failed,
-               exempt_when=_known_device)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], scope="login-ip")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    scope="login-account",
+    deduct_when=_login_failed,
+    exempt_when=_known_device,
+)
 def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data, ip=request.remote_addr or "")
+        user = accounts.authenticate(
+            form.email.data, form.password.data, ip=request.remote_addr or ""
+        )
         db.session.commit()
         if user is None:
             g.login_failed = True
@@ -103,8 +111,12 @@ def login():
             response = redirect(safe_next(form.next.data) or url_for("admin.dashboard"))
             tags = [t for t in _known_tags() if t != _device_tag(user.email)][-4:]
             response.set_cookie(
-                DEVICE_COOKIE, _device_serializer().dumps(tags + [_device_tag(user.email)]),
-                max_age=90 * 24 * 3600, path="/admin/", httponly=True, samesite="Lax",
+                DEVICE_COOKIE,
+                _device_serializer().dumps(tags + [_device_tag(user.email)]),
+                max_age=90 * 24 * 3600,
+                path="/admin/",
+                httponly=True,
+                samesite="Lax",
                 secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
             )
             return response
@@ -147,12 +159,14 @@ def change_password():
 
 # --- dashboard ---------------------------------------------------------------------------------
 
+
 @bp.route("/")
 def dashboard():
     return render_template("admin/dashboard.html", board=workflow.dashboard(g.user), kinds=KINDS)
 
 
 # --- listings: one set of views registered for each kind --------------------------------------
+
 
 def _kind(kind_key: str):
     return KINDS[kind_key]
@@ -246,18 +260,32 @@ def _edit_page(kind, obj, form, status: int = 200):
     revision = listings.pending_revision(kind, obj)
     proposed = {}
     if revision is not None:
-        proposed = listings.changed_fields(kind.current_values(obj), listings.working_values(kind, obj))
+        proposed = listings.changed_fields(
+            kind.current_values(obj), listings.working_values(kind, obj)
+        )
     return render_template(
-        "admin/edit.html", kind=kind, form=form, obj=obj, revision=revision, proposed=proposed,
-        note=workflow.latest_note(kind, obj), action_form=ActionForm(), return_form=ReturnForm(),
+        "admin/edit.html",
+        kind=kind,
+        form=form,
+        obj=obj,
+        revision=revision,
+        proposed=proposed,
+        note=workflow.latest_note(kind, obj),
+        action_form=ActionForm(),
+        return_form=ReturnForm(),
     ), status
 
 
 def _conflict(kind, obj, form, conflict: EditConflict):
     fields = [name for name in kind.fields if conflict.mine.get(name) != conflict.theirs.get(name)]
     return render_template(
-        "admin/conflict.html", kind=kind, obj=obj, form=form, fields=fields,
-        mine=conflict.mine, theirs=conflict.theirs,
+        "admin/conflict.html",
+        kind=kind,
+        obj=obj,
+        form=form,
+        fields=fields,
+        mine=conflict.mine,
+        theirs=conflict.theirs,
     ), 409
 
 
@@ -311,14 +339,23 @@ def _register_listing_routes() -> None:
     for key, kind in KINDS.items():
         ep, defaults = _ep(kind), {"kind_key": key}
         bp.add_url_rule(f"/{key}/", f"{ep}_list", listing_list, defaults=defaults)
-        bp.add_url_rule(f"/{key}/new", f"{ep}_new", listing_new, defaults=defaults,
-                        methods=["GET", "POST"])
-        bp.add_url_rule(f"/{key}/<int:listing_id>/edit", f"{ep}_edit", listing_edit,
-                        defaults=defaults, methods=["GET", "POST"])
+        bp.add_url_rule(
+            f"/{key}/new", f"{ep}_new", listing_new, defaults=defaults, methods=["GET", "POST"]
+        )
+        bp.add_url_rule(
+            f"/{key}/<int:listing_id>/edit",
+            f"{ep}_edit",
+            listing_edit,
+            defaults=defaults,
+            methods=["GET", "POST"],
+        )
         for step in STEP_MESSAGES:
             bp.add_url_rule(
-                f"/{key}/<int:listing_id>/{step}", f"{ep}_{step}", _workflow_step,
-                defaults={**defaults, "step": step}, methods=["POST"],
+                f"/{key}/<int:listing_id>/{step}",
+                f"{ep}_{step}",
+                _workflow_step,
+                defaults={**defaults, "step": step},
+                methods=["POST"],
             )
 
 
@@ -326,6 +363,7 @@ _register_listing_routes()
 
 
 # --- audit log (admins) ---------------------------------------------------------------------
+
 
 @bp.route("/audit/")
 def audit():
@@ -337,15 +375,19 @@ def audit():
     filters = AuditFilter()
     if form.validate():
         filters = AuditFilter(
-            actor=form.actor.data or "", action=form.action.data or "",
-            object_type=form.object_type.data or "", object_id=form.object_id.data,
-            since=form.since.data, until=form.until.data,
+            actor=form.actor.data or "",
+            action=form.action.data or "",
+            object_type=form.object_type.data or "",
+            object_id=form.object_id.data,
+            since=form.since.data,
+            until=form.until.data,
         )
     page = audit_page(filters, _page_number())
     return render_template("admin/audit.html", form=form, page=page)
 
 
 # --- accounts (admins) ----------------------------------------------------------------------
+
 
 @bp.route("/users/")
 def users():
@@ -364,8 +406,14 @@ def user_new():
     form.setup(g.user)
     if form.validate_on_submit():
         try:
-            accounts.create_user(form.email.data, form.password.data or "", Role(form.role.data),
-                                 _chosen_counties(form), form.name.data or "", actor=g.user)
+            accounts.create_user(
+                form.email.data,
+                form.password.data or "",
+                Role(form.role.data),
+                _chosen_counties(form),
+                form.name.data or "",
+                actor=g.user,
+            )
         except accounts.AccountError as error:
             db.session.rollback()
             form[error.field].errors = [str(error)]
@@ -379,14 +427,17 @@ def user_new():
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def user_edit(user_id: int):
     person = db.session.get(User, user_id) or abort(404)
-    form = UserForm(obj=person, data={"county_ids": sorted(person.county_ids)}
-                    if request.method == "GET" else None)
+    form = UserForm(
+        obj=person,
+        data={"county_ids": sorted(person.county_ids)} if request.method == "GET" else None,
+    )
     form.setup(g.user)
     form.email.data = person.email  # the address is the login; it is not changed here
     if request.method == "POST" and form.validate_on_submit():
         try:
-            accounts.update_user(person, Role(form.role.data), _chosen_counties(form),
-                                 form.active.data, actor=g.user)
+            accounts.update_user(
+                person, Role(form.role.data), _chosen_counties(form), form.active.data, actor=g.user
+            )
             if form.password.data:
                 accounts.set_password(person, form.password.data, actor=g.user)
         except accounts.AccountError as error:

@@ -1,5 +1,6 @@
 """The audit log: append-only and hash-chained. Each entry carries the SHA-256 of the one
 before it, so editing or deleting any entry breaks the chain (`flask audit verify`)."""
+
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -40,8 +41,17 @@ class AuditEntry(db.Model):
         at = self.at.astimezone(timezone.utc) if self.at.tzinfo else self.at
         at = at.replace(tzinfo=None).isoformat(timespec="microseconds")
         payload = [
-            self.seq, at, self.actor_id, self.actor_email, self.action, self.object_type,
-            self.object_id, self.summary, self.details, self.ip, self.prev_hash,
+            self.seq,
+            at,
+            self.actor_id,
+            self.actor_email,
+            self.action,
+            self.object_type,
+            self.object_id,
+            self.summary,
+            self.details,
+            self.ip,
+            self.prev_hash,
         ]
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

@@ -2,6 +2,7 @@
 
 Editing a published listing never touches the live row: the proposed values wait here as
 JSON until a reviewer publishes them, so the public page never shows half-done edits."""
+
 import enum
 from datetime import datetime
 

@@ -1,6 +1,7 @@
 """Accounts of the back office: roles, the counties an editor may edit, and the session
 nonce that lets the server invalidate every cookie of a user (logout, password change,
 disable)."""
+
 import enum
 import secrets
 from datetime import datetime

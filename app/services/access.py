@@ -4,6 +4,7 @@ logged in; every listing service calls these before it reads for editing or writ
 Editors reach the listings of their counties: a product through its counties, signs and
 industry facts through their product, an enterprise through its county, authorizations
 through their enterprise, a brand through its owner and products."""
+
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import Forbidden
 

@@ -1,5 +1,6 @@
 """Accounts: password policy and hashing, creating and changing users, checking a login,
 and the session nonce that lets the server end every session of a user."""
+
 import hmac
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +68,9 @@ def counties_by_slug(slugs: list[str]) -> list[County]:
     counties = list(db.session.scalars(select(County).where(County.slug.in_(slugs))))
     unknown = set(slugs) - {c.slug for c in counties}
     if unknown:
-        raise AccountError(_l("Unknown county: %(slugs)s", slugs=", ".join(sorted(unknown))), "county_ids")
+        raise AccountError(
+            _l("Unknown county: %(slugs)s", slugs=", ".join(sorted(unknown))), "county_ids"
+        )
     return counties
 
 
@@ -100,7 +103,11 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record(
-        "user_create", actor, object_type="user", object_id=user.id, summary=email,
+        "user_create",
+        actor,
+        object_type="user",
+        object_id=user.id,
+        summary=email,
         details={"role": str(role), "counties": [c.slug for c in user.counties]},
     )
     return user
@@ -109,17 +116,31 @@ def create_user(
 def update_user(user: User, role: Role, counties: list[County], active: bool, actor: User) -> None:
     if role == Role.EDITOR and not counties:
         raise AccountError(_l("An editor needs at least one county."), "county_ids")
-    before = {"role": str(user.role), "counties": [c.slug for c in user.counties], "active": user.active}
+    before = {
+        "role": str(user.role),
+        "counties": [c.slug for c in user.counties],
+        "active": user.active,
+    }
     user.role = role
     user.counties = counties if role == Role.EDITOR else []
     if user.active and not active:
         end_all_sessions(user)
     user.active = active
-    after = {"role": str(user.role), "counties": [c.slug for c in user.counties], "active": user.active}
+    after = {
+        "role": str(user.role),
+        "counties": [c.slug for c in user.counties],
+        "active": user.active,
+    }
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if changes:
-        audit.record("user_update", actor, object_type="user", object_id=user.id,
-                     summary=user.email, details=changes)
+        audit.record(
+            "user_update",
+            actor,
+            object_type="user",
+            object_id=user.id,
+            summary=user.email,
+            details=changes,
+        )
 
 
 def set_password(user: User, password: str, actor: User | None = None) -> None:
@@ -153,9 +174,15 @@ def authenticate(email: str, password: str, ip: str = "") -> User | None:
     else:
         ok = check_password_hash(user.password_hash, password) and user.active
     if not ok:
-        audit.record("login_failed", None, object_type="user",
-                     object_id=user.id if user else None, summary=normalize_email(email)[:254],
-                     ip=ip, actor_email=normalize_email(email)[:254])
+        audit.record(
+            "login_failed",
+            None,
+            object_type="user",
+            object_id=user.id if user else None,
+            summary=normalize_email(email)[:254],
+            ip=ip,
+            actor_email=normalize_email(email)[:254],
+        )
         return None
     user.last_login_at = utcnow()
     audit.record("login", user, object_type="user", object_id=user.id, summary=user.email, ip=ip)

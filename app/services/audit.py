@@ -1,4 +1,5 @@
 """Appending to the hash-chained audit log, verifying it, and reading it back."""
+
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -86,9 +87,7 @@ def verify_chain(expected_head: str | None = None, batch: int = 1000) -> ChainRe
         for entry in entries:
             report.count += 1
             if entry.seq != previous_seq + 1:
-                report.problems.append(
-                    f"entries {previous_seq + 1}..{entry.seq - 1} are missing"
-                )
+                report.problems.append(f"entries {previous_seq + 1}..{entry.seq - 1} are missing")
             if entry.prev_hash != previous_hash:
                 report.problems.append(f"entry {entry.seq} does not link to the entry before it")
             if entry.compute_hash() != entry.hash:
@@ -104,8 +103,21 @@ def verify_chain(expected_head: str | None = None, batch: int = 1000) -> ChainRe
 
 
 ACTIONS = (
-    "login", "login_failed", "logout", "create", "update", "revise", "submit", "publish",
-    "return", "archive", "restore", "password", "user_create", "user_update", "user_disable",
+    "login",
+    "login_failed",
+    "logout",
+    "create",
+    "update",
+    "revise",
+    "submit",
+    "publish",
+    "return",
+    "archive",
+    "restore",
+    "password",
+    "user_create",
+    "user_update",
+    "user_disable",
 )
 
 

@@ -1,6 +1,7 @@
 """Editing listings: the six kinds, their editable fields as plain JSON-able values, saving
 (directly on an unpublished row, or as a private revision of a published one) with
 optimistic locking, and the lists the back office shows."""
+
 import enum
 import json
 import re
@@ -55,10 +56,13 @@ class EditConflict(Exception):
 
 # --- the six kinds ------------------------------------------------------------------------
 
+
 def _product_counties(product_ids: list[int]) -> set[int]:
     if not product_ids:
         return set()
-    stmt = select(product_counties.c.county_id).where(product_counties.c.product_id.in_(product_ids))
+    stmt = select(product_counties.c.county_id).where(
+        product_counties.c.product_id.in_(product_ids)
+    )
     return set(db.session.scalars(stmt))
 
 
@@ -114,82 +118,178 @@ def _register(kind: ListingKind) -> None:
     KINDS[kind.key] = kind
 
 
-_register(ListingKind(
-    key="products", model=Product, label=_l("Product"), plural=_l("Products"),
-    columns=("slug", "name_zh", "name_en", "category_id", "province_wide", "summary_zh",
-             "summary_en", "description_zh", "description_en", "characteristics_zh",
-             "characteristics_en", "featured"),
-    collections={"county_ids": ("counties", County)},
-    plain_lists=("season_months",),
-    scope_of_values=lambda v: set(v.get("county_ids") or ()),
-    scope_clause=lambda mine: Product.id.in_(_products_in(mine)),
-    title=lambda o: o.name_zh,
-    reviewer_only=("province_wide", "featured"),
-    unique=("slug",),
-))
-_register(ListingKind(
-    key="signs", model=GISign, label=_l("GI sign"), plural=_l("GI signs"),
-    columns=("product_id", "regime", "official_name_zh", "official_name_en", "number",
-             "approval_year", "approval_month", "approval_day", "approval_note",
-             "issuing_body_zh", "issuing_body_en", "holder_zh", "holder_en",
-             "protected_area_zh", "protected_area_en", "standard", "nice_classes",
-             "sign_status", "source", "notes", "verified"),
-    collections={"protected_county_ids": ("protected_counties", County)},
-    scope_of_values=lambda v: _product_counties([v["product_id"]] if v.get("product_id") else []),
-    scope_clause=lambda mine: GISign.product_id.in_(_products_in(mine)),
-    title=lambda o: o.official_name_zh,
-    reviewer_only=("verified",),
-))
-_register(ListingKind(
-    key="brands", model=Brand, label=_l("Brand"), plural=_l("Brands"),
-    columns=("slug", "name_zh", "name_en", "registration_number", "nice_class", "kind",
-             "owner_id", "holder_zh", "holder_en", "description_zh", "description_en"),
-    collections={"product_ids": ("products", Product)},
-    scope_of_values=lambda v: _enterprise_county(v.get("owner_id"))
-    | _product_counties(v.get("product_ids") or []),
-    scope_clause=lambda mine: or_(
-        Brand.owner_id.in_(_enterprises_in(mine)),
-        Brand.id.in_(
-            select(brand_products.c.brand_id).where(
-                brand_products.c.product_id.in_(_products_in(mine))
-            )
+_register(
+    ListingKind(
+        key="products",
+        model=Product,
+        label=_l("Product"),
+        plural=_l("Products"),
+        columns=(
+            "slug",
+            "name_zh",
+            "name_en",
+            "category_id",
+            "province_wide",
+            "summary_zh",
+            "summary_en",
+            "description_zh",
+            "description_en",
+            "characteristics_zh",
+            "characteristics_en",
+            "featured",
         ),
-    ),
-    title=lambda o: o.name_zh,
-    unique=("slug",),
-))
-_register(ListingKind(
-    key="enterprises", model=Enterprise, label=_l("Enterprise"), plural=_l("Enterprises"),
-    columns=("slug", "name_zh", "name_en", "credit_code", "county_id", "address_zh",
-             "address_en", "phone", "email", "website", "description_zh", "description_en"),
-    collections={},
-    scope_of_values=lambda v: {v["county_id"]} if v.get("county_id") else set(),
-    scope_clause=lambda mine: Enterprise.county_id.in_(mine),
-    title=lambda o: o.name_zh,
-    unique=("slug", "credit_code"),
-))
-_register(ListingKind(
-    key="authorizations", model=Authorization, label=_l("Authorization"),
-    plural=_l("Authorizations"),
-    columns=("enterprise_id", "sign_id", "number", "valid_from", "valid_to", "auth_status"),
-    collections={},
-    scope_of_values=lambda v: _enterprise_county(v.get("enterprise_id")),
-    scope_clause=lambda mine: Authorization.enterprise_id.in_(_enterprises_in(mine)),
-    title=lambda o: f"{o.enterprise.name_zh} · {o.sign.official_name_zh}",
-))
-_register(ListingKind(
-    key="industry-facts", model=IndustryFact, label=_l("Industry fact"),
-    plural=_l("Industry facts"),
-    columns=("product_id", "year", "planted_area_mu", "herd_size", "output_tonnes",
-             "output_value_cny_10k", "employment", "enterprises_count", "source", "source_url"),
-    collections={},
-    scope_of_values=lambda v: _product_counties([v["product_id"]] if v.get("product_id") else []),
-    scope_clause=lambda mine: IndustryFact.product_id.in_(_products_in(mine)),
-    title=lambda o: f"{o.product.name_zh} · {o.year}",
-))
+        collections={"county_ids": ("counties", County)},
+        plain_lists=("season_months",),
+        scope_of_values=lambda v: set(v.get("county_ids") or ()),
+        scope_clause=lambda mine: Product.id.in_(_products_in(mine)),
+        title=lambda o: o.name_zh,
+        reviewer_only=("province_wide", "featured"),
+        unique=("slug",),
+    )
+)
+_register(
+    ListingKind(
+        key="signs",
+        model=GISign,
+        label=_l("GI sign"),
+        plural=_l("GI signs"),
+        columns=(
+            "product_id",
+            "regime",
+            "official_name_zh",
+            "official_name_en",
+            "number",
+            "approval_year",
+            "approval_month",
+            "approval_day",
+            "approval_note",
+            "issuing_body_zh",
+            "issuing_body_en",
+            "holder_zh",
+            "holder_en",
+            "protected_area_zh",
+            "protected_area_en",
+            "standard",
+            "nice_classes",
+            "sign_status",
+            "source",
+            "notes",
+            "verified",
+        ),
+        collections={"protected_county_ids": ("protected_counties", County)},
+        scope_of_values=lambda v: _product_counties(
+            [v["product_id"]] if v.get("product_id") else []
+        ),
+        scope_clause=lambda mine: GISign.product_id.in_(_products_in(mine)),
+        title=lambda o: o.official_name_zh,
+        reviewer_only=("verified",),
+    )
+)
+_register(
+    ListingKind(
+        key="brands",
+        model=Brand,
+        label=_l("Brand"),
+        plural=_l("Brands"),
+        columns=(
+            "slug",
+            "name_zh",
+            "name_en",
+            "registration_number",
+            "nice_class",
+            "kind",
+            "owner_id",
+            "holder_zh",
+            "holder_en",
+            "description_zh",
+            "description_en",
+        ),
+        collections={"product_ids": ("products", Product)},
+        scope_of_values=lambda v: (
+            _enterprise_county(v.get("owner_id")) | _product_counties(v.get("product_ids") or [])
+        ),
+        scope_clause=lambda mine: or_(
+            Brand.owner_id.in_(_enterprises_in(mine)),
+            Brand.id.in_(
+                select(brand_products.c.brand_id).where(
+                    brand_products.c.product_id.in_(_products_in(mine))
+                )
+            ),
+        ),
+        title=lambda o: o.name_zh,
+        unique=("slug",),
+    )
+)
+_register(
+    ListingKind(
+        key="enterprises",
+        model=Enterprise,
+        label=_l("Enterprise"),
+        plural=_l("Enterprises"),
+        columns=(
+            "slug",
+            "name_zh",
+            "name_en",
+            "credit_code",
+            "county_id",
+            "address_zh",
+            "address_en",
+            "phone",
+            "email",
+            "website",
+            "description_zh",
+            "description_en",
+        ),
+        collections={},
+        scope_of_values=lambda v: {v["county_id"]} if v.get("county_id") else set(),
+        scope_clause=lambda mine: Enterprise.county_id.in_(mine),
+        title=lambda o: o.name_zh,
+        unique=("slug", "credit_code"),
+    )
+)
+_register(
+    ListingKind(
+        key="authorizations",
+        model=Authorization,
+        label=_l("Authorization"),
+        plural=_l("Authorizations"),
+        columns=("enterprise_id", "sign_id", "number", "valid_from", "valid_to", "auth_status"),
+        collections={},
+        scope_of_values=lambda v: _enterprise_county(v.get("enterprise_id")),
+        scope_clause=lambda mine: Authorization.enterprise_id.in_(_enterprises_in(mine)),
+        title=lambda o: f"{o.enterprise.name_zh} · {o.sign.official_name_zh}",
+    )
+)
+_register(
+    ListingKind(
+        key="industry-facts",
+        model=IndustryFact,
+        label=_l("Industry fact"),
+        plural=_l("Industry facts"),
+        columns=(
+            "product_id",
+            "year",
+            "planted_area_mu",
+            "herd_size",
+            "output_tonnes",
+            "output_value_cny_10k",
+            "employment",
+            "enterprises_count",
+            "source",
+            "source_url",
+        ),
+        collections={},
+        scope_of_values=lambda v: _product_counties(
+            [v["product_id"]] if v.get("product_id") else []
+        ),
+        scope_clause=lambda mine: IndustryFact.product_id.in_(_products_in(mine)),
+        title=lambda o: f"{o.product.name_zh} · {o.year}",
+    )
+)
 
 
 # --- plain values <-> model attributes -----------------------------------------------------
+
 
 def _to_plain(value):
     if isinstance(value, enum.Enum):
@@ -244,13 +344,17 @@ def changed_fields(before: dict, after: dict) -> dict:
 
 # --- revisions and the version token --------------------------------------------------------
 
+
 def pending_revision(kind: ListingKind, obj) -> ListingRevision | None:
     return db.session.scalar(
-        select(ListingRevision).where(
+        select(ListingRevision)
+        .where(
             ListingRevision.listing_type == kind.key,
             ListingRevision.listing_id == obj.id,
             ListingRevision.state.in_(PENDING),
-        ).order_by(ListingRevision.id.desc()).limit(1)
+        )
+        .order_by(ListingRevision.id.desc())
+        .limit(1)
     )
 
 
@@ -269,6 +373,7 @@ def edit_token(kind: ListingKind, obj) -> str:
 
 
 # --- saving ---------------------------------------------------------------------------------
+
 
 def canonical_values(kind: ListingKind, values: dict) -> dict:
     """Only the kind's fields, each in the form current_values() gives (an empty optional
@@ -346,8 +451,14 @@ def create_listing(kind: ListingKind, values: dict, actor: User):
     db.session.add(obj)
     db.session.flush()
     audit.record(
-        "create", actor, object_type=kind.key, object_id=obj.id, summary=kind.title(obj),
-        details=changed_fields({}, {k: v for k, v in kind.current_values(obj).items() if v not in (None, "", [])}),
+        "create",
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details=changed_fields(
+            {}, {k: v for k, v in kind.current_values(obj).items() if v not in (None, "", [])}
+        ),
     )
     return obj
 
@@ -376,8 +487,14 @@ def save_listing(kind: ListingKind, obj, values: dict, actor: User, token: str):
         db.session.flush()
     except StaleDataError as race:  # another request won between our read and this write
         raise EditConflict(mine={**current, **values}, theirs=current) from race
-    audit.record(action, actor, object_type=kind.key, object_id=obj.id,
-                 summary=kind.title(obj), details=changes)
+    audit.record(
+        action,
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details=changes,
+    )
     return obj
 
 
@@ -385,7 +502,9 @@ def _save_revision(kind: ListingKind, obj, values: dict, actor: User) -> Listing
     revision = pending_revision(kind, obj)
     if revision is None:
         revision = ListingRevision(
-            listing_type=kind.key, listing_id=obj.id, base_version=obj.version,
+            listing_type=kind.key,
+            listing_id=obj.id,
+            base_version=obj.version,
             state=RevisionState.DRAFT,
         )
         db.session.add(revision)
@@ -395,6 +514,7 @@ def _save_revision(kind: ListingKind, obj, values: dict, actor: User) -> Listing
 
 
 # --- reading --------------------------------------------------------------------------------
+
 
 def get_listing(kind: ListingKind, listing_id: int):
     return db.session.get(kind.model, listing_id)

@@ -2,6 +2,7 @@
 
 A published listing stays as it is while its next revision is drafted, submitted and
 reviewed; publishing applies the revision to the live row in one transaction."""
+
 import json
 from dataclasses import dataclass, field
 
@@ -64,8 +65,14 @@ def publish(kind: ListingKind, obj, actor: User) -> None:
         raise WorkflowError(_l("There is nothing to publish."))
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record("publish", actor, object_type=kind.key, object_id=obj.id,
-                 summary=kind.title(obj), details=details)
+    audit.record(
+        "publish",
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details=details,
+    )
 
 
 def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None:
@@ -80,11 +87,20 @@ def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None
         obj.status = DRAFT
     else:
         raise WorkflowError(_l("Only submitted listings can be returned."))
-    db.session.add(ReviewNote(listing_type=kind.key, listing_id=obj.id,
-                              author_id=actor.id, body=comment[:4000]))
+    db.session.add(
+        ReviewNote(
+            listing_type=kind.key, listing_id=obj.id, author_id=actor.id, body=comment[:4000]
+        )
+    )
     db.session.flush()
-    audit.record("return", actor, object_type=kind.key, object_id=obj.id,
-                 summary=kind.title(obj), details={"comment": comment[:4000]})
+    audit.record(
+        "return",
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details={"comment": comment[:4000]},
+    )
 
 
 def archive(kind: ListingKind, obj, actor: User) -> None:
@@ -102,8 +118,14 @@ def archive(kind: ListingKind, obj, actor: User) -> None:
     if revision is not None:
         revision.state = RevisionState.DISCARDED
     db.session.flush()
-    audit.record("archive", actor, object_type=kind.key, object_id=obj.id,
-                 summary=kind.title(obj), details={"status": [before, str(ARCHIVED)]})
+    audit.record(
+        "archive",
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details={"status": [before, str(ARCHIVED)]},
+    )
 
 
 def restore(kind: ListingKind, obj, actor: User) -> None:
@@ -113,19 +135,27 @@ def restore(kind: ListingKind, obj, actor: User) -> None:
     obj.status = DRAFT
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record("restore", actor, object_type=kind.key, object_id=obj.id,
-                 summary=kind.title(obj), details={"status": [str(ARCHIVED), str(DRAFT)]})
+    audit.record(
+        "restore",
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details={"status": [str(ARCHIVED), str(DRAFT)]},
+    )
 
 
 def latest_note(kind: ListingKind, obj) -> ReviewNote | None:
     return db.session.scalar(
         select(ReviewNote)
         .where(ReviewNote.listing_type == kind.key, ReviewNote.listing_id == obj.id)
-        .order_by(ReviewNote.id.desc()).limit(1)
+        .order_by(ReviewNote.id.desc())
+        .limit(1)
     )
 
 
 # --- what waits for whom ----------------------------------------------------------------------
+
 
 @dataclass
 class WorkItem:
@@ -156,9 +186,10 @@ def dashboard(user: User, limit: int = 50) -> Dashboard:
                 item = WorkItem(kind, obj, note=latest_note(kind, obj) if status == DRAFT else None)
                 _file(board, user, item, bucket)
         revisions = db.session.scalars(
-            select(ListingRevision).where(
-                ListingRevision.listing_type == kind.key, ListingRevision.state.in_(PENDING)
-            ).order_by(ListingRevision.updated_at.desc()).limit(limit)
+            select(ListingRevision)
+            .where(ListingRevision.listing_type == kind.key, ListingRevision.state.in_(PENDING))
+            .order_by(ListingRevision.updated_at.desc())
+            .limit(limit)
         )
         for revision in revisions:
             obj = db.session.get(kind.model, revision.listing_id)

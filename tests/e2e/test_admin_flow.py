@@ -1,5 +1,6 @@
 """The back office in a real browser: an editor of Wenchang creates a product and submits
 it, a reviewer publishes it, and the public page shows it. Accessibility checked with axe."""
+
 import json
 import threading
 from pathlib import Path
@@ -34,7 +35,9 @@ def admin_server(database_factory, media_root, tmp_path_factory):
 
 
 def sign_in(browser, base, who, lang="zh", viewport=DESKTOP, **options):
-    context = browser.new_context(viewport=viewport, locale="zh-CN" if lang == "zh" else "en-US", **options)
+    context = browser.new_context(
+        viewport=viewport, locale="zh-CN" if lang == "zh" else "en-US", **options
+    )
     page = context.new_page()
     page.goto(f"{base}/admin/login?lang={lang}")
     page.fill("#email", EMAILS[who])
@@ -86,9 +89,18 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_s
     public.context.close()
 
 
-@pytest.mark.parametrize("path", ["/admin/login?lang=zh", "/admin/?lang=en",
-                                  "/admin/products/new?lang=zh", "/admin/products/?lang=en"])
-def test_admin_pages_have_no_serious_accessibility_violations(browser, admin_server, artifacts, path):
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/login?lang=zh",
+        "/admin/?lang=en",
+        "/admin/products/new?lang=zh",
+        "/admin/products/?lang=en",
+    ],
+)
+def test_admin_pages_have_no_serious_accessibility_violations(
+    browser, admin_server, artifacts, path
+):
     page = sign_in(browser, admin_server, "admin", lang="en", bypass_csp=True)
     page.goto(admin_server + path)
     page.add_script_tag(path=str(AXE))
@@ -97,6 +109,11 @@ def test_admin_pages_have_no_serious_accessibility_violations(browser, admin_ser
     name = "admin-" + path.strip("/").replace("/", "_").replace("?", "_")
     (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
     assert serious == [], json.dumps(
-        [{"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
-         for v in serious], ensure_ascii=False, indent=1)
+        [
+            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
+            for v in serious
+        ],
+        ensure_ascii=False,
+        indent=1,
+    )
     page.context.close()
