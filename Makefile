@@ -31,8 +31,10 @@ serve-prod: install
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --worker-class gthread wsgi:app
 
 # Debian packages the browser tests need (chromium, CJK fonts); installed only when missing.
+# Redis: the login throttle's shared storage, tested against the real server.
 system-deps:
 	@./scripts/ensure-debian-packages chromium fonts-noto-cjk
+	@./scripts/ensure-debian-packages redis-server
 
 # The full suite: unit/view tests on SQLite, again on PostgreSQL when reachable (required
 # in CI), and the browser tests once.

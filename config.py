@@ -42,6 +42,18 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Back office: idle and absolute session limits, login throttling shared via Redis.
+    ADMIN_IDLE_MINUTES = int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))
+    ADMIN_SESSION_HOURS = int(os.environ.get("ADMIN_SESSION_HOURS", "12"))
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "gi-catalogue"
+    # If Redis goes away, keep counting per process rather than failing every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_IP = "30 per minute;300 per day"
+    # Failed attempts per account; a browser that has logged in to the account before is
+    # exempt, so an attacker hammering an address cannot lock its owner out.
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
 
 
 class DevelopmentConfig(Config):
@@ -56,6 +68,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

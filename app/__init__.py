@@ -3,7 +3,7 @@ from flask import Flask
 
 from app import i18n, models, security, templating
 from app.db import db
-from app.extensions import babel, csrf, migrate
+from app.extensions import babel, csrf, limiter, login_manager, migrate
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -32,12 +32,15 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
     security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
     from app.health import bp as health_bp
     from app.media.views import bp as media_bp
     from app.public import bp as public_bp
@@ -47,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

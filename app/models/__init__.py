@@ -9,9 +9,17 @@ from app.models.places import County, Province
 from app.models.products import Category, Product, product_counties
 from app.models.signs import GISign, Regime, SignStatus, sign_counties
 from app.models.site import CatalogueGeneration
-from app.models.users import User
+from app.models.users import Role, User, user_counties
+from app.models.audit import AuditEntry
+from app.models.revisions import ListingRevision, ReviewNote, RevisionState
 
 __all__ = [
+    "AuditEntry",
+    "ListingRevision",
+    "ReviewNote",
+    "RevisionState",
+    "Role",
+    "user_counties",
     "Authorization",
     "AuthorizationStatus",
     "Brand",

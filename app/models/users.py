@@ -1,11 +1,35 @@
-"""Accounts of the back office (roles and login arrive with the back-office issue)."""
+"""Accounts of the back office: roles, the counties an editor may edit, and the session
+nonce that lets the server invalidate every cookie of a user (logout, password change,
+disable)."""
+
+import enum
+import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import db
-from app.models.listing import utcnow
+from app.models.listing import str_enum, utcnow
+from app.models.places import County
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # provincial office: everything, including users
+    REVIEWER = "reviewer"  # approves, publishes, returns with comments; any county
+    EDITOR = "editor"  # county official: listings of the assigned counties only
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+user_counties = Table(
+    "user_counties",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class User(db.Model):
@@ -15,6 +39,46 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     password_hash: Mapped[str | None] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(32), default="editor")
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), default=Role.EDITOR)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Part of the Flask-Login id kept in the session cookie: replacing it rejects every
+    # cookie issued before (a replayed cookie after logout is refused).
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    counties: Mapped[list[County]] = relationship(
+        secondary=user_counties, order_by=County.sort_order
+    )
+
+    # Flask-Login's protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def county_ids(self) -> set[int]:
+        return {county.id for county in self.counties}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_review(self) -> bool:
+        return self.role in (Role.ADMIN, Role.REVIEWER)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

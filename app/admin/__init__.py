@@ -1,0 +1,8 @@
+"""The back office at /admin/: guarded once here; object-level checks live in
+app.services.access, which every listing service calls."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import guard, views  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,562 @@
+"""Forms of the back office. Field limits come from the model columns, so a form can never
+accept what the database would refuse; choices are limited to what the user may pick."""
+
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from app.db import db
+from app.i18n import current_lang
+from app.models import (
+    AuthorizationStatus,
+    Brand,
+    BrandKind,
+    Category,
+    County,
+    Enterprise,
+    GISign,
+    Product,
+    Regime,
+    SignStatus,
+)
+from app.models.enterprises import is_valid_credit_code, normalize_credit_code
+from app.models.users import Role
+from app.services import access
+from app.services.listings import KINDS
+
+REQUIRED = _l("This field is required.")
+TOO_LONG = _l("At most %(max)d characters.")
+SLUG_RULE = _l("Lower-case letters, digits and hyphens only, e.g. wenchang-chicken.")
+
+
+def limit(model, name: str) -> Length:
+    return Length(max=model.__table__.columns[name].type.length, message=TOO_LONG)
+
+
+def text(model, name: str, label, required: bool = False, area: bool = False, **kwargs):
+    validators = [DataRequired(message=REQUIRED) if required else Optional()]
+    length = model.__table__.columns[name].type.length
+    if length:
+        validators.append(limit(model, name))
+    else:  # Text columns: still bounded, so a form cannot post megabytes of text
+        validators.append(Length(max=20000, message=TOO_LONG))
+    field_class = TextAreaField if area else StringField
+    return field_class(label, validators=validators, **kwargs)
+
+
+def web_address(_form, field) -> None:
+    """Only http(s) links: a javascript: or data: URL in a website field would run code."""
+    if not field.data:
+        return
+    parts = urlsplit(field.data.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError(_("Enter a web address starting with http:// or https://."))
+
+
+def credit_code(_form, field) -> None:
+    if field.data and not is_valid_credit_code(field.data):
+        raise ValidationError(
+            _("This is not a valid unified social credit code (18 characters, check digit).")
+        )
+
+
+def optional_int(label, low=None, high=None):
+    return IntegerField(
+        label,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=low, max=high, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
+
+
+def optional_decimal(label):
+    return DecimalField(
+        label,
+        places=None,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=Decimal("999999999999.99"),
+                message=_l("Enter a number between %(min)s and %(max)s."),
+            ),
+        ],
+    )
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _name(obj, field: str = "name") -> str:
+    return obj.text(field, current_lang())
+
+
+def _plain(value):
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class ListingForm(FlaskForm):
+    """Base of the six listing forms: `layout` lists the rows (a bilingual pair is shown
+    side by side); `values()` gives the plain values the listing services take."""
+
+    version = HiddenField()
+    layout: tuple = ()
+    kind_key = ""
+
+    def setup(self, user) -> None:
+        """Fill choices for this user; reviewer-only fields are dropped for editors."""
+        kind = KINDS[self.kind_key]
+        if not user.can_review:
+            for name in kind.reviewer_only:
+                delattr(self, name)
+
+    def values(self) -> dict:
+        kind = KINDS[self.kind_key]
+        data = {}
+        for name in kind.fields:
+            if name in self._fields:
+                data[name] = _plain(self._fields[name].data)
+        return data
+
+    def rows(self):
+        for row in self.layout:
+            names = row if isinstance(row, tuple) else (row,)
+            present = [self._fields[n] for n in names if n in self._fields]
+            if present:
+                yield present
+
+
+def _accessible(user, kind_key: str, stmt):
+    clause = access.scope_clause(user, KINDS[kind_key])
+    return stmt.where(clause) if clause is not None else stmt
+
+
+def product_choices(user) -> list[tuple[int, str]]:
+    stmt = _accessible(user, "products", select(Product).order_by(Product.name_zh))
+    return [(p.id, _name(p)) for p in db.session.scalars(stmt)]
+
+
+def county_choices(user) -> list[tuple[int, str]]:
+    counties = db.session.scalars(select(County).order_by(County.sort_order))
+    return [(c.id, _name(c)) for c in counties if user.can_review or c.id in user.county_ids]
+
+
+def enterprise_choices(user) -> list[tuple[int, str]]:
+    stmt = _accessible(user, "enterprises", select(Enterprise).order_by(Enterprise.name_zh))
+    return [(e.id, _name(e)) for e in db.session.scalars(stmt)]
+
+
+def enum_choices(labels: dict) -> list[tuple[str, str]]:
+    return [(member.value, str(label)) for member, label in labels.items()]
+
+
+REGIME_LABELS = {
+    Regime.CNIPA_GI_PRODUCT: _l("Protected GI product"),
+    Regime.GI_TRADEMARK: _l("GI trademark"),
+    Regime.AGRI_GI: _l("Agricultural-product GI"),
+}
+SIGN_STATUS_LABELS = {
+    SignStatus.VALID: _l("Valid"),
+    SignStatus.CHANGED: _l("Changed"),
+    SignStatus.REVOKED: _l("Revoked"),
+}
+AUTH_STATUS_LABELS = {
+    AuthorizationStatus.VALID: _l("Valid"),
+    AuthorizationStatus.EXPIRED: _l("Expired"),
+    AuthorizationStatus.REVOKED: _l("Revoked"),
+}
+BRAND_KIND_LABELS = {
+    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"),
+    BrandKind.ENTERPRISE: _l("Enterprise brand"),
+    BrandKind.TIME_HONOURED: _l("Time-honoured brand"),
+    BrandKind.WELL_KNOWN: _l("Well-known trademark"),
+}
+
+
+class ProductForm(ListingForm):
+    kind_key = "products"
+    slug = StringField(
+        _l("Address name (slug)"),
+        validators=[
+            Optional(),
+            limit(Product, "slug"),
+            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=SLUG_RULE),
+        ],
+    )
+    name_zh = text(Product, "name_zh", _l("Name (Chinese)"), required=True)
+    name_en = text(Product, "name_en", _l("Name (English)"))
+    category_id = SelectField(
+        _l("Category"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    county_ids = MultiCheckbox(_l("Counties"), coerce=int)
+    province_wide = BooleanField(_l("Province-wide"))
+    featured = BooleanField(_l("Featured on the home page"))
+    summary_zh = text(Product, "summary_zh", _l("Summary (Chinese)"), area=True)
+    summary_en = text(Product, "summary_en", _l("Summary (English)"), area=True)
+    description_zh = text(Product, "description_zh", _l("Description (Chinese)"), area=True)
+    description_en = text(Product, "description_en", _l("Description (English)"), area=True)
+    characteristics_zh = text(
+        Product, "characteristics_zh", _l("Characteristics (Chinese)"), area=True
+    )
+    characteristics_en = text(
+        Product, "characteristics_en", _l("Characteristics (English)"), area=True
+    )
+    season_months = MultiCheckbox(_l("Season (months)"), coerce=int)
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "category_id",
+        "county_ids",
+        "province_wide",
+        "featured",
+        ("summary_zh", "summary_en"),
+        ("description_zh", "description_en"),
+        ("characteristics_zh", "characteristics_en"),
+        "season_months",
+    )
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        categories = db.session.scalars(select(Category).order_by(Category.sort_order))
+        self.category_id.choices = [(c.id, _name(c)) for c in categories]
+        self.county_ids.choices = county_choices(user)
+        from app.templating import month_names
+
+        self.season_months.choices = list(enumerate(month_names(), start=1))
+
+
+class SignForm(ListingForm):
+    kind_key = "signs"
+    product_id = SelectField(
+        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    regime = SelectField(_l("Regime"), choices=[], validators=[InputRequired(message=REQUIRED)])
+    official_name_zh = text(
+        GISign, "official_name_zh", _l("Official name (Chinese)"), required=True
+    )
+    official_name_en = text(GISign, "official_name_en", _l("Official name (English)"))
+    number = text(GISign, "number", _l("Announcement or registration number"))
+    approval_year = optional_int(_l("Approval year"), 1980, 2100)
+    approval_month = optional_int(_l("Approval month"), 1, 12)
+    approval_day = optional_int(_l("Approval day"), 1, 31)
+    approval_note = text(GISign, "approval_note", _l("Note on the approval date"))
+    issuing_body_zh = text(GISign, "issuing_body_zh", _l("Issuing body (Chinese)"))
+    issuing_body_en = text(GISign, "issuing_body_en", _l("Issuing body (English)"))
+    holder_zh = text(GISign, "holder_zh", _l("Holder (Chinese)"))
+    holder_en = text(GISign, "holder_en", _l("Holder (English)"))
+    protected_area_zh = text(GISign, "protected_area_zh", _l("Protected area (Chinese)"), area=True)
+    protected_area_en = text(GISign, "protected_area_en", _l("Protected area (English)"), area=True)
+    protected_county_ids = MultiCheckbox(_l("Protected counties"), coerce=int)
+    standard = text(GISign, "standard", _l("Standard"))
+    nice_classes = text(GISign, "nice_classes", _l("Nice classes"))
+    sign_status = SelectField(_l("Status of the sign"), choices=[])
+    source = text(GISign, "source", _l("Source"), area=True)
+    notes = text(GISign, "notes", _l("Notes"), area=True)
+    verified = BooleanField(_l("Details verified"))
+    layout = (
+        "product_id",
+        "regime",
+        ("official_name_zh", "official_name_en"),
+        "number",
+        "approval_year",
+        "approval_month",
+        "approval_day",
+        "approval_note",
+        ("issuing_body_zh", "issuing_body_en"),
+        ("holder_zh", "holder_en"),
+        ("protected_area_zh", "protected_area_en"),
+        "protected_county_ids",
+        "standard",
+        "nice_classes",
+        "sign_status",
+        "source",
+        "notes",
+        "verified",
+    )
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        self.product_id.choices = product_choices(user)
+        self.regime.choices = enum_choices(REGIME_LABELS)
+        self.sign_status.choices = enum_choices(SIGN_STATUS_LABELS)
+        self.protected_county_ids.choices = county_choices(user)
+
+
+class BrandForm(ListingForm):
+    kind_key = "brands"
+    slug = ProductForm.slug
+    name_zh = text(Brand, "name_zh", _l("Name (Chinese)"), required=True)
+    name_en = text(Brand, "name_en", _l("Name (English)"))
+    registration_number = StringField(
+        _l("Trademark registration number"),
+        validators=[Optional(), Length(max=64, message=TOO_LONG)],
+    )
+    nice_class = optional_int(_l("Nice class"), 1, 45)
+    kind = SelectField(
+        _l("Kind of brand"), choices=[], validators=[InputRequired(message=REQUIRED)]
+    )
+    owner_id = SelectField(
+        _l("Owner"), coerce=lambda v: int(v) if v not in (None, "", "None") else None
+    )
+    holder_zh = text(Brand, "holder_zh", _l("Holder (Chinese)"))
+    holder_en = text(Brand, "holder_en", _l("Holder (English)"))
+    description_zh = text(Brand, "description_zh", _l("Description (Chinese)"), area=True)
+    description_en = text(Brand, "description_en", _l("Description (English)"), area=True)
+    product_ids = MultiCheckbox(_l("Products"), coerce=int)
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "registration_number",
+        "nice_class",
+        "kind",
+        "owner_id",
+        ("holder_zh", "holder_en"),
+        ("description_zh", "description_en"),
+        "product_ids",
+    )
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        self.kind.choices = enum_choices(BRAND_KIND_LABELS)
+        self.owner_id.choices = [(None, _("(none)"))] + enterprise_choices(user)
+        self.product_ids.choices = product_choices(user)
+
+
+class EnterpriseForm(ListingForm):
+    kind_key = "enterprises"
+    slug = ProductForm.slug
+    name_zh = text(Enterprise, "name_zh", _l("Name (Chinese)"), required=True)
+    name_en = text(Enterprise, "name_en", _l("Name (English)"))
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
+        filters=[lambda v: normalize_credit_code(v) if v else v],
+    )
+    county_id = SelectField(_l("County"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    address_zh = text(Enterprise, "address_zh", _l("Address (Chinese)"))
+    address_en = text(Enterprise, "address_en", _l("Address (English)"))
+    phone = text(Enterprise, "phone", _l("Phone"))
+    email = text(Enterprise, "email", _l("E-mail"))
+    website = StringField(
+        _l("Website"), validators=[Optional(), limit(Enterprise, "website"), web_address]
+    )
+    description_zh = text(Enterprise, "description_zh", _l("Description (Chinese)"), area=True)
+    description_en = text(Enterprise, "description_en", _l("Description (English)"), area=True)
+    layout = (
+        ("name_zh", "name_en"),
+        "slug",
+        "credit_code",
+        "county_id",
+        ("address_zh", "address_en"),
+        "phone",
+        "email",
+        "website",
+        ("description_zh", "description_en"),
+    )
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        self.county_id.choices = county_choices(user)
+
+
+class AuthorizationForm(ListingForm):
+    kind_key = "authorizations"
+    enterprise_id = SelectField(
+        _l("Enterprise"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    sign_id = SelectField(_l("GI sign"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    number = StringField(
+        _l("Authorization number"), validators=[Optional(), Length(max=128, message=TOO_LONG)]
+    )
+    valid_from = DateField(_l("Valid from"), validators=[Optional()])
+    valid_to = DateField(_l("Valid until"), validators=[Optional()])
+    auth_status = SelectField(_l("Status"), choices=[])
+    layout = ("enterprise_id", "sign_id", "number", "valid_from", "valid_to", "auth_status")
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        self.enterprise_id.choices = enterprise_choices(user)
+        signs = db.session.scalars(select(GISign).order_by(GISign.official_name_zh))
+        self.sign_id.choices = [(s.id, _name(s, "official_name")) for s in signs]
+        self.auth_status.choices = enum_choices(AUTH_STATUS_LABELS)
+
+    def validate_valid_to(self, field) -> None:
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_("The end date is before the start date."))
+
+
+class IndustryFactForm(ListingForm):
+    kind_key = "industry-facts"
+    product_id = SelectField(
+        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    year = IntegerField(
+        _l("Year"),
+        validators=[
+            InputRequired(message=REQUIRED),
+            NumberRange(
+                min=1950, max=2100, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
+    planted_area_mu = optional_decimal(_l("Planted area (mu)"))
+    herd_size = optional_int(_l("Herd size"), 0, 2_000_000_000)
+    output_tonnes = optional_decimal(_l("Output (tonnes)"))
+    output_value_cny_10k = optional_decimal(_l("Output value (10,000 CNY)"))
+    employment = optional_int(_l("Employment"), 0, 2_000_000_000)
+    enterprises_count = optional_int(_l("Number of enterprises"), 0, 2_000_000_000)
+    source = TextAreaField(
+        _l("Source"),
+        validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)],
+    )
+    source_url = StringField(
+        _l("Source address"),
+        validators=[Optional(), Length(max=500, message=TOO_LONG), web_address],
+    )
+    layout = (
+        "product_id",
+        "year",
+        "planted_area_mu",
+        "herd_size",
+        "output_tonnes",
+        "output_value_cny_10k",
+        "employment",
+        "enterprises_count",
+        "source",
+        "source_url",
+    )
+
+    def setup(self, user) -> None:
+        super().setup(user)
+        self.product_id.choices = product_choices(user)
+
+
+FORMS = {
+    form.kind_key: form
+    for form in (
+        ProductForm,
+        SignForm,
+        BrandForm,
+        EnterpriseForm,
+        AuthorizationForm,
+        IndustryFactForm,
+    )
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """Submit, publish, archive, restore, logout: a button with a CSRF token."""
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField(
+        _l("What needs to change"),
+        validators=[DataRequired(message=REQUIRED), Length(max=4000, message=TOO_LONG)],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+
+
+ROLE_LABELS = {
+    Role.EDITOR: _l("Editor"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+    )
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=128, message=TOO_LONG)])
+    role = SelectField(_l("Role"), choices=[])
+    county_ids = MultiCheckbox(_l("Counties (editors)"), coerce=int)
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(
+        _l("Password"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+
+    def setup(self, user) -> None:
+        self.role.choices = enum_choices(ROLE_LABELS)
+        self.county_ids.choices = county_choices(user)
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    actor = StringField(
+        _l("Who (e-mail)"), validators=[Optional(), Length(max=254, message=TOO_LONG)]
+    )
+    action = SelectField(_l("Action"), choices=[], default="")
+    object_type = SelectField(_l("Kind"), choices=[], default="")
+    object_id = IntegerField(
+        _l("Listing number"),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1, max=2**31 - 1, message=_l("Enter a number between %(min)s and %(max)s.")
+            ),
+        ],
+    )
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])

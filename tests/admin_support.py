@@ -1,0 +1,124 @@
+"""Helpers for the back-office tests: accounts for each role, signing in with a real CSRF
+token, and finding seed listings of a county."""
+
+import html as html_lib
+import re
+
+from sqlalchemy import select
+
+from app.db import db
+from app.models import (
+    Authorization,
+    Brand,
+    County,
+    Enterprise,
+    GISign,
+    IndustryFact,
+    Product,
+    brand_products,
+    product_counties,
+)
+from app.models.users import Role
+from app.services import accounts
+
+PASSWORD = "Correct-horse-battery-9"
+EMAILS = {
+    "admin": "admin@hainan.example",
+    "reviewer": "reviewer@hainan.example",
+    "editor_a": "wenchang@hainan.example",  # county A: Wenchang
+    "editor_b": "sanya@hainan.example",  # county B: Sanya
+}
+_TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def county(slug: str) -> County:
+    return db.session.scalar(select(County).where(County.slug == slug))
+
+
+def make_users() -> dict:
+    people = {
+        "admin": accounts.create_user(EMAILS["admin"], PASSWORD, Role.ADMIN, []),
+        "reviewer": accounts.create_user(EMAILS["reviewer"], PASSWORD, Role.REVIEWER, []),
+        "editor_a": accounts.create_user(
+            EMAILS["editor_a"], PASSWORD, Role.EDITOR, [county("wenchang")]
+        ),
+        "editor_b": accounts.create_user(
+            EMAILS["editor_b"], PASSWORD, Role.EDITOR, [county("sanya")]
+        ),
+    }
+    db.session.commit()
+    return people
+
+
+def csrf_token(client, url: str = "/admin/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = _TOKEN.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, who: str, password: str = PASSWORD):
+    token = csrf_token(client)
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf_token": token,
+            "email": EMAILS.get(who, who),
+            "password": password,
+        },
+    )
+
+
+def wenchang_listings() -> dict:
+    """One seed listing of each kind that belongs to Wenchang (county A)."""
+    wenchang = county("wenchang")
+    product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.county_id == wenchang.id).limit(1)
+    )
+    in_wenchang = select(product_counties.c.product_id).where(
+        product_counties.c.county_id == wenchang.id
+    )
+    brand = db.session.scalar(
+        select(Brand)
+        .where(
+            (Brand.owner_id == enterprise.id)
+            | Brand.id.in_(
+                select(brand_products.c.brand_id).where(
+                    brand_products.c.product_id.in_(in_wenchang)
+                )
+            )
+        )
+        .limit(1)
+    )
+    return {
+        "products": product,
+        "signs": db.session.scalar(select(GISign).where(GISign.product_id == product.id).limit(1)),
+        "brands": brand,
+        "enterprises": enterprise,
+        "authorizations": db.session.scalar(
+            select(Authorization).where(Authorization.enterprise_id == enterprise.id).limit(1)
+        ),
+        "industry-facts": db.session.scalar(
+            select(IndustryFact).where(IndustryFact.product_id.in_(in_wenchang)).limit(1)
+        ),
+    }
+
+
+def form_values(html: str) -> dict:
+    """The values of a rendered form's text inputs, selects and textareas (for re-posting)."""
+    values = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if not name or not value:
+            continue
+        if 'type="checkbox"' in tag:
+            if "checked" in tag:
+                values.setdefault(name.group(1), []).append(html_lib.unescape(value.group(1)))
+            continue
+        values[name.group(1)] = html_lib.unescape(value.group(1))
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        values[name] = html_lib.unescape(body.strip("\r\n"))
+    return values

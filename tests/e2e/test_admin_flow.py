@@ -1,0 +1,119 @@
+"""The back office in a real browser: an editor of Wenchang creates a product and submits
+it, a reviewer publishes it, and the public page shows it. Accessibility checked with axe."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.db import db
+from tests.admin_support import EMAILS, PASSWORD, make_users
+from tests.conftest import make_config
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def admin_server(database_factory, media_root, tmp_path_factory):
+    app = create_app(make_config(database_factory(), tmp_path_factory.mktemp("admin"), media_root))
+    with app.app_context():
+        make_users()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def sign_in(browser, base, who, lang="zh", viewport=DESKTOP, **options):
+    context = browser.new_context(
+        viewport=viewport, locale="zh-CN" if lang == "zh" else "en-US", **options
+    )
+    page = context.new_page()
+    page.goto(f"{base}/admin/login?lang={lang}")
+    page.fill("#email", EMAILS[who])
+    page.fill("#password", PASSWORD)
+    page.locator("form.narrow button[type=submit]").click()
+    page.wait_for_url(f"{base}/admin/")
+    return page
+
+
+def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_server, artifacts):
+    base = admin_server
+    editor = sign_in(browser, base, "editor_a", lang="zh", viewport=PHONE)
+    editor.goto(f"{base}/admin/products/new")
+    editor.fill("#name_zh", "文昌椰子酥")
+    editor.fill("#name_en", "Wenchang coconut pastry")
+    editor.select_option("#category_id", index=0)
+    editor.get_by_label("文昌市", exact=True).check()
+    editor.fill("#summary_zh", "用文昌椰子制作的酥点。")
+    editor.get_by_label("一月", exact=True).check()
+    editor.screenshot(path=artifacts / "admin-new-product-zh-phone.png", full_page=True)
+    editor.get_by_role("button", name="保存草稿").click()
+    editor.wait_for_url("**/admin/products/*/edit")
+    assert "已保存为草稿" in editor.locator(".flash").inner_text()
+    edit_url = editor.url
+    editor.get_by_role("button", name="提交审核").click()
+    assert "已提交审核" in editor.locator(".flash").inner_text()
+    overflow = editor.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"horizontal overflow of {overflow}px on a phone"
+    editor.get_by_role("button", name="退出登录").first.click()
+    editor.wait_for_url("**/admin/login")
+    editor.context.close()
+
+    reviewer = sign_in(browser, base, "reviewer", lang="en")
+    waiting = reviewer.locator("section").first
+    assert "文昌椰子酥" in waiting.inner_text()
+    waiting.get_by_role("link", name="文昌椰子酥").click()
+    assert reviewer.url == edit_url
+    reviewer.get_by_role("button", name="Publish").click()
+    reviewer.wait_for_url(f"{base}/admin/")
+    assert "Published." in reviewer.locator(".flash").inner_text()
+    reviewer.screenshot(path=artifacts / "admin-dashboard-en.png", full_page=True)
+    reviewer.context.close()
+
+    public = browser.new_context(viewport=DESKTOP).new_page()
+    public.goto(f"{base}/products/wenchang-coconut-pastry?lang=en")
+    assert "Wenchang coconut pastry" in public.locator("h1").inner_text()
+    public.goto(f"{base}/counties/wenchang?lang=zh")
+    assert public.locator(".cards").get_by_role("link", name="文昌椰子酥").count() == 1
+    public.context.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/login?lang=zh",
+        "/admin/?lang=en",
+        "/admin/products/new?lang=zh",
+        "/admin/products/?lang=en",
+    ],
+)
+def test_admin_pages_have_no_serious_accessibility_violations(
+    browser, admin_server, artifacts, path
+):
+    page = sign_in(browser, admin_server, "admin", lang="en", bypass_csp=True)
+    page.goto(admin_server + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document)")
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    name = "admin-" + path.strip("/").replace("/", "_").replace("?", "_")
+    (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
+    assert serious == [], json.dumps(
+        [
+            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
+            for v in serious
+        ],
+        ensure_ascii=False,
+        indent=1,
+    )
+    page.context.close()

@@ -1,0 +1,108 @@
+"""Role x route matrix, generated from the URL map: a new admin route without an expected
+status here fails the test, so no route can be forgotten."""
+
+import pytest
+from flask import url_for
+
+from app.services.listings import KINDS
+from tests.admin_support import csrf_token, login, make_users, wenchang_listings
+
+ROLES = ("anonymous", "editor_a", "editor_b", "reviewer", "admin")
+ADMIN_ONLY = ("admin.audit", "admin.users", "admin.user_new", "admin.user_edit")
+LOGIN_PATH = "/admin/login"
+
+
+def admin_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
+
+
+def url_for_rule(rule, listings, user_id) -> str:
+    args = {}
+    if "listing_id" in rule.arguments:
+        args["listing_id"] = listings[rule.defaults["kind_key"]].id
+    if "user_id" in rule.arguments:
+        args["user_id"] = user_id
+    return url_for(rule.endpoint, **args)
+
+
+def expected_get(role: str, rule) -> int:
+    if rule.endpoint == "admin.login":
+        return 200
+    if role == "anonymous":
+        return 302
+    if rule.endpoint in ADMIN_ONLY:
+        return 200 if role == "admin" else 403
+    if "listing_id" in rule.arguments and role == "editor_b":
+        return 403  # a Sanya editor opening a Wenchang listing
+    return 200
+
+
+def expected_post(role: str, rule) -> int | None:
+    """Workflow steps: who may press which button on a Wenchang listing. None: a form page,
+    covered by the listing and account tests."""
+    step = (rule.defaults or {}).get("step")
+    if step is None:
+        return None
+    if role == "anonymous":
+        return 302
+    if role == "editor_b":
+        return 403
+    if role == "editor_a" and step in ("publish", "return", "archive"):
+        return 403  # the listings are published: taking them down or changing them is review
+    return 302  # reviewers and admins act (or are told why not) and are redirected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_admin_route_answers_each_role_as_expected(app, role):
+    people = make_users()
+    listings = wenchang_listings()
+    assert all(listings.values()), listings
+    client = app.test_client()
+    if role != "anonymous":
+        assert login(client, role).status_code == 302
+    rules = admin_rules(app)
+    assert len(rules) > 40
+    seen = set()
+    with app.test_request_context():
+        urls = [(rule, url_for_rule(rule, listings, people["editor_a"].id)) for rule in rules]
+    token = csrf_token(client, LOGIN_PATH if role == "anonymous" else "/admin/logout")
+    for rule, url in urls:
+        seen.add(rule.endpoint)
+        if "GET" in rule.methods:
+            response = client.get(url)
+            assert response.status_code == expected_get(role, rule), (role, url)
+            if response.status_code == 302 and role == "anonymous":
+                assert response.headers["Location"].startswith(LOGIN_PATH), url
+            assert response.headers["Cache-Control"] == "no-store", url
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        else:
+            assert client.get(url).status_code == 405, url
+            expected = expected_post(role, rule)
+            assert expected is not None, f"no expectation for {rule.endpoint}"
+            data = {"csrf_token": token, "comment": "please check the figures"}
+            response = client.post(url, data=data)
+            assert response.status_code == expected, (role, url, response.status_code)
+    # Every kind got its five pages and five workflow steps.
+    for kind in KINDS.values():
+        ep = kind.key.replace("-", "_")
+        assert {f"admin.{ep}_list", f"admin.{ep}_new", f"admin.{ep}_edit"} <= seen
+
+
+def test_nothing_changed_by_the_matrix_posts_of_a_foreign_editor(app):
+    make_users()
+    listings = wenchang_listings()
+    before = {key: (obj.status, obj.version) for key, obj in listings.items()}
+    client = app.test_client()
+    login(client, "editor_b")
+    token = csrf_token(client, "/admin/")
+    for key, obj in listings.items():
+        for step in ("submit", "publish", "archive", "restore", "return"):
+            client.post(f"/admin/{key}/{obj.id}/{step}", data={"csrf_token": token, "comment": "x"})
+        client.post(
+            f"/admin/{key}/{obj.id}/edit", data={"csrf_token": token, "name_zh": "hijacked"}
+        )
+    from app.db import db
+
+    db.session.expire_all()
+    after = {key: (obj.status, obj.version) for key, obj in wenchang_listings().items()}
+    assert after == before
