@@ -3,7 +3,7 @@ from flask import Flask
 
 from app import i18n, models, security, templating
 from app.db import db
-from app.extensions import babel, csrf, migrate
+from app.extensions import babel, csrf, limiter, migrate
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -35,18 +35,27 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     templating.init_app(app)
     security.init_app(app)
+    limiter.init_app(app)
+    from app.services import scans
+
+    scans.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
     from app.media.views import bp as media_bp
     from app.public import bp as public_bp
+    from app.api import bp as api_bp, data_bp
+    from app.qr import bp as qr_bp
     from app.search.views import bp as search_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(qr_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(data_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

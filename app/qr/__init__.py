@@ -1,0 +1,7 @@
+"""Blueprint for what printed codes lead to: /q/<code> passports and QR images, expos and
+saved lists, /verify and /report."""
+from flask import Blueprint
+
+bp = Blueprint("qr", __name__)
+
+from app.qr import views  # noqa: E402,F401  (routes register on bp)
