@@ -5,6 +5,7 @@ neighbours, so a mistyped code is told apart from an unknown one without a query
 Codes are assigned when a coded listing is first flushed (an after_flush hook, in the same
 transaction), are never reused and never change: the row does not mention names or slugs."""
 import secrets
+from datetime import datetime, timezone
 from collections.abc import Callable
 
 from sqlalchemy import event, select
@@ -68,7 +69,11 @@ def code_problem(code: str) -> str | None:
 
 def _insert_ignoring_taken(connection: Connection):
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(ShortCode).on_conflict_do_nothing(index_elements=["code"])
+    return (
+        dialect.insert(ShortCode.__table__)
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(ShortCode.__table__.c.code)
+    )
 
 
 def assign_code(connection: Connection, target: CodeTarget, target_id: int,
@@ -79,9 +84,10 @@ def assign_code(connection: Connection, target: CodeTarget, target_id: int,
     for _attempt in range(20):
         code = make_code()
         result = connection.execute(
-            stmt.values(code=code, target_type=target.value, target_id=target_id)
+            stmt.values(code=code, target_type=target.value, target_id=target_id,
+                        created_at=datetime.now(timezone.utc))
         )
-        if result.rowcount == 1:
+        if result.scalar() is not None:  # rowcount is not reliable here on every driver
             return code
     raise RuntimeError("could not draw an unused short code")
 
@@ -92,6 +98,7 @@ def _assign_codes_to_new_listings(session: Session, _context) -> None:
     if not new:
         return
     connection = session.connection()
+
     for obj in new:
         assign_code(connection, CODED_MODELS[type(obj)], obj.id)
 
