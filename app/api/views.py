@@ -41,8 +41,10 @@ def _filters(resource: str) -> dict:
     args = {}
     for name in FILTERS[resource]:
         value = request.args.get(name)
-        if value is None or value == "":
+        if value is None:
             continue
+        if value == "":
+            _bad(f"'{name}' must not be empty; leave it out to not filter.")
         if name == "year":
             if not (value.isdigit() and len(value) == 4):
                 _bad("'year' must be a four-digit year.")
