@@ -494,3 +494,44 @@ def test_booth_poster_in_a4_and_a3(app, running_expo):
         with pytest.raises(ValueError):
             labels.booth_poster_html(booth, "A5")
     assert 'class="sheet a3"' in a3 and f"/q/{code_of(booth)}" in a3
+
+
+# --- the WSGI fast path (used when scans are buffered, as in production) ----------------------
+
+
+@pytest.fixture
+def buffered(app):
+    app.config["SCAN_FLUSH_SECONDS"] = 3600.0
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 3600.0
+    scans.scan_buffer.configure(db.engine, 3600.0)
+    yield scans.scan_buffer
+    scans.scan_buffer.flush()
+
+
+def test_fast_path_answers_exactly_like_the_flask_view(app, buffered):
+    client = app.test_client()
+    code = code_of(product("wenchang-chicken"))
+    headers = {"Accept-Language": "en-US,en;q=0.8", "User-Agent": PHONE}
+    first = client.get(f"/q/{code}", headers=headers)  # Flask renders and caches
+    second = client.get(f"/q/{code}", headers=headers)  # answered by the fast path
+    assert "Set-Cookie" not in second.headers
+    assert second.data == first.data and second.status_code == 200
+    for name in ("Content-Type", "Content-Security-Policy", "Content-Language", "ETag",
+                 "Cache-Control", "X-Content-Type-Options", "X-Frame-Options"):
+        assert second.headers[name] == first.headers[name], name
+    assert client.get(f"/q/{code}", headers={**headers, "If-None-Match": first.headers["ETag"]}
+                      ).status_code == 304
+    zh = client.get(f"/q/{code}", headers={"Cookie": "lang=zh", "User-Agent": PHONE})
+    assert "<h1>文昌鸡" in html(zh)
+    assert buffered.flush() == 4 and scan_total(code) == 4
+
+
+def test_fast_path_counts_head_and_bots_apart(app, buffered):
+    client = app.test_client()
+    code = code_of(product("wenchang-chicken"))
+    client.get(f"/q/{code}", headers={"User-Agent": PHONE})
+    client.head(f"/q/{code}", headers={"User-Agent": PHONE})
+    client.get(f"/q/{code}", headers={"User-Agent": "Twitterbot/1.0"})
+    buffered.flush()
+    assert (scan_total(code), scan_total(code, ScanKind.HEAD),
+            scan_total(code, ScanKind.PREVIEW)) == (1, 1, 1)
