@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.db import db
 from tests.conftest import make_config
 
 
@@ -30,6 +31,8 @@ def api_server(database_factory, media_root, tmp_path_factory):
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections now, not at garbage collection
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,8 @@ def qr_site(database_factory, media_root, tmp_path_factory):
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections now, not at garbage collection
 
 
 def decode(png: bytes) -> list[str]:
