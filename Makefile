@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod
+.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench bench-qr serve-prod
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: install system-deps
 bench: install
 	@./scripts/ensure-debian-packages wrk nginx-light
 	$(BIN)/python bench/pages.py
+
+bench-qr: install
+	@./scripts/ensure-debian-packages wrk nginx-light
+	$(BIN)/python bench/qr.py
 
 # Refresh the message catalogues after changing UI strings, then translate app/translations/*/messages.po.
 messages: $(BIN)/.installed

@@ -9,10 +9,8 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import (
     Authorization,
-    AuthorizationStatus,
     County,
     CounterfeitReport,
-    Enterprise,
     Product,
     ReportStatus,
 )

@@ -13,7 +13,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from app.db import db
 from app.i18n import current_lang
 from app.qr import bp
 from app.qr.images import qr_png, qr_svg
@@ -157,4 +156,4 @@ def qr_image(token: str, fmt: str):
     return response.make_conditional(request)
 
 
-from app.qr import expo_views, trust_views  # noqa: E402,F401
+from app.qr import expo_views, trust_views  # noqa: E402,F401  (routes register on bp)

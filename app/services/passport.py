@@ -156,11 +156,3 @@ def _running_event_showing(column, target_id: int, today: date) -> int:
         .limit(1)
     )
     return event_id or 0
-
-
-def public_code_for(obj) -> str | None:
-    """The short code of a published listing, for "share / QR code" links."""
-    return codes.code_for(obj)
-
-
-
