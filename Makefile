@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images
+.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: install
 # Photo upload pipeline: time, peak memory and rendition sizes (no server needed).
 bench-images: install
 	$(BIN)/python bench/images.py
+
+bench-qr: install
+	@./scripts/ensure-debian-packages wrk nginx-light
+	$(BIN)/python bench/qr.py
 
 # Refresh the message catalogues after changing UI strings, then translate app/translations/*/messages.po.
 messages: $(BIN)/.installed

@@ -54,6 +54,11 @@ class Config:
     # Failed attempts per account; a browser that has logged in to the account before is
     # exempt, so an attacker hammering an address cannot lock its owner out.
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
+    # Scan counts are buffered per process and written this often (0 = on every scan).
+    SCAN_FLUSH_SECONDS = float(os.environ.get("SCAN_FLUSH_SECONDS", "1.0"))
+    REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "5 per hour;20 per day")
+    OPEN_DATA_LICENCE = "CC BY 4.0"
+    OPEN_DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
 
 class DevelopmentConfig(Config):
@@ -64,6 +69,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     PAGE_CACHE_CHECK_SECONDS = 0.0
+    SCAN_FLUSH_SECONDS = 0.0  # write through, so tests read counts at once
 
 
 class ProductionConfig(Config):

@@ -3,6 +3,7 @@ from flask import Flask
 
 from app import i18n, models, security, templating
 from app.db import db
+from app.services import scans
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 
 
@@ -31,12 +32,14 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    # i18n first: its before_request picks the language before CSRF or the limiter refuse.
+    i18n.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    i18n.init_app(app)
     templating.init_app(app)
     security.init_app(app)
+    scans.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -44,6 +47,8 @@ def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
     from app.media.views import bp as media_bp
     from app.public import bp as public_bp
+    from app.api import bp as api_bp, data_bp
+    from app.qr import bp as qr_bp
     from app.search.views import bp as search_bp
 
     app.register_blueprint(public_bp)
@@ -51,6 +56,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(qr_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(data_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -10,5 +10,5 @@ babel = Babel()
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# Only the login view is limited (storage from RATELIMIT_STORAGE_URI: memory or Redis).
+# Login and the report form are limited (storage: memory, or Redis when REDIS_URL is set).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,12 +1,15 @@
 """All models, imported here so Alembic and the app see the whole metadata."""
 from app.models.brands import Brand, BrandKind, brand_products
 from app.models.enterprises import Authorization, AuthorizationStatus, Enterprise
+from app.models.expos import Booth, ExpoEvent, SavedList
 from app.models.industry import IndustryFact
 from app.models.listing import PublicationStatus
 from app.models.media import ProductImage
 from app.models.partial_date import PartialDate
 from app.models.places import County, Province
 from app.models.products import Category, Product, product_counties
+from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
+from app.models.reports import CounterfeitReport, ReportStatus
 from app.models.signs import GISign, Regime, SignStatus, sign_counties
 from app.models.site import CatalogueGeneration
 from app.models.users import Role, User, user_counties
@@ -22,12 +25,16 @@ __all__ = [
     "user_counties",
     "Authorization",
     "AuthorizationStatus",
+    "Booth",
     "Brand",
     "BrandKind",
     "CatalogueGeneration",
     "Category",
+    "CodeTarget",
+    "CounterfeitReport",
     "County",
     "Enterprise",
+    "ExpoEvent",
     "GISign",
     "IndustryFact",
     "PartialDate",
@@ -36,6 +43,11 @@ __all__ = [
     "Province",
     "PublicationStatus",
     "Regime",
+    "ReportStatus",
+    "SavedList",
+    "ScanCount",
+    "ScanKind",
+    "ShortCode",
     "SignStatus",
     "User",
     "brand_products",

@@ -1,0 +1,42 @@
+"""Consumers' reports of suspected counterfeits or misuse: a back-office queue, never public."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import db
+from app.models.listing import str_enum, utcnow
+from app.models.places import County
+from app.models.products import Product
+
+
+class ReportStatus(enum.StrEnum):
+    NEW = "new"
+    INVESTIGATING = "investigating"
+    CLOSED = "closed"
+
+
+class CounterfeitReport(db.Model):
+    __tablename__ = "counterfeit_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    # The county whose officials handle it: the product's, or the one the reporter chose.
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
+    where_bought: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    # Re-encoded photo stored outside the public media folder (see services/reports).
+    photo_name: Mapped[str | None] = mapped_column(String(80))
+    report_status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "report_status"), default=ReportStatus.NEW, index=True
+    )
+    official_note: Mapped[str | None] = mapped_column(Text)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    product: Mapped[Product | None] = relationship()
+    county: Mapped[County | None] = relationship()

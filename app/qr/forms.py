@@ -1,0 +1,25 @@
+"""Public forms (CSRF-protected by Flask-WTF)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class ReportForm(FlaskForm):
+    product = SelectField(_l("Product"), coerce=str, validators=[Optional()])
+    county = SelectField(_l("County where it is sold or claimed to come from"), coerce=str,
+                         validators=[Optional()])
+    where_bought = TextAreaField(
+        _l("Where did you buy or see it?"),
+        validators=[DataRequired(_l("Please say where you bought or saw it.")), Length(max=300)],
+    )
+    description = TextAreaField(
+        _l("What looks wrong?"),
+        validators=[DataRequired(_l("Please describe what looks wrong.")), Length(max=4000)],
+    )
+    photo = FileField(_l("Photo of the label (optional, JPEG, PNG or WebP)"))
+
+
+class SaveListForm(FlaskForm):
+    product = SelectMultipleField(_l("Products"), coerce=int, validate_choice=False)

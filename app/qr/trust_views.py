@@ -1,0 +1,84 @@
+"""/verify (is this enterprise authorised?) and /report (suspected counterfeit)."""
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.db import db
+from app.extensions import limiter
+from app.i18n import current_lang
+from app.qr import bp
+from app.qr.forms import ReportForm
+from app.services import catalogue, reports, verify as verification
+
+
+@bp.get("/verify")
+def verify():
+    raw = request.args.get("code")
+    verdict = verification.verify(raw, catalogue.local_today()) if raw is not None else None
+    response = current_app.make_response(
+        render_template("qr/verify.html", verdict=verdict, today=catalogue.local_today())
+    )
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+def _report_limit() -> str:
+    return current_app.config["REPORT_RATE_LIMIT"]
+
+
+PHOTO_MESSAGES = {
+    reports.PhotoRejected.TOO_LARGE: lambda: _(
+        "The photo is larger than 8 MB. Please send a smaller photo."),
+    reports.PhotoRejected.NOT_AN_IMAGE: lambda: _(
+        "The file is not a JPEG, PNG or WebP photo."),
+    reports.PhotoRejected.TOO_MANY_PIXELS: lambda: _(
+        "The photo has too many pixels. Please send a smaller photo."),
+}
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@limiter.limit(_report_limit, methods=["POST"])
+def report():
+    form = ReportForm()
+    lang = current_lang()
+    products = {str(p.id): p for p in reports.reportable_products()}
+    counties = {str(c.id): c for c in catalogue.all_counties()}
+    form.product.choices = [("", _("Not sure / not listed"))] + [
+        (key, p.text("name", lang)) for key, p in products.items()]
+    form.county.choices = [("", _("Not sure"))] + [
+        (key, c.text("name", lang)) for key, c in counties.items()]
+    if request.method == "GET" and request.args.get("product") in products:
+        form.product.data = request.args["product"]
+    if form.validate_on_submit():
+        photo_name = None
+        upload = form.photo.data
+        if upload:
+            try:
+                photo_name = reports.store_photo(
+                    current_app.config["INSTANCE_DIR"] / "reports",
+                    upload.read(reports.MAX_PHOTO_BYTES + 1),
+                )
+            except reports.PhotoRejected as rejected:
+                form.photo.errors.append(PHOTO_MESSAGES[rejected.reason]())
+        if not form.photo.errors:
+            reports.submit_report(
+                where_bought=form.where_bought.data,
+                description=form.description.data,
+                product=products.get(form.product.data or ""),
+                county=counties.get(form.county.data or ""),
+                photo_name=photo_name,
+            )
+            db.session.commit()
+            return redirect(url_for("qr.report_thanks"), code=303)
+    status = 400 if request.method == "POST" else 200
+    response = current_app.make_response((render_template("qr/report.html", form=form), status))
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/report/thanks")
+def report_thanks():
+    return render_template("qr/report_thanks.html")
+

@@ -1,0 +1,159 @@
+"""Thin views for the QR side of the site. The passport is the hottest page: it is served
+from the per-process page cache and counts the scan in memory (services/scans)."""
+import hashlib
+from datetime import datetime, timezone
+
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from app.i18n import current_lang
+from app.qr import bp
+from app.qr.images import qr_png, qr_svg
+from app.qr.inline_css import csp_allowing, inline_css
+from app.services import catalogue, codes, scans
+from app.services.page_cache import RenderedPage, page_cache
+from app.services.passport import Outcome, passport_for
+
+MAX_TOKEN = 24  # "ABCD1234.png" with room for dashes; anything longer is not a code
+IMAGE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _lean(template: str, **context) -> str:
+    css, _source = inline_css("passport.css")
+    return render_template(template, css=css, **context)
+
+
+def _lean_response(body, status: int = 200):
+    response = current_app.response_class(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = csp_allowing(inline_css("passport.css")[1])
+    response.headers["Content-Language"] = "zh-Hans" if current_lang() == "zh" else "en"
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+def _code_problem_page(token: str, heading: str, explanation: str, status: int, counties=()):
+    body = _lean("qr/code_problem.html", heading=heading, explanation=explanation,
+                 typed=token[:MAX_TOKEN], counties=counties)
+    return _lean_response(body, status)
+
+
+def _not_a_code(token: str, problem: str):
+    if problem == codes.CodeProblem.CHECK:
+        explanation = _(
+            "The last character of this code does not match the others, so one character "
+            "was probably mistyped. Compare it with the 8 characters printed under the QR "
+            "code (0 and O, 1 and I are the same)."
+        )
+    else:
+        explanation = _(
+            "A code has 8 letters and digits, printed under the QR code on the label or poster."
+        )
+    return _code_problem_page(token, _("This code is not valid"), explanation, 404)
+
+
+@bp.get("/q/")
+def lookup():
+    """The typed-code form: normalise and go to the passport."""
+    typed = request.args.get("code", "")[:MAX_TOKEN]
+    code = codes.normalize(typed)
+    problem = codes.code_problem(code)
+    if problem:
+        return _not_a_code(typed, problem)
+    return redirect(url_for("qr.landing", token=code))
+
+
+@bp.route("/q/<token>", methods=["GET", "HEAD"])
+def landing(token: str):
+    if len(token) > MAX_TOKEN:
+        return _not_a_code(token, codes.CodeProblem.SHAPE)
+    stem, _dot, suffix = token.rpartition(".")
+    if stem and suffix in IMAGE_TYPES:
+        return qr_image(stem, suffix)
+    code = codes.normalize(token)
+    problem = codes.code_problem(code)
+    if problem:
+        return _not_a_code(token, problem)
+    generation, _changed = page_cache.generation()
+    today = catalogue.local_today()
+    key = ("q", code, current_lang(), generation, today)
+    entry = page_cache.get(key)
+    if entry is None:
+        entry = _render_passport(code, today, generation)
+        if entry.status != 404:
+            page_cache.put(key, entry)
+    if entry.status == 404:
+        return _code_problem_page(
+            token, _("Code not found"),
+            _("No listing in the catalogue has this code. Check the 8 characters under the "
+              "QR code; if they match, the label may not be genuine."), 404)
+    kind = scans.classify(request.method, request.headers.get("User-Agent"))
+    scans.record_scan(current_app._get_current_object(), code, today, entry.event_id, kind)
+    response = _lean_response(entry.page.body, entry.status)
+    if entry.status == 200:
+        response.set_etag(entry.page.etag)
+        response.last_modified = entry.page.last_modified
+        response.cache_control.public = True
+        # Browsers may keep it briefly; shared caches revalidate, so scans still arrive.
+        response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
+        response.cache_control.s_maxage = 0
+        return response.make_conditional(request)
+    return response
+
+
+class PassportEntry:
+    __slots__ = ("status", "page", "event_id")
+
+    def __init__(self, status: int, page: RenderedPage | None, event_id: int) -> None:
+        self.status, self.page, self.event_id = status, page, event_id
+
+
+def _render_passport(code: str, today, generation: int) -> PassportEntry:
+    passport = passport_for(code, today)
+    if passport.outcome == Outcome.UNKNOWN:
+        return PassportEntry(404, None, 0)
+    if passport.outcome == Outcome.WITHDRAWN:
+        body = _lean(
+            "qr/code_problem.html",
+            heading=_("No longer listed"),
+            explanation=_("This listing has been withdrawn from the catalogue. Its county's "
+                          "other GI products are still listed."),
+            typed=code, counties=passport.counties,
+        )
+        status = 410
+    else:
+        body = _lean("qr/passport.html", p=passport, today=today)
+        status = 200
+    data = body.encode()
+    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+    page = RenderedPage(data, f"q{generation}-{digest}", datetime.now(timezone.utc).replace(microsecond=0))
+    return PassportEntry(status, page, passport.event_id)
+
+
+def qr_image(token: str, fmt: str):
+    code = codes.normalize(token)
+    if codes.code_problem(code) or codes.find_code(code) is None:
+        abort(404)
+    url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
+    if fmt == "svg":
+        body = qr_svg(url)
+    else:
+        body = qr_png(url)
+    response = current_app.response_class(body, mimetype=IMAGE_TYPES[fmt])
+    # A code and the site's address never change, so neither does its image.
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400 * 30
+    response.set_etag(hashlib.blake2b(body if isinstance(body, bytes) else body.encode(),
+                                      digest_size=8).hexdigest())
+    if fmt == "svg":
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response.make_conditional(request)
+
+
+from app.qr import expo_views, trust_views  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,103 @@
+"""Expos, booths and visitors' saved lists."""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db import db
+from app.models import Booth, Enterprise, ExpoEvent, Product, PublicationStatus, SavedList
+from app.services import catalogue, codes
+
+MAX_LIST_ITEMS = 100
+
+
+@event.listens_for(Session, "before_flush")
+def _expo_changes_are_catalogue_changes(session: Session, _context, _instances) -> None:
+    """Passports and expo pages are cached per catalogue generation (services/page_cache)."""
+    if any(isinstance(obj, (ExpoEvent, Booth)) for obj in (*session.new, *session.dirty,
+                                                            *session.deleted)):
+        session.info["catalogue_changed"] = True
+
+
+def create_event(slug: str, name_zh: str, starts_on: date, ends_on: date, **fields) -> ExpoEvent:
+    if ends_on < starts_on:
+        raise ValueError("an event cannot end before it starts")
+    expo = ExpoEvent(slug=slug, name_zh=name_zh, starts_on=starts_on, ends_on=ends_on, **fields)
+    db.session.add(expo)
+    db.session.flush()
+    return expo
+
+
+def add_booth(expo: ExpoEvent, number: str, products: list[Product] = (),
+              enterprises: list[Enterprise] = (), sort_order: int | None = None,
+              **fields) -> Booth:
+    booth = Booth(
+        event=expo, number=number,
+        sort_order=len(expo.booths) if sort_order is None else sort_order,
+        products=list(products), enterprises=list(enterprises), **fields,
+    )
+    db.session.add(booth)
+    db.session.flush()  # the after_flush hook gives the booth its short code
+    return booth
+
+
+def event_by_slug(slug: str) -> ExpoEvent | None:
+    return db.session.scalar(
+        select(ExpoEvent)
+        .where(ExpoEvent.slug == slug, ExpoEvent.published.is_(True))
+        .options(
+            selectinload(ExpoEvent.booths).selectinload(Booth.products)
+            .selectinload(Product.images),
+            selectinload(ExpoEvent.booths).selectinload(Booth.enterprises),
+        )
+    )
+
+
+@dataclass
+class ExpoPage:
+    expo: ExpoEvent
+    booths: list[Booth]  # in floor (walking) order
+    products: dict[int, list[Product]]  # booth id -> published products
+    enterprises: dict[int, list[Enterprise]]
+    codes: dict  # listing -> short code
+
+
+def expo_page(expo: ExpoEvent) -> ExpoPage:
+    booths = sorted(expo.booths, key=lambda b: (b.sort_order, b.number))
+    products = {b.id: catalogue.published_only(b.products) for b in booths}
+    enterprises = {b.id: catalogue.published_only(b.enterprises) for b in booths}
+    listed = [p for items in products.values() for p in items] + booths
+    return ExpoPage(expo, booths, products, enterprises, codes.codes_for(listed))
+
+
+def published_products_by_id(ids: list[int]) -> list[Product]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Product).where(
+                Product.id.in_(ids), Product.status == PublicationStatus.PUBLISHED
+            )
+        )
+    )
+
+
+def create_saved_list(products: list[Product], expo: ExpoEvent | None = None) -> SavedList:
+    """A new list under a fresh code, never one already given out (lists are not deleted)."""
+    if not products:
+        raise ValueError("a saved list needs at least one product")
+    code = codes.random_code()
+    while db.session.get(SavedList, code) is not None:
+        code = codes.random_code()
+    saved = SavedList(code=code, event=expo, products=products[:MAX_LIST_ITEMS])
+    db.session.add(saved)
+    db.session.flush()
+    return saved
+
+
+def saved_list(code: str) -> SavedList | None:
+    return db.session.scalar(
+        select(SavedList).where(SavedList.code == code)
+        .options(selectinload(SavedList.products).selectinload(Product.images))
+    )

@@ -1,0 +1,50 @@
+"""Print-ready sheets for the back office: an A4 page of product labels and a booth poster,
+as HTML with print CSS (static/css/qr-print.css: @page sizes, millimetre grid). Browsers
+print them to PDF exactly; the QR codes are inline SVG, so they stay sharp at any size."""
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+
+from app.models import Booth
+from app.qr.images import qr_svg_inline
+from app.services import codes
+
+LABELS_PER_A4 = 24  # 3 columns x 8 rows of 70 x 37 mm
+
+
+@dataclass(frozen=True)
+class Label:
+    code: str
+    name_zh: str
+    name_en: str | None
+    url: str
+
+    @property
+    def qr(self):
+        return qr_svg_inline(self.url, self.name_zh)
+
+
+def labels_for(listings: list) -> list[Label]:
+    """One label per listing that has a code (products, brands, enterprises...)."""
+    base = current_app.config["SITE_BASE_URL"]
+    found = codes.codes_for(listings)
+    return [
+        Label(found[obj], obj.name_zh, getattr(obj, "name_en", None),
+              codes.short_url(base, found[obj]))
+        for obj in listings if obj in found
+    ]
+
+
+def label_sheet_html(labels: list[Label]) -> str:
+    """A4 pages of 24 labels each: name in Chinese and English, QR code, short URL."""
+    pages = [labels[i:i + LABELS_PER_A4] for i in range(0, len(labels), LABELS_PER_A4)]
+    return render_template("qr/print/labels.html", pages=pages or [[]])
+
+
+def booth_poster_html(booth: Booth, size: str = "A4") -> str:
+    if size not in ("A4", "A3"):
+        raise ValueError("poster size must be A4 or A3")
+    code = codes.code_for(booth)
+    url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
+    return render_template("qr/print/poster.html", booth=booth, size=size, code=code, url=url,
+                           qr=qr_svg_inline(url, booth.number))

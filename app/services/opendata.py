@@ -1,0 +1,302 @@
+"""The published catalogue as plain data: the JSON API, the downloads and their filters.
+
+Only published rows are exported; demo (fictitious) rows carry `is_demo: true`."""
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from app.db import db
+from app.models import (
+    Authorization,
+    AuthorizationStatus,
+    Brand,
+    BrandKind,
+    Category,
+    County,
+    Enterprise,
+    GISign,
+    Product,
+    PublicationStatus,
+    Regime,
+    SignStatus,
+    brand_products,
+    product_counties,
+    sign_counties,
+)
+from app.services import codes
+
+PUBLISHED = PublicationStatus.PUBLISHED
+
+
+class UnknownFilterValue(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+# --- serialisers ---------------------------------------------------------------------------
+
+
+def county_data(c: County) -> dict:
+    return {"slug": c.slug, "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en,
+            "kind": c.kind, "seat_lat": c.seat_lat, "seat_lon": c.seat_lon}
+
+
+def category_data(c: Category) -> dict:
+    return {"slug": c.slug, "name_zh": c.name_zh, "name_en": c.name_en}
+
+
+def sign_data(s: GISign) -> dict:
+    return {
+        "id": s.id, "regime": s.regime.value, "official_name_zh": s.official_name_zh,
+        "official_name_en": s.official_name_en, "number": s.number,
+        "approval_date": s.approval_date.isoformat() or None,
+        "issuing_body_zh": s.issuing_body_zh, "holder_zh": s.holder_zh,
+        "standard": s.standard, "status": s.sign_status.value, "verified": s.verified,
+        "product": s.product.slug, "counties": [c.slug for c in s.protected_counties],
+    }
+
+
+def product_data(p: Product, code: str | None) -> dict:
+    return {
+        "slug": p.slug, "short_code": code, "name_zh": p.name_zh, "name_en": p.name_en,
+        "category": p.category.slug, "counties": [c.slug for c in p.counties],
+        "province_wide": p.province_wide, "summary_zh": p.summary_zh,
+        "summary_en": p.summary_en, "season_months": p.season_months,
+    }
+
+
+def brand_data(b: Brand, code: str | None) -> dict:
+    return {
+        "slug": b.slug, "short_code": code, "name_zh": b.name_zh, "name_en": b.name_en,
+        "kind": b.kind.value, "registration_number": b.registration_number,
+        "owner": b.owner.slug if b.owner else None,
+        "products": [p.slug for p in b.products if p.status == PUBLISHED],
+        "is_demo": b.is_demo,
+    }
+
+
+def enterprise_data(e: Enterprise, code: str | None) -> dict:
+    return {"slug": e.slug, "short_code": code, "name_zh": e.name_zh, "name_en": e.name_en,
+            "credit_code": e.credit_code, "county": e.county.slug, "is_demo": e.is_demo}
+
+
+def authorization_data(a: Authorization, code: str | None, today: date) -> dict:
+    return {
+        "id": a.id, "short_code": code, "number": a.number, "enterprise": a.enterprise.slug,
+        "sign": a.sign_id, "product": a.sign.product.slug,
+        "valid_from": a.valid_from.isoformat() if a.valid_from else None,
+        "valid_to": a.valid_to.isoformat() if a.valid_to else None,
+        "status": a.effective_status(today).value, "is_demo": a.is_demo,
+    }
+
+
+# --- queries with the site's filters --------------------------------------------------------
+
+
+def _slug_lookup(model, slug: str | None, name: str):
+    if not slug:
+        return None
+    found = db.session.scalar(select(model).where(model.slug == slug))
+    if found is None:
+        raise UnknownFilterValue(name)
+    return found
+
+
+def _enum(enum_cls, raw: str | None, name: str):
+    if not raw:
+        return None
+    try:
+        return enum_cls(raw)
+    except ValueError:
+        raise UnknownFilterValue(name) from None
+
+
+def counties_query(_args) -> Select:
+    return select(County).order_by(County.sort_order, County.id)
+
+
+def categories_query(_args) -> Select:
+    return select(Category).order_by(Category.sort_order, Category.id)
+
+
+def signs_query(args) -> Select:
+    stmt = (
+        select(GISign).join(Product)
+        .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
+        .order_by(GISign.id)
+    )
+    if regime := _enum(Regime, args.get("regime"), "regime"):
+        stmt = stmt.where(GISign.regime == regime)
+    if status := _enum(SignStatus, args.get("status"), "status"):
+        stmt = stmt.where(GISign.sign_status == status)
+    if year := args.get("year"):
+        stmt = stmt.where(GISign.approval_year == year)
+    if county := _slug_lookup(County, args.get("county"), "county"):
+        stmt = stmt.where(GISign.id.in_(
+            select(sign_counties.c.sign_id).where(sign_counties.c.county_id == county.id)))
+    return stmt
+
+
+def products_query(args) -> Select:
+    stmt = (
+        select(Product).where(Product.status == PUBLISHED)
+        .options(selectinload(Product.category), selectinload(Product.counties))
+        .order_by(Product.id)
+    )
+    if county := _slug_lookup(County, args.get("county"), "county"):
+        stmt = stmt.where(Product.id.in_(
+            select(product_counties.c.product_id).where(product_counties.c.county_id == county.id)))
+    if category := _slug_lookup(Category, args.get("category"), "category"):
+        stmt = stmt.where(Product.category_id == category.id)
+    if regime := _enum(Regime, args.get("regime"), "regime"):
+        stmt = stmt.where(Product.id.in_(
+            select(GISign.product_id).where(GISign.regime == regime, GISign.status == PUBLISHED)))
+    return stmt
+
+
+def brands_query(args) -> Select:
+    stmt = (
+        select(Brand).where(Brand.status == PUBLISHED)
+        .options(selectinload(Brand.owner), selectinload(Brand.products))
+        .order_by(Brand.id)
+    )
+    if kind := _enum(BrandKind, args.get("kind"), "kind"):
+        stmt = stmt.where(Brand.kind == kind)
+    if product := _slug_lookup(Product, args.get("product"), "product"):
+        stmt = stmt.where(Brand.id.in_(
+            select(brand_products.c.brand_id).where(brand_products.c.product_id == product.id)))
+    return stmt
+
+
+def enterprises_query(args) -> Select:
+    stmt = (
+        select(Enterprise).where(Enterprise.status == PUBLISHED)
+        .options(selectinload(Enterprise.county)).order_by(Enterprise.id)
+    )
+    if county := _slug_lookup(County, args.get("county"), "county"):
+        stmt = stmt.where(Enterprise.county_id == county.id)
+    return stmt
+
+
+def authorizations_query(args) -> Select:
+    stmt = (
+        select(Authorization).join(Enterprise).join(GISign, GISign.id == Authorization.sign_id)
+        .where(Authorization.status == PUBLISHED, Enterprise.status == PUBLISHED,
+               GISign.status == PUBLISHED)
+        .options(selectinload(Authorization.enterprise),
+                 selectinload(Authorization.sign).selectinload(GISign.product))
+        .order_by(Authorization.id)
+    )
+    if enterprise := _slug_lookup(Enterprise, args.get("enterprise"), "enterprise"):
+        stmt = stmt.where(Authorization.enterprise_id == enterprise.id)
+    if product := _slug_lookup(Product, args.get("product"), "product"):
+        stmt = stmt.where(GISign.product_id == product.id)
+    # "status" filters on the stored status; expiry by date is applied in the payload.
+    if status := _enum(AuthorizationStatus, args.get("status"), "status"):
+        stmt = stmt.where(Authorization.auth_status == status)
+    return stmt
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    query: object
+    serialise: object  # (rows, today) -> list[dict]
+    detail_key: str | None  # attribute looked up by /<resource>/<key>
+    model: type
+
+
+def _with_codes(make):
+    def serialise(rows, _today):
+        found = codes.codes_for(rows)
+        return [make(row, found.get(row)) for row in rows]
+    return serialise
+
+
+RESOURCES = {
+    "counties": Resource("counties", counties_query,
+                         lambda rows, _t: [county_data(r) for r in rows], "slug", County),
+    "categories": Resource("categories", categories_query,
+                           lambda rows, _t: [category_data(r) for r in rows], "slug", Category),
+    "signs": Resource("signs", signs_query, lambda rows, _t: [sign_data(r) for r in rows],
+                      "id", GISign),
+    "products": Resource("products", products_query, _with_codes(product_data), "slug", Product),
+    "brands": Resource("brands", brands_query, _with_codes(brand_data), "slug", Brand),
+    "enterprises": Resource("enterprises", enterprises_query, _with_codes(enterprise_data),
+                            "slug", Enterprise),
+    "authorizations": Resource(
+        "authorizations", authorizations_query,
+        lambda rows, today: (lambda found: [authorization_data(r, found.get(r), today)
+                                            for r in rows])(codes.codes_for(rows)),
+        "id", Authorization),
+}
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[dict]
+    total: int
+
+
+def list_resource(name: str, args, page: int, per_page: int, today: date) -> ListPage:
+    resource = RESOURCES[name]
+    stmt = resource.query(args)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return ListPage(resource.serialise(rows, today), total or 0)
+
+
+def get_resource(name: str, key, today: date) -> dict | None:
+    resource = RESOURCES[name]
+    column = getattr(resource.model, resource.detail_key)
+    row = db.session.scalar(resource.query({}).where(column == key))
+    if row is None:
+        return None
+    return resource.serialise([row], today)[0]
+
+
+# --- full downloads --------------------------------------------------------------------------
+
+DOWNLOADS = ("counties", "categories", "signs", "products", "brands", "enterprises",
+             "authorizations")
+
+
+def full_table(name: str, today: date) -> list[dict]:
+    resource = RESOURCES[name]
+    rows = list(db.session.scalars(resource.query({})))
+    return resource.serialise(rows, today)
+
+
+def catalogue_json(meta: dict, today: date) -> bytes:
+    document = {"meta": meta, **{name: full_table(name, today) for name in DOWNLOADS}}
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False).encode()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def table_csv(name: str, today: date) -> bytes:
+    """UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese correctly;
+    list cells are joined with ';'."""
+    rows = full_table(name, today)
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,0 +1,94 @@
+"""Authenticity checks: is this enterprise authorised to use the official GI mark?"""
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.db import db
+from app.models import Authorization, Enterprise, GISign, PublicationStatus
+from app.models.enterprises import (
+    CREDIT_CODE_ALPHABET,
+    is_valid_credit_code,
+    normalize_credit_code,
+)
+
+PUBLISHED = PublicationStatus.PUBLISHED
+_AUTH_NUMBER = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff（）()〔〕\[\]【】第号年\-_/\.·]{3,128}$")
+
+
+class Problem:
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    CREDIT_SHAPE = "credit_shape"  # 18 characters but letters outside the alphabet
+    CREDIT_CHECK = "credit_check"  # the check character does not match: a typo
+    NOT_A_CODE = "not_a_code"
+
+
+@dataclass
+class Verdict:
+    query: str
+    kind: str | None = None  # "credit_code" or "authorization_number"
+    problem: str | None = None
+    enterprise: Enterprise | None = None
+    authorizations: list[Authorization] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.authorizations) or self.enterprise is not None
+
+
+def verify(raw: str, today: date) -> Verdict:
+    query = (raw or "").strip()
+    if not query:
+        return Verdict(query, problem=Problem.EMPTY)
+    if len(query) > 128:
+        return Verdict(query[:128], problem=Problem.TOO_LONG)
+    code = normalize_credit_code(query)
+    if len(code) == 18 and code.isalnum() and code.isascii():
+        if any(char not in CREDIT_CODE_ALPHABET for char in code):
+            return Verdict(code, "credit_code", Problem.CREDIT_SHAPE)
+        if not is_valid_credit_code(code):
+            return Verdict(code, "credit_code", Problem.CREDIT_CHECK)
+        return _by_credit_code(code)
+    if not _AUTH_NUMBER.match(query):
+        return Verdict(query, problem=Problem.NOT_A_CODE)
+    return _by_authorization_number(query)
+
+
+def _authorizations():
+    return (
+        select(Authorization)
+        .join(Enterprise)
+        .join(GISign, GISign.id == Authorization.sign_id)
+        .where(Authorization.status == PUBLISHED, Enterprise.status == PUBLISHED,
+               GISign.status == PUBLISHED)
+        .options(selectinload(Authorization.enterprise).selectinload(Enterprise.county),
+                 selectinload(Authorization.sign).selectinload(GISign.product))
+        .order_by(Authorization.valid_from.desc(), Authorization.id)
+    )
+
+
+def _by_credit_code(code: str) -> Verdict:
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.credit_code == code, Enterprise.status == PUBLISHED)
+    )
+    verdict = Verdict(code, "credit_code", enterprise=enterprise)
+    if enterprise is not None:
+        verdict.authorizations = list(
+            db.session.scalars(_authorizations().where(Authorization.enterprise_id == enterprise.id))
+        )
+    return verdict
+
+
+def _by_authorization_number(number: str) -> Verdict:
+    found = list(
+        db.session.scalars(
+            _authorizations().where(
+                func.upper(Authorization.number) == number.upper()
+            )
+        )
+    )
+    enterprise = found[0].enterprise if found else None
+    return Verdict(number, "authorization_number", enterprise=enterprise, authorizations=found)
