@@ -122,3 +122,32 @@ def form_values(html: str) -> dict:
     for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
         values[name] = html_lib.unescape(body.strip("\r\n"))
     return values
+
+
+def jpeg_bytes(size=(64, 48), colour=(200, 30, 30)) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", size, colour).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def qr_admin_objects(app) -> dict:
+    """A Wenchang counterfeit report with a photo and an expo with one booth: the ids the
+    report and expo routes of the role x route matrix need."""
+    from datetime import date
+
+    from app.services import expos, reports
+
+    product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
+    photo = reports.store_photo(app.config["INSTANCE_DIR"] / "reports", jpeg_bytes())
+    report = reports.submit_report(
+        where_bought="Market stall", description="Label looks printed at home",
+        product=product, photo_name=photo,
+    )
+    expo = expos.create_event("matrix-expo", "矩阵博览会", date(2030, 5, 1), date(2030, 5, 3))
+    booth = expos.add_booth(expo, "M-1", products=[product])
+    db.session.commit()
+    return {"report_id": report.id, "event_id": expo.id, "booth_id": booth.id}

@@ -5,10 +5,17 @@ import pytest
 from flask import url_for
 
 from app.services.listings import KINDS
-from tests.admin_support import csrf_token, login, make_users, wenchang_listings
+from tests.admin_support import (
+    csrf_token,
+    login,
+    make_users,
+    qr_admin_objects,
+    wenchang_listings,
+)
 
 ROLES = ("anonymous", "editor_a", "editor_b", "reviewer", "admin")
 ADMIN_ONLY = ("admin.audit", "admin.users", "admin.user_new", "admin.user_edit")
+REVIEWER_ONLY_PREFIX = "admin.expo"  # expo events, booths and their posters
 LOGIN_PATH = "/admin/login"
 
 
@@ -16,12 +23,15 @@ def admin_rules(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
 
 
-def url_for_rule(rule, listings, user_id) -> str:
+def url_for_rule(rule, listings, user_id, extras=None) -> str:
     args = {}
     if "listing_id" in rule.arguments:
         args["listing_id"] = listings[rule.defaults["kind_key"]].id
     if "user_id" in rule.arguments:
         args["user_id"] = user_id
+    for name, value in (extras or {}).items():
+        if name in rule.arguments:
+            args[name] = value
     return url_for(rule.endpoint, **args)
 
 
@@ -32,15 +42,29 @@ def expected_get(role: str, rule) -> int:
         return 302
     if rule.endpoint in ADMIN_ONLY:
         return 200 if role == "admin" else 403
+    if rule.endpoint.startswith(REVIEWER_ONLY_PREFIX):
+        return 200 if role in ("reviewer", "admin") else 403
     if "listing_id" in rule.arguments and role == "editor_b":
         return 403  # a Sanya editor opening a Wenchang listing
+    if "report_id" in rule.arguments and role == "editor_b":
+        return 404  # another county's report does not exist for a Sanya editor
     return 200
+
+
+# POST-only screens outside the listing workflow: status per signed-in role.
+OTHER_POSTS = {
+    "admin.labels_sheet": lambda role: 400,  # nothing chosen: the chooser with a message
+    "admin.expo_booth_delete": lambda role: 302 if role in ("reviewer", "admin") else 403,
+    "admin.expo_delete": lambda role: 302 if role in ("reviewer", "admin") else 403,
+}
 
 
 def expected_post(role: str, rule) -> int | None:
     """Workflow steps: who may press which button on a Wenchang listing. None: a form page,
     covered by the listing and account tests."""
     step = (rule.defaults or {}).get("step")
+    if rule.endpoint in OTHER_POSTS:
+        return 302 if role == "anonymous" else OTHER_POSTS[rule.endpoint](role)
     if step is None:
         return None
     if role == "anonymous":
@@ -57,6 +81,7 @@ def test_every_admin_route_answers_each_role_as_expected(app, role):
     people = make_users()
     listings = wenchang_listings()
     assert all(listings.values()), listings
+    extras = qr_admin_objects(app)
     client = app.test_client()
     if role != "anonymous":
         assert login(client, role).status_code == 302
@@ -64,7 +89,10 @@ def test_every_admin_route_answers_each_role_as_expected(app, role):
     assert len(rules) > 40
     seen = set()
     with app.test_request_context():
-        urls = [(rule, url_for_rule(rule, listings, people["editor_a"].id)) for rule in rules]
+        urls = [(rule, url_for_rule(rule, listings, people["editor_a"].id, extras))
+                for rule in rules]
+    # Pages first, then the buttons (a deleted booth would hide its pages from the GETs).
+    urls.sort(key=lambda pair: "GET" not in pair[0].methods)
     token = csrf_token(client, LOGIN_PATH if role == "anonymous" else "/admin/logout")
     for rule, url in urls:
         seen.add(rule.endpoint)

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.admin import guard, views  # noqa: E402,F401  (routes register on import)
+from app.admin import guard, qr_views, views  # noqa: E402,F401  (routes register on import)

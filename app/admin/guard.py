@@ -16,6 +16,7 @@ from app.services import accounts
 
 OPEN_ENDPOINTS = {"admin.login"}
 ADMIN_ONLY_PREFIXES = ("admin.audit", "admin.user")  # audit log; users, user_new, user_edit
+REVIEWER_ONLY_PREFIXES = ("admin.expo",)  # expo events and booths (province-wide)
 
 
 @login_manager.user_loader
@@ -67,6 +68,12 @@ def require_login():
         request.endpoint
         and request.endpoint.startswith(ADMIN_ONLY_PREFIXES)
         and not g.user.is_admin
+    ):
+        raise Forbidden()
+    if (
+        request.endpoint
+        and request.endpoint.startswith(REVIEWER_ONLY_PREFIXES)
+        and not g.user.can_review
     ):
         raise Forbidden()
     return None

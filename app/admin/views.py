@@ -36,9 +36,9 @@ from app.admin.forms import (
 from app.admin.guard import safe_next
 from app.db import db
 from app.extensions import limiter
-from app.models import County, User
+from app.models import County, ReportStatus, User
 from app.models.users import Role
-from app.services import accounts, listings, workflow
+from app.services import accounts, listings, reports, workflow
 from app.services.access import ensure_can_edit
 from app.services.audit import ACTIONS, AuditFilter, audit_page
 from app.services.listings import KINDS, EditConflict, FieldErrors
@@ -162,7 +162,12 @@ def change_password():
 
 @bp.route("/")
 def dashboard():
-    return render_template("admin/dashboard.html", board=workflow.dashboard(g.user), kinds=KINDS)
+    scope = None if g.user.can_review else g.user.county_ids
+    new_reports = reports.report_queue(scope, ReportStatus.NEW, limit=0).counts[ReportStatus.NEW]
+    return render_template(
+        "admin/dashboard.html", board=workflow.dashboard(g.user), kinds=KINDS,
+        new_reports=new_reports,
+    )
 
 
 # --- listings: one set of views registered for each kind --------------------------------------

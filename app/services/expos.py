@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -40,6 +41,79 @@ def add_booth(expo: ExpoEvent, number: str, products: list[Product] = (),
     db.session.add(booth)
     db.session.flush()  # the after_flush hook gives the booth its short code
     return booth
+
+
+# --- managing events and booths (the back office) -------------------------------------------
+
+
+class ExpoInvalid(ValueError):
+    """A change the data cannot take; `field` names the form field to show it on."""
+
+    def __init__(self, field: str, message) -> None:
+        super().__init__(str(message))
+        self.field = field
+
+
+def all_events() -> list[ExpoEvent]:
+    return list(db.session.scalars(
+        select(ExpoEvent).options(selectinload(ExpoEvent.booths))
+        .order_by(ExpoEvent.starts_on.desc(), ExpoEvent.id.desc())
+    ))
+
+
+def _check_event(slug: str, starts_on: date, ends_on: date, event_id: int | None) -> None:
+    if ends_on < starts_on:
+        raise ExpoInvalid("ends_on", _l("An event cannot end before it starts."))
+    taken = select(ExpoEvent.id).where(ExpoEvent.slug == slug)
+    if event_id is not None:
+        taken = taken.where(ExpoEvent.id != event_id)
+    if db.session.scalar(taken) is not None:
+        raise ExpoInvalid("slug", _l("Another event already uses this address."))
+
+
+def save_event(expo: ExpoEvent | None, values: dict) -> ExpoEvent:
+    """Create (expo None) or change an event from the form's values."""
+    _check_event(values["slug"], values["starts_on"], values["ends_on"],
+                 expo.id if expo else None)
+    if expo is None:
+        return create_event(**values)
+    for name, value in values.items():
+        setattr(expo, name, value)
+    db.session.flush()
+    return expo
+
+
+def delete_event(expo: ExpoEvent) -> None:
+    """Only an event without booths: booth codes are printed on posters, so booths are
+    removed one by one, on purpose."""
+    if expo.booths:
+        raise ExpoInvalid("", _l("Remove the event's booths first."))
+    db.session.delete(expo)
+    db.session.flush()
+
+
+def _check_booth(expo: ExpoEvent, number: str, booth_id: int | None) -> None:
+    if any(b.number == number and b.id != booth_id for b in expo.booths):
+        raise ExpoInvalid("number", _l("This event already has a booth with this number."))
+
+
+def save_booth(expo: ExpoEvent, booth: Booth | None, values: dict, products: list[Product],
+               enterprises: list[Enterprise]) -> Booth:
+    """Create (booth None) or change a booth of `expo`."""
+    _check_booth(expo, values["number"], booth.id if booth else None)
+    if booth is None:
+        return add_booth(expo, products=products, enterprises=enterprises, **values)
+    for name, value in values.items():
+        setattr(booth, name, value)
+    booth.products, booth.enterprises = list(products), list(enterprises)
+    db.session.flush()
+    return booth
+
+
+def delete_booth(booth: Booth) -> None:
+    """The booth's short code stays reserved (codes are never reused); its page goes away."""
+    booth.event.booths.remove(booth)
+    db.session.flush()
 
 
 def event_by_slug(slug: str) -> ExpoEvent | None:

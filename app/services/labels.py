@@ -4,10 +4,13 @@ print them to PDF exactly; the QR codes are inline SVG, so they stay sharp at an
 from dataclasses import dataclass
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
-from app.models import Booth
+from app.db import db
+from app.models import Booth, PublicationStatus
 from app.qr.images import qr_svg_inline
-from app.services import codes
+from app.services import access, codes
+from app.services.listings import KINDS
 
 LABELS_PER_A4 = 24  # 3 columns x 8 rows of 70 x 37 mm
 
@@ -35,16 +38,36 @@ def labels_for(listings: list) -> list[Label]:
     ]
 
 
-def label_sheet_html(labels: list[Label]) -> str:
-    """A4 pages of 24 labels each: name in Chinese and English, QR code, short URL."""
+def label_sheet_html(labels: list[Label], back_url: str | None = None) -> str:
+    """A4 pages of 24 labels each: name in Chinese and English, QR code, short URL.
+    `back_url` adds a screen-only printing hint with a way back (the back office's sheet)."""
     pages = [labels[i:i + LABELS_PER_A4] for i in range(0, len(labels), LABELS_PER_A4)]
-    return render_template("qr/print/labels.html", pages=pages or [[]])
+    return render_template("qr/print/labels.html", pages=pages or [[]], back_url=back_url,
+                           count=len(labels))
 
 
-def booth_poster_html(booth: Booth, size: str = "A4") -> str:
+# Listings that carry a label: what a county prints on packaging and shelves.
+LABEL_KINDS = ("products", "brands", "enterprises")
+
+
+def printable_listings(user) -> dict[str, list]:
+    """Published products, brands and enterprises the user may print labels for (an editor:
+    those of their counties, by the same rule as editing), by kind key."""
+    found = {}
+    for key in LABEL_KINDS:
+        kind = KINDS[key]
+        stmt = select(kind.model).where(kind.model.status == PublicationStatus.PUBLISHED)
+        clause = access.scope_clause(user, kind)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        found[key] = list(db.session.scalars(stmt.order_by(kind.model.name_zh, kind.model.id)))
+    return found
+
+
+def booth_poster_html(booth: Booth, size: str = "A4", back_url: str | None = None) -> str:
     if size not in ("A4", "A3"):
         raise ValueError("poster size must be A4 or A3")
     code = codes.code_for(booth)
     url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
     return render_template("qr/print/poster.html", booth=booth, size=size, code=code, url=url,
-                           qr=qr_svg_inline(url, booth.number))
+                           qr=qr_svg_inline(url, booth.number), back_url=back_url)

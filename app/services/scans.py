@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.db import db
-from app.models.qr import ScanCount, ScanKind, ShortCode
+from app.models.expos import booth_enterprises, booth_products
+from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
+from app.services.codes import MODEL_FOR_TARGET
+from app.services.listings import KINDS
 
 # Chat apps and social sites fetching a link preview when a URL is pasted.
 _PREVIEW = re.compile(
@@ -173,7 +176,34 @@ class DayCount:
     other: int  # HEAD, previews and bots together
 
 
-def _window(stmt, start: date | None, end: date | None, event_id: int | None):
+def codes_in_counties(county_ids: set[int]) -> Select:
+    """The short codes an editor of these counties may see counted: their products,
+    brands, enterprises and authorizations (scoped as the back office scopes them) and the
+    booths showing any of those products or enterprises."""
+    def ids(key: str) -> Select:
+        kind = KINDS[key]
+        return select(kind.model.id).where(kind.scope_clause(county_ids))
+
+    conditions = [
+        and_(ShortCode.target_type == target, ShortCode.target_id.in_(ids(key)))
+        for target, key in ((CodeTarget.PRODUCT, "products"), (CodeTarget.BRAND, "brands"),
+                            (CodeTarget.ENTERPRISE, "enterprises"),
+                            (CodeTarget.AUTHORIZATION, "authorizations"))
+    ]
+    booths = select(booth_products.c.booth_id).where(
+        booth_products.c.product_id.in_(ids("products"))
+    ).union(select(booth_enterprises.c.booth_id).where(
+        booth_enterprises.c.enterprise_id.in_(ids("enterprises"))
+    ))
+    conditions.append(and_(ShortCode.target_type == CodeTarget.BOOTH,
+                           ShortCode.target_id.in_(booths)))
+    return select(ShortCode.code).where(or_(*conditions))
+
+
+def _window(stmt, start: date | None, end: date | None, event_id: int | None,
+            codes: Select | None = None):
+    if codes is not None:
+        stmt = stmt.where(ScanCount.code.in_(codes))
     if start is not None:
         stmt = stmt.where(ScanCount.day >= start)
     if end is not None:
@@ -184,7 +214,7 @@ def _window(stmt, start: date | None, end: date | None, event_id: int | None):
 
 
 def scans_per_day(start: date | None = None, end: date | None = None,
-                  event_id: int | None = None) -> list[DayCount]:
+                  event_id: int | None = None, codes: Select | None = None) -> list[DayCount]:
     """Scans (people) and other requests per day and event, oldest first."""
     stmt = select(
         ScanCount.day,
@@ -194,7 +224,7 @@ def scans_per_day(start: date | None = None, end: date | None = None,
             func.sum(ScanCount.count).filter(ScanCount.kind != ScanKind.SCAN), 0
         ),
     ).group_by(ScanCount.day, ScanCount.event_id).order_by(ScanCount.day, ScanCount.event_id)
-    rows = db.session.execute(_window(stmt, start, end, event_id))
+    rows = db.session.execute(_window(stmt, start, end, event_id, codes))
     return [DayCount(*row) for row in rows]
 
 
@@ -207,7 +237,7 @@ class CodeCount:
 
 
 def top_codes(limit: int = 20, start: date | None = None, end: date | None = None,
-              event_id: int | None = None) -> list[CodeCount]:
+              event_id: int | None = None, codes: Select | None = None) -> list[CodeCount]:
     total = func.sum(ScanCount.count).label("scans")
     stmt = (
         select(ScanCount.code, ShortCode.target_type, ShortCode.target_id, total)
@@ -217,7 +247,7 @@ def top_codes(limit: int = 20, start: date | None = None, end: date | None = Non
         .order_by(total.desc(), ScanCount.code)
         .limit(limit)
     )
-    rows = db.session.execute(_window(stmt, start, end, event_id))
+    rows = db.session.execute(_window(stmt, start, end, event_id, codes))
     return [CodeCount(code, str(kind), target_id, n) for code, kind, target_id, n in rows]
 
 
@@ -232,7 +262,7 @@ CSV_COLUMNS = ("day", "event_id", "code", "kind", "count")
 
 
 def scans_csv(start: date | None = None, end: date | None = None,
-              event_id: int | None = None) -> str:
+              event_id: int | None = None, codes: Select | None = None) -> str:
     """Every stored counter in the window as CSV (for the dashboard's export button)."""
     stmt = select(
         ScanCount.day, ScanCount.event_id, ScanCount.code, ScanCount.kind, ScanCount.count
@@ -240,6 +270,26 @@ def scans_csv(start: date | None = None, end: date | None = None,
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for day, event, code, kind, n in db.session.execute(_window(stmt, start, end, event_id)):
+    for day, event, code, kind, n in db.session.execute(
+        _window(stmt, start, end, event_id, codes)
+    ):
         writer.writerow((day.isoformat(), event, code, kind.value, n))
     return out.getvalue()
+
+
+TARGET_VALUES = frozenset(t.value for t in CodeTarget)
+
+
+def code_targets(counts: list[CodeCount]) -> dict[str, object]:
+    """The listing or booth behind each counted code (one query per kind), for labelling
+    the dashboard; codes whose target was deleted are left out."""
+    by_type: dict[CodeTarget, dict[int, str]] = {}
+    for count in counts:
+        if count.target_id is not None and count.target_type in TARGET_VALUES:
+            by_type.setdefault(CodeTarget(count.target_type), {})[count.target_id] = count.code
+    found = {}
+    for target, ids in by_type.items():
+        model = MODEL_FOR_TARGET[target]
+        for obj in db.session.scalars(select(model).where(model.id.in_(list(ids)))):
+            found[ids[obj.id]] = obj
+    return found
