@@ -13,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -98,8 +99,8 @@ class EventForm(FlaskForm):
     name_en = _text(ExpoEvent, "name_en", _l("Name (English)"))
     venue_zh = _text(ExpoEvent, "venue_zh", _l("Venue (Chinese)"))
     venue_en = _text(ExpoEvent, "venue_en", _l("Venue (English)"))
-    starts_on = DateField(_l("First day"), validators=[DataRequired(message=REQUIRED)])
-    ends_on = DateField(_l("Last day"), validators=[DataRequired(message=REQUIRED)])
+    starts_on = DateField(_l("First day"), validators=[InputRequired(message=REQUIRED)])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(message=REQUIRED)])
     published = BooleanField(_l("Shown on the public site"), default=True)
 
     FIELDS = ("slug", "name_zh", "name_en", "venue_zh", "venue_en", "starts_on", "ends_on",
