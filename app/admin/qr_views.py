@@ -89,6 +89,8 @@ def _scan_filters():
     if start > end:  # only an end date, earlier than the default start
         start = end - timedelta(days=29)
     event_id = int(form.event.data) if valid and form.event.data else None
+    if valid:  # show the window actually used
+        form.start.data, form.end.data = start, end
     return form, events, start, end, event_id, valid
 
 
