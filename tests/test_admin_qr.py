@@ -230,6 +230,7 @@ def test_editor_sees_only_the_codes_of_their_counties(app, people, counted):
     ("start=2024-13-45", "Not a valid date value"),
     ("start=2024-05-10&end=2024-05-01", "The end date is before the start date."),
     ("start=2020-01-01&end=2024-01-01", "Choose at most 366 days."),
+    ("start=2000-01-01", "Choose at most 366 days."),
     ("event=abc", "Not a valid choice"),
     ("start=" + "9" * 5000, "Not a valid date value"),
 ])
@@ -494,3 +495,14 @@ def test_screens_are_translated(app, people, filed, expo):
                         ("/admin/expos/", "展会", "Expos")):
         assert zh in page(client.get(url + "?lang=zh")), url
         assert en in page(client.get(url + "?lang=en")), url
+
+
+def test_audit_log_filters_report_changes(app, people, filed):
+    report = filed["wenchang"]
+    editor = signed_in(app, "editor_a")
+    editor.post(f"/admin/reports/{report.id}", data={
+        "csrf_token": csrf_token(editor, f"/admin/reports/{report.id}"), "status": "closed"})
+    admin = signed_in(app, "admin")
+    html = page(admin.get("/admin/audit/?action=report_status&object_type=report&lang=en"))
+    assert "report_status" in html and f"report #{report.id}" in html
+    assert "new → closed" in html

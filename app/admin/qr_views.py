@@ -24,6 +24,7 @@ from app.admin import bp
 from app.admin.charts import bar_chart, line_chart
 from app.admin.forms import ActionForm
 from app.admin.qr_forms import (
+    MAX_SCAN_DAYS,
     REPORT_STATUS_LABELS,
     BoothForm,
     EventForm,
@@ -88,6 +89,9 @@ def _scan_filters():
     start = (form.start.data if valid else None) or end - timedelta(days=29)
     if start > end:  # only an end date, earlier than the default start
         start = end - timedelta(days=29)
+    if valid and (end - start).days >= MAX_SCAN_DAYS:  # only a start date, long ago
+        form.start.errors = [_("Choose at most %(days)s days.", days=MAX_SCAN_DAYS)]
+        valid = False
     event_id = int(form.event.data) if valid and form.event.data else None
     if valid:  # show the window actually used
         form.start.data, form.end.data = start, end
@@ -108,6 +112,18 @@ def _code_label(code: str, target) -> str:
     return f"{target.number} · {code}"  # an authorization
 
 
+def _daily_series(rows, days, events) -> dict[str, list[int]]:
+    """Scans per day, one series per expo event (0: outside any), every day present."""
+    names = {e.id: e.text("name", current_lang()) for e in events}
+    names[0] = _("Outside any event")
+    index = {day: n for n, day in enumerate(days)}
+    per_event: dict[int, list[int]] = {}
+    for row in rows:
+        per_event.setdefault(row.event_id, [0] * len(days))[index[row.day]] += row.scans
+    series = {names.get(eid, f"#{eid}"): values for eid, values in sorted(per_event.items())}
+    return series or {_("Scans"): [0] * len(days)}
+
+
 @bp.route("/scans/")
 def scans_dashboard():
     form, events, start, end, event_id, valid = _scan_filters()
@@ -115,16 +131,8 @@ def scans_dashboard():
         return render_template("admin/qr/scans.html", form=form, daily=None, top=None), 400
     scope = _scan_scope()
     rows = scans.scans_per_day(start, end, event_id, codes=scope)
-    names = {e.id: e.text("name", current_lang()) for e in events}
-    names[0] = _("Outside any event")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    index = {day: n for n, day in enumerate(days)}
-    per_event: dict[int, list[int]] = {}
-    for row in rows:
-        per_event.setdefault(row.event_id, [0] * len(days))[index[row.day]] += row.scans
-    series = {names.get(eid, f"#{eid}"): values for eid, values in sorted(per_event.items())}
-    series = series or {_("Scans"): [0] * len(days)}
-    daily = line_chart([d.isoformat() for d in days], series)
+    daily = line_chart([d.isoformat() for d in days], _daily_series(rows, days, events))
     top = scans.top_codes(20, start, end, event_id, codes=scope)
     targets = scans.code_targets(top)
     top_chart = bar_chart([(_code_label(c.code, targets.get(c.code)), c.scans) for c in top])

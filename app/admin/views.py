@@ -376,7 +376,7 @@ def audit():
     form.action.choices = [("", _("Any"))] + [(a, a) for a in ACTIONS]
     form.object_type.choices = [("", _("Any")), ("user", _("Account"))] + [
         (k.key, str(k.plural)) for k in KINDS.values()
-    ]
+    ] + [("report", _("Counterfeit reports")), ("expo", _("Expos")), ("booth", _("Booths"))]
     filters = AuditFilter()
     if form.validate():
         filters = AuditFilter(

@@ -118,6 +118,13 @@ ACTIONS = (
     "user_create",
     "user_update",
     "user_disable",
+    "report_status",
+    "expo_create",
+    "expo_update",
+    "expo_delete",
+    "booth_create",
+    "booth_update",
+    "booth_delete",
 )
 
 
