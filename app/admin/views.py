@@ -181,7 +181,7 @@ def _listing_or_404(kind, listing_id: int):
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1
 
 
 def listing_list(kind_key: str):
