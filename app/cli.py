@@ -33,3 +33,6 @@ def seed_command(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
+    from app.search.cli import search_cli
+
+    app.cli.add_command(search_cli)
