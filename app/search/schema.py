@@ -113,7 +113,7 @@ def build_schema() -> fields.Schema:
         name=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
         name_chars=fields.TEXT(analyzer=name_chars_analyzer(), phrase=False),
         pinyin=fields.KEYWORD(lowercase=True, scorable=True),
-        refs=fields.KEYWORD(lowercase=True, scorable=True),
+        refs=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         place=fields.TEXT(analyzer=mixed, phrase=False),
         body=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
         spell=fields.TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
