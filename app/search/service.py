@@ -230,7 +230,7 @@ def snippet(body: str, words: list[str], width: int = 120) -> Markup | None:
             start = haystack.find(word, start + len(word))
     if not spans:
         return None
-    spans.sort()
+    spans.sort(key=lambda span: (span[0], -span[1]))  # longest match first at a start
     best = max(spans, key=lambda s: sum(1 for o in spans if s[0] <= o[0] < s[0] + width))
     begin = max(0, best[0] - 30)
     end = min(len(body), begin + width)

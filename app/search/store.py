@@ -9,11 +9,13 @@
 Any number of processes read; only the holder of writer.lock writes."""
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import shutil
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,10 +176,16 @@ class IndexStore:
 
     def open_index(self, ix_dir: Path | None = None):
         ix_dir = ix_dir or self.current_dir()
-        try:
-            return whoosh_index.open_dir(str(ix_dir))
-        except Exception as exc:  # a half-written or damaged TOC: treat as no index
-            raise IndexUnavailable(f"cannot open index {ix_dir.name}: {exc}") from exc
+        # Whoosh leaves a damaged file open when it fails; it is closed here, quietly, when
+        # the exception goes, rather than as a ResourceWarning wherever it is collected.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return whoosh_index.open_dir(str(ix_dir))
+            except Exception as exc:  # a half-written or damaged TOC: treat as no index
+                problem = f"cannot open index {ix_dir.name}: {exc!r}"
+            gc.collect()
+        raise IndexUnavailable(problem)
 
     def searcher(self):
         """This thread's searcher, reopened when the index changed on disk (a fresh
