@@ -16,6 +16,7 @@ from app.models import (
     GISign,
     Product,
     PublicationStatus,
+    brand_products,
 )
 from app.search import text
 
@@ -249,11 +250,13 @@ def iter_documents(kind: str, ids: Iterable[int] | None = None,
 
 
 def dependent_keys(kind: str, ids: set[int]) -> set[DocKey]:
-    """Documents that copy text from these rows: a product's signs, a county's listings."""
+    """Documents that copy text from these rows: a product's signs and brands."""
     keys: set[DocKey] = set()
     if kind == "product" and ids:
         keys |= {DocKey("sign", i) for i in db.session.scalars(
             select(GISign.id).where(GISign.product_id.in_(ids)))}
+        keys |= {DocKey("brand", i) for i in db.session.scalars(
+            select(brand_products.c.brand_id).where(brand_products.c.product_id.in_(ids)))}
     return keys
 
 
