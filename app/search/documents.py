@@ -104,6 +104,8 @@ def _document(kind: str, obj, *, name_zh: str, name_en: str | None, slug: str,
         "f_county": ",".join(c.slug for c in places),
         "f_category": category or "",
         "f_regime": ",".join(sorted(set(regimes))),
+        "f_county_set": ",".join(sorted(c.slug for c in places)),
+        "f_regime_set": ",".join(sorted(set(regimes))),
     }
 
 

@@ -182,13 +182,27 @@ def _filter_query(filters: SearchFilters) -> Query | None:
     return And(terms) if terms else None
 
 
+# Facets are counted from sortable columns; multi-valued ones hold "a,b" and are split.
+COUNT_FIELDS = {"kind": "kind", "county": "f_county_set", "category": "f_category",
+                "regime": "f_regime_set"}
+
+
 def _facets() -> sorting.Facets:
     facets = sorting.Facets()
-    for name, fieldname in FACET_FIELDS.items():
-        facets.add_facet(name, sorting.FieldFacet(
-            fieldname, allow_overlap=fieldname in ("f_county", "f_regime"),
-            maptype=sorting.Count))
+    for name, fieldname in COUNT_FIELDS.items():
+        facets.add_facet(name, sorting.FieldFacet(fieldname, maptype=sorting.Count))
     return facets
+
+
+def facet_counts(grouped: dict) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for combined, n in grouped.items():
+        if isinstance(combined, bytes):
+            combined = combined.decode()
+        for value in (combined or "").split(","):
+            if value:
+                counts[value] = counts.get(value, 0) + n
+    return counts
 
 
 def did_you_mean(searcher, query: str) -> str | None:
@@ -272,9 +286,8 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
     results.page = min(page, max(1, hits.pagecount))
     active = filters.active()
     for name in FACETS:
-        counts = hits.results.groups(name)
-        values = [FacetValue(str(v), n, active.get(name) == str(v))
-                  for v, n in counts.items() if v not in (None, "", b"")]
+        counts = facet_counts(hits.results.groups(name))
+        values = [FacetValue(v, n, active.get(name) == v) for v, n in counts.items()]
         results.facets[name] = sorted(values, key=lambda f: (-f.count, f.value))
     return results
 

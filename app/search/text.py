@@ -4,7 +4,6 @@ of place names."""
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Control and format characters (NUL, bidi overrides, zero-width joiners) never mean anything
 # in a query or a name; they become spaces so words around them stay apart.
-_CONTROL_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+                      r"\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]")
 
 _converter = None
 _converter_lock = threading.Lock()
@@ -50,10 +50,7 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     text = text.translate(_WIDTH)
-    text = "".join(
-        " " if unicodedata.category(ch) in _CONTROL_CATEGORIES and ch not in "\t\n" else ch
-        for ch in text
-    )
+    text = _CONTROL.sub(" ", text)
     return to_simplified(text)
 
 
