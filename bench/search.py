@@ -126,12 +126,26 @@ def measure_queries(search, suggest) -> dict:
     return timings
 
 
+def peak_rss_mb() -> float:
+    """VmHWM: peak resident memory of this process image (ru_maxrss would carry over the
+    parent's peak across fork+exec on Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_config(db_url: str, instance: Path, media: Path) -> type:
+    import config
+
+    return type("BenchConfig", (config.DevelopmentConfig,), {
+        "SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_DIR": instance, "MEDIA_ROOT": media,
+        "SEARCH_AUTO_REBUILD": False})
+
+
 def serve_and_measure(db_url: str, instance: Path, media: Path) -> None:
     """Run in a fresh process: what a worker serving search costs."""
-    import os
-
-    os.environ.update(DATABASE_URL=db_url, INSTANCE_PATH=str(instance), MEDIA_ROOT=str(media))
-    app = create_app()
+    app = create_app(bench_config(db_url, instance, media))
     from app.search import service
 
     with app.app_context():
@@ -141,7 +155,7 @@ def serve_and_measure(db_url: str, instance: Path, media: Path) -> None:
         print(json.dumps({
             "groups": {g: [percentile(ts, 50), percentile(ts, 95)] for g, ts in timings.items()},
             "all": [percentile(everything, 50), percentile(everything, 95)],
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mb": peak_rss_mb(),
         }))
 
 
@@ -200,12 +214,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     db_url = f"sqlite:///{workdir / 'catalogue.sqlite3'}"
-    import config
-
-    cfg = type("BenchConfig", (config.DevelopmentConfig,), {
-        "SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_DIR": workdir / "instance",
-        "MEDIA_ROOT": workdir / "media", "SEARCH_AUTO_REBUILD": False})
-    app = create_app(cfg)
+    app = create_app(bench_config(db_url, workdir / "instance", workdir / "media"))
     print(f"== search benchmark: {args.docs:,} documents (workdir {workdir})")
     started = time.perf_counter()
     build_catalogue(app, args.docs)
