@@ -143,8 +143,8 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
 
 def app_env(instance: Path, port: int) -> dict:
     env = dict(os.environ)
-    env.pop("DATABASE_URL", None)  # always the throwaway SQLite file
-    env.pop("MEDIA_ROOT", None)
+    for name in ("DATABASE_URL", "MEDIA_ROOT", "REDIS_URL"):  # throwaway SQLite, media, memory
+        env.pop(name, None)
     env.update(
         INSTANCE_PATH=str(instance), APP_ENV="production", SECRET_KEY="bench",
         SITE_BASE_URL=f"http://127.0.0.1:{port}", FLASK_APP="wsgi",
