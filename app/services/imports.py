@@ -64,9 +64,10 @@ def _display_name(filename: str | None) -> str:
 
 
 def stage(user: User, kind: str, data: bytes, filename: str | None) -> str:
-    """Keep an upload for the dry run and the confirmation; returns its token. The file is
-    checked as a table first, so an unreadable file raises BulkError and is not kept."""
-    bulk.read_table(data)
+    """Keep an upload for the dry run and the confirmation; returns its token. The file as
+    a whole is checked first (format, columns), so an unusable one raises BulkError and is
+    not kept; row errors are the dry run's to show."""
+    bulk.dry_run(kind, data, allowed_counties(user), on_published=_revise_published(kind, user))
     purge_expired()
     token = secrets.token_urlsafe(24)
     folder = _stage_dir()
@@ -123,7 +124,7 @@ def _revise_published(kind: str, actor: User):
     listing_kind = listings.KINDS[kind]
 
     def revise(listing, changes: dict) -> None:
-        values = {}
+        values = listings.working_values(listing_kind, listing)  # the form's full values
         for attr, value in changes.items():
             if attr == "counties":
                 values["county_ids"] = [county.id for county in value]
