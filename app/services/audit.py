@@ -118,6 +118,12 @@ ACTIONS = (
     "user_create",
     "user_update",
     "user_disable",
+    "photo_add",
+    "photo_alt",
+    "photo_order",
+    "photo_cover",
+    "photo_remove",
+    "import",
 )
 
 
