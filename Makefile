@@ -60,7 +60,7 @@ bench-qr: install
 # Refresh the message catalogues after changing UI strings, then translate app/translations/*/messages.po.
 messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* .venv node_modules' --no-location --sort-output -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 # Copy vendored npm assets into the tree (the copies are committed; no CDN, works offline).
 vendor:

@@ -21,7 +21,7 @@ def handle_http_error(error: HTTPException):
     code = error.code or 500
     if _wants_json():
         return jsonify(error={"code": code, "name": error.name, "message": error.description}), code
-    template = f"errors/{code}.html" if code in (400, 404, 410) else "errors/generic.html"
+    template = f"errors/{code}.html" if code in (400, 404, 410, 413) else "errors/generic.html"
     message = getattr(error, "user_message", None)
     return render_template(template, code=code, message=message), code
 

@@ -3,15 +3,16 @@
 What it measures, on a throwaway instance (temp dir, production config, the seed data):
 
 1. Throughput and latency of the home page, a county page and a product page under
-   gunicorn, with wrk at 64 keep-alive connections (`wrk -t2 -c64 -d10s`, Chinese
-   Accept-Language). Public pages come out of the per-process page cache, so this is the
+   gunicorn, with wrk at 64 connections (`wrk -t2 -c64 -d10s`, Chinese Accept-Language;
+   the chosen sync workers close each connection, nginx keeps them alive). Public pages come out of the per-process page cache, so this is the
    cost of Flask's request cycle around a cached body, not of rendering.
 2. The same product page saved as a static file and served by nginx on the same machine:
    the physical ceiling of this box for that many bytes. The ratio gunicorn / nginx says
    how much of that ceiling the app reaches (target >= 4 %), and the product-page p99 must
    stay under 60 ms at 64 connections.
-3. The first view on a phone (390x844, DPR 3, empty cache) in Chromium via Playwright:
-   the bytes of every response, split into html / css / js / image, and the gzip size of
+3. The first view on a phone (390x844, DPR 3, empty cache) in Chromium via Playwright,
+   up to `load` and then network idle (lazy images of the first screen): the bytes of
+   every response, split into html / css / js / image, and the gzip size of
    the HTML (what a compressing proxy would send). Target: the product page under 100 KB.
 
 Why: the site is read on phones, often on slow mobile data, and is served by a small
@@ -66,22 +67,26 @@ TARGET_P99_MS = 60.0
 TARGET_SHARE_OF_NGINX = 4.0  # percent
 TARGET_FIRST_VIEW_KB = 100.0
 
-# Gunicorn worker settings tried on this 2-core machine (product page, wrk -c64, 5 s each,
-# `--compare-workers`). Sync workers don't do keep-alive, so every wrk request pays a new
-# TCP connection and the 64 connections queue on 3 processes. Measured on 2025-11-25
-# (req/s, p99), while another test run was using the CPU, so read the ranking rather than
-# the absolute figures:
-#   --workers 2 --worker-class gthread --threads 4   ~ 1000 req/s, p99 ~ 68 ms
-#   --workers 4 --worker-class gthread --threads 2   ~ 900 req/s, p99 ~ 84 ms
-#   --workers 3 (sync)                               ~ 700 req/s, p99 ~ 115 ms
-# One process per core with a few threads wins: the page is served from an in-memory cache,
-# so extra processes only add context switches. See the report for the exact figures.
+# Gunicorn worker settings tried on this 2-core machine (`--compare-workers`: product page,
+# wrk -t2 -c64 keep-alive, 5-10 s each). Three runs on a quiet machine, 2025-11-25
+# (req/s, p99 ms):
+#   --workers 3 (sync)                                3713 / 21   3552 / 24   3523 / 28
+#   --workers 2 --worker-class gthread --threads 4    3656 / 41   2417 / 97   3360 / 43
+#   --workers 4 --worker-class gthread --threads 2    3168 / 46   3074 / 78   3080 / 84
+# 3 sync workers win: as fast or faster (+2 % to +47 %) with half the p99 or less. Pages
+# come out of an in-memory cache, so a request is ~0.3 ms of pure Python; threads only add
+# GIL hand-offs, and a gthread worker can take most of wrk's 64 keep-alive connections
+# while its sibling idles (the tail). Sync workers don't do keep-alive, so each wrk request
+# opens a new connection: cheap on loopback, and behind nginx (upstream HTTP/1.0 by default)
+# it is how gunicorn runs anyway. Caveat: while another process loads the CPU, sync drops
+# to ~1/3 of gthread (fewer runnable threads, so a smaller share of the CPU) -- a
+# sign the machine is busy, not a property of the site.
 WORKER_CANDIDATES = {
+    "3 sync": ["--workers", "3", "--worker-class", "sync"],
     "2 gthread x4": ["--workers", "2", "--worker-class", "gthread", "--threads", "4"],
     "4 gthread x2": ["--workers", "4", "--worker-class", "gthread", "--threads", "2"],
-    "3 sync": ["--workers", "3", "--worker-class", "sync"],
 }
-CHOSEN_WORKERS = "2 gthread x4"
+CHOSEN_WORKERS = "3 sync"
 
 
 class BenchError(RuntimeError):
@@ -143,8 +148,8 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
 
 def app_env(instance: Path, port: int) -> dict:
     env = dict(os.environ)
-    env.pop("DATABASE_URL", None)  # always the throwaway SQLite file
-    env.pop("MEDIA_ROOT", None)
+    for name in ("DATABASE_URL", "MEDIA_ROOT", "REDIS_URL"):  # throwaway SQLite, media, memory
+        env.pop(name, None)
     env.update(
         INSTANCE_PATH=str(instance), APP_ENV="production", SECRET_KEY="bench",
         SITE_BASE_URL=f"http://127.0.0.1:{port}", FLASK_APP="wsgi",
@@ -376,6 +381,9 @@ def measure_page(page, url: str) -> FirstView:
     main = page.goto(url, wait_until="load", timeout=30_000)
     if main is None or main.status != 200:
         raise BenchError(f"browser got {main and main.status} for {url}")
+    # Lazy images on the first screen and the favicon may start just after `load`; without
+    # this the home page counted 5 to 8 responses from run to run, with it always 12.
+    page.wait_for_load_state("networkidle", timeout=15_000)
     by_type: dict[str, list[int]] = {}
     html = b""
     for response in responses:

@@ -23,12 +23,23 @@ def admin_rules(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
 
 
+PHOTO_ROUTES = "admin.product_photo_"
+STAGED_TOKEN = "x" * 32  # no such upload: every role is sent back to the upload page
+
+
 def url_for_rule(rule, listings, user_id, extras=None) -> str:
     args = {}
     if "listing_id" in rule.arguments:
-        args["listing_id"] = listings[rule.defaults["kind_key"]].id
+        kind_key = (rule.defaults or {}).get("kind_key", "products")  # photo routes: products
+        args["listing_id"] = listings[kind_key].id
+    if "image_id" in rule.arguments:
+        args["image_id"] = listings["products"].images[0].id
     if "user_id" in rule.arguments:
         args["user_id"] = user_id
+    if "fmt" in rule.arguments:
+        args["fmt"] = "csv"
+    if "token" in rule.arguments:
+        args["token"] = STAGED_TOKEN
     for name, value in (extras or {}).items():
         if name in rule.arguments:
             args[name] = value
@@ -48,7 +59,9 @@ def expected_get(role: str, rule) -> int:
         return 403  # a Sanya editor opening a Wenchang listing
     if "report_id" in rule.arguments and role == "editor_b":
         return 404  # another county's report does not exist for a Sanya editor
-    return 200
+    if rule.endpoint.endswith("_import_preview"):
+        return 302  # an unknown (or someone else's) staged upload: back to the upload form
+    return 200  # bulk templates, exports and the import form: each user's own counties
 
 
 # POST-only screens outside the listing workflow: status per signed-in role.
@@ -62,6 +75,8 @@ OTHER_POSTS = {
 def expected_post(role: str, rule) -> int | None:
     """Workflow steps: who may press which button on a Wenchang listing. None: a form page,
     covered by the listing and account tests."""
+    if rule.endpoint.startswith(PHOTO_ROUTES):
+        return expected_photo_post(role, rule)
     step = (rule.defaults or {}).get("step")
     if rule.endpoint in OTHER_POSTS:
         return 302 if role == "anonymous" else OTHER_POSTS[rule.endpoint](role)
@@ -74,6 +89,17 @@ def expected_post(role: str, rule) -> int | None:
     if role == "editor_a" and step in ("publish", "return", "archive"):
         return 403  # the listings are published: taking them down or changing them is review
     return 302  # reviewers and admins act (or are told why not) and are redirected
+
+
+def expected_photo_post(role: str, rule) -> int:
+    """Photos of the (published) Wenchang product: reviewers and admins only."""
+    if role == "anonymous":
+        return 302
+    if role in ("editor_a", "editor_b"):
+        return 403  # B: another county; A: a published product's photos are reviewed
+    if rule.endpoint == "admin.product_photo_add":
+        return 400  # no file sent: the edit page again, with the message
+    return 302  # alt (refused: no text), move (no direction), cover, remove: back to the page
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -238,7 +238,7 @@ def test_unknown_things_are_404_in_the_users_language(client, url):
 
 @pytest.mark.parametrize(
     "url",
-    ["/products/?page=abc", "/products/?page=0", "/products/?page=-1", "/products/?county=atlantis",
+    ["/products/?page=abc", "/products/?page=%C2%B2", "/register/?year=%C2%B2%C2%B2%C2%B2%C2%B2", "/products/?page=0", "/products/?page=-1", "/products/?county=atlantis",
      "/products/?regime=bogus", "/products/?category=%00", "/register/?year=20x7",
      "/register/?sort=drop%20table", "/register/?dir=sideways", "/register/?status=maybe"],
 )

@@ -6,3 +6,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from app.admin import guard, qr_views, views  # noqa: E402,F401  (routes register on import)
+from app.admin import photos, bulk  # noqa: E402,F401  (after views: they reuse its pages)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -560,3 +561,37 @@ class AuditFilterForm(FlaskForm):
     )
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+
+
+# --- photos and bulk files ------------------------------------------------------------------
+
+ALT_LIMIT = Length(max=300, message=TOO_LONG)
+
+
+class PhotoUploadForm(FlaskForm):
+    """The format is checked from the file's content by the photo service, not its name."""
+
+    photo = FileField(
+        _l("Photo (JPEG, PNG or WebP, up to 15 MB)"),
+        validators=[FileRequired(message=_l("Please choose a photo to upload."))],
+    )
+    alt_zh = StringField(
+        _l("Description in Chinese (alt text)"),
+        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
+    )
+    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
+
+
+class PhotoAltForm(FlaskForm):
+    alt_zh = StringField(
+        _l("Description in Chinese (alt text)"),
+        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
+    )
+    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField(
+        _l("Filled-in file (CSV or XLSX)"),
+        validators=[FileRequired(message=_l("Please choose a file to import."))],
+    )

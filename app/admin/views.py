@@ -186,7 +186,7 @@ def _listing_or_404(kind, listing_id: int):
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1
 
 
 def listing_list(kind_key: str):
@@ -261,7 +261,18 @@ def listing_edit(kind_key: str, listing_id: int):
     return _edit_page(kind, obj, form)
 
 
-def _edit_page(kind, obj, form, status: int = 200):
+def fresh_edit_page(kind, obj, status: int = 200, **extra):
+    """The edit page as freshly loaded, for views that post elsewhere (photos) and show it
+    again with their own form's errors: the listing form ignores that post's data."""
+    form_class = FORMS[kind.key]
+    values = _form_data(form_class(formdata=None), listings.working_values(kind, obj))
+    form = form_class(formdata=None, data=values)
+    form.setup(g.user)
+    form.version.data = listings.edit_token(kind, obj)
+    return _edit_page(kind, obj, form, status, **extra)
+
+
+def _edit_page(kind, obj, form, status: int = 200, **extra):
     revision = listings.pending_revision(kind, obj)
     proposed = {}
     if revision is not None:
@@ -278,6 +289,7 @@ def _edit_page(kind, obj, form, status: int = 200):
         note=workflow.latest_note(kind, obj),
         action_form=ActionForm(),
         return_form=ReturnForm(),
+        **extra,
     ), status
 
 

@@ -32,7 +32,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         _bad(f"'{name}' must be an integer from {low} to {high}.")
     return int(raw)
 
@@ -46,7 +46,7 @@ def _filters(resource: str) -> dict:
         if value == "":
             _bad(f"'{name}' must not be empty; leave it out to not filter.")
         if name == "year":
-            if not (value.isdigit() and len(value) == 4):
+            if not (value.isascii() and value.isdigit() and len(value) == 4):
                 _bad("'year' must be a four-digit year.")
             args[name] = int(value)
         else:

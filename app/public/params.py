@@ -17,7 +17,7 @@ def bad_parameter(name: str):
 
 def page_number(name: str = "page") -> int:
     raw = request.args.get(name, "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
         bad_parameter(name)
     return int(raw)
 
@@ -47,7 +47,7 @@ def year(name: str = "year") -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) != 4:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) != 4:
         bad_parameter(name)
     return int(raw)
 

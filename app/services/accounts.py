@@ -203,7 +203,7 @@ def logout(user: User, ip: str = "") -> None:
 def user_for_session(session_id: str) -> User | None:
     """Flask-Login's loader: the id is "<user id>:<nonce>"; a stale nonce means no user."""
     user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not (user_id.isascii() and user_id.isdigit()) or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active:

@@ -125,6 +125,12 @@ ACTIONS = (
     "booth_create",
     "booth_update",
     "booth_delete",
+    "photo_add",
+    "photo_alt",
+    "photo_order",
+    "photo_cover",
+    "photo_remove",
+    "import",
 )
 
 

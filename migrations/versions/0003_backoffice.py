@@ -1,7 +1,7 @@
 """back office: accounts with roles and counties, audit log, listing revisions, review notes
 
 Revision ID: 0003_backoffice
-Revises: 0001
+Revises: 0002_search
 Create Date: 2026-11-25 16:41:27.645167
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_backoffice'
-down_revision = '0001'
+down_revision = '0002_search'
 branch_labels = None
 depends_on = None
 

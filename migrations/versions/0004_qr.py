@@ -4,7 +4,7 @@ Existing products, brands, enterprises and authorizations get their permanent co
 rows created later get one from the after_flush hook in app/services/codes.py.
 
 Revision ID: 0004_qr
-Revises: 0001
+Revises: 0003_backoffice
 Create Date: 2026-11-25 16:41:42.325266
 
 """

@@ -1,11 +1,12 @@
-"""The back office in a real browser: an editor of Wenchang creates a product and submits
-it, a reviewer publishes it, and the public page shows it. Accessibility checked with axe."""
+"""The back office in a real browser: an editor of Wenchang creates a product with a photo
+and submits it, a reviewer publishes it, and the public page shows it. Accessibility checked with axe."""
 
 import json
 import threading
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -47,7 +48,21 @@ def sign_in(browser, base, who, lang="zh", viewport=DESKTOP, **options):
     return page
 
 
-def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_server, artifacts):
+@pytest.fixture
+def photo_file(tmp_path) -> Path:
+    """A real phone-sized JPEG (2000 x 1500), drawn with Pillow."""
+    image = Image.new("RGB", (2000, 1500), (235, 200, 120))
+    draw = ImageDraw.Draw(image)
+    for n in range(6):
+        draw.ellipse([200 + n * 260, 500, 420 + n * 260, 720], fill=(200, 140, 40))
+    path = tmp_path / "IMG_0001.jpg"
+    image.save(path, format="JPEG", quality=88)
+    return path
+
+
+def test_editor_creates_reviewer_publishes_public_page_shows_it(
+    browser, admin_server, artifacts, photo_file
+):
     base = admin_server
     editor = sign_in(browser, base, "editor_a", lang="zh", viewport=PHONE)
     editor.goto(f"{base}/admin/products/new")
@@ -62,6 +77,16 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_s
     editor.wait_for_url("**/admin/products/*/edit")
     assert "已保存为草稿" in editor.locator(".flash").inner_text()
     edit_url = editor.url
+    # A photo from the phone, with its description in both languages.
+    editor.set_input_files("#photo", str(photo_file))
+    editor.fill("#alt_zh", "金黄的椰子酥摆在盘中")
+    editor.fill("#alt_en", "Golden coconut pastries on a plate")
+    editor.get_by_role("button", name="上传照片").click()
+    editor.wait_for_url("**/admin/products/*/edit#photos")
+    assert "照片已添加" in editor.locator(".flash").inner_text()
+    thumbnail = editor.locator(".photo-list img").first
+    assert thumbnail.get_attribute("alt") == "金黄的椰子酥摆在盘中"
+    assert editor.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) > 0
     editor.get_by_role("button", name="提交审核").click()
     assert "已提交审核" in editor.locator(".flash").inner_text()
     overflow = editor.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -84,6 +109,12 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_s
     public = browser.new_context(viewport=DESKTOP).new_page()
     public.goto(f"{base}/products/wenchang-coconut-pastry?lang=en")
     assert "Wenchang coconut pastry" in public.locator("h1").inner_text()
+    hero = public.locator("img.hero-img")
+    assert hero.get_attribute("alt") == "Golden coconut pastries on a plate"
+    hero.scroll_into_view_if_needed()
+    public.wait_for_function("() => document.querySelector('img.hero-img').complete")
+    assert public.evaluate("() => document.querySelector('img.hero-img').naturalWidth") > 0
+    public.screenshot(path=artifacts / "public-product-with-photo-en.png")
     public.goto(f"{base}/counties/wenchang?lang=zh")
     assert public.locator(".cards").get_by_role("link", name="文昌椰子酥").count() == 1
     public.context.close()
@@ -96,13 +127,21 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(browser, admin_s
         "/admin/?lang=en",
         "/admin/products/new?lang=zh",
         "/admin/products/?lang=en",
+        "/admin/products/import?lang=zh",
+        "first-product-edit",  # a product's edit page with its photo forms
     ],
 )
 def test_admin_pages_have_no_serious_accessibility_violations(
     browser, admin_server, artifacts, path
 ):
     page = sign_in(browser, admin_server, "admin", lang="en", bypass_csp=True)
-    page.goto(admin_server + path)
+    if path == "first-product-edit":
+        page.goto(admin_server + "/admin/products/?lang=zh")
+        page.locator(".admin-table a").first.click()
+        page.wait_for_url("**/admin/products/*/edit")
+        assert page.locator(".photo-list img").count() >= 1
+    else:
+        page.goto(admin_server + path)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
     serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]

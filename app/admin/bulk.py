@@ -1,0 +1,131 @@
+"""Bulk files on the products and enterprises lists: template, export of the user's
+counties, and import as upload -> dry run -> confirm (all rows or none)."""
+
+from io import BytesIO
+
+from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from app.admin import bp
+from app.admin.forms import ActionForm, ImportUploadForm
+from app.db import db
+from app.services import bulk, imports
+from app.services.listings import KINDS, EditConflict, FieldErrors
+
+FMT = "<any(csv, xlsx):fmt>"
+
+
+@bp.context_processor
+def bulk_kinds():
+    return {"bulk_kinds": bulk.KINDS}
+
+
+def _download(file: bulk.BulkFile):
+    return send_file(
+        BytesIO(file.data),
+        mimetype=file.mimetype,
+        as_attachment=True,
+        download_name=file.filename,
+    )
+
+
+def bulk_template(kind_key: str, fmt: str):
+    return _download(bulk.template(kind_key, fmt))
+
+
+def bulk_export(kind_key: str, fmt: str):
+    return _download(bulk.export_listings(kind_key, imports.allowed_counties(g.user), fmt))
+
+
+def bulk_import(kind_key: str):
+    kind = KINDS[kind_key]
+    form = ImportUploadForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            data = upload.stream.read(bulk.MAX_BYTES + 1)
+            token = imports.stage(g.user, kind_key, data, upload.filename)
+        except bulk.BulkError as error:
+            form.file.errors = [str(error.user_message)]
+        else:
+            return redirect(url_for(f"admin.{_ep(kind_key)}_import_preview", token=token))
+    if form.errors:
+        status = 400
+    return render_template("admin/import.html", kind=kind, form=form), status
+
+
+def bulk_import_preview(kind_key: str, token: str):
+    """GET: the dry run of the staged file. POST: import it, all rows or none."""
+    kind = KINDS[kind_key]
+    start_again = redirect(url_for(f"admin.{_ep(kind_key)}_import"))
+    try:
+        staged = imports.load(g.user, kind_key, token)
+    except imports.StagedFileMissing:
+        flash(_("This upload has expired or is not yours. Please upload the file again."), "error")
+        return start_again
+    if request.method == "POST" and ActionForm().validate_on_submit():
+        try:
+            plan = imports.run(g.user, staged, ip=request.remote_addr or "")
+        except (bulk.BulkError, FieldErrors, EditConflict) as error:
+            db.session.rollback()
+            message = getattr(error, "user_message", None) or _(
+                "Nothing was imported: a listing changed while the file was checked. "
+                "Please check the file again."
+            )
+            flash(str(message), "error")
+            return redirect(request.path)
+        db.session.commit()
+        imports.discard(token)
+        flash(_summary(plan), "info")
+        return redirect(url_for(f"admin.{_ep(kind_key)}_list"))
+    try:
+        plan = imports.preview(g.user, staged)
+    except bulk.BulkError as error:
+        imports.discard(token)
+        flash(str(error.user_message), "error")
+        return start_again
+    return render_template(
+        "admin/import_preview.html",
+        kind=kind,
+        staged=staged,
+        plan=plan,
+        to_review=imports.published_keys(kind_key, plan),
+        confirm_form=ActionForm(),
+    )
+
+
+def _summary(plan: bulk.ImportPlan) -> str:
+    return _(
+        "Imported: %(created)s new, %(updated)s changed, %(unchanged)s unchanged. "
+        "New listings are drafts; changes to published listings wait for a reviewer.",
+        created=plan.count("create"),
+        updated=plan.count("update"),
+        unchanged=plan.count("unchanged"),
+    )
+
+
+def _ep(kind_key: str) -> str:
+    return kind_key.replace("-", "_")
+
+
+def _register_bulk_routes() -> None:
+    for key in bulk.KINDS:
+        ep, defaults = _ep(key), {"kind_key": key}
+        bp.add_url_rule(
+            f"/{key}/template.{FMT}", f"{ep}_template", bulk_template, defaults=defaults
+        )
+        bp.add_url_rule(f"/{key}/export.{FMT}", f"{ep}_export", bulk_export, defaults=defaults)
+        bp.add_url_rule(
+            f"/{key}/import", f"{ep}_import", bulk_import, defaults=defaults, methods=["GET", "POST"]
+        )
+        bp.add_url_rule(
+            f"/{key}/import/<token>",
+            f"{ep}_import_preview",
+            bulk_import_preview,
+            defaults=defaults,
+            methods=["GET", "POST"],
+        )
+
+
+_register_bulk_routes()

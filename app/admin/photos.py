@@ -1,0 +1,126 @@
+"""Product photos on the product's edit page: upload, alt text, order, cover, remove.
+Plain POST forms (no JavaScript needed); each view checks the user's right to change
+this product's photos through app.services.product_photos before reading anything."""
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+
+from app.admin import bp
+from app.admin.forms import ActionForm, PhotoAltForm, PhotoUploadForm
+from app.admin.views import fresh_edit_page
+from app.db import db
+from app.media.upload import MediaError, read_upload
+from app.services import listings, product_photos
+from app.services.listings import KINDS
+
+PRODUCTS = KINDS["products"]
+ALT_ERRORS = ("alt_required", "alt_too_long")
+
+
+@bp.app_template_global()
+def can_change_photos(product) -> bool:
+    return bool(g.get("user")) and product_photos.can_change(g.user, product)
+
+
+@bp.app_template_global()
+def photo_upload_form():
+    return PhotoUploadForm(formdata=None)
+
+
+def _product(listing_id: int):
+    product = listings.get_listing(PRODUCTS, listing_id)
+    if product is None:
+        abort(404)
+    product_photos.ensure_can_change(g.user, product)
+    return product
+
+
+def _photo(product, image_id: int):
+    image = product_photos.photo_of(product, image_id)
+    if image is None:
+        abort(404)
+    return image
+
+
+def _back(product):
+    return redirect(url_for("admin.products_edit", listing_id=product.id) + "#photos")
+
+
+@bp.route("/products/<int:listing_id>/photos", methods=["POST"])
+def product_photo_add(listing_id: int):
+    product = _product(listing_id)
+    form = PhotoUploadForm()
+    if form.validate_on_submit():
+        try:
+            data = read_upload(form.photo.data.stream)
+            product_photos.add(g.user, product, data, form.alt_zh.data, form.alt_en.data)
+        except MediaError as error:
+            db.session.rollback()
+            field = form.alt_zh if error.code in ALT_ERRORS else form.photo
+            field.errors = [str(error.user_message)]
+        else:
+            db.session.commit()
+            flash(_("Photo added."), "info")
+            return _back(product)
+    return fresh_edit_page(PRODUCTS, product, 400, photo_form=form)
+
+
+@bp.route("/products/<int:listing_id>/photos/<int:image_id>/alt", methods=["POST"])
+def product_photo_alt(listing_id: int, image_id: int):
+    product = _product(listing_id)
+    image = _photo(product, image_id)
+    form = PhotoAltForm()
+    if not form.validate_on_submit():
+        flash(_("Describe the photo in Chinese (at most 300 characters)."), "error")
+        return _back(product)
+    try:
+        product_photos.change_alt_text(g.user, product, image, form.alt_zh.data, form.alt_en.data)
+    except MediaError as error:
+        db.session.rollback()
+        flash(str(error.user_message), "error")
+    else:
+        db.session.commit()
+        flash(_("Photo description saved."), "info")
+    return _back(product)
+
+
+@bp.route("/products/<int:listing_id>/photos/<int:image_id>/move", methods=["POST"])
+def product_photo_move(listing_id: int, image_id: int):
+    product = _product(listing_id)
+    image = _photo(product, image_id)
+    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if not ActionForm().validate_on_submit() or step is None:
+        flash(_("Choose whether to move the photo up or down."), "error")
+        return _back(product)
+    try:
+        product_photos.move(g.user, product, image, step)
+    except MediaError as error:
+        db.session.rollback()
+        flash(str(error.user_message), "error")
+    else:
+        db.session.commit()
+        flash(_("Photo order saved."), "info")
+    return _back(product)
+
+
+@bp.route("/products/<int:listing_id>/photos/<int:image_id>/cover", methods=["POST"])
+def product_photo_cover(listing_id: int, image_id: int):
+    product = _product(listing_id)
+    image = _photo(product, image_id)
+    if ActionForm().validate_on_submit():
+        product_photos.make_cover(g.user, product, image)
+        db.session.commit()
+        flash(_("Cover photo chosen."), "info")
+    return _back(product)
+
+
+# Registered last: the route matrix posts to each photo route in turn with the same photo.
+@bp.route("/products/<int:listing_id>/photos/<int:image_id>/remove", methods=["POST"])
+def product_photo_remove(listing_id: int, image_id: int):
+    product = _product(listing_id)
+    image = _photo(product, image_id)
+    if ActionForm().validate_on_submit():
+        product_photos.remove(g.user, product, image)
+        db.session.commit()
+        flash(_("Photo removed."), "info")
+    return _back(product)

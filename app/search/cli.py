@@ -1,0 +1,111 @@
+"""`flask search …`: reindex (rebuild and swap in), check [--fix], apply (catch up once),
+worker (the node's single writer: applies the outbox continuously, optimises when idle)."""
+import signal
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.db import db
+from app.search import sync
+from app.search.service import get_store
+from app.search.store import IndexUnavailable, LockBusy
+
+search_cli = AppGroup("search", help="The search index of this node.")
+
+
+@search_cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the index from the database into a new directory and swap it in."""
+
+    def progress(docs, kind, total):
+        with click.progressbar(docs, length=total, label=f"indexing {kind:<10}",
+                               file=sys.stderr) as bar:
+            yield from bar
+
+    try:
+        summary = sync.rebuild(get_store(), progress=progress)
+    except LockBusy:
+        raise click.ClickException("another rebuild is running on this node") from None
+    finally:
+        db.session.remove()
+    plural = {"product": "products", "brand": "brands", "enterprise": "enterprises",
+              "sign": "GI signs", "county": "counties"}
+    counts = ", ".join(f"{n} {plural[kind]}" for kind, n in summary.counts.items())
+    click.echo(f"Indexed {sum(summary.counts.values())} documents ({counts}) in "
+               f"{summary.seconds:.1f} s; {summary.applied_after} changes applied after the "
+               f"build; live index: {summary.directory}")
+
+
+@search_cli.command("check")
+@click.option("--fix", is_flag=True, help="Repair the differences found.")
+def check_command(fix: bool) -> None:
+    """Compare the index with the database and report differences."""
+    try:
+        report = sync.check(get_store(), fix=fix)
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"{exc}; run `flask search reindex`") from None
+    finally:
+        db.session.remove()
+    click.echo(f"{report.indexed} documents indexed, {report.expected} expected.")
+    for label, keys in (("missing", report.missing), ("extra", report.extra),
+                        ("stale", report.stale)):
+        if keys:
+            shown = ", ".join(keys[:20]) + (" …" if len(keys) > 20 else "")
+            click.echo(f"{label}: {len(keys)} ({shown})")
+    if report.ok:
+        click.echo("Index and database agree.")
+    elif report.fixed:
+        click.echo("Fixed.")
+    else:
+        click.echo("Run `flask search check --fix` to repair.")
+        sys.exit(1)
+
+
+@search_cli.command("apply")
+def apply_command() -> None:
+    """Apply outbox rows this node has not seen yet (waits for the writer lock)."""
+    try:
+        applied = sync.catch_up(get_store(), timeout=30)
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"{exc}; run `flask search reindex`") from None
+    finally:
+        db.session.remove()
+    click.echo(f"Applied {applied or 0} outbox rows.")
+
+
+@search_cli.command("worker")
+@click.option("--interval", default=0.2, show_default=True, help="Seconds between polls.")
+@click.option("--idle-optimize", default=30.0, show_default=True,
+              help="Merge segments after this many idle seconds.")
+def worker_command(interval: float, idle_optimize: float) -> None:
+    """Run this node's writer: rebuild when the index is missing or corrupt, then apply
+    the outbox as it grows and optimise when idle. Run one per node."""
+    store = get_store()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    idle_since = time.monotonic()
+    optimized = False
+    click.echo(f"search worker: index under {store.root}", err=True)
+    while not stopping:
+        try:
+            try:
+                applied = sync.catch_up(store, timeout=5)
+            except IndexUnavailable as exc:
+                click.echo(f"search worker: {exc}; rebuilding", err=True)
+                sync.rebuild(store)
+                applied = 0
+            if applied:
+                idle_since, optimized = time.monotonic(), False
+            elif not optimized and time.monotonic() - idle_since > idle_optimize:
+                sync.optimize(store)
+                optimized = True
+        except KeyboardInterrupt:
+            break
+        except Exception as exc:  # noqa: BLE001 - keep serving; the next poll retries
+            current_app.logger.exception("search worker: %s", exc)
+        finally:
+            db.session.remove()
+        time.sleep(interval)

@@ -1,0 +1,306 @@
+"""From database rows to search documents, and back. Only published listings (and every
+county) become documents; anything else is removed from the index."""
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.db import db
+from app.models import (
+    Authorization,
+    Brand,
+    County,
+    Enterprise,
+    GISign,
+    Product,
+    PublicationStatus,
+    brand_products,
+)
+from app.search import text
+
+PUBLISHED = PublicationStatus.PUBLISHED
+MODELS = {
+    "product": Product,
+    "brand": Brand,
+    "enterprise": Enterprise,
+    "sign": GISign,
+    "county": County,
+}
+KIND_OF = {model: kind for kind, model in MODELS.items()}
+
+
+@dataclass(frozen=True)
+class DocKey:
+    kind: str
+    obj_id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.obj_id}"
+
+    @classmethod
+    def parse(cls, key: str) -> "DocKey":
+        kind, obj_id = key.split(":", 1)
+        return cls(kind, int(obj_id))
+
+
+def key_of(obj) -> DocKey | None:
+    kind = KIND_OF.get(type(obj))
+    return DocKey(kind, obj.id) if kind and obj.id is not None else None
+
+
+def _join(*parts: str | None) -> str:
+    return "\n".join(p for p in parts if p and p.strip())
+
+
+def _compact(value: str) -> str:
+    return "".join(text.normalize(value).lower().split())
+
+
+def exact_names(*names: str | None) -> str:
+    """Whole names as single comma-separated keywords (commas inside names dropped)."""
+    return ",".join(
+        " ".join(text.normalize(n).lower().replace(",", " ").split()) for n in names if n
+    )
+
+
+def _names_for_suggest(*names: str | None) -> str:
+    return " ".join(text.normalize(n) for n in names if n)
+
+
+def _pinyin(*names: str | None) -> list[str]:
+    forms: list[str] = []
+    for name in names:
+        if name:
+            forms.extend(text.pinyin_forms(name))
+    return list(dict.fromkeys(forms))
+
+
+def _document(kind: str, obj, *, name_zh: str, name_en: str | None, slug: str,
+              refs: Iterable[str | None] = (), places: Iterable[County] = (),
+              body: str = "", category: str | None = None, regimes: Iterable[str] = (),
+              target: str | None = None) -> dict:
+    places = list(places)
+    pinyin = _pinyin(name_zh)
+    english_words = text.normalize(name_en or "").lower()
+    place_text = _join(*(f"{c.name_zh} {c.full_name_zh or ''} {c.name_en or ''}" for c in places))
+    return {
+        "key": f"{kind}:{obj.id}",
+        "kind": kind,
+        "obj_id": obj.id,
+        "name_exact": exact_names(name_zh, name_en, _strip_demo(name_zh), _strip_demo(name_en),
+                                  *(short_place_name(c.name_zh) for c in places
+                                    if kind == "county")),
+        "name": _join(name_zh, name_en),
+        "name_chars": name_zh,
+        "pinyin": " ".join(pinyin),
+        "refs": ",".join(_compact(r) for r in refs if r and r.strip()),
+        "place": place_text,
+        "body": body,
+        "spell": " ".join([english_words, *pinyin]),
+        "suggest": _names_for_suggest(name_zh, name_en, _compact(name_en or ""), *pinyin[:2]),
+        "label": {"zh": name_zh, "en": name_en or "", "slug": slug, "target": target or slug},
+        "f_county": ",".join(c.slug for c in places),
+        "f_category": category or "",
+        "f_regime": ",".join(sorted(set(regimes))),
+        "f_county_set": ",".join(sorted(c.slug for c in places)),
+        "f_regime_set": ",".join(sorted(set(regimes))),
+    }
+
+
+def short_place_name(name: str) -> str:
+    """乐东黎族自治县 -> 乐东, 文昌市 -> 文昌: what people call the place."""
+    return re.sub(r"(黎族|苗族|自治县|自治州|市|县|区)+$", "", name) or name
+
+
+def _strip_demo(name: str | None) -> str | None:
+    if not name:
+        return None
+    for suffix in ("（示例）", "(示例)", "(Demo)", "（Demo）"):
+        name = name.replace(suffix, "")
+    return name.strip()
+
+
+def product_document(product: Product) -> dict:
+    return _document(
+        "product", product,
+        name_zh=product.name_zh, name_en=product.name_en, slug=product.slug,
+        places=product.counties,
+        body=_join(product.summary_zh, product.summary_en, product.description_zh,
+                   product.description_en, product.characteristics_zh,
+                   product.characteristics_en, product.category.name_zh,
+                   product.category.name_en),
+        category=product.category.slug,
+        regimes=[s.regime.value for s in product.signs if s.status == PUBLISHED],
+    )
+
+
+def brand_document(brand: Brand) -> dict:
+    products = [p for p in brand.products if p.status == PUBLISHED]
+    places = {c.slug: c for p in products for c in p.counties}
+    return _document(
+        "brand", brand,
+        name_zh=brand.name_zh, name_en=brand.name_en, slug=brand.slug,
+        refs=[brand.registration_number], places=places.values(),
+        body=_join(brand.holder_zh, brand.holder_en, brand.description_zh,
+                   brand.description_en, *(f"{p.name_zh} {p.name_en or ''}" for p in products)),
+        category=products[0].category.slug if len({p.category_id for p in products}) == 1 else None,
+    )
+
+
+def enterprise_document(enterprise: Enterprise) -> dict:
+    authorizations = [a for a in enterprise.authorizations if a.status == PUBLISHED]
+    return _document(
+        "enterprise", enterprise,
+        name_zh=enterprise.name_zh, name_en=enterprise.name_en, slug=enterprise.slug,
+        refs=[enterprise.credit_code, *(a.number for a in authorizations)],
+        places=[enterprise.county],
+        body=_join(enterprise.address_zh, enterprise.address_en, enterprise.description_zh,
+                   enterprise.description_en),
+        regimes=[a.sign.regime.value for a in authorizations],
+    )
+
+
+def sign_document(sign: GISign) -> dict:
+    product = sign.product
+    return _document(
+        "sign", sign,
+        name_zh=sign.official_name_zh, name_en=sign.official_name_en or product.name_en,
+        slug=product.slug, target=product.slug,
+        refs=[sign.number, sign.standard], places=sign.protected_counties or product.counties,
+        body=_join(sign.issuing_body_zh, sign.issuing_body_en, sign.holder_zh, sign.holder_en,
+                   sign.protected_area_zh, sign.protected_area_en, sign.approval_note,
+                   sign.number, sign.standard),
+        category=product.category.slug, regimes=[sign.regime.value],
+    )
+
+
+def county_document(county: County) -> dict:
+    return _document(
+        "county", county,
+        name_zh=county.name_zh, name_en=county.name_en, slug=county.slug,
+        places=[county],
+        body=_join(county.full_name_zh, county.full_name_en, county.kind),
+    )
+
+
+BUILDERS = {
+    "product": product_document,
+    "brand": brand_document,
+    "enterprise": enterprise_document,
+    "sign": sign_document,
+    "county": county_document,
+}
+
+
+def published_query(kind: str) -> Select:
+    """The rows of one kind that belong in the index, with what their documents need."""
+    if kind == "product":
+        return select(Product).where(Product.status == PUBLISHED).options(
+            selectinload(Product.counties), selectinload(Product.category),
+            selectinload(Product.signs))
+    if kind == "brand":
+        return select(Brand).where(Brand.status == PUBLISHED).options(
+            selectinload(Brand.products).selectinload(Product.counties),
+            selectinload(Brand.products).selectinload(Product.category))
+    if kind == "enterprise":
+        return select(Enterprise).where(Enterprise.status == PUBLISHED).options(
+            selectinload(Enterprise.county),
+            selectinload(Enterprise.authorizations).selectinload(Authorization.sign))
+    if kind == "sign":
+        return (
+            select(GISign)
+            .join(Product, Product.id == GISign.product_id)
+            .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+            .options(selectinload(GISign.protected_counties),
+                     selectinload(GISign.product).selectinload(Product.category),
+                     selectinload(GISign.product).selectinload(Product.counties))
+        )
+    return select(County).order_by(County.sort_order)
+
+
+def count_published() -> dict[str, int]:
+    counts = {}
+    for kind in MODELS:
+        stmt = published_query(kind).order_by(None).options()
+        counts[kind] = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return counts
+
+
+def iter_documents(kind: str, ids: Iterable[int] | None = None,
+                   batch: int = 500) -> Iterator[tuple[DocKey, dict]]:
+    """Documents for the published rows of one kind (all of them, or only these ids)."""
+    model = MODELS[kind]
+    stmt = published_query(kind).order_by(model.id)
+    if ids is not None:
+        ids = sorted(set(ids))
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            for obj in db.session.scalars(stmt.where(model.id.in_(chunk))):
+                yield DocKey(kind, obj.id), BUILDERS[kind](obj)
+        return
+    last_id = 0
+    while True:
+        rows = list(db.session.scalars(stmt.where(model.id > last_id).limit(batch)))
+        for obj in rows:
+            yield DocKey(kind, obj.id), BUILDERS[kind](obj)
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+        db.session.expunge_all()  # keep memory flat on big catalogues
+
+
+def dependent_keys(kind: str, ids: set[int]) -> set[DocKey]:
+    """Documents that copy text from these rows: a product's signs and brands."""
+    keys: set[DocKey] = set()
+    if kind == "product" and ids:
+        keys |= {DocKey("sign", i) for i in db.session.scalars(
+            select(GISign.id).where(GISign.product_id.in_(ids)))}
+        keys |= {DocKey("brand", i) for i in db.session.scalars(
+            select(brand_products.c.brand_id).where(brand_products.c.product_id.in_(ids)))}
+    return keys
+
+
+def place_names() -> list[tuple[str, str]]:
+    return [(c.name_zh, c.slug) for c in db.session.scalars(select(County))]
+
+
+def catalogue_words() -> list[str]:
+    """The catalogue's own product, brand, place and enterprise names, for jieba."""
+    words: list[str] = []
+    for model in (Product, Brand, County, Enterprise):
+        words.extend(_strip_demo(n) or "" for n in db.session.scalars(select(model.name_zh)))
+    words.extend(db.session.scalars(select(GISign.official_name_zh)))
+    return [w for w in words if w]
+
+
+def display_query(kind: str) -> Select:
+    """Published rows with what a result line shows (lighter than published_query)."""
+    model = MODELS[kind]
+    if kind == "sign":
+        return (select(GISign).join(Product, Product.id == GISign.product_id)
+                .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+                .options(joinedload(GISign.product)))
+    if kind == "county":
+        return select(County)
+    stmt = select(model).where(model.status == PUBLISHED)
+    if kind == "product":
+        return stmt.options(selectinload(Product.counties))
+    if kind == "enterprise":
+        return stmt.options(joinedload(Enterprise.county))
+    return stmt
+
+
+def load_in_order(keys: list[DocKey]) -> list[tuple[DocKey, object]]:
+    """Rows for ranked keys, in rank order; anything no longer published is dropped."""
+    by_kind: dict[str, list[int]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind, []).append(key.obj_id)
+    found: dict[DocKey, object] = {}
+    for kind, ids in by_kind.items():
+        model = MODELS[kind]
+        stmt = display_query(kind).where(model.id.in_(ids))
+        for obj in db.session.scalars(stmt):
+            found[DocKey(kind, obj.id)] = obj
+    return [(key, found[key]) for key in keys if key in found]

@@ -1,0 +1,216 @@
+"""The index on disk, one per node, under INSTANCE_DIR/search:
+
+    CURRENT        name of the live index directory (replaced atomically on rebuild)
+    ix-<stamp>/    Whoosh files + state.json (outbox progress) + words.txt (jieba words)
+    writer.lock    held by the one process applying changes (fcntl, dies with its holder)
+    rebuild.lock   held by a running rebuild
+    jieba/         jieba's dictionary cache
+
+Any number of processes read; only the holder of writer.lock writes."""
+import contextlib
+import fcntl
+import gc
+import json
+import os
+import shutil
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from app.search import text
+from app.search.schema import KindWeighting
+
+
+class IndexUnavailable(Exception):
+    """No usable index on this node (missing, half-built or corrupt)."""
+
+
+class LockBusy(Exception):
+    pass
+
+
+@dataclass
+class IndexState:
+    """Outbox progress: every row with id <= horizon is applied, and so are the ids in
+    `recent` (rows above the horizon, young enough that an older transaction may still
+    commit an id below them)."""
+
+    horizon: int = 0
+    recent: list[int] = field(default_factory=list)
+    built_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps({"horizon": self.horizon, "recent": sorted(self.recent),
+                           "built_at": self.built_at})
+
+    @classmethod
+    def from_json(cls, raw: str) -> "IndexState":
+        data = json.loads(raw)
+        return cls(int(data["horizon"]), [int(i) for i in data.get("recent", [])],
+                   float(data.get("built_at", 0.0)))
+
+
+def write_atomically(path: Path, content: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(content, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float):
+    """An exclusive fcntl lock; `timeout` 0 means try once. The kernel drops it when the
+    holding process dies, so a killed writer never leaves the node locked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockBusy(str(path)) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+class IndexStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._local = threading.local()
+        self._words_loaded: dict[str, float] = {}
+
+    # --- layout --------------------------------------------------------------------------
+
+    @property
+    def jieba_dir(self) -> Path:
+        return self.root / "jieba"
+
+    def writer_lock(self, timeout: float):
+        return file_lock(self.root / "writer.lock", timeout)
+
+    def rebuild_lock(self, timeout: float = 0):
+        return file_lock(self.root / "rebuild.lock", timeout)
+
+    def current_name(self) -> str | None:
+        try:
+            return (self.root / "CURRENT").read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def current_dir(self) -> Path:
+        name = self.current_name()
+        if name is None or not (self.root / name).is_dir():
+            raise IndexUnavailable("no index on this node")
+        return self.root / name
+
+    def new_dir(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        path = self.root / f"ix-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        path.mkdir()
+        return path
+
+    def swap_in(self, new_dir: Path) -> None:
+        """Make new_dir live in one rename; keep the previous index (readers may still
+        have it open) and delete older ones."""
+        previous = self.current_name()
+        write_atomically(self.root / "CURRENT", new_dir.name)
+        keep = {new_dir.name, previous}
+        for old in self.root.glob("ix-*"):
+            if old.name not in keep and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+
+    def discard_stale_builds(self, older_than: float = 3600) -> None:
+        live = self.current_name()
+        for path in self.root.glob("ix-*"):
+            if path.name != live and time.time() - path.stat().st_mtime > older_than:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def read_state(self, ix_dir: Path | None = None) -> IndexState:
+        ix_dir = ix_dir or self.current_dir()
+        try:
+            return IndexState.from_json((ix_dir / "state.json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise IndexUnavailable(f"index state unreadable: {exc}") from exc
+
+    def write_state(self, state: IndexState, ix_dir: Path | None = None) -> None:
+        write_atomically((ix_dir or self.current_dir()) / "state.json", state.to_json())
+
+    # --- words ---------------------------------------------------------------------------
+
+    def add_words(self, words: list[str], ix_dir: Path | None = None) -> None:
+        """Teach jieba new catalogue names here and record them for readers."""
+        ix_dir = ix_dir or self.current_dir()
+        path = ix_dir / "words.txt"
+        known = set(path.read_text(encoding="utf-8").split("\n")) if path.exists() else set()
+        fresh = [w for w in dict.fromkeys(words) if w and w not in known and "\n" not in w]
+        text.add_words(words)
+        if fresh:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"{w}\n" for w in fresh))
+
+    def load_words(self, ix_dir: Path) -> None:
+        path = ix_dir / "words.txt"
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if self._words_loaded.get(str(path)) != mtime:
+            text.add_words(path.read_text(encoding="utf-8").split("\n"))
+            self._words_loaded[str(path)] = mtime
+
+    # --- reading -------------------------------------------------------------------------
+
+    def open_index(self, ix_dir: Path | None = None):
+        ix_dir = ix_dir or self.current_dir()
+        # Whoosh leaves a damaged file open when it fails; it is closed here, quietly, when
+        # the exception goes, rather than as a ResourceWarning wherever it is collected.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return whoosh_index.open_dir(str(ix_dir))
+            except Exception as exc:  # a half-written or damaged TOC: treat as no index
+                problem = f"cannot open index {ix_dir.name}: {exc!r}"
+            gc.collect()
+        raise IndexUnavailable(problem)
+
+    def searcher(self):
+        """This thread's searcher, reopened when the index changed on disk (a fresh
+        searcher, not refresh(): refresh returns stale copies of updated documents)."""
+        text.jieba_instance(self.jieba_dir)
+        local = self._local
+        name = self.current_name()
+        cached = getattr(local, "searcher", None)
+        if cached is not None and local.name == name:
+            try:
+                if cached.up_to_date():
+                    return cached
+            except Exception:  # noqa: BLE001 - files replaced under us: reopen below
+                pass
+        if cached is not None:
+            cached.close()
+            local.searcher = None
+        ix_dir = self.current_dir()
+        self.load_words(ix_dir)
+        searcher = self.open_index(ix_dir).searcher(weighting=KindWeighting())
+        local.searcher, local.name = searcher, ix_dir.name
+        return searcher
+
+    def close(self) -> None:
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None:
+            cached.close()
+            self._local.searcher = None

@@ -1,0 +1,182 @@
+"""Text handling shared by indexing and querying: one normalisation both ways, Chinese word
+segmentation (jieba, loaded once per process), and pinyin with the catalogue's own readings
+of place names."""
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+MAX_QUERY_LENGTH = 200
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Full-width ASCII (U+FF01..U+FF5E) maps to ASCII by a fixed offset; the ideographic space to
+# a space. A translate table keeps the length, so highlight offsets stay right.
+_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Control and format characters (NUL, bidi overrides, zero-width joiners) never mean anything
+# in a query or a name; they become spaces so words around them stay apart.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+                      r"\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]")
+
+_converter = None
+_converter_lock = threading.Lock()
+
+
+def _t2s():
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s")
+    return _converter
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified, keeping the length (phrase conversions that change it fall
+    back to character by character)."""
+    if not _CJK.search(text):
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) == len(text):
+        return converted
+    return "".join(ch if len(c := _t2s().convert(ch)) != 1 else c for ch in text)
+
+
+def normalize(text: str) -> str:
+    """The one normalisation used at index and at query time: full-width -> half-width,
+    traditional -> simplified, control characters -> spaces. Length-preserving."""
+    if not text:
+        return ""
+    text = text.translate(_WIDTH)
+    text = _CONTROL.sub(" ", text)
+    return to_simplified(text)
+
+
+def clean_query(raw: str | None) -> str:
+    """User input as plain text: normalised, whitespace collapsed, cut to 200 characters."""
+    text = normalize((raw or "")[: MAX_QUERY_LENGTH * 4])
+    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def is_cjk(char: str) -> bool:
+    return bool(_CJK.match(char))
+
+
+# --- jieba -------------------------------------------------------------------------------
+
+_jieba = None
+_jieba_lock = threading.Lock()
+_known_words: set[str] = set()
+
+
+def jieba_instance(tmp_dir: Path | None = None):
+    """jieba's default tokenizer, initialised once per process, its cache kept in tmp_dir
+    (the instance folder) rather than the system temp dir."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                if tmp_dir is not None:
+                    tmp_dir.mkdir(parents=True, exist_ok=True)
+                    jieba.dt.tmp_dir = str(tmp_dir)
+                jieba.dt.initialize()
+                _jieba = jieba.dt
+    return _jieba
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach jieba the catalogue's own names (文昌鸡, 琼中绿橙) so they segment as units."""
+    tokenizer = jieba_instance()
+    with _jieba_lock:
+        for word in words:
+            word = normalize(word).strip()
+            if len(word) >= 2 and word not in _known_words and has_cjk(word):
+                tokenizer.add_word(word)
+                _known_words.add(word)
+
+
+def segment(text: str) -> Iterator[tuple[str, int, int]]:
+    """(word, start, end) in jieba's search mode: long words and their dictionary sub-words."""
+    yield from jieba_instance().tokenize(text, mode="search")
+
+
+# --- pinyin ------------------------------------------------------------------------------
+
+# Readings pypinyin gets wrong for place names (the county table adds its own, see
+# learn_place_readings): phrase -> one syllable per character.
+PLACE_READINGS = {
+    "六安": ["lu", "an"],
+    "朝阳": ["chao", "yang"],
+    "乐东": ["le", "dong"],
+    "澄迈": ["cheng", "mai"],
+    "儋州": ["dan", "zhou"],
+    "屯昌": ["tun", "chang"],
+    "番石榴": ["fan", "shi", "liu"],
+}
+_readings_loaded: set[str] = set()
+
+
+def _load_readings(readings: dict[str, list[str]]) -> None:
+    from pypinyin import load_phrases_dict
+
+    fresh = {k: [[s] for s in v] for k, v in readings.items() if k not in _readings_loaded}
+    if fresh:
+        load_phrases_dict(fresh)
+        _readings_loaded.update(fresh)
+
+
+def learn_place_readings(places: Iterable[tuple[str, str]]) -> None:
+    """Take each county's reading from its pinyin slug: of all the readings pypinyin knows
+    for the characters, keep the one that spells the slug (乐东 + 'ledong' -> le dong)."""
+    from itertools import product as combinations
+
+    from pypinyin import Style, pinyin
+
+    readings = {}
+    for name, slug in places:
+        base = re.sub(r"(市|县|黎族|苗族|自治县)+$", "", name)
+        target = re.sub(r"[^a-z]", "", slug.lower())
+        if len(base) < 2 or not target or base in PLACE_READINGS:
+            continue
+        candidates = pinyin(base, style=Style.NORMAL, heteronym=True)
+        if len(candidates) != len(base) or any(len(c) > 4 for c in candidates):
+            continue
+        for option in combinations(*candidates):
+            if "".join(option) == target:
+                readings[base] = list(option)
+                break
+    _load_readings(PLACE_READINGS | readings)
+
+
+def syllables(text: str) -> list[str]:
+    """Pinyin syllables (toneless) of the Chinese characters in text."""
+    from pypinyin import Style, lazy_pinyin
+
+    _load_readings(PLACE_READINGS)
+    chinese = "".join(ch for ch in text if is_cjk(ch))
+    if not chinese:
+        return []
+    return [s for s in lazy_pinyin(chinese, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+
+
+def pinyin_forms(name: str) -> list[str]:
+    """Forms a user may type for a Chinese name: 'wenchangji', 'wen', 'chang', 'ji',
+    'wenchang' (per word), and 'wcj' (initials)."""
+    parts = syllables(name)
+    if not parts:
+        return []
+    forms = ["".join(parts), "".join(p[0] for p in parts), *parts]
+    for word, _start, _end in segment(normalize(name)):
+        word_parts = syllables(word)
+        if len(word_parts) > 1:
+            forms.append("".join(word_parts))
+    return list(dict.fromkeys(forms))
