@@ -341,3 +341,9 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, media_root):
     broken = create_app(make_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path, media_root))
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    response.close()
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"

@@ -146,6 +146,12 @@ def sitemap():
     return current_app.response_class(xml, mimetype="application/xml")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page declares; answer instead of a 404."""
+    return current_app.send_static_file("img/favicon.svg")
+
+
 @bp.get("/robots.txt")
 def robots():
     base = current_app.config["SITE_BASE_URL"]
