@@ -305,3 +305,19 @@ def test_signs_are_indexed_with_their_numbers(app):
     sign = db.session.scalar(select(GISign).where(GISign.number == "31363028"))
     assert sign is not None
     assert first_keys("31363028", 1) == ["sign:dongfang-li-brocade/gi_trademark"]
+
+
+def test_cached_segmentation_gives_jiebas_own_tokens():
+    import jieba
+
+    from app.search import text
+
+    samples = ["文昌鸡 Wenchang chicken，产于文昌市。", "Hainan's coffee: 兴隆咖啡（示例）!! 3.5kg\tx",
+               "國家質檢總局公告2007年第209號", "abc123文昌鸡def C++ & 100% a-b_c.d", "", "  "]
+    for _round in range(2):  # the second round answers from the cache
+        for sample in samples:
+            assert list(text.segment(sample)) == list(
+                text.jieba_instance().tokenize(sample, mode="search")), sample
+    text.add_words(["瓜片朝阳鸡"])  # a new word empties the cache: blocks re-segment
+    assert ("瓜片朝阳鸡", 0, 5) in list(text.segment("瓜片朝阳鸡，好"))
+    assert jieba.dt is text.jieba_instance()
