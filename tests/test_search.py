@@ -50,6 +50,37 @@ def test_facet_filter_and_counts(client):
     assert 'aria-current="true"' in html  # the selected facet can be removed
 
 
+def facet_counts(query: str, **filters) -> tuple[dict, list]:
+    results = service.search(query, service.SearchFilters(**filters), 1, 500)
+    assert results.source == "index" and results.total == len(results.hits)
+    return ({name: {f.value: f.count for f in values} for name, values in results.facets.items()},
+            results.hits)
+
+
+def test_facet_counts_match_the_hits_and_follow_edits(app):
+    from collections import Counter
+
+    for query, filters in (("wenchang", {}), ("coffee", {}), ("文昌", {"kind": "product"})):
+        counts, hits = facet_counts(query, **filters)
+        assert counts["kind"] == dict(Counter(hit.key.kind for hit in hits)), query
+        products = [hit.obj for hit in hits if hit.key.kind == "product"]
+        expected = Counter(c.slug for p in products for c in p.counties)
+        assert all(counts["county"].get(slug, 0) >= n for slug, n in expected.items()), query
+    before, _ = facet_counts("wenchang")
+    # An applied edit adds a segment: its facet values are read, the old ones kept.
+    crab = product("hele-crab")
+    crab.name_en = "Hele crab of Wenchang"
+    db.session.commit()
+    after, hits = facet_counts("wenchang")
+    assert crab.id in {h.key.obj_id for h in hits if h.key.kind == "product"}
+    assert after["kind"]["product"] == before["kind"]["product"] + 1
+    for county in crab.counties:  # the crab's own county (Qionghai), not Wenchang
+        assert after["county"][county.slug] == before["county"].get(county.slug, 0) + 1
+    crab.status = PublicationStatus.DRAFT
+    db.session.commit()
+    assert facet_counts("wenchang")[0]["kind"] == before["kind"]
+
+
 def test_pagination(client, app):
     app.config["PER_PAGE"] = 2
     first = page(client.get("/search?q=wenchang"))
@@ -274,3 +305,19 @@ def test_signs_are_indexed_with_their_numbers(app):
     sign = db.session.scalar(select(GISign).where(GISign.number == "31363028"))
     assert sign is not None
     assert first_keys("31363028", 1) == ["sign:dongfang-li-brocade/gi_trademark"]
+
+
+def test_cached_segmentation_gives_jiebas_own_tokens():
+    import jieba
+
+    from app.search import text
+
+    samples = ["文昌鸡 Wenchang chicken，产于文昌市。", "Hainan's coffee: 兴隆咖啡（示例）!! 3.5kg\tx",
+               "國家質檢總局公告2007年第209號", "abc123文昌鸡def C++ & 100% a-b_c.d", "", "  "]
+    for _round in range(2):  # the second round answers from the cache
+        for sample in samples:
+            assert list(text.segment(sample)) == list(
+                text.jieba_instance().tokenize(sample, mode="search")), sample
+    text.add_words(["瓜片朝阳鸡"])  # a new word empties the cache: blocks re-segment
+    assert ("瓜片朝阳鸡", 0, 5) in list(text.segment("瓜片朝阳鸡，好"))
+    assert jieba.dt is text.jieba_instance()

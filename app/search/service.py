@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import or_, select
-from whoosh import sorting
-from whoosh.query import And, Or, Query, Term
+from whoosh import collectors
+from whoosh.searching import ResultsPage
+from whoosh.query import And, NullQuery, Or, Query, Term
 
 from app.db import db
 from app.models import Brand, County, Enterprise, GISign, Product
 from app.search import documents, sync, text
 from app.search.documents import DocKey
+from app.search.facets import TABLE as facet_table
+from app.search.facets import MatchRecordingCollector
 from app.search.schema import mixed_analyzer
 from app.search.store import IndexStore, IndexUnavailable
 
@@ -177,32 +180,33 @@ def build_query(query: str, strict: bool = True) -> Query:
     return Or(top)
 
 
+def compact(query: Query, reader) -> Query:
+    """The same query without the terms this index lacks, nested Ors flattened: Whoosh
+    walks a tree of matchers for every matching document, and for a one-word query most of
+    that tree (exact name, reference number, pinyin) usually matches nothing. Scores are
+    sums either way, so the ranking does not change."""
+    if isinstance(query, Term):
+        return query if (query.fieldname, query.text) in reader else NullQuery
+    if isinstance(query, Or):
+        subs = []
+        for sub in (compact(q, reader) for q in query.subqueries):
+            if sub is NullQuery:
+                continue
+            subs.extend(sub.subqueries if isinstance(sub, Or) and sub.boost == 1.0 else [sub])
+        if not subs:
+            return NullQuery
+        return subs[0] if len(subs) == 1 and query.boost == 1.0 else Or(subs, boost=query.boost)
+    if isinstance(query, And):
+        subs = [compact(q, reader) for q in query.subqueries]
+        if any(sub is NullQuery for sub in subs):
+            return NullQuery
+        return subs[0] if len(subs) == 1 and query.boost == 1.0 else And(subs, boost=query.boost)
+    return query
+
+
 def _filter_query(filters: SearchFilters) -> Query | None:
     terms = [Term(FACET_FIELDS[name], value) for name, value in filters.active().items()]
     return And(terms) if terms else None
-
-
-# Facets are counted from sortable columns; multi-valued ones hold "a,b" and are split.
-COUNT_FIELDS = {"kind": "kind", "county": "f_county_set", "category": "f_category",
-                "regime": "f_regime_set"}
-
-
-def _facets() -> sorting.Facets:
-    facets = sorting.Facets()
-    for name, fieldname in COUNT_FIELDS.items():
-        facets.add_facet(name, sorting.FieldFacet(fieldname, maptype=sorting.Count))
-    return facets
-
-
-def facet_counts(grouped: dict) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for combined, n in grouped.items():
-        if isinstance(combined, bytes):
-            combined = combined.decode()
-        for value in (combined or "").split(","):
-            if value:
-                counts[value] = counts.get(value, 0) + n
-    return counts
 
 
 def did_you_mean(searcher, query: str) -> str | None:
@@ -224,9 +228,26 @@ def did_you_mean(searcher, query: str) -> str | None:
     return " ".join(words) if changed else None
 
 
-def _run(searcher, query: Query, filters: SearchFilters, page: int, per_page: int):
-    return searcher.search_page(query, page, pagelen=per_page, filter=_filter_query(filters),
-                                groupedby=_facets(), terms=True)
+@dataclass
+class _Ranked:
+    page: ResultsPage
+    facets: dict[str, dict[str, int]]
+
+    @property
+    def total(self) -> int:
+        return self.page.total
+
+
+def _run(searcher, query: Query, filters: SearchFilters, page: int, per_page: int) -> _Ranked:
+    """One scoring pass: the top page*per_page hits, and facet counts over every match."""
+    collector = MatchRecordingCollector(limit=page * per_page)
+    filter_query = _filter_query(filters)
+    searcher.search_with_collector(
+        compact(query, searcher.reader()), collectors.FilterCollector(collector, filter_query, None)
+        if filter_query is not None else collector)
+    results = collector.results()
+    return _Ranked(ResultsPage(results, page, per_page),
+                   facet_table.count(searcher, collector.matched))
 
 
 def snippet(body: str, words: list[str], width: int = 120) -> Markup | None:
@@ -279,14 +300,14 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
         if hits.total == 0:
             hits = _run(searcher, build_query(query, strict=False), filters, page, per_page)
     words = query_words(results.suggestion if results.corrected else query)
-    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body")) for h in hits]
+    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body")) for h in hits.page]
     rows = dict(documents.load_in_order([k for k, _ in page_hits]))
     results.hits = [Hit(k, rows[k], snippet(body, words)) for k, body in page_hits if k in rows]
     results.total = hits.total
-    results.page = min(page, max(1, hits.pagecount))
+    results.page = min(page, max(1, hits.page.pagecount))
     active = filters.active()
     for name in FACETS:
-        counts = facet_counts(hits.results.groups(name))
+        counts = hits.facets[name]
         values = [FacetValue(v, n, active.get(name) == v) for v, n in counts.items()]
         results.facets[name] = sorted(values, key=lambda f: (-f.count, f.value))
     return results

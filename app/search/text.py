@@ -1,6 +1,7 @@
 """Text handling shared by indexing and querying: one normalisation both ways, Chinese word
 segmentation (jieba, loaded once per process), and pinyin with the catalogue's own readings
 of place names."""
+import functools
 import logging
 import re
 import threading
@@ -97,16 +98,39 @@ def add_words(words: Iterable[str]) -> None:
     """Teach jieba the catalogue's own names (文昌鸡, 琼中绿橙) so they segment as units."""
     tokenizer = jieba_instance()
     with _jieba_lock:
+        learned = False
         for word in words:
             word = normalize(word).strip()
             if len(word) >= 2 and word not in _known_words and has_cjk(word):
                 tokenizer.add_word(word)
                 _known_words.add(word)
+                learned = True
+        if learned:  # blocks segmented before may now segment differently
+            _segment_block.cache_clear()
 
 
 def segment(text: str) -> Iterator[tuple[str, int, int]]:
-    """(word, start, end) in jieba's search mode: long words and their dictionary sub-words."""
-    yield from jieba_instance().tokenize(text, mode="search")
+    """(word, start, end) in jieba's search mode: long words and their dictionary sub-words.
+
+    jieba cuts a text block by block (runs of Han characters, or of Latin letters and
+    digits, between punctuation and spaces), each on its own, so a block's words are
+    cached: names, places and English words recur across the catalogue, and segmenting
+    them (jieba's DAG + HMM in Python) was most of a rebuild."""
+    start = 0
+    for block in _JIEBA_BLOCK.split(text):
+        if block:
+            for word, word_start, word_end in _segment_block(block):
+                yield word, start + word_start, start + word_end
+            start += len(block)
+
+
+# jieba's own block pattern (jieba.re_han_default), so blocks are exactly the ones it cuts.
+_JIEBA_BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)", re.U)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _segment_block(block: str) -> tuple[tuple[str, int, int], ...]:
+    return tuple(jieba_instance().tokenize(block, mode="search"))
 
 
 # --- pinyin ------------------------------------------------------------------------------
@@ -132,6 +156,7 @@ def _load_readings(readings: dict[str, list[str]]) -> None:
     if fresh:
         load_phrases_dict(fresh)
         _readings_loaded.update(fresh)
+        _syllables.cache_clear()
 
 
 def learn_place_readings(places: Iterable[tuple[str, str]]) -> None:
@@ -159,13 +184,19 @@ def learn_place_readings(places: Iterable[tuple[str, str]]) -> None:
 
 def syllables(text: str) -> list[str]:
     """Pinyin syllables (toneless) of the Chinese characters in text."""
+    chinese = "".join(ch for ch in text if is_cjk(ch))
+    return list(_syllables(chinese)) if chinese else []
+
+
+@functools.lru_cache(maxsize=20_000)
+def _syllables(chinese: str) -> tuple[str, ...]:
+    """Cached per string: names share their words (places, products), and pypinyin's
+    phrase matching is slow. Emptied when place readings are learned."""
     from pypinyin import Style, lazy_pinyin
 
     _load_readings(PLACE_READINGS)
-    chinese = "".join(ch for ch in text if is_cjk(ch))
-    if not chinese:
-        return []
-    return [s for s in lazy_pinyin(chinese, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    return tuple(s for s in lazy_pinyin(chinese, style=Style.NORMAL, errors="ignore")
+                 if s.isalpha())
 
 
 def pinyin_forms(name: str) -> list[str]:
