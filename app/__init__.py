@@ -1,4 +1,11 @@
 """Application factory: config -> extensions -> blueprints -> errors -> CLI. No side effects."""
+import os
+
+# pypinyin loads a 40 MB phrase dictionary into every worker unless told not to. Catalogue
+# names read correctly character by character, and place names carry their own readings
+# (app/search/text.py), so the dictionary costs memory and buys nothing here.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+
 from flask import Flask
 
 from app import i18n, models, security, templating
