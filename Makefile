@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr
+.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ bench-images: install
 bench-qr: install
 	@./scripts/ensure-debian-packages wrk nginx-light
 	$(BIN)/python bench/qr.py
+
+# Search: 10,000 synthetic documents (add ARGS="--docs 100000" for the large run).
+bench-search: install
+	$(BIN)/python bench/search.py $(ARGS)
+
+bench-admin: install
+	$(BIN)/python bench/admin.py
 
 # Refresh the message catalogues after changing UI strings, then translate app/translations/*/messages.po.
 messages: $(BIN)/.installed
