@@ -1,7 +1,11 @@
 """Language choice: ?lang= (remembered in a cookie), then the cookie, then Accept-Language."""
+from http.cookies import CookieError, SimpleCookie
+
 from flask import Flask, current_app, request
 from flask_babel import get_locale, refresh
 from markupsafe import Markup, escape
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 
 def select_locale() -> str:
@@ -15,6 +19,36 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+class EnvironLanguage:
+    """The same choice as select_locale (cookie, then Accept-Language), made from a raw WSGI
+    environ for the fast paths that answer cached pages before Flask runs. Callers handle
+    ?lang= themselves (it also sets the cookie, so they leave it to Flask)."""
+
+    def __init__(self, config) -> None:
+        self.cookie = config["LANG_COOKIE"]
+        self.languages = tuple(config["LANGUAGES"])
+        self.default = config["BABEL_DEFAULT_LOCALE"]
+        self._by_header: dict[str, str] = {}
+
+    def __call__(self, environ) -> str:
+        cookie_header = environ.get("HTTP_COOKIE")
+        if cookie_header:
+            try:
+                morsel = SimpleCookie(cookie_header).get(self.cookie)
+            except CookieError:
+                morsel = None
+            if morsel is not None and morsel.value in self.languages:
+                return morsel.value
+        header = environ.get("HTTP_ACCEPT_LANGUAGE", "")
+        lang = self._by_header.get(header)
+        if lang is None:
+            best = parse_accept_header(header, LanguageAccept).best_match(self.languages)
+            lang = best or self.default
+            if len(self._by_header) < 1000:  # headers are few in practice; never unbounded
+                self._by_header[header] = lang
+        return lang
 
 
 def current_lang() -> str:

@@ -4,16 +4,17 @@ What it measures, on a throwaway instance (temp dir, production config, the seed
 
 1. Throughput and latency of the home page, a county page and a product page under
    gunicorn, with wrk at 64 connections (`wrk -t2 -c64 -d10s`, Chinese Accept-Language;
-   the chosen sync workers close each connection, nginx keeps them alive). Public pages come out of the per-process page cache, so this is the
-   cost of Flask's request cycle around a cached body, not of rendering.
+   the chosen sync workers close each connection, nginx keeps them alive). Public pages
+   come out of the per-process page cache, so this is the cost of Flask's request cycle
+   around a cached body, not of rendering.
 2. The same product page saved as a static file and served by nginx on the same machine:
    the physical ceiling of this box for that many bytes. The ratio gunicorn / nginx says
    how much of that ceiling the app reaches (target >= 4 %), and the product-page p99 must
    stay under 60 ms at 64 connections.
 3. The first view on a phone (390x844, DPR 3, empty cache) in Chromium via Playwright,
    up to `load` and then network idle (lazy images of the first screen): the bytes of
-   every response, split into html / css / js / image, and the gzip size of
-   the HTML (what a compressing proxy would send). Target: the product page under 100 KB.
+   every response, split into html / css / js / image, and the gzip size of the HTML
+   (what a compressing proxy would send). Target: the product page under 100 KB.
 
 Why: the site is read on phones, often on slow mobile data, and is served by a small
 machine (2 cores); these numbers catch a page that grows or a request path that slows.
@@ -79,8 +80,10 @@ TARGET_FIRST_VIEW_KB = 100.0
 # while its sibling idles (the tail). Sync workers don't do keep-alive, so each wrk request
 # opens a new connection: cheap on loopback, and behind nginx (upstream HTTP/1.0 by default)
 # it is how gunicorn runs anyway. Caveat: while another process loads the CPU, sync drops
-# to ~1/3 of gthread (fewer runnable threads, so a smaller share of the CPU) -- a
-# sign the machine is busy, not a property of the site.
+# to ~1/3 of gthread (~1000 vs ~2800 req/s): each request then costs each single-request
+# process a wake-up that waits for a time slice, where a gthread worker finds many ready
+# keep-alive requests per wake-up. Such figures say the machine is busy (the script prints
+# "CPU busy" before and after), not that the site got slower.
 WORKER_CANDIDATES = {
     "3 sync": ["--workers", "3", "--worker-class", "sync"],
     "2 gthread x4": ["--workers", "2", "--worker-class", "gthread", "--threads", "4"],
@@ -131,6 +134,7 @@ def get(url: str, lang: str = ACCEPT_LANGUAGE, timeout: float = 10) -> bytes:
 
 
 def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    """Poll until the server answers; otherwise stop it and fail with its log's tail."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -140,8 +144,10 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
             return
         except (urllib.error.URLError, ConnectionError, OSError):
             time.sleep(0.2)
+    exit_code = proc.poll()  # None: still running but not answering
+    stop(proc)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise BenchError(f"server did not answer {url} (exit code {proc.poll()}):\n{tail}")
+    raise BenchError(f"server did not answer {url} (exit code {exit_code}):\n{tail}")
 
 
 # --- the app instance ----------------------------------------------------------------
@@ -174,11 +180,7 @@ def start_gunicorn(workers: list[str], port: int, env: dict, tmp: Path) -> subpr
         [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *workers, "wsgi:app"],
         log, env,
     )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log)
-    except BaseException:
-        stop(proc)
-        raise
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log)
     return proc
 
 
@@ -230,8 +232,9 @@ def start_nginx(html: bytes, port: int, tmp: Path) -> subprocess.Popen:
     conf = tmp / "nginx.conf"
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
     log = tmp / "nginx-stdout.log"
-    proc = start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(tmp / "nginx-error.log")], log)
-    wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, tmp / "nginx-error.log")
+    error_log = tmp / "nginx-error.log"
+    proc = start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(error_log)], log)
+    wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, error_log)
     return proc
 
 
@@ -322,7 +325,9 @@ def cpu_busy_percent(seconds: float = 1.0) -> float:
 
 def print_noise(when: str) -> None:
     busy = cpu_busy_percent()
-    note = "  (another process is using the CPU: figures will be low and noisy)" if busy > 15 else ""
+    note = "  (another process is using the CPU: figures will be low and noisy)"
+    if busy <= 15:
+        note = ""
     print(f"CPU busy {when}: {busy:.0f} %{note}", flush=True)
 
 

@@ -347,3 +347,65 @@ def test_favicon_is_served(client):
     response = client.get("/favicon.ico")
     response.close()
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def public_fast_path(app):
+    from app.public.fastpath import PublicPageFastPath
+
+    layer = app.wsgi_app
+    while not isinstance(layer, PublicPageFastPath):
+        layer = layer.flask_wsgi
+    return layer
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("/products/wenchang-chicken", {"Accept-Language": "en-US,en;q=0.9"}),
+        ("/", {"Accept-Language": "zh-CN"}),
+        ("/register/?regime=gi_trademark&sort=name", {}),
+        ("/counties/wenchang", {"Cookie": "lang=en"}),
+    ],
+)
+def test_fast_path_sends_what_flask_sends(app, url, headers):
+    """The second request is answered by the WSGI fast path from the cache; it must be
+    byte-for-byte and header-for-header what Flask sent the first time."""
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
+    client = app.test_client(use_cookies=False)
+    fast_path = public_fast_path(app)
+    first = client.get(url, headers=headers)
+    served_before = fast_path.served
+    second = client.get(url, headers=headers)
+    assert fast_path.served == served_before + 1
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data
+    drop = {"Date", "Set-Cookie"}
+    assert {(k, v) for k, v in first.headers.items() if k not in drop} == {
+        (k, v) for k, v in second.headers.items() if k not in drop
+    }
+    again = client.get(url, headers={**headers, "If-None-Match": second.headers["ETag"]})
+    assert again.status_code == 304 and fast_path.served == served_before + 2
+
+
+def test_fast_path_leaves_lang_switches_and_signed_in_users_to_flask(app):
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
+    client = app.test_client(use_cookies=False)
+    fast_path = public_fast_path(app)
+    client.get("/products/wenchang-chicken?lang=en")
+    served = fast_path.served
+    response = client.get("/products/wenchang-chicken?lang=en")
+    assert "lang=en" in response.headers["Set-Cookie"] and fast_path.served == served
+    client.get("/products/wenchang-chicken", headers={"Cookie": "session=abc"})
+    client.get("/products/wenchang-chicken", headers={"Cookie": "session=abc"})
+    assert fast_path.served == served
+
+
+def test_fast_path_sees_a_publish_at_once(app):
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
+    client = app.test_client(use_cookies=False)
+    client.get("/products/wenchang-chicken?x=1", headers={"Accept-Language": "zh-CN"})
+    chicken = product("wenchang-chicken")
+    chicken.summary_zh = "发布后立即可见"
+    db.session.commit()
+    page = client.get("/products/wenchang-chicken?x=1", headers={"Accept-Language": "zh-CN"})
+    assert "发布后立即可见" in html(page)

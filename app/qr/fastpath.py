@@ -5,24 +5,17 @@ and headers the Flask view sends, and the scan counted in the same buffer.
 Anything unusual falls through to Flask: a query string (?lang= sets a cookie), a code
 not in canonical form, a page not yet cached, a generation not re-checked within
 PAGE_CACHE_CHECK_SECONDS, write-through scan counting, or a non-200 page."""
-import time
 from datetime import datetime
-from http.cookies import CookieError, SimpleCookie
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import http_date, parse_accept_header
+from werkzeug.http import http_date
 
+from app.i18n import EnvironLanguage
+from app.security import STATIC_SECURITY_HEADERS
 from app.services import codes, scans
 from app.services.page_cache import page_cache
 
-SECURITY_HEADERS = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "strict-origin-when-cross-origin"),
-    ("X-Frame-Options", "DENY"),
-    ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
-]
 
 
 class PassportFastPath:
@@ -33,8 +26,7 @@ class PassportFastPath:
         self.config = app.config
         self.zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
         self.csp = csp_allowing(inline_css("passport.css")[1])
-        self.languages = tuple(app.config["LANGUAGES"])
-        self._accept_cache: dict[str, str] = {}
+        self._language = EnvironLanguage(app.config)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -45,35 +37,15 @@ class PassportFastPath:
                 return answer
         return self.flask_wsgi(environ, start_response)
 
-    def _language(self, environ) -> str:
-        cookie_header = environ.get("HTTP_COOKIE")
-        if cookie_header:
-            try:
-                morsel = SimpleCookie(cookie_header).get(self.config["LANG_COOKIE"])
-            except CookieError:
-                morsel = None
-            if morsel is not None and morsel.value in self.languages:
-                return morsel.value
-        header = environ.get("HTTP_ACCEPT_LANGUAGE", "")
-        lang = self._accept_cache.get(header)
-        if lang is None:
-            best = parse_accept_header(header, LanguageAccept).best_match(self.languages)
-            lang = best or self.config["BABEL_DEFAULT_LOCALE"]
-            if len(self._accept_cache) < 1000:
-                self._accept_cache[header] = lang
-        return lang
-
     def _answer(self, code: str, environ, start_response):
         if self.config.get("SCAN_FLUSH_SECONDS", 1.0) <= 0 or codes.code_problem(code):
             return None
-        generation = getattr(page_cache, "_generation", None)
-        checked_at = getattr(page_cache, "_checked_at", 0.0)
-        if generation is None or (time.monotonic() - checked_at
-                                   >= self.config["PAGE_CACHE_CHECK_SECONDS"]):
+        generation = page_cache.recent_generation(self.config["PAGE_CACHE_CHECK_SECONDS"])
+        if generation is None:
             return None
         lang = self._language(environ)
         today = datetime.now(self.zone).date()
-        entry = page_cache.get(("q", code, lang, generation[0], today))
+        entry = page_cache.get(("q", code, lang, generation, today))
         if entry is None or entry.status != 200:
             return None
         method = environ["REQUEST_METHOD"]
@@ -89,7 +61,7 @@ class PassportFastPath:
             ("ETag", etag),
             ("Last-Modified", http_date(page.last_modified)),
             ("Cache-Control", f"public, max-age={self.config['PUBLIC_MAX_AGE']}, s-maxage=0"),
-            *SECURITY_HEADERS,
+            *STATIC_SECURITY_HEADERS,
         ]
         if environ.get("wsgi.url_scheme") == "https":
             headers.append(("Strict-Transport-Security", "max-age=31536000"))

@@ -66,6 +66,13 @@ class PageCache:
             while len(self._pages) > limit:
                 self._pages.popitem(last=False)
 
+    def recent_generation(self, max_age: float) -> int | None:
+        """The generation if it was checked within max_age seconds, else None (the caller
+        then goes through Flask, which re-reads it)."""
+        if self._generation is None or time.monotonic() - self._checked_at >= max_age:
+            return None
+        return self._generation[0]
+
     def expire(self) -> None:
         """Force a re-read of the generation on the next request (after a local commit)."""
         self._checked_at = 0.0
