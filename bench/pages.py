@@ -69,21 +69,18 @@ TARGET_SHARE_OF_NGINX = 4.0  # percent
 TARGET_FIRST_VIEW_KB = 100.0
 
 # Gunicorn worker settings tried on this 2-core machine (`--compare-workers`: product page,
-# wrk -t2 -c64 keep-alive, 5-10 s each). Three runs on a quiet machine, 2025-11-25
-# (req/s, p99 ms):
-#   --workers 3 (sync)                                3713 / 21   3552 / 24   3523 / 28
-#   --workers 2 --worker-class gthread --threads 4    3656 / 41   2417 / 97   3360 / 43
-#   --workers 4 --worker-class gthread --threads 2    3168 / 46   3074 / 78   3080 / 84
-# 3 sync workers win: as fast or faster (+2 % to +47 %) with half the p99 or less. Pages
-# come out of an in-memory cache, so a request is ~0.3 ms of pure Python; threads only add
-# GIL hand-offs, and a gthread worker can take most of wrk's 64 keep-alive connections
-# while its sibling idles (the tail). Sync workers don't do keep-alive, so each wrk request
-# opens a new connection: cheap on loopback, and behind nginx (upstream HTTP/1.0 by default)
-# it is how gunicorn runs anyway. Caveat: while another process loads the CPU, sync drops
-# to ~1/3 of gthread (~1000 vs ~2800 req/s): each request then costs each single-request
-# process a wake-up that waits for a time slice, where a gthread worker finds many ready
-# keep-alive requests per wake-up. Such figures say the machine is busy (the script prints
-# "CPU busy" before and after), not that the site got slower.
+# wrk -t2 -c64 keep-alive, 5 s each), quiet machine, 2026-11-25, with the WSGI fast path for
+# cached pages (app/public/fastpath.py) (req/s, p99 ms):
+#   --workers 3 (sync)                                12193 / 9
+#   --workers 2 --worker-class gthread --threads 4    11214 / 16
+#   --workers 4 --worker-class gthread --threads 2     9982 / 28
+# (Before the fast path, through Flask's full request cycle: 3713 / 21, 3656 / 41, 3168 / 46.)
+# 3 sync workers win: a cached page is pure Python work, threads only add GIL hand-offs, and
+# a gthread worker can take most of wrk's keep-alive connections while its sibling idles
+# (the tail). Sync workers don't do keep-alive, so each wrk request opens a new connection:
+# cheap on loopback, and behind nginx (upstream HTTP/1.0 by default) it is how gunicorn runs
+# anyway. Caveat: while another process loads the CPU, sync drops well below gthread (each
+# request waits for a time slice); the script prints "CPU busy" before and after a run.
 WORKER_CANDIDATES = {
     "3 sync": ["--workers", "3", "--worker-class", "sync"],
     "2 gthread x4": ["--workers", "2", "--worker-class", "gthread", "--threads", "4"],
