@@ -5,8 +5,9 @@ What it measures, on a throwaway instance (temp dir, production config, the seed
 1. Throughput and latency of the home page, a county page and a product page under
    gunicorn, with wrk at 64 connections (`wrk -t2 -c64 -d10s`, Chinese Accept-Language;
    the chosen sync workers close each connection, nginx keeps them alive). Public pages
-   come out of the per-process page cache, so this is the cost of Flask's request cycle
-   around a cached body, not of rendering.
+   come out of the per-process page cache and, once cached, are answered by the WSGI fast
+   path (app/public/fastpath.py) before Flask's request cycle: this is the cost of serving
+   a cached body, not of rendering.
 2. The same product page saved as a static file and served by nginx on the same machine:
    the physical ceiling of this box for that many bytes. The ratio gunicorn / nginx says
    how much of that ceiling the app reaches (target >= 4 %), and the product-page p99 must
