@@ -36,6 +36,9 @@ class Config:
     # database is re-read at most this often, so a publish shows within this many seconds.
     PAGE_CACHE_CHECK_SECONDS = float(os.environ.get("PAGE_CACHE_CHECK_SECONDS", "1.0"))
     PAGE_CACHE_MAX_ENTRIES = 2000
+    # How many reverse proxies (nginx) stand in front of gunicorn: their X-Forwarded-For /
+    # -Proto are then trusted, so rate limits see the visitor's address, not the proxy's.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PUBLIC_MAX_AGE = 60
     PER_PAGE = 24
     SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import i18n, models, security, templating
 from app.db import db
@@ -31,7 +32,15 @@ def create_app(config: object | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    trust_reverse_proxies(app)
     return app
+
+
+def trust_reverse_proxies(app: Flask) -> None:
+    """Outermost WSGI layer, so the fast paths and Flask both see the visitor's address."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
 
 def register_extensions(app: Flask) -> None:

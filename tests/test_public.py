@@ -409,3 +409,25 @@ def test_fast_path_sees_a_publish_at_once(app):
     db.session.commit()
     page = client.get("/products/wenchang-chicken?x=1", headers={"Accept-Language": "zh-CN"})
     assert "发布后立即可见" in html(page)
+
+
+def test_trusted_proxy_address_is_the_visitors(database_factory, tmp_path, media_root):
+    from flask import request
+
+    from app import create_app
+    from tests.conftest import make_config
+
+    config = make_config(database_factory(), tmp_path, media_root)
+    config.TRUSTED_PROXIES = 1
+    proxied = create_app(config)
+    proxied.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    response = proxied.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert response.get_data(as_text=True) == "203.0.113.9"
+    plain = create_app(make_config(database_factory(), tmp_path, media_root))
+    plain.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    response = plain.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert response.get_data(as_text=True) == "127.0.0.1"
