@@ -9,11 +9,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from werkzeug.http import http_date
 
 from app.i18n import EnvironLanguage
-from app.security import CONTENT_SECURITY_POLICY, STATIC_SECURITY_HEADERS
-from app.services.page_cache import page_cache
+from app.security import CONTENT_SECURITY_POLICY
+from app.services.page_cache import page_cache, wsgi_answer
 
 # The prefixes of the views decorated with @cached_page.
 CACHED_PREFIXES = ("/counties/", "/products/", "/brands/", "/enterprises/", "/categories/",
@@ -55,24 +54,11 @@ class PublicPageFastPath:
         if page is None:
             return None
         self.served += 1
-        etag = f'"{page.etag}"'
-        headers = [
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("ETag", etag),
-            ("Last-Modified", http_date(page.last_modified)),
+        return wsgi_answer(page, environ, start_response, [
             ("Cache-Control", f"public, max-age={self.config['PUBLIC_MAX_AGE']}"),
             ("Vary", "Accept-Language, Cookie"),
             ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-            *STATIC_SECURITY_HEADERS,
-        ]
-        if environ.get("wsgi.url_scheme") == "https":
-            headers.append(("Strict-Transport-Security", "max-age=31536000"))
-        if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
-            start_response("304 NOT MODIFIED", headers)
-            return [b""]
-        headers.append(("Content-Length", str(len(page.body))))
-        start_response("200 OK", headers)
-        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [page.body]
+        ])
 
 
 def install(app: Flask) -> None:

@@ -9,12 +9,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from werkzeug.http import http_date
 
 from app.i18n import EnvironLanguage
-from app.security import STATIC_SECURITY_HEADERS
 from app.services import codes, scans
-from app.services.page_cache import page_cache
+from app.services.page_cache import page_cache, wsgi_answer
 
 
 
@@ -51,26 +49,12 @@ class PassportFastPath:
         method = environ["REQUEST_METHOD"]
         kind = scans.classify(method, environ.get("HTTP_USER_AGENT"))
         scans.scan_buffer.add((code, today, entry.event_id, kind.value))
-        page = entry.page
-        etag = f'"{page.etag}"'
-        headers = [
-            ("Content-Type", "text/html; charset=utf-8"),
+        return wsgi_answer(entry.page, environ, start_response, [
             ("Content-Security-Policy", self.csp),
             ("Content-Language", "zh-Hans" if lang == "zh" else "en"),
             ("Vary", "Accept-Language, Cookie"),
-            ("ETag", etag),
-            ("Last-Modified", http_date(page.last_modified)),
             ("Cache-Control", f"public, max-age={self.config['PUBLIC_MAX_AGE']}, s-maxage=0"),
-            *STATIC_SECURITY_HEADERS,
-        ]
-        if environ.get("wsgi.url_scheme") == "https":
-            headers.append(("Strict-Transport-Security", "max-age=31536000"))
-        if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
-            start_response("304 NOT MODIFIED", headers)
-            return [b""]
-        headers.append(("Content-Length", str(len(page.body))))
-        start_response("200 OK", headers)
-        return [b""] if method == "HEAD" else [page.body]
+        ])
 
 
 def install(app: Flask) -> None:

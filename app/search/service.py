@@ -2,7 +2,6 @@
 plain terms (never parsed as Whoosh syntax); results come back from the database by id in
 rank order. When the index is unavailable, a plain database query answers instead."""
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
 from app.search.schema import mixed_analyzer
 from app.search.store import IndexStore, IndexUnavailable
+from app.services.catalogue import Pagination
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class FacetValue:
 
 
 @dataclass
-class SearchResults:
+class SearchResults(Pagination):
     query: str
     hits: list[Hit]
     total: int
@@ -72,18 +72,6 @@ class SearchResults:
     suggestion: str | None = None  # "did you mean"
     corrected: bool = False  # hits are for the suggestion, the query itself found nothing
     source: str = "index"  # or "database" when the index is unavailable
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 # --- the node's index ------------------------------------------------------------------

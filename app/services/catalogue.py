@@ -130,9 +130,9 @@ class ProductFilter:
     regime: Regime | None = None
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
+class Pagination:
+    """Page arithmetic for anything with `page`, `per_page` and `total` (lists, search)."""
+
     page: int
     per_page: int
     total: int
@@ -148,6 +148,14 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class Page(Pagination):
+    items: list
+    page: int
+    per_page: int
+    total: int
 
 
 def paginate(stmt: Select, page: int, per_page: int) -> Page:
