@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin
+.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: install
 serve-prod: install
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 3 wsgi:app
+
+# Lint and types under pyproject.toml's configuration: zero findings is the bar.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Debian packages the browser tests need (chromium, CJK fonts); installed only when missing.
 # Redis: the login throttle's shared storage, tested against the real server.
