@@ -7,7 +7,7 @@ export keep every column Text, with notes and validations."""
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, time
 
 import pytest
 from flask_babel import force_locale
@@ -85,6 +85,7 @@ DAMAGED = [
     ("phone-int-lost-plus", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 8613800138000), "dropped the +"),
     ("phone-fraction", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 6532123.4), "with decimals"),
     ("phone-date-cell", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", datetime(2026, 6, 5), "m/d/yy"), "turned this value into a date"),
+    ("phone-time-cell", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", time(8, 30), "h:mm"), "into a date or time (08:30:00)"),
     ("season-date-cell", "products", "season", lambda: xlsx_cell("products", "season", datetime(2026, 3, 12), "m月d日"), "probably “3-12”"),
     ("season-date-cell-iso", "products", "season", lambda: xlsx_cell("products", "season", datetime(2026, 3, 5), "yyyy-mm-dd"), "month range into a date"),
     ("season-serial", "products", "season", lambda: xlsx_cell("products", "season", 45678), "serial number (45678 = 2025-01-21)"),

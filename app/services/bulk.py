@@ -24,7 +24,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -303,7 +303,9 @@ _TEXT_DATE = re.compile(  # how a re-saved CSV writes a cell Excel turned into a
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
     r"|\d{1,2}[- ][A-Za-z]{3,9}|[A-Za-z]{3,9}[- ]\d{1,2}|\d{1,2}月\d{1,2}日)$"
 )
-_SERIAL_DATES = range(367, 2958466)  # Excel serial numbers of 1901-01-01 .. 9999-12-31
+# Excel serial numbers of 1990-01-01 .. 2099-12-31: a month range typed as 3-12 becomes a
+# date of the current year; smaller numbers are more likely mistyped months than dates.
+_SERIAL_DATES = range(32874, 73051)
 
 
 def excel_damage(kind: str, raw: Any, text: str) -> str:
@@ -315,23 +317,23 @@ def excel_damage(kind: str, raw: Any, text: str) -> str:
     fix it where it is not (digits lost in 9.1469E+17, a dropped leading 0)."""
     if isinstance(raw, bool) or raw is None:
         return text
-    if isinstance(raw, (datetime, date)):
+    if isinstance(raw, (datetime, date, time)):
         raise FieldError(_date_damage(kind, raw))
     if isinstance(raw, (int, float)):
         return _number_damage(kind, raw, text)
     return _text_damage(kind, text)
 
 
-def _date_damage(kind: str, value: date):
+def _date_damage(kind: str, value: date | time):
     shown = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
-    if kind == MONTHS:
+    if kind == MONTHS and isinstance(value, date):
         return _l(
             "Excel turned this month range into a date (%(date)s; probably “%(guess)s”). "
             "Write the months with semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
             date=shown, guess=f"{value.month}-{value.day}",
         )
     return _l(
-        "Excel turned this value into a date (%(date)s): the original text is lost. "
+        "Excel turned this value into a date or time (%(date)s): the original text is lost. "
         "Format the column as Text and type the value again.", date=shown,
     )
 
@@ -370,14 +372,14 @@ def _text_damage(kind: str, text: str) -> str:
             return _phone_digits(match.group(1))
         if _THOUSANDS.match(text):  # 13,800,138,000: grouping only, digits intact
             return _phone_digits(re.sub(r"\D", "", text))
-        return _phone_digits(text) if text.isdigit() else text
+        return _phone_digits(text) if _ascii_digits(text) else text
     if kind == MONTHS:
         if _TEXT_DATE.match(text):
             raise FieldError(_l(
                 "Excel turned this month range into a date (%(date)s). Write the months with semicolons, "
                 "e.g. 3;4;5, or format the column as Text and type the range again.", date=text,
             ))
-        if text.isdigit() and int(text) in _SERIAL_DATES:
+        if _ascii_digits(text) and int(text) in _SERIAL_DATES:
             raise FieldError(_serial_date(int(text)))
     return text
 
@@ -385,17 +387,23 @@ def _text_damage(kind: str, text: str) -> str:
 def _code_damage(text: str) -> str:
     if _POINT_ZERO.match(text) or _THOUSANDS.match(text):
         raise FieldError(_code_is_number(text))
-    if text.isdigit() and len(text) != CREDIT_CODE_LENGTH:
+    if _ascii_digits(text) and len(text) != CREDIT_CODE_LENGTH:
         raise FieldError(_l(
             "A unified social credit code has 18 characters; this one has %(count)s digits. If Excel "
             "showed it as a number, format the column as Text and type the code again.", count=len(text),
         ))
-    if text.isdigit() and text.endswith("000") and not is_valid_credit_code(text):
+    if _ascii_digits(text) and text.endswith("000") and not is_valid_credit_code(text):
         raise FieldError(_l(
             "This code ends in zeros and its check character does not match: Excel probably rounded it "
             "to 15 digits. Format the column as Text and paste the code again.",
         ))
     return text
+
+
+def _ascii_digits(text: str) -> bool:
+    """Digits as Excel writes them; full-width digits are typed by people, not by Excel
+    (their normalisation is the code normaliser's job, in parse)."""
+    return text.isascii() and text.isdigit()
 
 
 def _code_is_number(shown: str):
