@@ -19,7 +19,14 @@ from app.db import db
 from app.models import Enterprise, Product
 from app.models.enterprises import credit_code_check_char
 from app.services import bulk
-from app.services.bulk import ImportRefused, dry_run, export_listings, import_listings, read_table, template
+from app.services.bulk import (
+    ImportRefused,
+    dry_run,
+    export_listings,
+    import_listings,
+    read_table,
+    template,
+)
 from tests.admin_support import csrf_token, login, make_users
 
 

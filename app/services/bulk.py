@@ -338,7 +338,7 @@ def _date_damage(kind: str, value: date | time):
     )
 
 
-def _number_damage(kind: str, number: int | float, text: str) -> str:
+def _number_damage(kind: str, number: float, text: str) -> str:
     shown = f"{number:.6G}" if abs(number) >= 10**EXCEL_DIGITS else text
     if kind == CODE:
         raise FieldError(_code_is_number(shown))
@@ -875,7 +875,6 @@ def _csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
 
 def _xlsx_bytes(spec: Kind, header: list[str], rows: list[list[str]]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
