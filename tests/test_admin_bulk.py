@@ -107,7 +107,8 @@ def test_templates_download_in_both_formats(app):
     workbook = load_workbook(io.BytesIO(response.data), read_only=True)
     try:
         assert workbook.sheetnames[0] == "enterprises"
-        assert len(workbook.sheetnames) == 2  # the help sheet, in the user's language
+        # the help sheet, in the user's language, and the hidden lists of choices
+        assert workbook.sheetnames[2:] == ["lists"] and len(workbook.sheetnames) == 3
         first = next(workbook.worksheets[0].iter_rows(values_only=True))
         assert first[0] == "credit_code"
     finally:

@@ -24,7 +24,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -144,6 +144,9 @@ def _file_error(code: str, **params) -> BulkError:
 class Table:
     headers: list[str]
     rows: list[tuple[int, dict[str, str]]]  # (spreadsheet row number, column -> text)
+    # What each cell held before it became text (a float, a datetime, or the CSV text):
+    # the evidence of Excel's damage, which the text alone no longer shows.
+    raw: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_table(data: bytes) -> Table:
@@ -160,21 +163,23 @@ def read_table(data: bytes) -> Table:
     if header is None:
         raise _file_error("no_rows")
     headers = [_unescape(str(h or "").strip()).lower() for h in header]
-    rows = []
+    rows, raw = [], {}
     for index, record in enumerate(records, start=2):
+        record = [_unwrap_formula_text(value) for value in record]
         cells = [_cell_text(value) for value in record]
         if not any(cells):
             continue
         if len(rows) >= MAX_ROWS:
             raise _file_error("too_many_rows", limit=MAX_ROWS)
         rows.append((index, {h: cells[i] if i < len(cells) else "" for i, h in enumerate(headers) if h}))
+        raw[index] = {h: record[i] if i < len(record) else None for i, h in enumerate(headers) if h}
     named = [h for h in headers if h]
     duplicates = sorted({h for h in named if named.count(h) > 1})
     if duplicates:
         raise _file_error("duplicate_columns", columns=", ".join(duplicates))
     if not rows:
         raise _file_error("no_rows")
-    return Table(named, rows)
+    return Table(named, rows, raw)
 
 
 def _csv_records(data: bytes) -> Iterable[list[str]]:
@@ -248,6 +253,19 @@ def _cell_text(value) -> str:
     return _unescape(str(value).strip())
 
 
+_FORMULA_TEXT = re.compile(r'^="((?:[^"]|"")*)"$')
+
+
+def _unwrap_formula_text(value):
+    """`="0898..."` is how people (and some exporters) keep digits as text in a CSV for
+    Excel: the formula's value is the text, so reading it back is certain."""
+    if isinstance(value, str):
+        match = _FORMULA_TEXT.match(value.strip())
+        if match:
+            return match.group(1).replace('""', '"')
+    return value
+
+
 def _unescape(text: str) -> str:
     if text.startswith("'") and text[1:2] and text[1] in FORMULA_TRIGGERS:
         return text[1:]
@@ -257,6 +275,172 @@ def _unescape(text: str) -> str:
 def escape_formula(text: str) -> str:
     """Make a cell inert in spreadsheets: '=1+1' is written as \"'=1+1\"."""
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+# --- column kinds, and what Excel does to them ----------------------------------------------
+#
+# Excel reads a General cell as a number or a date whenever it can: an 18-digit credit code
+# becomes 9.1469E+17 (a number keeps 15 significant digits, the rest are lost), a telephone
+# number loses its leading 0, a month range 3-12 becomes 12 March. Each column declares its
+# kind once (Column.kind); the template's cell formats and validations and the import's
+# damage checks both derive from it.
+
+TEXT = "text"  # free text
+CODE = "code"  # a fixed-length identifier of digits and letters (the credit code)
+PHONE = "phone"  # telephone numbers: digits whose leading 0 or + matters
+MONTHS = "months"  # month lists and ranges (3;4;5, 3-5): Excel reads 3-5 as a date
+CHOICE = "choice"  # one value of a list (category, county, yes/no, status)
+KEEP_AS_TEXT = (CODE, PHONE, MONTHS)  # kinds Excel damages: the header carries a note
+
+EXCEL_DIGITS = 15  # significant digits an Excel number keeps (IEEE 754 double, as shown)
+CREDIT_CODE_LENGTH = 18  # GB 32100-2015
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_POINT_ZERO = re.compile(r"^(\d+)[.,]0+$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:[,\u00a0 '’]\d{3})+$")  # 13,800,138,000 (and locale variants)
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 11 digits starting with 1
+_SERVICE = re.compile(r"^[48]00\d{7}$")  # 400/800 numbers have no leading 0
+_TEXT_DATE = re.compile(  # how a re-saved CSV writes a cell Excel turned into a date
+    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
+    r"|\d{1,2}[- ][A-Za-z]{3,9}|[A-Za-z]{3,9}[- ]\d{1,2}|\d{1,2}月\d{1,2}日)$"
+)
+# Excel serial numbers of 1990-01-01 .. 2099-12-31: a month range typed as 3-12 becomes a
+# date of the current year; smaller numbers are more likely mistyped months than dates.
+_SERIAL_DATES = range(32874, 73051)
+
+
+def excel_damage(kind: str, raw: Any, text: str) -> str:
+    """Undo or refuse what Excel did to a cell of a column of this kind.
+
+    `raw` is what the file stored (float, int, datetime from XLSX; text from CSV), `text`
+    the cell as text. Returns the text to parse, repaired where the original is certain
+    (13800138000.0 -> 13800138000); raises FieldError saying what Excel did and how to
+    fix it where it is not (digits lost in 9.1469E+17, a dropped leading 0)."""
+    if isinstance(raw, bool) or raw is None:
+        return text
+    if isinstance(raw, (datetime, date, time)):
+        raise FieldError(_date_damage(kind, raw))
+    if isinstance(raw, (int, float)):
+        return _number_damage(kind, raw, text)
+    return _text_damage(kind, text)
+
+
+def _date_damage(kind: str, value: date | time):
+    shown = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    if kind == MONTHS and isinstance(value, date):
+        return _l(
+            "Excel turned this month range into a date (%(date)s; probably “%(guess)s”). "
+            "Write the months with semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
+            date=shown, guess=f"{value.month}-{value.day}",
+        )
+    return _l(
+        "Excel turned this value into a date or time (%(date)s): the original text is lost. "
+        "Format the column as Text and type the value again.", date=shown,
+    )
+
+
+def _number_damage(kind: str, number: float, text: str) -> str:
+    shown = f"{number:.6G}" if abs(number) >= 10**EXCEL_DIGITS else text
+    if kind == CODE:
+        raise FieldError(_code_is_number(shown))
+    if isinstance(number, float) and not number.is_integer():
+        if kind == PHONE:
+            raise FieldError(_l("Excel stored this telephone number as a number with decimals (%(shown)s). Format the column as Text and type the number again.", shown=text))
+        return text
+    if len(str(abs(int(number)))) > EXCEL_DIGITS:
+        raise FieldError(_l(
+            "Excel stored this as a number (%(shown)s) and kept only its first 15 digits: the rest are lost. "
+            "Format the column as Text and type or paste the value again.", shown=shown,
+        ))
+    if kind == PHONE:
+        return _phone_digits(str(int(number)))
+    if kind == MONTHS and int(number) in _SERIAL_DATES:
+        raise FieldError(_serial_date(int(number)))
+    return text
+
+
+def _text_damage(kind: str, text: str) -> str:
+    if kind in (CODE, PHONE) and _SCIENTIFIC.match(text):
+        raise FieldError(_l(
+            "Excel showed this number in scientific notation (%(shown)s) and saved it that way: its digits are lost. "
+            "Format the column as Text and type or paste the value again.", shown=text,
+        ))
+    if kind == CODE:
+        return _code_damage(text)
+    if kind == PHONE:
+        match = _POINT_ZERO.match(text)
+        if match:  # 13800138000.0: the number was whole, nothing was lost
+            return _phone_digits(match.group(1))
+        if _THOUSANDS.match(text):  # 13,800,138,000: grouping only, digits intact
+            return _phone_digits(re.sub(r"\D", "", text))
+        return _phone_digits(text) if _ascii_digits(text) else text
+    if kind == MONTHS:
+        if _TEXT_DATE.match(text):
+            raise FieldError(_l(
+                "Excel turned this month range into a date (%(date)s). Write the months with semicolons, "
+                "e.g. 3;4;5, or format the column as Text and type the range again.", date=text,
+            ))
+        if _ascii_digits(text) and int(text) in _SERIAL_DATES:
+            raise FieldError(_serial_date(int(text)))
+    return text
+
+
+def _code_damage(text: str) -> str:
+    if _POINT_ZERO.match(text) or _THOUSANDS.match(text):
+        raise FieldError(_code_is_number(text))
+    if _ascii_digits(text) and len(text) != CREDIT_CODE_LENGTH:
+        raise FieldError(_l(
+            "A unified social credit code has 18 characters; this one has %(count)s digits. If Excel "
+            "showed it as a number, format the column as Text and type the code again.", count=len(text),
+        ))
+    if _ascii_digits(text) and text.endswith("000") and not is_valid_credit_code(text):
+        raise FieldError(_l(
+            "This code ends in zeros and its check character does not match: Excel probably rounded it "
+            "to 15 digits. Format the column as Text and paste the code again.",
+        ))
+    return text
+
+
+def _ascii_digits(text: str) -> bool:
+    """Digits as Excel writes them; full-width digits are typed by people, not by Excel
+    (their normalisation is the code normaliser's job, in parse)."""
+    return text.isascii() and text.isdigit()
+
+
+def _code_is_number(shown: str):
+    return _l(
+        "Excel stored this code as a number (%(shown)s): a number keeps only 15 digits and no letters, "
+        "so the code cannot be recovered. Format the column as Text (the XLSX template already is) and "
+        "paste the code again.", shown=shown,
+    )
+
+
+def _phone_digits(digits: str) -> str:
+    """A telephone number of digits only, refused when Excel evidently dropped its leading
+    0 (0898-6532 1234 -> 89865321234) or + (+86 ...): mobile (1xx, 11 digits), 400/800
+    and local numbers (at most 8 digits) never start with 0."""
+    if digits.startswith("0") or len(digits) <= 8 or _MOBILE.match(digits) or _SERVICE.match(digits):
+        return digits
+    if len(digits) in (12, 13) and digits.startswith("86"):
+        raise FieldError(_l(
+            "Excel dropped the + of this international number (probably +%(guess)s). "
+            "Format the column as Text and type the number again with its +.", guess=digits,
+        ))
+    if len(digits) <= 11:
+        raise FieldError(_l(
+            "Excel dropped the leading 0 of this telephone number (probably 0%(guess)s). "
+            "Format the column as Text and type the number again with its 0.", guess=digits,
+        ))
+    return digits
+
+
+def _serial_date(number: int):
+    from openpyxl.utils.datetime import from_excel
+
+    return _l(
+        "This looks like a date Excel stored as its serial number (%(number)s = %(date)s). "
+        "Format the column as Text and type the value again.",
+        number=number, date=from_excel(number).date().isoformat(),
+    )
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -270,6 +454,8 @@ class Column:
     export: Callable[[Any], str]  # listing -> text
     help: Any
     required: bool = False
+    kind: str = TEXT  # how Excel treats it: template format and import damage checks
+    choices: str | None = None  # CHOICE: the list a template cell offers (see _choice_lists)
 
 
 class Lookups:
@@ -403,10 +589,10 @@ PRODUCT_COLUMNS = (
     Column("slug", "slug", slug, _plain("slug"), _l("Identifier in the address: lower-case letters, digits, hyphens. Rows are matched on it."), True),
     Column("name_zh", "name_zh", text(128, required=True), _plain("name_zh"), _l("Name in Chinese."), True),
     Column("name_en", "name_en", text(200), _plain("name_en"), _l("Name in English.")),
-    Column("category", "category_id", category, lambda p: p.category.slug, _l("Category (identifier or name): see the list below."), True),
-    Column("counties", "counties", county_list, lambda p: ";".join(c.slug for c in p.counties), _l("Counties (identifiers or names), separated by semicolons.")),
-    Column("province_wide", "province_wide", boolean, _yes_no("province_wide"), _l("yes or no: produced across the province.")),
-    Column("season", "season_mask", months, _month_list, _l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown).")),
+    Column("category", "category_id", category, lambda p: p.category.slug, _l("Category (identifier or name): see the list below."), True, CHOICE, "categories"),
+    Column("counties", "counties", county_list, lambda p: ";".join(c.slug for c in p.counties), _l("Counties (identifiers or names), separated by semicolons."), kind=CHOICE),
+    Column("province_wide", "province_wide", boolean, _yes_no("province_wide"), _l("yes or no: produced across the province."), kind=CHOICE, choices="yes_no"),
+    Column("season", "season_mask", months, _month_list, _l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown)."), kind=MONTHS),
     Column("summary_zh", "summary_zh", text(300, nullable=False), _plain("summary_zh"), _l("One-line summary in Chinese.")),
     Column("summary_en", "summary_en", text(500), _plain("summary_en"), _l("One-line summary in English.")),
     Column("description_zh", "description_zh", text(MAX_TEXT, nullable=False), _plain("description_zh"), _l("Description in Chinese.")),
@@ -416,14 +602,14 @@ PRODUCT_COLUMNS = (
 )
 
 ENTERPRISE_COLUMNS = (
-    Column("credit_code", "credit_code", credit_code, _plain("credit_code"), _l("Unified social credit code (18 characters). Rows are matched on it."), True),
+    Column("credit_code", "credit_code", credit_code, _plain("credit_code"), _l("Unified social credit code (18 characters). Rows are matched on it."), True, CODE),
     Column("slug", "slug", slug, _plain("slug"), _l("Identifier in the address: lower-case letters, digits, hyphens."), True),
     Column("name_zh", "name_zh", text(200, required=True), _plain("name_zh"), _l("Name in Chinese."), True),
     Column("name_en", "name_en", text(300), _plain("name_en"), _l("Name in English.")),
-    Column("county", "county_id", one_county, lambda e: e.county.slug, _l("County (identifier or name)."), True),
+    Column("county", "county_id", one_county, lambda e: e.county.slug, _l("County (identifier or name)."), True, CHOICE, "counties"),
     Column("address_zh", "address_zh", text(300), _plain("address_zh"), _l("Address in Chinese.")),
     Column("address_en", "address_en", text(400), _plain("address_en"), _l("Address in English.")),
-    Column("phone", "phone", text(64), _plain("phone"), _l("Telephone.")),
+    Column("phone", "phone", text(64), _plain("phone"), _l("Telephone."), kind=PHONE),
     Column("email", "email", email, _plain("email"), _l("E-mail address.")),
     Column("website", "website", website, _plain("website"), _l("Website, starting with https:// or http://.")),
     Column("description_zh", "description_zh", text(MAX_TEXT), _plain("description_zh"), _l("Description in Chinese.")),
@@ -495,9 +681,11 @@ def _plan(spec: Kind, table: Table, allowed: set[int] | None, published_ok: bool
     with db.session.no_autoflush:
         for number, cells in table.rows:
             values, errors = {}, []
+            raw = table.raw.get(number, {})
             for column in columns:
                 try:
-                    values[column.attr] = column.parse(cells.get(column.name, ""), lookups)
+                    cell = excel_damage(column.kind, raw.get(column.name), cells.get(column.name, ""))
+                    values[column.attr] = column.parse(cell, lookups)
                 except FieldError as error:
                     errors.append(RowError(number, column.name, error.message))
             key_attr = spec.column(spec.key).attr
@@ -687,7 +875,6 @@ def _csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
 
 def _xlsx_bytes(spec: Kind, header: list[str], rows: list[list[str]]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
@@ -695,14 +882,93 @@ def _xlsx_bytes(spec: Kind, header: list[str], rows: list[list[str]]) -> bytes:
     sheet.append(header)
     for row in rows:
         sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 18
-    sheet.freeze_panes = "A2"
     _help_sheet(workbook.create_sheet(str(_l("Help"))), spec)
+    _format_columns(workbook, sheet, spec)  # after the help sheet: the lists sheet is last
+    sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+LISTS_SHEET = "lists"  # hidden sheet holding the values the CHOICE columns offer
+
+
+def sheet_columns(spec: Kind) -> list[tuple[str, str, str | None]]:
+    """(name, kind, choices) of every column of the file, status included."""
+    return [(c.name, c.kind, c.choices) for c in spec.columns] + [(STATUS_COLUMN, CHOICE, "statuses")]
+
+
+def _format_columns(workbook, sheet, spec: Kind) -> None:
+    """Every column is Text ('@') as a whole, so rows typed or pasted later stay text too
+    (Excel applies a column's style to new cells); the columns Excel damages carry a note
+    on their header; validations follow each column's kind."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    lists = _choice_lists(workbook, spec)
+    for index, (name, kind, choices) in enumerate(sheet_columns(spec), start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].number_format = "@"
+        sheet.column_dimensions[letter].width = 18
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.number_format = "@"
+        header = sheet.cell(row=1, column=index)
+        header.font = Font(bold=True)
+        if kind in KEEP_AS_TEXT:
+            header.comment = Comment(str(_keep_as_text_note(kind)), "GI Hainan", width=300, height=110)
+        validation = _validation(kind, lists.get(choices))
+        if validation is not None:
+            validation.add(f"{letter}2:{letter}1048576")
+            sheet.add_data_validation(validation)
+
+
+def _keep_as_text_note(kind: str):
+    examples = {CODE: "91469005MA5T1234XY", PHONE: "0898-65321234", MONTHS: "3-5"}
+    return _l(
+        "Keep this column as Text: Excel turns values like %(example)s into numbers or dates "
+        "and loses digits, leading zeros or the value itself. Paste with “Match destination "
+        "formatting” (or as values) so the Text format stays.", example=examples[kind],
+    )
+
+
+def _validation(kind: str, choice_range: str | None):
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if kind == CODE:
+        return DataValidation(
+            type="textLength", operator="equal", formula1=str(CREDIT_CODE_LENGTH), allow_blank=True,
+            showErrorMessage=True, errorStyle="stop", errorTitle=str(_l("Credit code")),
+            error=str(_l("A unified social credit code has exactly 18 characters, typed as text.")),
+        )
+    if kind == CHOICE and choice_range:
+        # A warning, not a stop: names in either language are accepted too.
+        return DataValidation(
+            type="list", formula1=choice_range, allow_blank=True, showErrorMessage=True,
+            errorStyle="warning", error=str(_l("Choose a value from the list (names are accepted too).")),
+        )
+    return None
+
+
+def _choice_lists(workbook, spec: Kind) -> dict[str, str]:
+    """The values CHOICE columns offer, one column each on a hidden sheet -> list ranges."""
+    lookups = Lookups()
+    values = {
+        "categories": [c.slug for c in sorted(set(lookups.categories.values()), key=lambda c: c.sort_order)],
+        "counties": [c.slug for c in sorted(set(lookups.counties.values()), key=lambda c: c.sort_order)],
+        "yes_no": ["yes", "no"],
+        "statuses": [status.value for status in PublicationStatus],
+    }
+    wanted = [choices for _, _, choices in sheet_columns(spec) if choices]
+    sheet = workbook.create_sheet(LISTS_SHEET)
+    sheet.sheet_state = "hidden"
+    ranges = {}
+    for index, name in enumerate(wanted, start=1):
+        letter = chr(ord("A") + index - 1)
+        for row, value in enumerate(values[name] or [""], start=1):
+            sheet.cell(row=row, column=index, value=value)
+        ranges[name] = f"{LISTS_SHEET}!${letter}$1:${letter}${max(len(values[name]), 1)}"
+    return ranges
 
 
 def _help_sheet(sheet, spec: Kind) -> None:
