@@ -41,7 +41,7 @@ from typing import Iterator
 
 from alembic.script import ScriptDirectory
 from flask import current_app
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import URL, Connection, create_engine, inspect, text
 
 from app.db import db
 
@@ -284,7 +284,9 @@ def libpq_connection() -> tuple[str, dict[str, str]]:
     environment = dict(os.environ)  # PGSSLROOTCERT, PGPASSFILE… still apply
     if url.password:
         environment["PGPASSWORD"] = str(url.password)
-    plain = url.set(drivername="postgresql", password=None)
+    # URL.set(password=None) means "unchanged": build the URL afresh without it.
+    plain = URL.create("postgresql", url.username, None, url.host, url.port, url.database,
+                       url.query)
     return plain.render_as_string(hide_password=False), environment
 
 
