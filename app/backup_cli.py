@@ -44,7 +44,7 @@ def restore_command(path: Path, force: bool) -> None:
     click.echo(f"Restored {manifest['database']} backup of {manifest['created_at']} "
                f"({_megabytes(Path(path).stat().st_size)}) in {summary.seconds:.1f} s: "
                f"{summary.files_written} files, search index rebuilt "
-               f"({summary.indexed} documents).")
+               f"({summary.indexed} documents in {summary.index_seconds:.1f} s).")
     if summary.upgraded_from:
         click.echo(f"The backup was at schema revision {summary.upgraded_from}; "
                    "`flask db upgrade` was run to bring it to this code's revision.")

@@ -433,3 +433,25 @@ def test_password_never_on_the_command_line(tmp_path):
     assert "s3cr" not in uri
     assert uri == "postgresql://gi@db.example:5433/catalogue?sslmode=require"
     assert environment["PGPASSWORD"] == "s3cr@t pw"
+
+
+def test_backup_of_an_older_schema_is_restored_then_upgraded(fresh_instance, tmp_path):
+    from flask_migrate import upgrade
+
+    migrations = str(Path(__file__).resolve().parents[1] / "migrations")
+    source = fresh_instance()
+    with source.app_context():
+        upgrade(directory=migrations, revision="0003_backoffice")
+        db.engine.dispose()
+    archive = outbox(tmp_path) / "old.tar"
+    assert run_cli(source, "backup", "create", str(archive)).exit_code == 0
+    assert manifest_of(archive)["schema_revision"] == "0003_backoffice"
+
+    target = fresh_instance()
+    result = run_cli(target, "backup", "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "revision 0003_backoffice" in result.output and "flask db upgrade" in result.output
+    with target.app_context():
+        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "0004_qr"
+        assert "short_codes" in counts()
+        db.session.remove()

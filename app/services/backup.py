@@ -75,6 +75,7 @@ class RestoreSummary:
     files_written: int
     upgraded_from: str | None = None
     indexed: int = 0
+    index_seconds: float = 0.0
     mismatches: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -465,7 +466,9 @@ def restore_backup(archive: Path, force: bool = False,
         name: (n, summary.counts.get(name, 0)) for name, n in manifest["tables"].items()
         if summary.counts.get(name, 0) != n and not older
     }
+    indexing = time.monotonic()
     summary.indexed = _rebuild_index()
+    summary.index_seconds = time.monotonic() - indexing
     summary.seconds = time.monotonic() - started
     return summary
 
