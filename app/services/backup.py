@@ -34,10 +34,10 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -137,35 +137,41 @@ def create_backup(path: Path) -> BackupSummary:
     kind = database_kind()
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with tempfile.TemporaryDirectory(prefix=".backup-", dir=folder) as work:
-            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w",
-                                                           format=tarfile.PAX_FORMAT) as tar:
-                members: dict[str, dict] = {}
-                dump = Path(work) / "database"
-                snapshot = _dump_database(kind, dump)
-                _add_file(tar, DB_MEMBER[kind], dump, members)
-                dump.unlink()
-                for root_name, root in file_roots().items():
-                    for file, relative in _walk(root):
-                        _add_file(tar, f"files/{root_name}/{relative}", file, members)
-                manifest = {
-                    "format": FORMAT,
-                    "format_version": FORMAT_VERSION,
-                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "database": kind,
-                    **snapshot,
-                    "members": members,
-                }
-                body = json.dumps(manifest, indent=1, sort_keys=True).encode()
-                _add_bytes(tar, MANIFEST, body)
-                _add_bytes(tar, MANIFEST_SUM, hashlib.sha256(body).hexdigest().encode() + b"\n")
-                raw.flush()
-                os.fsync(raw.fileno())
+        with (tempfile.TemporaryDirectory(prefix=".backup-", dir=folder) as work,
+              os.fdopen(fd, "wb") as raw):
+            manifest = _write_archive(raw, kind, Path(work))
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
     return BackupSummary(path, manifest, path.stat().st_size, time.monotonic() - started)
+
+
+def _write_archive(raw, kind: str, work: Path) -> dict:
+    """Database first, then files, then the manifest describing them; returns it."""
+    members: dict[str, dict] = {}
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        dump = work / "database"
+        snapshot = _dump_database(kind, dump)
+        _add_file(tar, DB_MEMBER[kind], dump, members)
+        dump.unlink()
+        for root_name, root in file_roots().items():
+            for file, relative in _walk(root):
+                _add_file(tar, f"files/{root_name}/{relative}", file, members)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": kind,
+            **snapshot,
+            "members": members,
+        }
+        body = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        _add_bytes(tar, MANIFEST, body)
+        _add_bytes(tar, MANIFEST_SUM, hashlib.sha256(body).hexdigest().encode() + b"\n")
+    return manifest
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, str]]:
@@ -292,7 +298,8 @@ def libpq_connection() -> tuple[str, dict[str, str]]:
 
 
 def _run(command: list[str], environment: dict[str, str]) -> None:
-    result = subprocess.run(command, env=environment, capture_output=True, text=True)
+    result = subprocess.run(command, env=environment, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-2000:]}")
 
