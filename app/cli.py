@@ -33,9 +33,11 @@ def seed_command(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from app.admin.cli import audit_cli, users_cli
+    from app.backup_cli import backup_cli
     from app.search.cli import search_cli
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(backup_cli)
