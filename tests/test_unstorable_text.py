@@ -156,6 +156,11 @@ def test_login_email_refuses_each_bad_character(app):
             "password": "Correct-horse-battery-9"})
         assert response.status_code == 200, name
         assert has_error(response.get_data(as_text=True), "E-mail"), name
+    chinese = app.test_client()
+    zh = chinese.post("/admin/login?lang=zh", data={
+        "csrf_token": csrf_token(chinese), "email": "reviewer\x00@hainan.example",
+        "password": "Correct-horse-battery-9"})
+    assert "含有无法保存的字符（U+0000，第 9 个字符）" in zh.get_data(as_text=True)
 
 
 def test_report_form_refuses_each_bad_character(app):
