@@ -11,6 +11,7 @@ from wtforms.validators import StopValidation
 
 from app.text_input import unstorable
 
+
 def refuse_unstorable_text(_form, field) -> None:
     """WTForms validator: every posted string of the field (raw, before filters)."""
     posted = [v for v in (field.raw_data or ()) if isinstance(v, str)]

@@ -14,6 +14,7 @@ from app.services import accounts
 from app.services.audit import verify_chain
 from app.text_input import unstorable
 
+
 class StorableText(click.ParamType):
     """Text for the database: refuses what no text column may store (app/text_input.py),
     e.g. a byte that is not UTF-8 in the terminal (a lone surrogate) or a control character."""

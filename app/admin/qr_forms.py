@@ -20,8 +20,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.forms import BaseForm
 from app.admin.forms import REQUIRED, SLUG_RULE, TOO_LONG, MultiCheckbox, limit
+from app.forms import BaseForm
 from app.models import Booth, ExpoEvent, ReportStatus
 from app.services.labels import LABEL_KINDS
 
