@@ -205,7 +205,9 @@ def test_passport_is_small_cacheable_and_its_inline_css_is_allowed_by_hash(clien
 def test_lower_case_and_confusable_characters_open_the_same_passport(client):
     code = code_of(product("wenchang-chicken"))
     typed = code.lower().replace("1", "l").replace("0", "o")
-    assert client.get(f"/q/{typed}").status_code == 200
+    response = client.get(f"/q/{typed}")
+    assert response.status_code == 301 and response.headers["Location"] == f"/q/{code}"
+    assert client.get(f"/q/{typed}", follow_redirects=True).status_code == 200
 
 
 def test_wrong_check_character_gets_a_helpful_404(client):

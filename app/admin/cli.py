@@ -12,6 +12,28 @@ from app.db import db
 from app.models.users import Role
 from app.services import accounts
 from app.services.audit import verify_chain
+from app.text_input import unstorable
+
+
+class StorableText(click.ParamType):
+    """Text for the database: refuses what no text column may store (app/text_input.py),
+    e.g. a byte that is not UTF-8 in the terminal (a lone surrogate) or a control character."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        problem = unstorable(value)
+        if problem is not None:
+            self.fail(
+                f"contains a character that cannot be saved ({problem.described}, "
+                f"character {problem.position}).",
+                param,
+                ctx,
+            )
+        return value
+
+
+TEXT = StorableText()
 
 users_cli = AppGroup("users", help="Back-office accounts.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
@@ -38,20 +60,21 @@ def _user_or_exit(email: str):
 def _password(given: str | None) -> str:
     if given is not None:
         return given
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=TEXT)
 
 
 @users_cli.command("create")
-@click.option("--email", required=True)
+@click.option("--email", required=True, type=TEXT)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option(
     "--county",
     "counties",
     multiple=True,
+    type=TEXT,
     help="County slug (e.g. wenchang); repeat for several. Editors need one.",
 )
-@click.option("--name", default="")
-@click.option("--password", default=None, help="Prompted for when not given.")
+@click.option("--name", default="", type=TEXT)
+@click.option("--password", default=None, type=TEXT, help="Prompted for when not given.")
 @in_english
 def create_user(email, role, counties, name, password) -> None:
     """Create an account."""
@@ -66,8 +89,8 @@ def create_user(email, role, counties, name, password) -> None:
 
 
 @users_cli.command("set-password")
-@click.option("--email", required=True)
-@click.option("--password", default=None, help="Prompted for when not given.")
+@click.option("--email", required=True, type=TEXT)
+@click.option("--password", default=None, type=TEXT, help="Prompted for when not given.")
 @in_english
 def set_password(email, password) -> None:
     """Set a new password (signs out every session of the account)."""
@@ -81,7 +104,7 @@ def set_password(email, password) -> None:
 
 
 @users_cli.command("disable")
-@click.option("--email", required=True)
+@click.option("--email", required=True, type=TEXT)
 def disable(email) -> None:
     """Disable an account and sign out all its sessions."""
     user = _user_or_exit(email)

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
@@ -35,6 +34,7 @@ from wtforms.validators import (
 )
 
 from app.db import db
+from app.forms import BaseForm
 from app.i18n import current_lang
 from app.models import (
     AuthorizationStatus,
@@ -52,6 +52,7 @@ from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.models.users import Role
 from app.services import access
 from app.services.listings import KINDS
+from app.text_input import CodeKind, normalize_code
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")
@@ -80,6 +81,12 @@ def web_address(_form, field) -> None:
     parts = urlsplit(field.data.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise ValidationError(_("Enter a web address starting with http:// or https://."))
+
+
+def reference_number(value):
+    """Filter for announcement, trademark and authorization numbers: the canonical form
+    (app/text_input.py), so the same number pasted from anywhere is stored alike."""
+    return normalize_code(value, CodeKind.REFERENCE) if isinstance(value, str) else value
 
 
 def credit_code(_form, field) -> None:
@@ -135,7 +142,7 @@ def _plain(value):
     return value
 
 
-class ListingForm(FlaskForm):
+class ListingForm(BaseForm):
     """Base of the six listing forms: `layout` lists the rows (a bilingual pair is shown
     side by side); `values()` gives the plain values the listing services take."""
 
@@ -275,7 +282,9 @@ class SignForm(ListingForm):
         GISign, "official_name_zh", _l("Official name (Chinese)"), required=True
     )
     official_name_en = text(GISign, "official_name_en", _l("Official name (English)"))
-    number = text(GISign, "number", _l("Announcement or registration number"))
+    number = text(
+        GISign, "number", _l("Announcement or registration number"), filters=[reference_number]
+    )
     approval_year = optional_int(_l("Approval year"), 1980, 2100)
     approval_month = optional_int(_l("Approval month"), 1, 12)
     approval_day = optional_int(_l("Approval day"), 1, 31)
@@ -330,6 +339,7 @@ class BrandForm(ListingForm):
     registration_number = StringField(
         _l("Trademark registration number"),
         validators=[Optional(), Length(max=64, message=TOO_LONG)],
+        filters=[reference_number],
     )
     nice_class = optional_int(_l("Nice class"), 1, 45)
     kind = SelectField(
@@ -406,7 +416,9 @@ class AuthorizationForm(ListingForm):
     )
     sign_id = SelectField(_l("GI sign"), coerce=int, validators=[InputRequired(message=REQUIRED)])
     number = StringField(
-        _l("Authorization number"), validators=[Optional(), Length(max=128, message=TOO_LONG)]
+        _l("Authorization number"),
+        validators=[Optional(), Length(max=128, message=TOO_LONG)],
+        filters=[reference_number],
     )
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_to = DateField(_l("Valid until"), validators=[Optional()])
@@ -484,7 +496,7 @@ FORMS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField(
         _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
     )
@@ -495,18 +507,18 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """Submit, publish, archive, restore, logout: a button with a CSRF token."""
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(BaseForm):
     comment = TextAreaField(
         _l("What needs to change"),
         validators=[DataRequired(message=REQUIRED), Length(max=4000, message=TOO_LONG)],
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(BaseForm):
     current = PasswordField(
         _l("Current password"),
         validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
@@ -524,7 +536,7 @@ ROLE_LABELS = {
 }
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     email = EmailField(
         _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
     )
@@ -541,7 +553,7 @@ class UserForm(FlaskForm):
         self.county_ids.choices = county_choices(user)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -568,7 +580,7 @@ class AuditFilterForm(FlaskForm):
 ALT_LIMIT = Length(max=300, message=TOO_LONG)
 
 
-class PhotoUploadForm(FlaskForm):
+class PhotoUploadForm(BaseForm):
     """The format is checked from the file's content by the photo service, not its name."""
 
     photo = FileField(
@@ -582,7 +594,7 @@ class PhotoUploadForm(FlaskForm):
     alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
 
 
-class PhotoAltForm(FlaskForm):
+class PhotoAltForm(BaseForm):
     alt_zh = StringField(
         _l("Description in Chinese (alt text)"),
         validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
@@ -590,7 +602,7 @@ class PhotoAltForm(FlaskForm):
     alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(BaseForm):
     file = FileField(
         _l("Filled-in file (CSV or XLSX)"),
         validators=[FileRequired(message=_l("Please choose a file to import."))],

@@ -2,7 +2,6 @@
 may pick, so a posted id outside their counties fails validation and changes nothing."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,6 +21,7 @@ from wtforms.validators import (
 )
 
 from app.admin.forms import REQUIRED, SLUG_RULE, TOO_LONG, MultiCheckbox, limit
+from app.forms import BaseForm
 from app.models import Booth, ExpoEvent, ReportStatus
 from app.services.labels import LABEL_KINDS
 
@@ -33,7 +33,7 @@ REPORT_STATUS_LABELS = {
 MAX_SCAN_DAYS = 366
 
 
-class LabelSheetForm(FlaskForm):
+class LabelSheetForm(BaseForm):
     """Which listings go on the sheet: ticked ones, or every listing of a kind shown."""
 
     products = MultiCheckbox(_l("Products"), coerce=int)
@@ -58,7 +58,7 @@ class LabelSheetForm(FlaskForm):
         return picked
 
 
-class ScanFilterForm(FlaskForm):
+class ScanFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -76,7 +76,7 @@ class ScanFilterForm(FlaskForm):
                 )
 
 
-class ReportStatusForm(FlaskForm):
+class ReportStatusForm(BaseForm):
     status = SelectField(_l("Status"), choices=[])
     note = TextAreaField(
         _l("Note for your colleagues (never public)"),
@@ -90,7 +90,7 @@ def _text(model, name, label, required=False, area=False):
     return (TextAreaField if area else StringField)(label, validators=validators)
 
 
-class EventForm(FlaskForm):
+class EventForm(BaseForm):
     slug = StringField(_l("Address (slug)"), validators=[
         DataRequired(message=REQUIRED), limit(ExpoEvent, "slug"),
         Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=SLUG_RULE),
@@ -113,7 +113,7 @@ class EventForm(FlaskForm):
         return data
 
 
-class BoothForm(FlaskForm):
+class BoothForm(BaseForm):
     number = _text(Booth, "number", _l("Booth number"), required=True)
     hall_zh = _text(Booth, "hall_zh", _l("Hall (Chinese)"))
     hall_en = _text(Booth, "hall_en", _l("Hall (English)"))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from app.db import db
 from app.models.listing import Bilingual, Listing, str_enum
 from app.models.places import County
+from app.text_input import CodeKind, normalize_code
 
 # GB 32100-2015 unified social credit code: 18 characters from a 31-character alphabet
 # (no I, O, S, V, Z); the last is a check character over the first 17.
@@ -26,7 +27,8 @@ def credit_code_check_char(first17: str) -> str:
 
 
 def normalize_credit_code(code: str) -> str:
-    return code.strip().upper().replace(" ", "")
+    """As typed or pasted: full-width, spaced, dashed, lower case (app/text_input.py)."""
+    return normalize_code(code, CodeKind.CREDIT_CODE)
 
 
 def is_valid_credit_code(code: str) -> bool:

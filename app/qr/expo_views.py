@@ -1,5 +1,5 @@
 """/expo/<slug>: booths in floor order; /list: a visitor's shareable shortlist."""
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from app.db import db
@@ -30,17 +30,21 @@ def create_list():
     products = expos.published_products_by_id(ids[: expos.MAX_LIST_ITEMS])
     if not products:
         raise BadInput(_("Tick at least one product to save a list."))
-    expo = expos.event_by_slug(request.form.get("expo", "")) if request.form.get("expo") else None
+    expo = expos.event_by_slug(form.expo.data) if form.expo.data else None
     saved = expos.create_saved_list(products, expo)
     db.session.commit()
     return redirect(url_for("qr.saved_list", code=saved.code), code=303)
 
 
-@bp.get("/list/<code>")
+@bp.get("/list/<path:code>")
 def saved_list(code: str):
-    normalized = codes.normalize(code[:24])
-    if codes.code_problem(normalized):
+    """A list's code as shared or typed (lower case, dashes, a trailing slash or full stop)
+    is sent on to its canonical address; anything that is not a code is a 404."""
+    normalized = codes.normalize(code[:48])
+    if len(code) > 48 or codes.code_problem(normalized):
         abort(404)
+    if code != normalized:
+        return redirect(url_for("qr.saved_list", code=normalized), code=301)
     found = expos.saved_list(normalized) or abort(404)
     products = catalogue.published_only(found.products)
     response = current_app.make_response(render_template(

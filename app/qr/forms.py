@@ -1,12 +1,13 @@
 """Public forms (CSRF-protected by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, SelectMultipleField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.forms import BaseForm
 
-class ReportForm(FlaskForm):
+
+class ReportForm(BaseForm):
     product = SelectField(_l("Product"), coerce=str, validators=[Optional()])
     county = SelectField(_l("County where it is sold or claimed to come from"), coerce=str,
                          validators=[Optional()])
@@ -21,5 +22,6 @@ class ReportForm(FlaskForm):
     photo = FileField(_l("Photo of the label (optional, JPEG, PNG or WebP)"))
 
 
-class SaveListForm(FlaskForm):
+class SaveListForm(BaseForm):
     product = SelectMultipleField(_l("Products"), coerce=int, validate_choice=False)
+    expo = HiddenField()

@@ -20,6 +20,7 @@ from app.qr.inline_css import csp_allowing, inline_css
 from app.services import catalogue, codes, scans
 from app.services.page_cache import RenderedPage, page_cache
 from app.services.passport import Outcome, passport_for
+from app.text_input import clean_text, strip_wrapping
 
 MAX_TOKEN = 24  # "ABCD1234.png" with room for dashes; anything longer is not a code
 IMAGE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
@@ -69,17 +70,42 @@ def lookup():
     return redirect(url_for("qr.landing", token=code))
 
 
-@bp.route("/q/<token>", methods=["GET", "HEAD"])
+def canonical_token(token: str) -> tuple[str, str, str | None]:
+    """(code, image suffix or "", problem) for what followed /q/: a code as printed, typed
+    or added to by a scanner app ("abcd-efgh", "ABCD EFGH", "ABCD1234/", "ABCD1234。",
+    "ＡＢＣＤ１２３４", I/L/O for 1/1/0), optionally with ".svg" or ".png". A problem
+    (codes.CodeProblem) means it is not a code; a slash or dot inside never is."""
+    text = strip_wrapping(clean_text(token))
+    stem, dot, suffix = text.rpartition(".")
+    if dot and suffix.lower() in IMAGE_TYPES:
+        text, suffix = stem, suffix.lower()
+    else:
+        suffix = ""
+    code = codes.normalize(text)
+    return code, suffix, codes.code_problem(code)
+
+
+def _to_canonical(code: str, suffix: str):
+    """A permanent redirect to the canonical address on this site: a relative Location
+    (never built from the Host header), the query string kept. Only the canonical request
+    counts a scan."""
+    location = url_for("qr.landing", token=f"{code}.{suffix}" if suffix else code)
+    if request.query_string:
+        location += "?" + request.query_string.decode("latin-1")
+    return redirect(location, code=301)
+
+
+@bp.route("/q/<path:token>", methods=["GET", "HEAD"])
 def landing(token: str):
-    if len(token) > MAX_TOKEN:
+    if len(token) > MAX_TOKEN * 2:
         return _not_a_code(token, codes.CodeProblem.SHAPE)
-    stem, _dot, suffix = token.rpartition(".")
-    if stem and suffix in IMAGE_TYPES:
-        return qr_image(stem, suffix)
-    code = codes.normalize(token)
-    problem = codes.code_problem(code)
+    code, suffix, problem = canonical_token(token)
     if problem:
         return _not_a_code(token, problem)
+    if token != (f"{code}.{suffix}" if suffix else code):
+        return _to_canonical(code, suffix)
+    if suffix:
+        return qr_image(code, suffix)
     generation, _changed = page_cache.generation()
     today = catalogue.local_today()
     key = ("q", code, current_lang(), generation, today)

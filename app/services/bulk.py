@@ -34,6 +34,7 @@ from sqlalchemy.orm import selectinload
 from app.db import db
 from app.models import Category, County, Enterprise, Product, PublicationStatus, product_counties
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
+from app.text_input import UnstorableText, check_storable
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
@@ -684,9 +685,10 @@ def _plan(spec: Kind, table: Table, allowed: set[int] | None, published_ok: bool
             raw = table.raw.get(number, {})
             for column in columns:
                 try:
-                    cell = excel_damage(column.kind, raw.get(column.name), cells.get(column.name, ""))
+                    cell = check_storable(cells.get(column.name, ""))
+                    cell = excel_damage(column.kind, raw.get(column.name), cell)
                     values[column.attr] = column.parse(cell, lookups)
-                except FieldError as error:
+                except (FieldError, UnstorableText) as error:
                     errors.append(RowError(number, column.name, error.message))
             key_attr = spec.column(spec.key).attr
             key = values.get(key_attr)

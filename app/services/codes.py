@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import db
 from app.models import Authorization, Booth, Brand, Enterprise, Product
 from app.models.qr import CodeTarget, ShortCode
+from app.text_input import CodeKind, normalize_code
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 8
@@ -49,8 +50,10 @@ def random_code(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
 
 
 def normalize(raw: str) -> str:
-    """What a person typed or a scanner read: any case, dashes and spaces, I/L/O for 1/1/0."""
-    return raw.strip().upper().replace("-", "").replace(" ", "").translate(_READ_AS)
+    """What a person typed or a scanner read: any case and width, dashes and spaces,
+    invisible characters, wrapping punctuation (app/text_input.py), and Crockford's
+    look-alikes I/L/O for 1/1/0. Whether the result is a code is code_problem's question."""
+    return normalize_code(raw, CodeKind.SHORT_CODE).translate(_READ_AS)
 
 
 class CodeProblem:

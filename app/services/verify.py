@@ -13,6 +13,7 @@ from app.models.enterprises import (
     is_valid_credit_code,
     normalize_credit_code,
 )
+from app.text_input import CodeKind, clean_text, normalize_code
 
 PUBLISHED = PublicationStatus.PUBLISHED
 _AUTH_NUMBER = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff（）()〔〕\[\]【】第号年\-_/\.·]{3,128}$")
@@ -39,8 +40,11 @@ class Verdict:
         return bool(self.authorizations) or self.enterprise is not None
 
 
-def verify(raw: str, today: date) -> Verdict:
-    query = (raw or "").strip()
+def verify(raw: str | None, today: date) -> Verdict:
+    """A credit code (GB 32100-2015, check character) or an authorization number, as a
+    person types or pastes it: both go through app/text_input.normalize_code first, so
+    full-width digits, zero-width spaces, grouping spaces and any dash form are read."""
+    query = clean_text((raw or "")[:512]).strip()
     if not query:
         return Verdict(query, problem=Problem.EMPTY)
     if len(query) > 128:
@@ -52,9 +56,10 @@ def verify(raw: str, today: date) -> Verdict:
         if not is_valid_credit_code(code):
             return Verdict(code, "credit_code", Problem.CREDIT_CHECK)
         return _by_credit_code(code)
-    if not _AUTH_NUMBER.match(query):
+    number = normalize_code(query, CodeKind.REFERENCE)
+    if not _AUTH_NUMBER.match(number):
         return Verdict(query, problem=Problem.NOT_A_CODE)
-    return _by_authorization_number(query)
+    return _by_authorization_number(number)
 
 
 def _authorizations():

@@ -23,6 +23,7 @@ from app.services.listings import (
     changed_fields,
     pending_revision,
 )
+from app.text_input import unstorable
 
 DRAFT, SUBMITTED = PublicationStatus.DRAFT, PublicationStatus.SUBMITTED
 PUBLISHED, ARCHIVED = PublicationStatus.PUBLISHED, PublicationStatus.ARCHIVED
@@ -55,6 +56,7 @@ def publish(kind: ListingKind, obj, actor: User) -> None:
             raise EditConflict(mine=json.loads(revision.data), theirs=theirs)
         before = kind.current_values(obj)
         proposed = json.loads(revision.data)
+        _ensure_storable(proposed)
         apply_values(kind, obj, proposed)
         revision.state = RevisionState.PUBLISHED
         details = changed_fields(before, proposed)
@@ -73,6 +75,20 @@ def publish(kind: ListingKind, obj, actor: User) -> None:
         summary=kind.title(obj),
         details=details,
     )
+
+
+def _ensure_storable(values: dict) -> None:
+    """A revision saved before text was checked at the edge may hold what the database
+    refuses (NUL on PostgreSQL): publishing it would fail on every try. Say which field to
+    correct instead (the edit form refuses the character, so the editor sees it there)."""
+    for name, value in values.items():
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and (problem := unstorable(text)) is not None:
+                raise WorkflowError(_l(
+                    "This revision cannot be published: the field “%(field)s” contains a "
+                    "character that cannot be saved (%(char)s). Open the listing, correct the "
+                    "field and save it again.", field=name, char=problem.described))
 
 
 def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None:

@@ -1,0 +1,35 @@
+"""The base of every form on the site (public and back office).
+
+Every field of a BaseForm, whatever its type, first refuses what no text column may store
+(app/text_input.py: NUL and other control characters, lone surrogates, noncharacters) in
+what was posted, with a translated error naming the field. It runs before the field's own
+validators, so none of them queries the database with such a value, and the form never
+validates, so nothing reaches a service. A test checks that every form subclasses this."""
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms.validators import StopValidation
+
+from app.text_input import unstorable
+
+
+def refuse_unstorable_text(_form, field) -> None:
+    """WTForms validator: every posted string of the field (raw, before filters)."""
+    posted = [v for v in (field.raw_data or ()) if isinstance(v, str)]
+    if isinstance(field.data, str):
+        posted.append(field.data)
+    for value in posted:
+        problem = unstorable(value)
+        if problem is not None:
+            raise StopValidation(_(
+                "“%(field)s” contains a character that cannot be saved (%(char)s, character "
+                "%(position)s). Remove it and try again.",
+                field=str(field.label.text), char=problem.described, position=problem.position,
+            ))
+
+
+class BaseForm(FlaskForm):
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = unbound_field.bind(form=form, **options)
+            field.validators = [refuse_unstorable_text, *field.validators]
+            return field
