@@ -10,13 +10,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import i18n, models, security, templating
+from app.hosts import CatalogueFlask
 from app.db import db
 from app.services import scans
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 
 
 def create_app(config: object | None = None) -> Flask:
-    app = Flask(
+    app = CatalogueFlask(
         __name__,
         static_folder="../static",
         template_folder="../templates",
