@@ -103,6 +103,16 @@ def language_url(lang: str | None) -> str:
     return current_app.config["SITE_BASE_URL"] + path + (f"?{query}" if query else "")
 
 
+def canonical_url() -> str:
+    """Every URL of the hreflang set names itself canonical: `?lang=zh` and `?lang=en` are
+    the two language versions, the bare URL (which shows the negotiated language, with
+    Vary: Accept-Language, Cookie) is the x-default, as Google's guidance for
+    locale-adaptive pages asks. Naming a version from the bare URL would make the two
+    cluster members contradict each other (Lighthouse: "points to another hreflang")."""
+    asked = request.args.get("lang")
+    return language_url(asked if asked in current_app.config["LANGUAGES"] else None)
+
+
 def language_versions() -> list[tuple[str, str]]:
     """(hreflang, absolute URL) for every language version plus x-default: the same set on
     every version of a page and in the sitemap (Google's hreflang rules)."""
@@ -146,5 +156,5 @@ def init_app(app: Flask) -> None:
     app.after_request(remember_language)
     app.jinja_env.globals.update(
         lang=current_lang, bi=localized_html, tr=tr,
-        language_url=language_url, language_versions=language_versions, hreflang=HREFLANG,
+        canonical_url=canonical_url, language_versions=language_versions, hreflang=HREFLANG,
     )
