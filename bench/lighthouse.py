@@ -23,8 +23,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import (  # noqa: E402  (bench/ is not a package)
-    ROOT, VENV_BIN, BenchError, app_env, build_instance, free_port, get, start_gunicorn, stop,
+from pages import (  # bench/ is not a package: on sys.path above
+    ROOT,
+    VENV_BIN,
+    BenchError,
+    app_env,
+    build_instance,
+    free_port,
+    get,
+    start_gunicorn,
+    stop,
 )
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -43,7 +51,7 @@ def passport_code(env: dict) -> str:
         "    print(codes.code_for(p))"
     )
     done = subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not re.fullmatch(r"[0-9A-Z]{8}", code):
         raise BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
@@ -56,7 +64,7 @@ def run_lighthouse(url: str, lang: str, out: Path) -> dict:
         [str(LIGHTHOUSE), url, "--output=json", f"--output-path={out}", "--quiet",
          f"--only-categories={','.join(CATEGORIES)}",
          f"--chrome-flags={CHROME_FLAGS} --lang={lang} --accept-lang={lang}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     if done.returncode != 0 or not out.exists():
         raise BenchError(f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -120,7 +128,7 @@ def main() -> int:
 
 
 def lighthouse_version() -> str:
-    done = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True)
+    done = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=False)
     return done.stdout.strip()
 
 

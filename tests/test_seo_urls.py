@@ -34,7 +34,7 @@ class Head(HTMLParser):
         self._in_title = False
         self.feed(page)
         self.jsonld = [json.loads(unescape(m)) for m in re.findall(
-            r'<script type="application/ld\+json">(.*?)</script>', page, re.S)]
+            r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL)]
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
