@@ -3,6 +3,8 @@ client, on a page answered by Flask and on cached pages answered by the WSGI fas
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.db import db
@@ -71,6 +73,20 @@ HEADERS = [
 @pytest.mark.parametrize(("header", "expected"), HEADERS)
 def test_negotiate_language(header, expected):
     assert negotiate_language(header, ("zh", "en"), "zh") == expected
+
+
+RANGE = st.builds(
+    "{}{}".format,
+    st.sampled_from(["zh", "ZH", "zh-CN", "zh_TW", "zh-Hant-HK", "en", "en-GB", "fr", "*", "",
+                     "q", "-", ";", "中文", "\u200b"]),
+    st.sampled_from(["", ";q=0", ";q=1", ";q=0.5", ";q=.5", ";q=x", ";q=1e400", ";q=-1", ";",
+                     ";level=1", "=", ";q=0.0000001"]),
+)
+
+
+@given(st.one_of(st.text(max_size=200), st.lists(RANGE, max_size=12).map(",".join)))
+def test_negotiation_always_answers_a_site_language(header):
+    assert negotiate_language(header, ("zh", "en"), "zh") in ("zh", "en")
 
 
 def page_lang(response) -> str:
