@@ -1,11 +1,11 @@
 """Requests for hosts outside TRUSTED_HOSTS are refused with 400 (Flask's check), by Flask
 and by the WSGI fast paths alike, and nothing is ever built from the Host header: absolute
 URLs come from SITE_BASE_URL."""
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, request
 from werkzeug.exceptions import SecurityError
-from werkzeug.routing import MapAdapter
+from werkzeug.routing import MapAdapter, RequestRedirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wsgi import get_host
 
@@ -25,10 +25,9 @@ REFUSED_HOST = "catalogue.refused_host"
 class CatalogueFlask(Flask):
     def create_url_adapter(self, request: BaseRequest | None) -> MapAdapter | None:
         """Flask's TRUSTED_HOSTS check, then an adapter bound to SITE_BASE_URL's scheme and
-        host instead of the request's: the redirects routing makes (a missing trailing
-        slash) and any external url_for then never carry a Host or X-Forwarded-Proto.
-        An untrusted Host stays refused (the routing exception Flask raises before any
-        view), yet the 400 page can still build its links."""
+        host instead of the request's: an external url_for never carries a Host or
+        X-Forwarded-Proto. An untrusted Host stays refused (the routing exception Flask
+        raises before any view), yet the 400 page can still build its links."""
         if request is None:
             return super().create_url_adapter(request)
         try:
@@ -46,6 +45,16 @@ class CatalogueFlask(Flask):
             path_info=request.path,
             query_args=request.environ.get("QUERY_STRING", ""),
         )
+
+    def raise_routing_exception(self, request: BaseRequest):
+        """Routing's redirects (a missing trailing slash) are sent relative (RFC 9110
+        section 10.2.2 allows it): no host at all, so they work on any port `make run` or a
+        test server uses, and never lead off the site."""
+        redirect = request.routing_exception
+        if isinstance(redirect, RequestRedirect):
+            target = urlsplit(redirect.new_url)
+            redirect.new_url = urlunsplit(("", "", target.path, target.query, target.fragment))
+        super().raise_routing_exception(request)
 
 
 def refuse_untrusted_host() -> None:

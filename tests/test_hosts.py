@@ -135,7 +135,7 @@ def test_forwarded_headers_never_reach_a_url(app, headers, proxies):
 @pytest.mark.parametrize("path", ["/counties", "/products", "/categories", "/register",
                                   "/counties?lang=en", "/q"])
 def test_routing_redirects_go_to_the_site_base_url(app, path, proxies):
-    """Werkzeug's slash redirects are absolute: built from SITE_BASE_URL, not the request."""
+    """Werkzeug's slash redirects are sent relative: no host, forged or not."""
     if proxies:
         app.config["TRUSTED_PROXIES"] = proxies
         trust_reverse_proxies(app)
@@ -143,7 +143,8 @@ def test_routing_redirects_go_to_the_site_base_url(app, path, proxies):
     headers = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
     response = client.get(path, headers=headers)
     assert response.status_code in (301, 308)
-    assert response.headers["Location"].startswith((SITE + "/", "/"))
+    assert response.headers["Location"].startswith(path.split("?")[0] + "/")
+    assert ("?lang=en" in response.headers["Location"]) == ("lang=en" in path)
     assert client.get(path, headers={"Host": "evil.example"}).status_code == 400
 
 
