@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin
+.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin bench-lighthouse
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ test: install system-deps
 bench: install
 	@./scripts/ensure-debian-packages wrk nginx-light
 	$(BIN)/python bench/pages.py
+
+# Lighthouse (npm devDependency) on home, a county, a product and a passport: four scores each.
+bench-lighthouse: install
+	@./scripts/ensure-debian-packages chromium
+	npm install --no-audit --no-fund
+	$(BIN)/python bench/lighthouse.py
 
 # Photo upload pipeline: time, peak memory and rendition sizes (no server needed).
 bench-images: install

@@ -2,6 +2,7 @@
 on a laptop (SQLite and the Whoosh index under instance/)."""
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
@@ -16,6 +17,19 @@ def database_url(default: str) -> str:
     return url
 
 
+def trusted_hosts(site_base_url: str) -> list[str] | None:
+    """Host names the site answers to (Flask's TRUSTED_HOSTS; others get 400). From
+    TRUSTED_HOSTS, comma-separated ("*" = any: only behind a proxy that checks Host itself);
+    by default SITE_BASE_URL's host plus the loopback names, so `make run` works."""
+    raw = os.environ.get("TRUSTED_HOSTS", "").strip()
+    if raw == "*":
+        return None
+    if raw:
+        return [host.strip().lower() for host in raw.split(",") if host.strip()]
+    own = urlsplit(site_base_url).hostname
+    return list(dict.fromkeys(h for h in (own, "localhost", "127.0.0.1") if h))
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'catalogue.sqlite3'}")
@@ -25,6 +39,7 @@ class Config:
     SEED_DIR = BASE_DIR / "seed"
     # Public base URL for absolute links (sitemap, OpenGraph, QR codes): never the Host header.
     SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    TRUSTED_HOSTS = trusted_hosts(SITE_BASE_URL)
     SITE_NAME_ZH = os.environ.get("SITE_NAME_ZH", "海南地理标志产品目录")
     SITE_NAME_EN = os.environ.get("SITE_NAME_EN", "Hainan Geographical Indications Catalogue")
     LANGUAGES = ("zh", "en")

@@ -9,14 +9,15 @@ os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import i18n, models, security, templating
+from app import hosts, i18n, models, security, templating
+from app.hosts import CatalogueFlask
 from app.db import db
 from app.services import scans
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 
 
 def create_app(config: object | None = None) -> Flask:
-    app = Flask(
+    app = CatalogueFlask(
         __name__,
         static_folder="../static",
         template_folder="../templates",
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale)
     # i18n first: its before_request picks the language before CSRF or the limiter refuse.
     i18n.init_app(app)
+    hosts.init_app(app)  # refuses an untrusted Host before CSRF, the limiter or the guards
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

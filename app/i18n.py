@@ -1,11 +1,48 @@
-"""Language choice: ?lang= (remembered in a cookie), then the cookie, then Accept-Language."""
+"""Language choice: ?lang= (remembered in a cookie), then the cookie, then Accept-Language;
+and the URLs of a page's language versions (canonical, hreflang), built from SITE_BASE_URL."""
+from collections.abc import Sequence
 from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote, urlencode
 
+from babel import negotiate_locale
 from flask import Flask, current_app, request
 from flask_babel import get_locale, refresh
 from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+# Longer Accept-Language headers are cut before parsing: real browsers send under 200
+# characters, and a megabyte of ranges must not cost a worker anything.
+MAX_ACCEPT_LANGUAGE = 1024
+
+# The hreflang value of each page language (BCP 47): the Chinese text is Simplified.
+HREFLANG = {"zh": "zh-Hans", "en": "en"}
+
+
+def negotiate_language(header: str | None, languages: Sequence[str], default: str) -> str:
+    """The page language for an Accept-Language header: RFC 4647 "lookup" (section 3.4)
+    over the ranges in q-value order (RFC 9110 section 12.5.4; ties keep the header's
+    order), each range matched exactly or by its primary subtag (zh-Hant-TW, zh_CN -> zh)
+    by Babel's negotiate_locale. A range with q=0 rules that language out; "*" stands for
+    the default. Empty, malformed or unmatched headers get the default (or, when the
+    visitor refused the default, the first language not refused).
+
+    Shapes: header as sent (may be None/garbage); languages like ("zh", "en"); returns one
+    of them. Never raises."""
+    # Werkzeug puts "*" after every named range whatever its q; re-sort by q alone (stable).
+    parsed = parse_accept_header((header or "")[:MAX_ACCEPT_LANGUAGE], LanguageAccept)
+    ranges = sorted(parsed, key=lambda item: -item[1])
+    refused = {tag.lower() for tag, q in ranges if q <= 0}
+    allowed = [lang for lang in languages if lang.lower() not in refused]
+    if default in allowed:
+        fallback = default
+    else:
+        fallback = allowed[0] if allowed else default
+    # Browsers and in-app webviews send "zh_CN" as well as "zh-CN"; Babel splits on "-".
+    wanted = [fallback if tag == "*" else tag.replace("_", "-") for tag, q in ranges if q > 0]
+    best = negotiate_locale(wanted, allowed, sep="-", aliases=None)
+    # Babel answers in the case the visitor used ("ZH"); name our own language instead.
+    return next((lang for lang in allowed if best and lang.lower() == best.lower()), fallback)
 
 
 def select_locale() -> str:
@@ -16,9 +53,9 @@ def select_locale() -> str:
     remembered = request.cookies.get(current_app.config["LANG_COOKIE"])
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return negotiate_language(
+        request.headers.get("Accept-Language"), languages, current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 class EnvironLanguage:
@@ -44,8 +81,7 @@ class EnvironLanguage:
         header = environ.get("HTTP_ACCEPT_LANGUAGE", "")
         lang = self._by_header.get(header)
         if lang is None:
-            best = parse_accept_header(header, LanguageAccept).best_match(self.languages)
-            lang = best or self.default
+            lang = negotiate_language(header, self.languages, self.default)
             if len(self._by_header) < 1000:  # headers are few in practice; never unbounded
                 self._by_header[header] = lang
         return lang
@@ -53,6 +89,35 @@ class EnvironLanguage:
 
 def current_lang() -> str:
     return str(get_locale())
+
+
+def language_url(lang: str | None) -> str:
+    """Absolute URL of the current page in `lang` ("zh"/"en": `?lang=` added to the page's
+    own query), or with lang=None the language-neutral URL that negotiates (x-default).
+    Built from SITE_BASE_URL and the request path, never from Host or X-Forwarded-*."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    if lang:
+        args.append(("lang", lang))
+    query = urlencode(args)
+    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    return current_app.config["SITE_BASE_URL"] + path + (f"?{query}" if query else "")
+
+
+def canonical_url() -> str:
+    """Every URL of the hreflang set names itself canonical: `?lang=zh` and `?lang=en` are
+    the two language versions, the bare URL (which shows the negotiated language, with
+    Vary: Accept-Language, Cookie) is the x-default, as Google's guidance for
+    locale-adaptive pages asks. Naming a version from the bare URL would make the two
+    cluster members contradict each other (Lighthouse: "points to another hreflang")."""
+    asked = request.args.get("lang")
+    return language_url(asked if asked in current_app.config["LANGUAGES"] else None)
+
+
+def language_versions() -> list[tuple[str, str]]:
+    """(hreflang, absolute URL) for every language version plus x-default: the same set on
+    every version of a page and in the sitemap (Google's hreflang rules)."""
+    versions = [(HREFLANG[lang], language_url(lang)) for lang in current_app.config["LANGUAGES"]]
+    return versions + [("x-default", language_url(None))]
 
 
 def forget_previous_locale() -> None:
@@ -89,4 +154,7 @@ def tr(obj, field: str) -> str:
 def init_app(app: Flask) -> None:
     app.before_request(forget_previous_locale)
     app.after_request(remember_language)
-    app.jinja_env.globals.update(lang=current_lang, bi=localized_html, tr=tr)
+    app.jinja_env.globals.update(
+        lang=current_lang, bi=localized_html, tr=tr,
+        canonical_url=canonical_url, language_versions=language_versions, hreflang=HREFLANG,
+    )

@@ -300,9 +300,10 @@ def test_sitemap_lists_every_published_page(client):
         select(Product.slug).where(Product.status == PublicationStatus.PUBLISHED)
     ).all()
     for slug in published:
-        assert f"http://127.0.0.1:5000/products/{slug}<" in xml
+        for lang in ("zh", "en"):
+            assert f"<loc>http://127.0.0.1:5000/products/{slug}?lang={lang}<" in xml
     for slug in db.session.scalars(select(County.slug)):
-        assert f"/counties/{slug}<" in xml
+        assert f"/counties/{slug}?lang=zh<" in xml
     assert "/brands/" in xml and "/enterprises/" in xml
 
 

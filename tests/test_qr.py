@@ -287,7 +287,8 @@ def test_png_decodes_to_the_configured_base_url_not_the_host_header(app):
     app.config["SITE_BASE_URL"] = "https://gi.example.cn"
     client = app.test_client()
     code = code_of(product("wenchang-chicken"))
-    response = client.get(f"/q/{code}.png", headers={"Host": "evil.example"})
+    assert client.get(f"/q/{code}.png", headers={"Host": "evil.example"}).status_code == 400
+    response = client.get(f"/q/{code}.png", headers={"Host": "127.0.0.1:5000"})
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert decode(response.data) == [f"https://gi.example.cn/q/{code}"]
     assert "max-age" in response.headers["Cache-Control"]

@@ -2,7 +2,8 @@
 the Flask view sends (tests compare the two), answered before routing, request context and
 extension hooks. On a 2-core box that work is most of a cached page's cost.
 
-Anything unusual falls through to Flask: another method, ?lang= (Flask sets the cookie),
+Anything unusual falls through to Flask: a Host not in TRUSTED_HOSTS (Flask answers its
+400 page), another method, ?lang= (Flask sets the cookie),
 a session cookie (a signed-in official: Flask keeps the session alive), a page not yet
 cached, or a generation not re-checked within PAGE_CACHE_CHECK_SECONDS."""
 from datetime import datetime
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 from app.security import CONTENT_SECURITY_POLICY
 from app.services.page_cache import page_cache, wsgi_answer
@@ -42,6 +44,7 @@ class PublicPageFastPath:
             and (path == "/" or path.startswith(CACHED_PREFIXES))
             and "lang=" not in environ.get("QUERY_STRING", "")
             and self.session_cookie not in environ.get("HTTP_COOKIE", "")
+            and host_trusted(environ, self.config["TRUSTED_HOSTS"])
         )
 
     def _answer(self, environ, start_response):

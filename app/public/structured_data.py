@@ -1,10 +1,12 @@
-"""schema.org JSON-LD for product, brand and enterprise pages."""
+"""schema.org JSON-LD for product, brand and enterprise pages (rendered on the page itself:
+"url" is the page's canonical URL)."""
 from flask import current_app, url_for
 
-from app.i18n import current_lang
+from app.i18n import canonical_url, current_lang
 
 
 def _absolute(endpoint: str, **values) -> str:
+    """SITE_BASE_URL + path: never the request's Host (a forged one would be cached)."""
     return current_app.config["SITE_BASE_URL"] + url_for(endpoint, **values)
 
 
@@ -16,7 +18,7 @@ def product_jsonld(page) -> dict:
         "name": product.text("name", lang),
         "alternateName": product.name_zh if lang == "en" else product.name_en,
         "description": product.text("summary", lang),
-        "url": _absolute("public.product", slug=product.slug),
+        "url": canonical_url(),
         "category": product.category.text("name", lang),
         "countryOfOrigin": {"@type": "Country", "name": "CN"},
         "brand": [{"@type": "Brand", "name": b.text("name", lang)} for b in page.brands],
@@ -35,7 +37,7 @@ def brand_jsonld(brand) -> dict:
         "@context": "https://schema.org",
         "@type": "Brand",
         "name": brand.text("name", lang),
-        "url": _absolute("public.brand", slug=brand.slug),
+        "url": canonical_url(),
         "description": brand.text("description", lang),
     }
 
@@ -46,7 +48,7 @@ def enterprise_jsonld(enterprise) -> dict:
         "@context": "https://schema.org",
         "@type": "Organization",
         "name": enterprise.text("name", lang),
-        "url": _absolute("public.enterprise", slug=enterprise.slug),
+        "url": canonical_url(),
         "taxID": enterprise.credit_code,
         "address": enterprise.text("address", lang),
     }

@@ -2,14 +2,15 @@
 before Flask's dispatch (no routing, no context, no extension hooks), with the same bytes
 and headers the Flask view sends, and the scan counted in the same buffer.
 
-Anything unusual falls through to Flask: a query string (?lang= sets a cookie), a code
-not in canonical form, a page not yet cached, a generation not re-checked within
+Anything unusual falls through to Flask: a Host not in TRUSTED_HOSTS, a query string
+(?lang= sets a cookie), a code not in canonical form, a page not yet cached, a generation not re-checked within
 PAGE_CACHE_CHECK_SECONDS, write-through scan counting, or a non-200 page."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 from app.services import codes, scans
 from app.services.page_cache import page_cache, wsgi_answer
@@ -29,7 +30,8 @@ class PassportFastPath:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if (path.startswith("/q/") and len(path) == 11 and not environ.get("QUERY_STRING")
-                and environ.get("REQUEST_METHOD") in ("GET", "HEAD")):
+                and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+                and host_trusted(environ, self.config["TRUSTED_HOSTS"])):
             answer = self._answer(path[3:], environ, start_response)
             if answer is not None:
                 return answer
