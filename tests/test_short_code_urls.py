@@ -62,9 +62,9 @@ REDIRECTS = {
 def test_non_canonical_codes_redirect_to_the_canonical_address(client, variant):
     code = chicken_code()
     make, suffix = REDIRECTS[variant]
-    response = client.get("/q/" + quote(make(code), safe="/"), headers={"Host": "evil.example"})
+    response = client.get("/q/" + quote(make(code), safe="/"))
     assert response.status_code == 301, (variant, response.status_code)
-    assert response.headers["Location"] == f"/q/{code}{suffix}"  # relative: never the Host
+    assert response.headers["Location"] == f"/q/{code}{suffix}"  # relative: no host at all
     followed = client.get(response.headers["Location"])
     assert followed.status_code == 200
 
