@@ -3,6 +3,7 @@ plain terms (never parsed as Whoosh syntax); results come back from the database
 rank order. When the index is unavailable, a plain database query answers instead."""
 import functools
 import logging
+from collections import Counter
 import threading
 import time
 from dataclasses import dataclass, field
@@ -199,9 +200,10 @@ def _known(word: str, reader) -> bool:
 def catalogue_parts(piece: str, reader) -> list[str]:
     """The catalogue words (names and places, not descriptions) a Chinese query word is
     made of, read greedily from the left, longest first, skipping what is no catalogue
-    word: 咖啡粉 -> [咖啡], 和乐蟹肉 -> [和乐蟹], 黑猪肉 -> [黑猪]. Empty unless something
-    was skipped (then the query's own words already cover it) or when the skipped part
-    outweighs what is known (a word that merely shares a character is no match)."""
+    word: 咖啡粉 -> [咖啡], 和乐蟹肉 -> [和乐蟹], 黑猪肉 -> [黑猪], 鲜荔枝 -> [荔枝]. Only
+    when exactly one character is skipped: a form or part (粉, 干, 汁, 肉, 叶, 苗...) or a
+    qualifier (鲜); with nothing skipped the query's own words already cover it, and a
+    whole unknown word (海南螃蟹) is not dropped."""
     parts, skipped, index = [], 0, 0
     while index < len(piece):
         for end in range(len(piece), index + 1, -1):
@@ -212,10 +214,7 @@ def catalogue_parts(piece: str, reader) -> list[str]:
         else:
             skipped += 1
             index += 1
-    covered = len(piece) - skipped
-    if not parts or not skipped or skipped > covered:
-        return []
-    return parts
+    return parts if parts and skipped == 1 else []
 
 
 def build_query(query: str, strict: bool = True, reader=None,
@@ -310,7 +309,10 @@ def max_edits(length: int) -> int:
 def correction_for(word: str, vocabulary: dict[str, int]) -> str | None:
     """The vocabulary word closest to `word` (fewest edits, then most frequent), if the
     word is Latin letters only, unknown, and the candidate is within max_edits, of the same
-    script, and not a lone pinyin syllable (lime is never li, bean never bian)."""
+    script, and not a lone pinyin syllable (lime is never li, bean never bian). A word
+    made of pinyin syllables is reached with a second edit only when both are of the kind
+    pinyin typing makes (letters swapped, one dropped or doubled: wanign -> wanning), so
+    an English word is not bent into a place's pinyin (salmon is not sanmen)."""
     from whoosh.support.levenshtein import damerau_levenshtein
 
     if not (word.isascii() and word.isalpha()) or word in vocabulary:
@@ -323,9 +325,17 @@ def correction_for(word: str, vocabulary: dict[str, int]) -> str | None:
         if abs(len(candidate) - len(word)) > limit:
             continue
         distance = damerau_levenshtein(word, candidate, limit + 1)
+        if distance > 1 and text.is_pinyin(candidate) and _letters_apart(word, candidate) > 1:
+            continue
         if distance <= limit and (best is None or (distance, -frequency) < best[:2]):
             best = (distance, -frequency, candidate)
     return best[2] if best else None
+
+
+def _letters_apart(first: str, second: str) -> int:
+    """How many letters one word has that the other lacks (order aside)."""
+    a, b = Counter(first), Counter(second)
+    return sum(((a - b) + (b - a)).values())
 
 
 _vocabularies: dict[int, tuple[object, dict[str, int]]] = {}
@@ -407,7 +417,12 @@ def highlight_terms(query: str, known: Synonyms | None = None,
     for phrase in phrases:
         for piece in phrase.split():
             for word in _analyze(piece):
-                (chinese if text.has_cjk(word) else latin).add(word)
+                if not text.has_cjk(word):
+                    latin.add(word)
+                elif len(word) > 1 or word == piece:
+                    # A lone character jieba cut off an unknown word (干 of 荔枝干, 地 of
+                    # 走地鸡) would mark every word that has it; one typed alone counts.
+                    chinese.add(word)
             if reader is not None and all(text.is_cjk(ch) for ch in piece):
                 chinese.update(catalogue_parts(piece, reader))
             if piece.isascii() and piece.isalpha() and piece not in syllables:
@@ -486,7 +501,7 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
             results.corrected = hits.total > 0
         else:
             results.no_correction = True
-        if hits.total == 0 and len(query.split()) > 1:
+        if hits.total == 0 and len(_analyze(query)) > 1:
             # Some of several words may still find something; a lone word that found
             # nothing has nothing looser to try.
             hits = run(query, strict=False)

@@ -243,6 +243,18 @@ def pinyin_syllables() -> frozenset[str]:
                      for r in decomposed)
 
 
+@functools.lru_cache(maxsize=20_000)
+def is_pinyin(word: str) -> bool:
+    """Whether a Latin word splits wholly into pinyin syllables (wenchang, sanmen; also
+    some English words: banana)."""
+    syllables = pinyin_syllables()
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        reachable[end] = any(reachable[start] and word[start:end] in syllables
+                             for start in range(max(0, end - 6), end))
+    return reachable[-1]
+
+
 def pinyin_forms(name: str) -> list[str]:
     """Forms a user may type for a Chinese name: 'wenchangji', 'wen', 'chang', 'ji',
     'wenchang' (per word), and 'wcj' (initials)."""
