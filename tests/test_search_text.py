@@ -396,7 +396,7 @@ def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
     token = csrf_token(client, "/admin/synonyms/new")
     assert client.post("/admin/synonyms/new", data={"terms": "榴莲"}).status_code == 400  # CSRF
     bad = client.post("/admin/synonyms/new", data={"csrf_token": token, "terms": "榴莲"})
-    assert bad.status_code == 400 and "at least two words" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "请至少输入两个" in bad.get_data(as_text=True)
     response = client.post("/admin/synonyms/new",
                            data={"csrf_token": token, "terms": "榴莲, 莲雾", "note": "x"})
     assert response.status_code == 302
