@@ -3,9 +3,9 @@ plain terms (never parsed as Whoosh syntax); results come back from the database
 rank order. When the index is unavailable, a plain database query answers instead."""
 import functools
 import logging
-from collections import Counter
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flask import current_app
