@@ -505,7 +505,7 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
             # Some of several words may still find something; a lone word that found
             # nothing has nothing looser to try.
             hits = run(query, strict=False)
-    searched = results.suggestion if results.corrected else query
+    searched = results.suggestion if results.corrected and results.suggestion else query
     marks = highlight_terms(searched, known, reader)
     page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body")) for h in hits.page]
     rows = dict(documents.load_in_order([k for k, _ in page_hits]))
