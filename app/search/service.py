@@ -425,12 +425,20 @@ def highlight_terms(query: str, known: Synonyms | None = None,
                     chinese.add(word)
             if reader is not None and all(text.is_cjk(ch) for ch in piece):
                 chinese.update(catalogue_parts(piece, reader))
-            if piece.isascii() and piece.isalpha() and piece not in syllables:
+            if _pinyin_like(piece, syllables):
                 pinyin.add(piece)
         compact = "".join(phrase.split())
-        if compact.isascii() and compact.isalpha() and compact not in syllables:
+        if _pinyin_like(compact, syllables):
             pinyin.add(compact)
     return HighlightTerms(frozenset(latin), frozenset(chinese), frozenset(pinyin))
+
+
+def _pinyin_like(word: str, syllables: frozenset[str]) -> bool:
+    """Pinyin of two or more syllables (wenchang), or initials (wcj); not a lone syllable
+    (ji would mark every 鸡, 基 and 机) and not English (coffee)."""
+    if not (word.isascii() and word.isalpha()) or len(word) < 2 or word in syllables:
+        return False
+    return text.is_pinyin(word) or not any(vowel in word for vowel in "aeiouv")
 
 
 @functools.lru_cache(maxsize=20_000)
