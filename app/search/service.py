@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from markupsafe import Markup, escape
@@ -416,6 +416,8 @@ def highlight_terms(query: str, known: Synonyms | None = None,
     syllables = text.pinyin_syllables()
     for phrase in phrases:
         for piece in phrase.split():
+            if piece.isascii():
+                latin.add(piece)  # also found as typed where its stem is no substring
             for word in _analyze(piece):
                 if not text.has_cjk(word):
                     latin.add(word)
@@ -460,29 +462,60 @@ def _pinyin_readings(word: str) -> frozenset[str]:
     return frozenset(readings)
 
 
-def marked_spans(body: str, terms: HighlightTerms) -> list[tuple[int, int]]:
-    """(start, end) of every whole word of the text that a query word marks. Words are
-    jieba's segmentation of the text itself (a place name stays whole; with search-mode
-    fragments 三门坡 would show as 三门) and Latin words whole (coffees, not coffe)."""
-    return [(start, end) for word, start, end in text.words(text.normalize(body))
-            if any(ch.isalnum() for ch in word) and terms.marks(word)]
+def for_name(terms: HighlightTerms, name: str | None) -> HighlightTerms:
+    """A pinyin query's marks for one hit: the words of its name that the pinyin spells
+    (wenchangji -> 文昌鸡), looked for as Chinese words in its description."""
+    if not terms.pinyin or not name:
+        return terms
+    spelled = {word for word, _start, _end in text.segment(text.normalize(name))
+               if text.has_cjk(word) and not terms.pinyin.isdisjoint(_pinyin_readings(word))}
+    return replace(terms, chinese=terms.chinese | spelled) if spelled else terms
+
+
+def _rough_spans(haystack: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Where query words occur as plain substrings (a stem inside its word: coffe in
+    coffees): cheap, to choose the stretch worth segmenting."""
+    spans: list[tuple[int, int]] = []
+    for probe in sorted(terms.chinese | terms.latin, key=len, reverse=True):
+        start = haystack.find(probe)
+        while start != -1 and len(spans) < 200:
+            spans.append((start, start + len(probe)))
+            start = haystack.find(probe, start + len(probe))
+    return sorted(spans)
+
+
+def marked_spans(body: str, terms: HighlightTerms, begin: int = 0,
+                 end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of every whole word of body[begin:end] that a query word marks. Words
+    are jieba's segmentation of the text itself (a place name stays whole; search-mode
+    fragments would show 三门 of 三门坡) and Latin words whole (coffees, not coffe). A few
+    characters either side are segmented too, so the stretch's edges cut as the whole text
+    would."""
+    end = len(body) if end is None else end
+    low, high = max(0, begin - 8), min(len(body), end + 8)
+    stretch = text.normalize(body[low:high])
+    return [(low + start, low + stop) for word, start, stop in text.words(stretch)
+            if begin <= low + start and low + stop <= end
+            and any(ch.isalnum() for ch in word) and terms.marks(word)]
 
 
 def snippet(body: str, terms: HighlightTerms, width: int = 120) -> Markup | None:
-    """The stretch of the description with the most marked words, those words marked,
-    the rest HTML-escaped. Offsets are the original text's (normalize keeps lengths)."""
+    """The stretch of the description with the most query words, its marked words marked,
+    the rest HTML-escaped. Offsets are the original text's (normalize keeps lengths). Only
+    that stretch is segmented (jieba costs about 1 ms per description)."""
     if not body or not terms:
         return None
-    spans = marked_spans(body, terms)[:200]
-    if not spans:
+    rough = _rough_spans(text.normalize(body).lower(), terms)
+    if not rough:
         return None
-    best = max(spans, key=lambda s: sum(1 for o in spans if s[0] <= o[0] < s[0] + width))
+    best = max(rough, key=lambda s: sum(1 for o in rough if s[0] <= o[0] < s[0] + width))
     begin = max(0, best[0] - 30)
     end = min(len(body), max(begin + width, best[1]))
+    spans = marked_spans(body, terms, begin, end)
+    if not spans:
+        return None
     parts, cursor = [], begin
     for start, stop in spans:
-        if start < cursor or stop > end:
-            continue
         parts.append(escape(body[cursor:start]))
         parts.append(Markup("<mark>%s</mark>") % body[start:stop])
         cursor = stop
@@ -515,9 +548,11 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
             hits = run(query, strict=False)
     searched = results.suggestion if results.corrected and results.suggestion else query
     marks = highlight_terms(searched, known, reader)
-    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body")) for h in hits.page]
-    rows = dict(documents.load_in_order([k for k, _ in page_hits]))
-    results.hits = [Hit(k, rows[k], snippet(body, marks)) for k, body in page_hits if k in rows]
+    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name"))
+                 for h in hits.page]
+    rows = dict(documents.load_in_order([k for k, _, _ in page_hits]))
+    results.hits = [Hit(k, rows[k], snippet(body, for_name(marks, name)))
+                    for k, body, name in page_hits if k in rows]
     results.total = hits.total
     results.page = min(page, max(1, hits.page.pagecount))
     active = filters.active()
