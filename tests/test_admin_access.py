@@ -15,8 +15,17 @@ from tests.admin_support import (
 
 ROLES = ("anonymous", "editor_a", "editor_b", "reviewer", "admin")
 ADMIN_ONLY = ("admin.audit", "admin.users", "admin.user_new", "admin.user_edit")
-REVIEWER_ONLY_PREFIX = "admin.expo"  # expo events, booths and their posters
+REVIEWER_ONLY_PREFIX = ("admin.expo", "admin.synonym")  # expos, booths, posters; synonyms
 LOGIN_PATH = "/admin/login"
+
+
+def synonym_group_id() -> int:
+    from sqlalchemy import select
+
+    from app.db import db
+    from app.models import SynonymGroup
+
+    return db.session.scalars(select(SynonymGroup.id).order_by(SynonymGroup.id)).first()
 
 
 def admin_rules(app):
@@ -69,6 +78,7 @@ OTHER_POSTS = {
     "admin.labels_sheet": lambda role: 400,  # nothing chosen: the chooser with a message
     "admin.expo_booth_delete": lambda role: 302 if role in ("reviewer", "admin") else 403,
     "admin.expo_delete": lambda role: 302 if role in ("reviewer", "admin") else 403,
+    "admin.synonym_delete": lambda role: 302 if role in ("reviewer", "admin") else 403,
 }
 
 
@@ -107,7 +117,7 @@ def test_every_admin_route_answers_each_role_as_expected(app, role):
     people = make_users()
     listings = wenchang_listings()
     assert all(listings.values()), listings
-    extras = qr_admin_objects(app)
+    extras = qr_admin_objects(app) | {"group_id": synonym_group_id()}
     client = app.test_client()
     if role != "anonymous":
         assert login(client, role).status_code == 302

@@ -7,3 +7,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from app.admin import guard, qr_views, views  # noqa: E402,F401  (routes register on import)
 from app.admin import photos, bulk  # noqa: E402,F401  (after views: they reuse its pages)
+from app.admin import synonyms  # noqa: E402,F401

@@ -16,7 +16,8 @@ from app.services import accounts
 
 OPEN_ENDPOINTS = {"admin.login"}
 ADMIN_ONLY_PREFIXES = ("admin.audit", "admin.user")  # audit log; users, user_new, user_edit
-REVIEWER_ONLY_PREFIXES = ("admin.expo",)  # expo events and booths (province-wide)
+# Province-wide screens: expo events and booths, search synonyms.
+REVIEWER_ONLY_PREFIXES = ("admin.expo", "admin.synonym")
 
 
 @login_manager.user_loader

@@ -12,6 +12,7 @@ from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
 from app.models.reports import CounterfeitReport, ReportStatus
 from app.models.signs import GISign, Regime, SignStatus, sign_counties
 from app.models.site import CatalogueGeneration
+from app.models.synonyms import SynonymGroup
 from app.models.users import Role, User, user_counties
 from app.models.audit import AuditEntry
 from app.models.revisions import ListingRevision, ReviewNote, RevisionState
@@ -48,6 +49,7 @@ __all__ = [
     "ScanCount",
     "ScanKind",
     "ShortCode",
+    "SynonymGroup",
     "SignStatus",
     "User",
     "brand_products",

@@ -272,7 +272,26 @@ def catalogue_words() -> list[str]:
     for model in (Product, Brand, County, Enterprise):
         words.extend(_strip_demo(n) or "" for n in db.session.scalars(select(model.name_zh)))
     words.extend(db.session.scalars(select(GISign.official_name_zh)))
-    return [w for w in words if w]
+    words = [w for w in words if w]
+    named = db.session.execute(select(Product.name_zh, Product.slug)).all()
+    return words + place_prefixes([(_strip_demo(n) or "", slug) for n, slug in named])
+
+
+def place_prefixes(products: list[tuple[str, str]]) -> list[str]:
+    """The place a product's name starts with, read off its slug, where jieba's dictionary
+    does not know it: (三门坡荔枝, sanmenpo-lychee) -> 三门坡, (霸王岭山鸡, bawangling-...)
+    -> 霸王岭. Without them jieba cuts the place 三门坡镇 into 三门 / 坡镇."""
+    dictionary = text.jieba_instance().FREQ
+    found = []
+    for name, slug in products:
+        name, place = text.normalize(name).strip(), slug.split("-", 1)[0]
+        for cut in range(2, min(5, len(name))):
+            prefix = name[:cut]
+            if "".join(text.syllables(prefix)) == place and all(map(text.is_cjk, prefix)):
+                if not dictionary.get(prefix):
+                    found.append(prefix)
+                break
+    return list(dict.fromkeys(found))
 
 
 def display_query(kind: str) -> Select:

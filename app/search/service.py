@@ -1,10 +1,12 @@
 """What the views call: search() and suggest(). Queries are built from the user's words as
 plain terms (never parsed as Whoosh syntax); results come back from the database by id in
 rank order. When the index is unavailable, a plain database query answers instead."""
+import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from markupsafe import Markup, escape
@@ -21,6 +23,8 @@ from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
 from app.search.schema import mixed_analyzer
 from app.search.store import IndexStore, IndexUnavailable
+from app.search.synonyms import Synonyms
+from app.search.synonyms import current as current_synonyms
 from app.services.catalogue import Pagination
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,7 @@ class SearchResults(Pagination):
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     suggestion: str | None = None  # "did you mean"
     corrected: bool = False  # hits are for the suggestion, the query itself found nothing
+    no_correction: bool = False  # nothing found, and no catalogue word is close to it
     source: str = "index"  # or "database" when the index is unavailable
 
 
@@ -129,18 +134,98 @@ def ready_searcher(store: IndexStore):
 # --- queries ---------------------------------------------------------------------------
 
 
-def _term(fieldname: str, value: str) -> Term:
-    return Term(fieldname, value, boost=FIELD_BOOSTS[fieldname])
+def _term(fieldname: str, value: str, factor: float = 1.0) -> Term:
+    return Term(fieldname, value, boost=FIELD_BOOSTS[fieldname] * factor)
 
 
 def _analyze(piece: str) -> list[str]:
     return [t.text for t in _analyzer(piece)]
 
 
-def build_query(query: str, strict: bool = True) -> Query:
+# Weights of the looser readings of a word, relative to the word itself: an exact match
+# always ranks first.
+SYNONYM_FACTOR = 0.8
+PART_FACTOR = 0.3
+
+
+def _word_clause(word: str, factor: float = 1.0) -> Query:
+    alternatives = [_term("name", word, factor), _term("place", word, factor),
+                    _term("body", word, factor)]
+    if text.has_cjk(word) and len(word) <= 2:
+        alternatives.append(_term("name_chars", word, factor))
+    return Or(alternatives)
+
+
+def _piece_clause(piece: str, strict: bool, factor: float = 1.0, reader=None,
+                  synonyms: Synonyms | None = None) -> Query | None:
+    """One space-separated piece of the query: every word (strict) or any word (loose),
+    each word also matching its synonyms; an all-Chinese piece also matches, with a lower
+    weight, the catalogue words it starts with (咖啡粉 -> 咖啡)."""
+    words = _analyze(piece)
+    alternatives_per_word = []
+    for word in words:
+        clause = _word_clause(word, factor)
+        others = synonyms.of(word) if synonyms else ()
+        if others:
+            clause = Or([clause, *(_phrase_clause(o, factor * SYNONYM_FACTOR) for o in others)])
+        alternatives_per_word.append(clause)
+    if piece.isascii() and piece.isalnum():
+        alternatives_per_word = [Or([*alternatives_per_word, _term("pinyin", piece, factor),
+                                     _term("refs", piece, factor)])]
+    if not alternatives_per_word:
+        return None
+    clause = And(alternatives_per_word) if strict else Or(alternatives_per_word)
+    extra = []
+    if synonyms and len(words) > 1:
+        extra += [_phrase_clause(o, factor * SYNONYM_FACTOR) for o in synonyms.of(piece)]
+    if reader is not None and all(text.is_cjk(ch) for ch in piece):
+        parts = catalogue_parts(piece, reader)
+        if parts:
+            extra.append(And([_word_clause(p, factor * PART_FACTOR) for p in parts]))
+    return Or([clause, *extra]) if extra else clause
+
+
+def _phrase_clause(phrase: str, factor: float) -> Query:
+    """Every word of a synonym (itself possibly several words)."""
+    clauses = [c for piece in phrase.split() if (c := _piece_clause(piece, True, factor))]
+    return And(clauses) if clauses else NullQuery
+
+
+def _known(word: str, reader) -> bool:
+    if ("name", word) in reader or ("place", word) in reader:
+        return True
+    return len(word) <= 2 and ("name_chars", word) in reader
+
+
+def catalogue_parts(piece: str, reader) -> list[str]:
+    """The catalogue words (names and places, not descriptions) a Chinese query word is
+    made of, read greedily from the left, longest first, skipping what is no catalogue
+    word: 咖啡粉 -> [咖啡], 和乐蟹肉 -> [和乐蟹], 黑猪肉 -> [黑猪], 鲜荔枝 -> [荔枝]. Only
+    when exactly one character is skipped: a form or part (粉, 干, 汁, 肉, 叶, 苗...) or a
+    qualifier (鲜); with nothing skipped the query's own words already cover it, and a
+    whole unknown word (海南螃蟹) is not dropped."""
+    parts, skipped, index = [], 0, 0
+    while index < len(piece):
+        for end in range(len(piece), index + 1, -1):
+            if _known(piece[index:end], reader):
+                parts.append(piece[index:end])
+                index = end
+                break
+        else:
+            skipped += 1
+            index += 1
+    return parts if parts and skipped == 1 else []
+
+
+def build_query(query: str, strict: bool = True, reader=None,
+                synonyms: Synonyms | None = None) -> Query:
     """Every word of the query must match some field (strict), or any may (loose). Whole
     names and reference numbers match exactly and weigh most. (Or, not DisjunctionMax:
-    Whoosh's DisjunctionMaxMatcher scores a document with a sibling's score.)"""
+    Whoosh's DisjunctionMaxMatcher scores a document with a sibling's score.)
+
+    With a reader, Chinese words that extend a catalogue word also find it (see
+    catalogue_parts); with synonyms, each word and the whole query also match their
+    synonyms (app.search.synonyms), a little below the words themselves."""
     lower = query.lower()
     compact = "".join(lower.split())
     top: list[Query] = [
@@ -149,22 +234,17 @@ def build_query(query: str, strict: bool = True) -> Query:
     ]
     if compact.isascii() and compact.isalpha():
         top.append(_term("pinyin", compact))
-    pieces: list[Query] = []
-    for piece in lower.split():
-        words = _analyze(piece)
-        alternatives_per_word = []
-        for word in words:
-            alternatives = [_term("name", word), _term("place", word), _term("body", word)]
-            if text.has_cjk(word) and len(word) <= 2:
-                alternatives.append(_term("name_chars", word))
-            alternatives_per_word.append(Or(alternatives))
-        if piece.isascii() and piece.isalnum():
-            alternatives_per_word = [Or(
-                [*alternatives_per_word, _term("pinyin", piece), _term("refs", piece)])]
-        if alternatives_per_word:
-            pieces.append(And(alternatives_per_word) if strict else Or(alternatives_per_word))
+    pieces = [c for piece in lower.split()
+              if (c := _piece_clause(piece, strict, 1.0, reader, synonyms)) is not None]
     if pieces:
         top.append(And(pieces) if strict else Or(pieces))
+    if synonyms and len(lower.split()) > 1:
+        for other in synonyms.of(" ".join(lower.split())):
+            top.append(_phrase_clause(other, SYNONYM_FACTOR))
+            top.append(_term("name_exact", documents.exact_names(other), SYNONYM_FACTOR))
+    elif synonyms:
+        top += [_term("name_exact", documents.exact_names(o), SYNONYM_FACTOR)
+                for o in synonyms.of(compact)]
     return Or(top)
 
 
@@ -198,22 +278,87 @@ def _filter_query(filters: SearchFilters) -> Query | None:
 
 
 def did_you_mean(searcher, query: str) -> str | None:
-    """Correct misspelt English or pinyin words (only asked when nothing was found:
-    correction is slow)."""
-    corrector = searcher.corrector("spell")
-    reader = searcher.reader()
+    """A spelling correction for a query that found nothing, or None: each misspelt
+    English or pinyin word is replaced by the closest catalogue word (English words of
+    names, pinyin of names) when that word is close (see correction_for). Asked only when
+    nothing matched: it reads the whole spelling dictionary."""
+    vocabulary = _spelling_vocabulary(searcher.reader())
     changed = False
     words = []
     for word in query.lower().split():
-        if word.isascii() and word.isalpha() and len(word) > 2 and (
-                not reader.frequency("spell", word)):
-            found = corrector.suggest(word, limit=1, maxdist=2, prefix=1)
-            if found and found[0] != word:
-                words.append(found[0])
-                changed = True
-                continue
-        words.append(word)
+        found = correction_for(word, vocabulary)
+        if found:
+            words.append(found)
+            changed = True
+        else:
+            words.append(word)
     return " ".join(words) if changed else None
+
+
+def max_edits(length: int) -> int:
+    """Edits (Damerau-Levenshtein) allowed for a word of this many letters: none up to 3
+    (li, xyz, tea: too short to tell a typo from another word), 1 for 4-5 letters, 2 from
+    6 on. Commonly used cut-offs (Lucene's fuzzy AUTO and Elasticsearch's `fuzziness:
+    AUTO` allow 1 edit from 3 letters, 2 from 6; we start at 4 because pinyin syllables make
+    almost every 3-letter string one edit from a catalogue word)."""
+    if length <= 3:
+        return 0
+    return 1 if length <= 5 else 2
+
+
+def correction_for(word: str, vocabulary: dict[str, int]) -> str | None:
+    """The vocabulary word closest to `word` (fewest edits, then most frequent), if the
+    word is Latin letters only, unknown, and the candidate is within max_edits, of the same
+    script, and not a lone pinyin syllable (lime is never li, bean never bian). A word
+    made of pinyin syllables is reached with a second edit only when both are of the kind
+    pinyin typing makes (letters swapped, one dropped or doubled: wanign -> wanning), so
+    an English word is not bent into a place's pinyin (salmon is not sanmen)."""
+    from whoosh.support.levenshtein import damerau_levenshtein
+
+    if not (word.isascii() and word.isalpha()) or word in vocabulary:
+        return None
+    limit = max_edits(len(word))
+    if not limit:
+        return None
+    best: tuple[int, int, str] | None = None
+    for candidate, frequency in vocabulary.items():
+        if abs(len(candidate) - len(word)) > limit:
+            continue
+        distance = damerau_levenshtein(word, candidate, limit + 1)
+        if distance > 1 and text.is_pinyin(candidate) and _letters_apart(word, candidate) > 1:
+            continue
+        if distance <= limit and (best is None or (distance, -frequency) < best[:2]):
+            best = (distance, -frequency, candidate)
+    return best[2] if best else None
+
+
+def _letters_apart(first: str, second: str) -> int:
+    """How many letters one word has that the other lacks (order aside)."""
+    a, b = Counter(first), Counter(second)
+    return sum(((a - b) + (b - a)).values())
+
+
+_vocabularies: dict[int, tuple[object, dict[str, int]]] = {}
+
+
+def _spelling_vocabulary(reader) -> dict[str, int]:
+    """word -> document frequency for the Latin words of the spelling field, less the
+    words no correction should land on: single pinyin syllables, initials (wcj) and words
+    too short to be asked for. Cached per reader (a new reader after each index change)."""
+    cached = _vocabularies.get(id(reader))
+    if cached is not None and cached[0] is reader:
+        return cached[1]
+    syllables = text.pinyin_syllables()
+    vocabulary = {}
+    for raw, info in reader.iter_field("spell"):
+        word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if (len(word) > 3 and word.isascii() and word.isalpha() and word not in syllables
+                and any(vowel in word for vowel in "aeiouy")):  # not initials: cmqtdg
+            vocabulary[word] = info.doc_frequency()
+    while len(_vocabularies) >= 16:  # a reader per thread and index version
+        _vocabularies.pop(next(iter(_vocabularies)), None)
+    _vocabularies[id(reader)] = (reader, vocabulary)
+    return vocabulary
 
 
 @dataclass
@@ -238,29 +383,139 @@ def _run(searcher, query: Query, filters: SearchFilters, page: int, per_page: in
                    facet_table.count(searcher, collector.matched))
 
 
-def snippet(body: str, words: list[str], width: int = 120) -> Markup | None:
-    """The stretch of the description with the most query words, words marked. (Whoosh's
-    highlighter re-analyses each token and took 7 ms a hit; this is plain string search
-    on the normalised text, which has the same length as the original.)"""
-    if not body or not words:
+@dataclass(frozen=True)
+class HighlightTerms:
+    """What marks a word of a description: its analysed form (crabs -> crab) among
+    `latin`; a query word inside it (鸡 in 文昌鸡) among `chinese`; or its pinyin (whole,
+    or a dictionary sub-word's: 文昌市 for wenchang) among `pinyin`."""
+
+    latin: frozenset[str] = frozenset()
+    chinese: frozenset[str] = frozenset()
+    pinyin: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.latin or self.chinese or self.pinyin)
+
+    def marks(self, word: str) -> bool:
+        if text.has_cjk(word):
+            return any(term in word for term in self.chinese) or bool(
+                self.pinyin and not self.pinyin.isdisjoint(_pinyin_readings(word)))
+        return not self.latin.isdisjoint(_analyzed(word.lower()))
+
+
+def highlight_terms(query: str, known: Synonyms | None = None,
+                    reader=None) -> HighlightTerms:
+    """The words of a query (and of its synonyms and catalogue parts) as HighlightTerms."""
+    phrases = [query.lower()]
+    if known:
+        phrases += [o for piece in (query.lower(), *query.lower().split())
+                    for o in known.of(piece)]
+        phrases += [o for piece in query.lower().split() for w in _analyze(piece)
+                    for o in known.of(w)]
+    latin, chinese, pinyin = set(), set(), set()
+    syllables = text.pinyin_syllables()
+    for phrase in phrases:
+        for piece in phrase.split():
+            if piece.isascii():
+                latin.add(piece)  # also found as typed where its stem is no substring
+            for word in _analyze(piece):
+                if not text.has_cjk(word):
+                    latin.add(word)
+                elif len(word) > 1 or word == piece:
+                    # A lone character jieba cut off an unknown word (干 of 荔枝干, 地 of
+                    # 走地鸡) would mark every word that has it; one typed alone counts.
+                    chinese.add(word)
+            if reader is not None and all(text.is_cjk(ch) for ch in piece):
+                chinese.update(catalogue_parts(piece, reader))
+            if _pinyin_like(piece, syllables):
+                pinyin.add(piece)
+        compact = "".join(phrase.split())
+        if _pinyin_like(compact, syllables):
+            pinyin.add(compact)
+    return HighlightTerms(frozenset(latin), frozenset(chinese), frozenset(pinyin))
+
+
+def _pinyin_like(word: str, syllables: frozenset[str]) -> bool:
+    """Pinyin of two or more syllables (wenchang), or initials (wcj); not a lone syllable
+    (ji would mark every 鸡, 基 and 机) and not English (coffee)."""
+    if not (word.isascii() and word.isalpha()) or len(word) < 2 or word in syllables:
+        return False
+    return text.is_pinyin(word) or not any(vowel in word for vowel in "aeiouv")
+
+
+@functools.lru_cache(maxsize=20_000)
+def _analyzed(word: str) -> frozenset[str]:
+    return frozenset(_analyze(word))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _pinyin_readings(word: str) -> frozenset[str]:
+    """文昌市 -> {wenchangshi, wcs, wenchang}: the readings a pinyin query of it takes."""
+    readings = set()
+    for sub, _start, _end in text.segment(word):
+        parts = text.syllables(sub)
+        if len(parts) > 1:
+            readings.add("".join(parts))
+    parts = text.syllables(word)
+    if len(parts) > 1:
+        readings.add("".join(p[0] for p in parts))
+    return frozenset(readings)
+
+
+def for_name(terms: HighlightTerms, name: str | None) -> HighlightTerms:
+    """A pinyin query's marks for one hit: the words of its name that the pinyin spells
+    (wenchangji -> 文昌鸡), looked for as Chinese words in its description."""
+    if not terms.pinyin or not name:
+        return terms
+    spelled = {word for word, _start, _end in text.segment(text.normalize(name))
+               if text.has_cjk(word) and not terms.pinyin.isdisjoint(_pinyin_readings(word))}
+    return replace(terms, chinese=terms.chinese | spelled) if spelled else terms
+
+
+def _rough_spans(haystack: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Where query words occur as plain substrings (a stem inside its word: coffe in
+    coffees): cheap, to choose the stretch worth segmenting."""
+    spans: list[tuple[int, int]] = []
+    for probe in sorted(terms.chinese | terms.latin, key=len, reverse=True):
+        start = haystack.find(probe)
+        while start != -1 and len(spans) < 200:
+            spans.append((start, start + len(probe)))
+            start = haystack.find(probe, start + len(probe))
+    return sorted(spans)
+
+
+def marked_spans(body: str, terms: HighlightTerms, begin: int = 0,
+                 end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of every whole word of body[begin:end] that a query word marks. Words
+    are jieba's segmentation of the text itself (a place name stays whole; search-mode
+    fragments would show 三门 of 三门坡) and Latin words whole (coffees, not coffe). A few
+    characters either side are segmented too, so the stretch's edges cut as the whole text
+    would."""
+    end = len(body) if end is None else end
+    low, high = max(0, begin - 8), min(len(body), end + 8)
+    stretch = text.normalize(body[low:high])
+    return [(low + start, low + stop) for word, start, stop in text.words(stretch)
+            if begin <= low + start and low + stop <= end
+            and any(ch.isalnum() for ch in word) and terms.marks(word)]
+
+
+def snippet(body: str, terms: HighlightTerms, width: int = 120) -> Markup | None:
+    """The stretch of the description with the most query words, its marked words marked,
+    the rest HTML-escaped. Offsets are the original text's (normalize keeps lengths). Only
+    that stretch is segmented (jieba costs about 1 ms per description)."""
+    if not body or not terms:
         return None
-    haystack = text.normalize(body).lower()
-    spans = []
-    for word in sorted(set(words), key=len, reverse=True):
-        start = haystack.find(word)
-        while start != -1 and len(spans) < 50:
-            spans.append((start, start + len(word)))
-            start = haystack.find(word, start + len(word))
+    rough = _rough_spans(text.normalize(body).lower(), terms)
+    if not rough:
+        return None
+    best = max(rough, key=lambda s: sum(1 for o in rough if s[0] <= o[0] < s[0] + width))
+    begin = max(0, best[0] - 30)
+    end = min(len(body), max(begin + width, best[1]))
+    spans = marked_spans(body, terms, begin, end)
     if not spans:
         return None
-    spans.sort(key=lambda span: (span[0], -span[1]))  # longest match first at a start
-    best = max(spans, key=lambda s: sum(1 for o in spans if s[0] <= o[0] < s[0] + width))
-    begin = max(0, best[0] - 30)
-    end = min(len(body), begin + width)
     parts, cursor = [], begin
     for start, stop in spans:
-        if start < cursor or stop > end:
-            continue
         parts.append(escape(body[cursor:start]))
         parts.append(Markup("<mark>%s</mark>") % body[start:stop])
         cursor = stop
@@ -270,27 +525,34 @@ def snippet(body: str, words: list[str], width: int = 120) -> Markup | None:
     return Markup(prefix) + Markup("").join(parts) + Markup(suffix)
 
 
-def query_words(query: str) -> list[str]:
-    lower = query.lower()
-    words = [w for piece in lower.split() for w in (piece, *_analyze(piece))]
-    return [w for w in words if len(w) > 1 or text.has_cjk(w)]
-
-
 def index_search(searcher, query: str, filters: SearchFilters, page: int,
                  per_page: int) -> SearchResults:
     results = SearchResults(query, [], 0, page, per_page)
-    hits = _run(searcher, build_query(query), filters, page, per_page)
+    reader, known = searcher.reader(), current_synonyms()
+
+    def run(text_: str, strict: bool = True) -> _Ranked:
+        built = build_query(text_, strict, reader, known)
+        return _run(searcher, built, filters, page, per_page)
+
+    hits = run(query)
     if hits.total == 0:
         results.suggestion = did_you_mean(searcher, query)
         if results.suggestion:
-            hits = _run(searcher, build_query(results.suggestion), filters, page, per_page)
+            hits = run(results.suggestion)
             results.corrected = hits.total > 0
-        if hits.total == 0:
-            hits = _run(searcher, build_query(query, strict=False), filters, page, per_page)
-    words = query_words(results.suggestion if results.corrected else query)
-    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body")) for h in hits.page]
-    rows = dict(documents.load_in_order([k for k, _ in page_hits]))
-    results.hits = [Hit(k, rows[k], snippet(body, words)) for k, body in page_hits if k in rows]
+        else:
+            results.no_correction = True
+        if hits.total == 0 and len(_analyze(query)) > 1:
+            # Some of several words may still find something; a lone word that found
+            # nothing has nothing looser to try.
+            hits = run(query, strict=False)
+    searched = results.suggestion if results.corrected and results.suggestion else query
+    marks = highlight_terms(searched, known, reader)
+    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name"))
+                 for h in hits.page]
+    rows = dict(documents.load_in_order([k for k, _, _ in page_hits]))
+    results.hits = [Hit(k, rows[k], snippet(body, for_name(marks, name)))
+                    for k, body, name in page_hits if k in rows]
     results.total = hits.total
     results.page = min(page, max(1, hits.page.pagecount))
     active = filters.active()

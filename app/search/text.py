@@ -5,6 +5,7 @@ import functools
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -56,9 +57,21 @@ def normalize(text: str) -> str:
 
 
 def clean_query(raw: str | None) -> str:
-    """User input as plain text: normalised, whitespace collapsed, cut to 200 characters."""
-    text = normalize((raw or "")[: MAX_QUERY_LENGTH * 4])
+    """User input as plain text: format characters dropped and NFKC applied (see
+    drop_invisible), then normalised, whitespace collapsed, cut to 200 characters."""
+    text = normalize(drop_invisible((raw or "")[: MAX_QUERY_LENGTH * 4]))
     return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+
+
+def drop_invisible(text: str) -> str:
+    """What a person typed or pasted, as the characters they saw: every Unicode format
+    character (category Cf: zero-width space and joiners, BOM, word joiner, soft hyphen,
+    bidi marks) removed, so 文\u200b昌鸡 is one word again, then NFKC (UAX #15) for
+    compatibility forms (full-width letters, ligatures, circled digits).
+
+    Not length-preserving, so only for queries: stored text keeps normalize()."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible)
 
 
 def has_cjk(text: str) -> bool:
@@ -107,6 +120,7 @@ def add_words(words: Iterable[str]) -> None:
                 learned = True
         if learned:  # blocks segmented before may now segment differently
             _segment_block.cache_clear()
+            _words_of_block.cache_clear()
 
 
 def segment(text: str) -> Iterator[tuple[str, int, int]]:
@@ -124,8 +138,25 @@ def segment(text: str) -> Iterator[tuple[str, int, int]]:
             start += len(block)
 
 
+def words(text: str) -> Iterator[tuple[str, int, int]]:
+    """(word, start, end) in jieba's default (accurate) mode: each character in exactly
+    one word, as a reader would cut the text (三门坡镇 whole, 文昌鸡 whole). For
+    highlighting; the index uses segment()."""
+    start = 0
+    for block in _JIEBA_BLOCK.split(text):
+        if block:
+            for word, word_start, word_end in _words_of_block(block):
+                yield word, start + word_start, start + word_end
+            start += len(block)
+
+
 # jieba's own block pattern (jieba.re_han_default), so blocks are exactly the ones it cuts.
 _JIEBA_BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)", re.U)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _words_of_block(block: str) -> tuple[tuple[str, int, int], ...]:
+    return tuple(jieba_instance().tokenize(block))
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -197,6 +228,31 @@ def _syllables(chinese: str) -> tuple[str, ...]:
     _load_readings(PLACE_READINGS)
     return tuple(s for s in lazy_pinyin(chinese, style=Style.NORMAL, errors="ignore")
                  if s.isalpha())
+
+
+@functools.cache
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin knows (about 400: li, wen, bian...), from
+    its own character table, tone marks stripped by Unicode decomposition."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    toned = {reading for readings in set(pinyin_dict.values())
+             for reading in readings.split(",")}
+    decomposed = (unicodedata.normalize("NFD", r).replace("u\u0308", "v") for r in toned)
+    return frozenset("".join(ch for ch in r if not unicodedata.combining(ch))
+                     for r in decomposed)
+
+
+@functools.lru_cache(maxsize=20_000)
+def is_pinyin(word: str) -> bool:
+    """Whether a Latin word splits wholly into pinyin syllables (wenchang, sanmen; also
+    some English words: banana)."""
+    syllables = pinyin_syllables()
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        reachable[end] = any(reachable[start] and word[start:end] in syllables
+                             for start in range(max(0, end - 6), end))
+    return reachable[-1]
 
 
 def pinyin_forms(name: str) -> list[str]:

@@ -131,6 +131,9 @@ ACTIONS = (
     "photo_cover",
     "photo_remove",
     "import",
+    "synonym_create",
+    "synonym_update",
+    "synonym_delete",
 )
 
 

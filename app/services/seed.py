@@ -85,6 +85,7 @@ class SeedLoader:
         self.load_authorizations(demo["authorizations"], signs)
         self.load_industry_facts(demo["industry_facts"])
         self.load_images()
+        self.load_synonyms()
         db.session.flush()
         return {
             "counties": len(self.counties),
@@ -92,6 +93,13 @@ class SeedLoader:
             "signs": len(set(signs.values())),
             "enterprises": len(self.enterprises),
         }
+
+    def load_synonyms(self) -> None:
+        """Search synonym groups (seed/synonyms.yaml), kept when already present."""
+        from app.services.synonyms import seed_groups
+
+        if (self.seed_dir / "synonyms.yaml").exists():
+            seed_groups(self.yaml("synonyms.yaml") or [])
 
     # --- places -------------------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""Synonyms at query time: the groups officials keep in the back office (SynonymGroup),
+looked up for each query word, so an edit applies at the next search without a reindex.
+Each process keeps the groups in memory and reloads them when the table changed."""
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models.synonyms import SynonymGroup
+
+
+class Synonyms:
+    """word -> the other words of its groups. A word is found as typed (normalised and
+    lower-cased like a query) and, for a one-word term, as the index analyses it (crabs and
+    crab both find the group of crab)."""
+
+    def __init__(self, groups: Iterable[list[str]]) -> None:
+        from app.search.service import _analyze  # the index's own analyzer
+
+        self._others: dict[str, list[str]] = {}
+        for terms in groups:
+            for term in terms:
+                keys = {term}
+                analyzed = _analyze(term)
+                if len(analyzed) == 1:
+                    keys.add(analyzed[0])
+                for key in keys:
+                    bucket = self._others.setdefault(key, [])
+                    bucket.extend(t for t in terms if t != term and t not in bucket)
+
+    def of(self, word: str) -> tuple[str, ...]:
+        return tuple(self._others.get(word, ()))
+
+    def __bool__(self) -> bool:
+        return bool(self._others)
+
+
+_lock = threading.Lock()
+_cached: tuple[tuple, Synonyms] | None = None
+
+
+def current() -> Synonyms:
+    """The groups as the database has them now: one small aggregate query per search tells
+    whether this process's copy is still current (any add, edit or delete changes it)."""
+    global _cached
+    stamp = tuple(db.session.execute(select(
+        func.count(SynonymGroup.id), func.max(SynonymGroup.id),
+        func.max(SynonymGroup.updated_at), func.sum(SynonymGroup.id))).one())
+    cached = _cached
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        rows = db.session.scalars(select(SynonymGroup.terms)).all()
+        synonyms = Synonyms([t for t in row.split(",") if t] for row in rows)
+        _cached = (stamp, synonyms)
+    return synonyms

@@ -1,0 +1,476 @@
+"""Search text as people type it (issue 8, kinds 6 and 2): highlights cover whole words,
+did-you-mean only offers close corrections, compound query words find the catalogue word
+they extend, everyday names find products through the synonym table, and invisible
+characters never split a word. All against a real Whoosh index over the seed data."""
+import html as htmllib
+import re
+
+import jieba
+import pytest
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import AuditEntry, SynonymGroup
+from app.search import service, text
+from app.services import synonyms as synonym_service
+from tests.admin_support import csrf_token, login, make_users
+from tests.search_helpers import indexed_app
+
+_MARK = re.compile(r"<mark>(.*?)</mark>")
+
+
+@pytest.fixture(scope="module")
+def search_app(database_factory, tmp_path_factory, media_root):
+    app = indexed_app(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root)
+    with app.app_context():
+        yield app
+        service.get_store().close()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def slugs(query: str, n: int = 24) -> list[str]:
+    results = service.search(query, service.SearchFilters(), 1, n)
+    assert results.source == "index"
+    return [getattr(h.obj, "slug", None) or h.obj.product.slug for h in results.hits]
+
+
+def keys(query: str) -> list[str]:
+    results = service.search(query, service.SearchFilters(), 1, 100)
+    return [str(h.key) for h in results.hits]
+
+
+def snippets(query: str) -> list[str]:
+    results = service.search(query, service.SearchFilters(), 1, 24)
+    return [str(h.snippet) for h in results.hits if h.snippet]
+
+
+def word_boundaries(plain: str) -> set[int]:
+    """Offsets where jieba's own (accurate-mode) segmentation of the text starts or ends a
+    word, and every offset around a non-Han character."""
+    bounds = set()
+    for _word, start, end in jieba.dt.tokenize(plain):
+        bounds |= {start, end}
+    return bounds
+
+
+def assert_whole_words(snippet: str) -> None:
+    """Every <mark> begins and ends at a word boundary of the unmarked text: no letter of
+    the same Latin word right outside it, and jieba's segmentation agrees for Chinese."""
+    plain_parts, spans, cursor, position = [], [], 0, 0
+    for match in _MARK.finditer(snippet):
+        before = htmllib.unescape(snippet[cursor:match.start()])
+        inner = htmllib.unescape(match.group(1))
+        plain_parts += [before, inner]
+        position += len(before)
+        spans.append((position, position + len(inner)))
+        position += len(inner)
+        cursor = match.end()
+    plain_parts.append(htmllib.unescape(snippet[cursor:]))
+    plain = "".join(plain_parts)
+    bounds = word_boundaries(plain)
+    for start, end in spans:
+        word = plain[start:end]
+        assert word.strip() == word and word, (word, snippet)
+        if word.isascii():
+            outside = plain[start - 1:start] + plain[end:end + 1]
+            assert not any(ch.isascii() and ch.isalnum() for ch in outside), (word, snippet)
+        else:
+            assert start in bounds and end in bounds, (word, snippet)
+
+
+# --- a) highlights ------------------------------------------------------------------------
+
+# (query, a word that must be marked whole, a fragment that must never be marked alone)
+HIGHLIGHTS = [
+    ("coffees", "coffee", "coffe"),
+    ("coffee", "coffee", "coffe"),
+    ("mangoes", "mango", "mang"),
+    ("chickens", "chicken", "chick"),
+    ("crabs", "crabs", "crab</mark>s"),
+    ("lychees", "lychees", "lyche"),
+    ("peppers", "peppercorns", "pepper</mark>c"),
+    ("lemons", "lemons", "lemon</mark>s"),
+    ("guavas", "guavas", "guava</mark>s"),
+    ("apples", "apples", "appl"),
+    ("coconuts", "coconut", "coconu"),
+    ("oranges", "orange", "orang"),
+    ("三门坡荔枝", "三门坡", "三门"),
+    ("sanmenpo", "三门坡", "三门"),
+    ("文昌鸡", "文昌鸡", "文昌"),
+    ("荔枝", "荔枝", "荔"),
+    ("兴隆咖啡", "兴隆咖啡", "兴"),
+    ("霸王岭山鸡", "霸王岭", "霸王"),
+    ("多文空心菜", "多文", "多"),
+    ("和乐蟹", "和乐蟹", "和乐"),
+    ("文昌 chicken", "chicken", "chick"),
+    ("海口 lychee", "lychees", "lyche"),
+    ("wenchangji", "文昌鸡", "文昌"),
+    ("wcj", "文昌鸡", "文"),
+    ("helexie", "和乐蟹", "和乐"),
+    ("xinglongkafei", "兴隆咖啡", "兴隆"),
+    ("wen chang ji", "文昌鸡", "文"),
+    ("咖啡粉", "咖啡粉", "咖啡</mark>粉"),
+    ("荔枝干", "荔枝", "干"),
+]
+
+
+@pytest.mark.parametrize(("query", "whole", "fragment"), HIGHLIGHTS)
+def test_highlights_mark_whole_words(search_app, query, whole, fragment):
+    found = snippets(query)
+    assert found, query
+    marked = {m.lower() for s in found for m in _MARK.findall(s)}
+    assert whole.lower() in marked, (query, marked)
+    if "</mark>" in fragment:
+        assert all(fragment.lower() not in s.lower() for s in found), (query, fragment)
+    else:
+        assert fragment.lower() not in marked, (query, marked)
+    for snippet in found:
+        assert_whole_words(snippet)
+
+
+# Bodies with markup characters and mixed scripts; the snippet must stay escaped text.
+ESCAPING = [
+    ("crab", "Mud crabs & <b>lobsters</b> from 和乐", "crabs"),
+    ("crabs", "<script>alert(1)</script> crab meat", "crab"),
+    ("和乐蟹", "和乐蟹 < 1 kg & 青蟹 > 2 kg", "和乐蟹"),
+    ("coffee", "\"Coffee\" & 'tea' <i>", "Coffee"),
+    ("文昌鸡", "A&amp;B 文昌鸡 <img src=x onerror=alert(1)>", "文昌鸡"),
+    ("lychees", "Lychees&nbsp;<br>荔枝", "Lychees"),
+]
+
+
+@pytest.mark.parametrize(("query", "body", "whole"), ESCAPING)
+def test_snippets_escape_the_text_around_whole_word_marks(search_app, query, body, whole):
+    snippet = service.snippet(body, service.highlight_terms(query))
+    assert isinstance(snippet, Markup)
+    rendered = str(snippet)
+    assert f"<mark>{whole}</mark>" in rendered
+    without_marks = rendered.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in without_marks and ">" not in without_marks.replace("&gt;", "")
+    assert htmllib.unescape(without_marks) == body
+    assert_whole_words(rendered)
+
+
+def test_results_page_marks_whole_words(search_app):
+    html = search_app.test_client().get("/search?q=coffees&lang=en").get_data(as_text=True)
+    assert "<mark>Coffee</mark>" in html or "<mark>coffee</mark>" in html
+    assert "coffe</mark>e" not in html.lower()
+
+
+# --- b) did you mean ----------------------------------------------------------------------
+
+# (typed, the correction, a product the corrected search finds)
+MISSPELLINGS = [
+    ("cofee", "coffee", "xinglong-coffee"),
+    ("coffe", "coffee", "fushan-coffee"),
+    ("wenchng", "wenchang", "wenchang-chicken"),
+    ("wenchagnji", "wenchangji", "wenchang-chicken"),
+    ("chiken", "chicken", "wenchang-chicken"),
+    ("chikcen", "chicken", "danzhou-chicken"),
+    ("rambutn", "rambutan", "baoting-rambutan"),
+    ("hainna", "hainan", "hainan-island-salt"),
+    ("hiakou", "haikou", "haikou-volcanic-lychee"),
+    ("danzou", "danzhou", "danzhou-chicken"),
+    ("qiongzhng", "qiongzhong", "qiongzhong-green-orange"),
+    ("qionghia", "qionghai", "qionghai-guava"),
+    ("lingshiu", "lingshui", "lingshui-lychee"),
+    ("wanign", "wanning", "wanning-lemon"),
+    ("lycheee", "lychee", "yongxing-lychee"),
+    ("coconat", "coconut", "wenchang-coconut"),
+    ("peper", "pepper", "dapo-pepper"),
+    ("xinglnog", "xinglong", "xinglong-coffee"),
+    ("bananna", "banana", "ledong-banana"),
+    ("lemmon", "lemon", "wanning-lemon"),
+    ("tobaco", "tobacco", "hainan-cigar-tobacco-leaf"),
+    ("helexei", "helexie", "hele-crab"),
+    ("wenchang chiken", "wenchang chicken", "wenchang-chicken"),
+    ("sanay mango", "sanya mango", "sanya-mango"),
+]
+
+
+@pytest.mark.parametrize(("typed", "correction", "expected"), MISSPELLINGS)
+def test_close_misspellings_are_corrected(search_app, typed, correction, expected):
+    results = service.search(typed, service.SearchFilters(), 1, 24)
+    assert results.suggestion == correction and results.corrected
+    assert len(results.suggestion.split()) == len(typed.split())
+    assert expected in slugs(correction)
+    assert expected in [getattr(h.obj, "slug", None) or h.obj.product.slug
+                        for h in results.hits]
+
+
+# Words that are not misspellings of anything in the catalogue (or are too short to tell):
+# never "corrected", least of all into pinyin syllables.
+NOT_MISSPELLINGS = ["lime", "limes", "pizza", "li", "xyz", "a", "q", "x", "7", "12345",
+                    "apple", "sushi", "tofu", "kiwi", "durian", "cheese", "salmon", "lion",
+                    "mine", "wine", "beer", "hello", "zzzqqqxx", "ab", "lim", "bean"]
+
+
+@pytest.mark.parametrize("word", NOT_MISSPELLINGS)
+def test_unrelated_words_are_not_corrected(search_app, word):
+    results = service.search(word, service.SearchFilters(), 1, 24)
+    assert results.suggestion is None and not results.corrected
+    if not results.hits:
+        assert results.no_correction
+
+
+@pytest.mark.parametrize("word", ["lime", "pizza", "salmon", "xyz"])
+def test_no_close_word_says_so_and_shows_places(search_app, word):
+    client = search_app.test_client()
+    html = client.get(f"/search?q={word}&lang=en").get_data(as_text=True)
+    assert "Showing results for" not in html and "Did you mean" not in html
+    assert "no similar word in the catalogue" in html
+    assert "/counties/" in html and "/categories/" in html
+    assert 'class="result-title"' not in html
+    zh = client.get(f"/search?q={word}&lang=zh").get_data(as_text=True)
+    assert "no similar word" not in zh  # translated
+
+
+@pytest.mark.parametrize(("word", "length", "edits"), [
+    ("li", 2, 0), ("tea", 3, 0), ("lime", 4, 1), ("cofee", 5, 1), ("wenchng", 7, 2),
+])
+def test_allowed_edits_grow_with_length(word, length, edits):
+    assert len(word) == length and service.max_edits(length) == edits
+
+
+def test_single_syllables_and_initials_are_never_corrections(search_app):
+    vocabulary = service._spelling_vocabulary(service.get_store().searcher().reader())
+    assert vocabulary and "li" not in vocabulary and "wcj" not in vocabulary
+    assert not any(w in text.pinyin_syllables() for w in vocabulary)
+    assert service.correction_for("lime", vocabulary) is None
+    assert service.correction_for("salmon", vocabulary) is None  # not sanmen
+
+
+# --- c) compound query words ----------------------------------------------------------------
+
+# (a form or part of a product, the product it must find)
+COMPOUNDS = [
+    ("咖啡粉", "xinglong-coffee"),
+    ("咖啡粉", "fushan-coffee"),
+    ("咖啡豆", "xinglong-coffee"),
+    ("荔枝干", "yongxing-lychee"),
+    ("椰子汁", "wenchang-coconut"),
+    ("椰子片", "wenchang-coconut"),
+    ("黑猪肉", "tunchang-black-pig"),
+    ("文昌鸡肉", "wenchang-chicken"),
+    ("和乐蟹肉", "hele-crab"),
+    ("芒果干", "sanya-mango"),
+    ("胡椒粉", "dapo-pepper"),
+    ("红茶叶", "wuzhishan-black-tea"),
+    ("绿茶叶", "baisha-green-tea"),
+    ("槟榔苗", "wanning-areca-nut"),
+    ("地瓜粉", "chengmai-qiaotou-sweet-potato"),
+    ("芒果汁", "changjiang-mango"),
+    ("香蕉片", "ledong-banana"),
+    ("柠檬汁", "wanning-lemon"),
+    ("淮山粉", "yunlong-yam"),
+    ("番石榴汁", "qionghai-guava"),
+    ("荔枝酱", "lingshui-lychee"),
+    ("五指山红茶叶", "wuzhishan-black-tea"),
+    ("莲雾汁", "sanya-wax-apple"),
+    ("东山羊肉", "wanning-dongshan-goat"),
+    ("哈密瓜汁", "sanya-muskmelon"),
+    ("红毛丹干", "baoting-rambutan"),
+    ("鲜荔枝", "sanmenpo-lychee"),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), COMPOUNDS)
+def test_a_form_or_part_of_a_product_finds_it(search_app, query, expected):
+    assert expected in slugs(query)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("兴隆咖啡", "product:xinglong-coffee"), ("文昌鸡", "product:wenchang-chicken"),
+    ("和乐蟹", "product:hele-crab"), ("屯昌黑猪", "product:tunchang-black-pig"),
+    ("五指山红茶", "product:wuzhishan-black-tea"), ("三门坡荔枝", "product:sanmenpo-lychee"),
+    ("万宁东山羊", "product:wanning-dongshan-goat"), ("椰子", "product:wenchang-coconut"),
+])
+def test_exact_names_stay_ahead_of_part_and_synonym_matches(search_app, query, expected):
+    first = service.search(query, service.SearchFilters(), 1, 1).hits[0]
+    assert f"{first.key.kind}:{first.obj.slug}" == expected
+
+
+def test_a_whole_unknown_word_is_not_dropped(search_app):
+    # 海南 alone would find everything; the crab must lead.
+    assert slugs("海南螃蟹")[0] == "hele-crab"
+    assert service.catalogue_parts("海南螃蟹", service.get_store().searcher().reader()) == []
+
+
+# --- d) synonyms ------------------------------------------------------------------------------
+
+# (everyday, regional or other-language name, the product it must find)
+COLLOQUIAL = [
+    ("螃蟹", "hele-crab"),
+    ("crabs", "hele-crab"),
+    ("椰青", "wenchang-coconut"),
+    ("椰果", "wenchang-coconut"),
+    ("杧果", "sanya-mango"),
+    ("丹荔", "yongxing-lychee"),
+    ("litchi", "lingshui-lychee"),
+    ("lichee", "sanmenpo-lychee"),
+    ("黑山羊", "wanning-dongshan-goat"),
+    ("香猪", "tunchang-black-pig"),
+    ("土猪", "dingan-black-pig"),
+    ("芭乐", "qionghai-guava"),
+    ("番薯", "chengmai-qiaotou-sweet-potato"),
+    ("红薯", "chengmai-qiaotou-sweet-potato"),
+    ("山药", "yunlong-yam"),
+    ("小番茄", "lingshui-cherry-tomato"),
+    ("韶子", "baoting-rambutan"),
+    ("毛荔枝", "baoting-rambutan"),
+    ("洋蒲桃", "sanya-wax-apple"),
+    ("蕹菜", "duowen-water-spinach"),
+    ("野鸡", "bawangling-hill-chicken"),
+    ("走地鸡", "wenchang-chicken"),
+    ("coffee beans", "xinglong-coffee"),
+    ("cantaloupe", "sanya-muskmelon"),
+    ("betel nut", "wanning-areca-nut"),
+    ("wampi", "yongxing-wampee"),
+    ("rose apple", "yunlong-wax-apple"),
+    ("pheasant", "bawangling-hill-chicken"),
+    ("和乐螃蟹", "hele-crab"),
+    ("螃蟹 ", "hele-crab"),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), COLLOQUIAL)
+def test_everyday_names_find_the_product(search_app, query, expected):
+    assert expected in slugs(query)
+
+
+def test_synonym_edits_apply_to_the_next_search_without_reindex(search_app):
+    assert slugs("榴莲") == []
+    group = synonym_service.save_group(None, "榴莲，莲雾", "test", None)
+    db.session.commit()
+    try:
+        assert "sanya-wax-apple" in slugs("榴莲")
+        synonym_service.save_group(group, "榴莲, 芒果", "test", None)
+        db.session.commit()
+        found = slugs("榴莲")
+        assert "sanya-mango" in found and "sanya-wax-apple" not in found
+    finally:
+        synonym_service.delete_group(group, None)
+        db.session.commit()
+    assert slugs("榴莲") == []
+
+
+@pytest.mark.parametrize(("raw", "terms"), [
+    ("螃蟹，蟹, Crab", ["螃蟹", "蟹", "crab"]),
+    ("椰青、椰子;椰果", ["椰青", "椰子", "椰果"]),
+    ("ＣＲＡＢ\n螃蟹\n螃蟹", ["crab", "螃蟹"]),
+    ("荔枝, 離枝", ["荔枝", "离枝"]),
+    ("wax  apple, 莲雾", ["wax apple", "莲雾"]),
+    ("\u200b螃\u200b蟹, 蟹", ["螃蟹", "蟹"]),
+])
+def test_synonym_terms_are_normalised_like_queries(raw, terms):
+    assert synonym_service.parse_terms(raw) == terms
+
+
+@pytest.mark.parametrize("raw", ["", "螃蟹", "螃蟹, 螃蟹", " , ，", "x" * 51 + ", y"])
+def test_synonym_groups_need_two_distinct_short_words(raw):
+    with pytest.raises(synonym_service.SynonymInvalid):
+        synonym_service.parse_terms(raw)
+
+
+def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
+    assert db.session.scalar(select(func.count(SynonymGroup.id))) >= 30
+
+
+# --- the back-office screen (a fresh database each: it writes) ------------------------------
+
+
+@pytest.fixture
+def admin_app(database_factory, tmp_path, media_root):
+    app = indexed_app(database_factory(), tmp_path, media_root)
+    with app.app_context():
+        yield app
+        service.get_store().close()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
+    make_users()
+    client = admin_app.test_client()
+    assert login(client, "reviewer").status_code == 302
+    assert client.get("/admin/synonyms/").status_code == 200
+    token = csrf_token(client, "/admin/synonyms/new")
+    assert client.post("/admin/synonyms/new", data={"terms": "榴莲"}).status_code == 400  # CSRF
+    bad = client.post("/admin/synonyms/new", data={"csrf_token": token, "terms": "榴莲"})
+    assert bad.status_code == 400 and "请至少输入两个" in bad.get_data(as_text=True)
+    response = client.post("/admin/synonyms/new",
+                           data={"csrf_token": token, "terms": "榴莲, 莲雾", "note": "x"})
+    assert response.status_code == 302
+    group = db.session.scalar(select(SynonymGroup).where(SynonymGroup.terms == "榴莲,莲雾"))
+    assert group is not None
+    page = client.get("/search?q=榴莲").get_data(as_text=True)
+    assert "/products/sanya-wax-apple" in page
+    response = client.post(f"/admin/synonyms/{group.id}/edit",
+                           data={"csrf_token": token, "terms": "榴莲, 芒果", "note": ""})
+    assert response.status_code == 302
+    assert "/products/sanya-mango" in client.get("/search?q=榴莲").get_data(as_text=True)
+    response = client.post(f"/admin/synonyms/{group.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert db.session.get(SynonymGroup, group.id) is None
+    actions = list(db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_type == "synonym")
+        .order_by(AuditEntry.seq)))
+    assert actions == ["synonym_create", "synonym_update", "synonym_delete"]
+
+
+@pytest.mark.parametrize("role", ["editor_a", "editor_b"])
+def test_editors_cannot_change_synonyms(admin_app, role):
+    make_users()
+    client = admin_app.test_client()
+    login(client, role)
+    token = csrf_token(client, "/admin/")
+    before = db.session.scalar(select(func.count(SynonymGroup.id)))
+    assert client.get("/admin/synonyms/").status_code == 403
+    response = client.post("/admin/synonyms/new",
+                           data={"csrf_token": token, "terms": "榴莲, 莲雾"})
+    assert response.status_code == 403
+    assert db.session.scalar(select(func.count(SynonymGroup.id))) == before
+
+
+# --- e) invisible characters ------------------------------------------------------------------
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00ad", "\u200e", "\u200f",
+             "\u202a", "\u202c", "\u2066", "\u061c", "\u180e"]
+# (query, where to put the character)
+PLACES = [("文昌鸡", 1), ("文昌鸡", 2), ("文昌鸡", 0), ("文昌鸡", 3), ("和乐蟹", 2),
+          ("wenchangji", 4), ("wcj", 1), ("Wenchang chicken", 3), ("Wenchang chicken", 8),
+          ("兴隆咖啡", 2), ("coffee", 3)]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+@pytest.mark.parametrize(("query", "at"), PLACES)
+def test_invisible_characters_never_split_a_word(search_app, char, query, at):
+    assert keys(query[:at] + char + query[at:]) == keys(query)
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_invisible_characters_in_suggest_and_the_page(search_app, char):
+    client = search_app.test_client()
+    for prefix in ("文昌", "wench", "wcj"):
+        plain = client.get(f"/search/suggest?q={prefix}").get_json()
+        typed = client.get(f"/search/suggest?q={prefix[0]}{char}{prefix[1:]}").get_json()
+        assert typed == plain and plain["suggestions"]
+    page = client.get(f"/search?q=文{char}昌鸡").get_data(as_text=True)
+    assert "/products/wenchang-chicken" in page and char not in page
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("文\u200b昌鸡", "文昌鸡"),
+    ("\ufeffwenchangji", "wenchangji"),
+    ("wen\u00adchang", "wenchang"),
+    ("ｗｅｎｃｈａｎｇ", "wenchang"),
+    ("文昌\u3000鸡", "文昌 鸡"),
+    ("ﬁsh", "fish"),
+    ("①", "1"),
+    ("文昌雞", "文昌鸡"),
+    ("\u202e蟹乐和\u202c", "蟹乐和"),
+])
+def test_the_query_normaliser(raw, clean):
+    assert text.clean_query(raw) == clean
