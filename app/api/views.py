@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from app.api import bp
 from app.api.openapi import openapi_document
+from app.conditional import conditional
 from app.services import catalogue, opendata
 from app.services.page_cache import page_cache
 
@@ -62,7 +63,7 @@ def json_response(payload: dict | None = None, *, body: bytes | None = None, sta
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _cached(build):

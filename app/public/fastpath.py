@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.conditional import needs_full_evaluation
 from app.i18n import EnvironLanguage
 from app.security import CONTENT_SECURITY_POLICY
 from app.services.page_cache import page_cache, wsgi_answer
@@ -42,6 +43,7 @@ class PublicPageFastPath:
             and (path == "/" or path.startswith(CACHED_PREFIXES))
             and "lang=" not in environ.get("QUERY_STRING", "")
             and self.session_cookie not in environ.get("HTTP_COOKIE", "")
+            and not needs_full_evaluation(environ)
         )
 
     def _answer(self, environ, start_response):

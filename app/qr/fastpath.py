@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.conditional import needs_full_evaluation
 from app.i18n import EnvironLanguage
 from app.services import codes, scans
 from app.services.page_cache import page_cache, wsgi_answer
@@ -29,7 +30,8 @@ class PassportFastPath:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if (path.startswith("/q/") and len(path) == 11 and not environ.get("QUERY_STRING")
-                and environ.get("REQUEST_METHOD") in ("GET", "HEAD")):
+                and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+                and not needs_full_evaluation(environ)):
             answer = self._answer(path[3:], environ, start_response)
             if answer is not None:
                 return answer
