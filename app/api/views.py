@@ -23,6 +23,8 @@ FILTERS = {
     "enterprises": ("county",),
     "authorizations": ("enterprise", "product", "status"),
 }
+# Filters that name another listing by slug (the rest are enumerations or numbers).
+REFERENCE_FILTERS = frozenset({"county", "category", "product", "enterprise"})
 
 
 def _bad(message: str):
@@ -87,6 +89,11 @@ def _list(resource: str):
             result = opendata.list_resource(
                 resource, filters, page, per_page, catalogue.local_today())
         except opendata.UnknownFilterValue as unknown:
+            if unknown.name in REFERENCE_FILTERS:
+                # A well-formed slug naming nothing: no resource at this URI (RFC 9110
+                # §15.5.5; the query is part of the target), not a malformed request.
+                raise NotFound(description=f"No {unknown.name} '{filters[unknown.name]}' "
+                                           "in the catalogue.") from None
             _bad(f"Unknown value for filter '{unknown.name}'.")
         pages = max(1, -(-result.total // per_page))
         links = {"self": _page_url(resource, page, per_page, filters)}
