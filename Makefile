@@ -28,7 +28,7 @@ run: install
 # Production-style serving (see README): gunicorn behind a proxy.
 serve-prod: install
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 3 wsgi:app
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Debian packages the browser tests need (chromium, CJK fonts); installed only when missing.
 # Redis: the login throttle's shared storage, tested against the real server.

@@ -52,8 +52,8 @@ class RequestIdFilter(logging.Filter):
 def logging_config(level: str = "INFO", *, include_root: bool = False) -> dict:
     """The `logging.config.dictConfig` dictionary: one line per record on stderr, with the
     process and the request id. The factory leaves the root logger alone (tests, embedding
-    apps); gunicorn.conf.py passes include_root=True because gunicorn's own defaults would
-    otherwise give the root logger a second handler (doubled lines)."""
+    apps); gunicorn.conf.py passes include_root=True: gunicorn's defaults would otherwise
+    give the root logger a handler writing to stdout in another format."""
     config: dict = {
         "version": 1,
         "disable_existing_loggers": False,
@@ -69,14 +69,15 @@ def logging_config(level: str = "INFO", *, include_root: bool = False) -> dict:
             "filters": ["request_id"],
         }},
         "loggers": {
-            # Flask's app.logger is "app"; every module logs under app.<module>.
-            "app": {"level": level, "handlers": ["stderr"], "propagate": True},
+            # Flask's app.logger is "app"; every module logs under app.<module>. Not passed
+            # on to the root logger, which gunicorn (or an embedding app) may give its own
+            # handler: the line would be written twice.
+            "app": {"level": level, "handlers": ["stderr"], "propagate": False},
             "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
         },
     }
-    if include_root:
+    if include_root:  # other libraries' warnings, in the same format
         config["root"] = {"level": "WARNING", "handlers": ["stderr"]}
-        config["loggers"]["app"]["handlers"] = []  # reaches stderr through the root
     return config
 
 
