@@ -54,17 +54,31 @@ class BoundedRequest(Request):
 
 def refuse_oversized_body() -> None:
     """before_request, ahead of CSRF and the views (they would parse the form)."""
+    if request.routing_exception is not None:
+        return  # a 404 or 405 follows and reads nothing
     limit = request.max_content_length
     length = request.content_length
     if limit is not None and length is not None and length > limit:
         raise RequestEntityTooLarge()
+    if length is None and "HTTP_TRANSFER_ENCODING" in request.environ:
+        _refuse_long_chunked_body(limit)
     if request.mimetype == URLENCODED:
         _count_urlencoded_fields(current_app.config["MAX_FORM_PARTS"])
 
 
+def _refuse_long_chunked_body(limit: int | None) -> None:
+    # werkzeug's limited stream returns the first `limit` bytes of a longer chunked body
+    # without complaint (only a further read raises), so a form would be silently cut.
+    # A body that fills the limit is taken as longer than it (one byte of leeway lost).
+    # Read whole (at most the limit), also for multipart: werkzeug's parser stopped half-way
+    # would leave its spooled temporary file open.
+    body = request.get_data(cache=True, parse_form_data=False)
+    if limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge()
+
+
 def _count_urlencoded_fields(max_fields: int | None) -> None:
-    # get_data reads through werkzeug's limited stream (413 past the limit, chunked bodies
-    # included) and keeps the bytes, so the form is later parsed from this same copy.
+    # get_data keeps the bytes, so the form is later parsed from this same copy.
     body = request.get_data(cache=True, parse_form_data=False)
     if max_fields is not None and body.count(b"&") >= max_fields:
         raise RequestEntityTooLarge()
