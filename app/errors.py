@@ -51,7 +51,8 @@ def handle_http_error(error: HTTPException):
         html = render_template(template, code=code, message=message, request_id=request_id,
                                limit=_size_text(request.max_content_length))
     except Exception:  # noqa: BLE001  a broken template or an unreachable database must not hide the error
-        error_log.exception("The %s error page failed (request %s)", code, request_id)
+        error_log.exception("The %s error page failed (request %s)", code, request_id,
+                            extra={"request_id": request_id})
         html = fallback_error_page(request_id)[0]
     return html, code, headers
 
@@ -77,7 +78,7 @@ def handle_csrf_error(_error: CSRFError):
 def handle_unexpected_error(error: Exception):
     error_log.error(
         "Unhandled exception (request %s) %s %s", current_request_id(), request.method,
-        request.path, exc_info=error,
+        request.path, exc_info=error, extra={"request_id": current_request_id()},
     )
     return handle_http_error(InternalServerError(original_exception=error))
 

@@ -72,7 +72,10 @@ def logging_config(level: str = "INFO", *, include_root: bool = False) -> dict:
             # Flask's app.logger is "app"; every module logs under app.<module>. Not passed
             # on to the root logger, which gunicorn (or an embedding app) may give its own
             # handler: the line would be written twice.
-            "app": {"level": level, "handlers": ["stderr"], "propagate": False},
+            # The filter here too: Flask's own app.logger records (an error handler that
+            # failed) carry the id wherever they are handled.
+            "app": {"level": level, "handlers": ["stderr"], "propagate": False,
+                    "filters": ["request_id"]},
             "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
         },
     }
@@ -113,7 +116,8 @@ class RequestObserver:
         try:
             body = self.wsgi_app(environ, observed_start_response)
         except Exception:  # noqa: BLE001  whatever escaped is logged and answered
-            error_log.exception("Unhandled exception outside Flask (request %s)", request_id)
+            error_log.exception("Unhandled exception outside Flask (request %s)", request_id,
+                                extra={"request_id": request_id})
             body = fallback_error_page(request_id)
             observed_start_response("500 INTERNAL SERVER ERROR", [
                 ("Content-Type", "text/html; charset=utf-8"),
