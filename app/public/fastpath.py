@@ -3,8 +3,10 @@ the Flask view sends (tests compare the two), answered before routing, request c
 extension hooks. On a 2-core box that work is most of a cached page's cost.
 
 Anything unusual falls through to Flask: another method, ?lang= (Flask sets the cookie),
-a session cookie (a signed-in official: Flask keeps the session alive), a page not yet
-cached, or a generation not re-checked within PAGE_CACHE_CHECK_SECONDS."""
+a session cookie (a signed-in official: Flask keeps the session alive), If-Match or
+If-Unmodified-Since (they can end in a 412 page), a page not yet cached, or a generation not
+re-checked within PAGE_CACHE_CHECK_SECONDS. If-None-Match and If-Modified-Since are
+answered here by the same evaluator Flask uses (app/conditional.py)."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

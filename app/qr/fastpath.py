@@ -3,8 +3,9 @@ before Flask's dispatch (no routing, no context, no extension hooks), with the s
 and headers the Flask view sends, and the scan counted in the same buffer.
 
 Anything unusual falls through to Flask: a query string (?lang= sets a cookie), a code
-not in canonical form, a page not yet cached, a generation not re-checked within
-PAGE_CACHE_CHECK_SECONDS, write-through scan counting, or a non-200 page."""
+not in canonical form, If-Match or If-Unmodified-Since (a possible 412 page), a page not yet
+cached, a generation not re-checked within PAGE_CACHE_CHECK_SECONDS, write-through scan
+counting, or a non-200 page."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
