@@ -28,7 +28,7 @@ run: install
 # Production-style serving (see README): gunicorn behind a proxy.
 serve-prod: install
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 3 wsgi:app
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Lint and types under pyproject.toml's configuration: zero findings is the bar.
 lint: $(BIN)/.installed

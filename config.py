@@ -59,7 +59,12 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 3600 * 8
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Request bodies (app/request_limits.py): every route takes at most a form's worth of
+    # text; views that take a file declare more with @accepts_upload (multipart only).
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_MEMORY_SIZE = 256 * 1024  # one text field of a multipart form
+    MAX_FORM_PARTS = 1000  # fields (and files) in one form, url-encoded or multipart
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Back office: idle and absolute session limits, login throttling shared via Redis.
     ADMIN_IDLE_MINUTES = int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))
     ADMIN_SESSION_HOURS = int(os.environ.get("ADMIN_SESSION_HOURS", "12"))

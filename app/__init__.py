@@ -1,4 +1,5 @@
 """Application factory: config -> extensions -> blueprints -> errors -> CLI. No side effects."""
+import logging.config
 import os
 
 # pypinyin loads a 40 MB phrase dictionary into every worker unless told not to. Catalogue
@@ -9,7 +10,7 @@ os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import hosts, i18n, models, security, templating
+from app import hosts, i18n, models, observability, request_limits, security, templating
 from app.hosts import CatalogueFlask
 from app.db import db
 from app.services import scans
@@ -27,14 +28,28 @@ def create_app(config: object | None = None) -> Flask:
 
         config = config_from_env()
     app.config.from_object(config)
+    configure_logging(app)
     # The tutorial's one allowed side effect: SQLite and the index need their folder.
     app.config["INSTANCE_DIR"].mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    observe_requests(app)
     trust_reverse_proxies(app)
     return app
+
+
+def configure_logging(app: Flask) -> None:
+    """One line per record on stderr, with the request id (the same config gunicorn.conf.py
+    gives gunicorn's own loggers)."""
+    logging.config.dictConfig(observability.logging_config(app.config["LOG_LEVEL"]))
+
+
+def observe_requests(app: Flask) -> None:
+    """Request id and access line around everything the app answers, the fast paths
+    included; inside ProxyFix, so the logged request is the visitor's."""
+    observability.install(app)
 
 
 def trust_reverse_proxies(app: Flask) -> None:
@@ -52,6 +67,8 @@ def register_extensions(app: Flask) -> None:
     # i18n first: its before_request picks the language before CSRF or the limiter refuse.
     i18n.init_app(app)
     hosts.init_app(app)  # refuses an untrusted Host before CSRF, the limiter or the guards
+    # Body limits next: their before_request refuses an oversized body before CSRF parses it.
+    request_limits.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -12,8 +12,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from app.db import db
+from app.media.upload import MAX_UPLOAD_BYTES
 from app.models import AuditEntry, Product, ProductImage
 from app.models.listing import PublicationStatus
+from app.request_limits import FORM_OVERHEAD
 from app.services.audit import verify_chain
 from tests.admin_support import county, csrf_token, login, make_users, wenchang_listings
 
@@ -158,8 +160,8 @@ def test_upload_over_the_request_limit_gets_a_friendly_413_page(app):
     client = app.test_client()
     login(client, "editor_a")
     product = new_draft(client)
-    big = b"\xff\xd8\xff" + b"\x00" * (app.config["MAX_CONTENT_LENGTH"] + 10)
-    for lang, text in (("en", "The file is too large"), ("zh", "文件太大")):
+    big = b"\xff\xd8\xff" + b"\x00" * (MAX_UPLOAD_BYTES + FORM_OVERHEAD + 10)
+    for lang, text in (("en", "What was sent is too large"), ("zh", "发送的内容太大")):
         response = upload(client, product.id, big, lang=lang)
         assert response.status_code == 413
         assert text in response.get_data(as_text=True)

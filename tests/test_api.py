@@ -64,7 +64,7 @@ def test_etag_and_if_none_match(client):
 
 @pytest.mark.parametrize("url, status", [
     ("/api/v1/products?page=0", 400), ("/api/v1/products?per_page=1000", 400),
-    ("/api/v1/products?page=abc", 400), ("/api/v1/products?county=atlantis", 400),
+    ("/api/v1/products?page=abc", 400), ("/api/v1/products?county=atlantis", 404),
     ("/api/v1/signs?year=20x7", 400), ("/api/v1/signs?regime=bogus", 400),
     ("/api/v1/products/nope", 404), ("/api/v1/signs/99999999999", 404),
     ("/api/v1/nothing", 404), ("/api/v1/products?county=%00", 400),

@@ -14,6 +14,7 @@ from app.models import (
     Product,
     ReportStatus,
 )
+from app.request_limits import FORM_OVERHEAD
 from app.services import reports
 
 
@@ -197,7 +198,7 @@ def test_oversized_photo_is_refused_with_a_message(client):
 
 
 def test_request_over_the_upload_limit_is_a_413_page_not_a_500(app, client):
-    huge = b"\xff" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    huge = b"\xff" * (reports.MAX_PHOTO_BYTES + FORM_OVERHEAD + 1)  # over /report's limit
     data = report_form(photo=(io.BytesIO(huge), "huge.jpg"))
     response = post_large(client, "/report", data)
     assert response.status_code == 413

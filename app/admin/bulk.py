@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from app.admin import bp
 from app.admin.forms import ActionForm, ImportUploadForm
 from app.db import db
+from app.request_limits import FORM_OVERHEAD, accepts_upload
 from app.services import bulk, imports
 from app.services.listings import KINDS, EditConflict, FieldErrors
 
@@ -37,6 +38,7 @@ def bulk_export(kind_key: str, fmt: str):
     return _download(bulk.export_listings(kind_key, imports.allowed_counties(g.user), fmt))
 
 
+@accepts_upload(bulk.MAX_BYTES + FORM_OVERHEAD)
 def bulk_import(kind_key: str):
     kind = KINDS[kind_key]
     form = ImportUploadForm()

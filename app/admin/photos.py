@@ -9,7 +9,8 @@ from app.admin import bp
 from app.admin.forms import ActionForm, PhotoAltForm, PhotoUploadForm
 from app.admin.views import fresh_edit_page
 from app.db import db
-from app.media.upload import MediaError, read_upload
+from app.request_limits import FORM_OVERHEAD, accepts_upload
+from app.media.upload import MAX_UPLOAD_BYTES, MediaError, read_upload
 from app.services import listings, product_photos
 from app.services.listings import KINDS
 
@@ -47,6 +48,7 @@ def _back(product):
 
 
 @bp.route("/products/<int:listing_id>/photos", methods=["POST"])
+@accepts_upload(MAX_UPLOAD_BYTES + FORM_OVERHEAD)
 def product_photo_add(listing_id: int):
     product = _product(listing_id)
     form = PhotoUploadForm()

@@ -1,8 +1,9 @@
 """/data/: the whole published catalogue as CSV (one file per table) and as one JSON file,
 with the licence and the snapshot date (the last change to the catalogue)."""
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template
 
 from app.api import data_bp
+from app.conditional import conditional
 from app.services import catalogue, opendata
 from app.services.page_cache import page_cache
 
@@ -54,4 +55,4 @@ def download(name: str, fmt: str):
     response.add_etag()
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
-    return response.make_conditional(request)
+    return conditional(response)

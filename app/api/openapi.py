@@ -135,7 +135,9 @@ def openapi_document(base_url: str) -> dict:
                                    "meta": _ref("Meta"), "links": _ref("Links")}),
                              f"A page of {resource}"),
                 "304": NOT_MODIFIED,
-                "400": _error("A parameter is malformed or names an unknown value"),
+                "400": _error("A parameter is malformed or not one of its allowed values"),
+                "404": _error("A filter names a county, category, product or enterprise "
+                              "that is not in the published catalogue"),
             },
         }}
         if resource in BY_ID:

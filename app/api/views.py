@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from app.api import bp
 from app.api.openapi import openapi_document
+from app.conditional import conditional
 from app.services import catalogue, opendata
 from app.services.page_cache import page_cache
 
@@ -22,6 +23,8 @@ FILTERS = {
     "enterprises": ("county",),
     "authorizations": ("enterprise", "product", "status"),
 }
+# Filters that name another listing by slug (the rest are enumerations or numbers).
+REFERENCE_FILTERS = frozenset({"county", "category", "product", "enterprise"})
 
 
 def _bad(message: str):
@@ -62,7 +65,7 @@ def json_response(payload: dict | None = None, *, body: bytes | None = None, sta
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _cached(build):
@@ -86,6 +89,11 @@ def _list(resource: str):
             result = opendata.list_resource(
                 resource, filters, page, per_page, catalogue.local_today())
         except opendata.UnknownFilterValue as unknown:
+            if unknown.name in REFERENCE_FILTERS:
+                # A well-formed slug naming nothing: no resource at this URI (RFC 9110
+                # §15.5.5; the query is part of the target), not a malformed request.
+                raise NotFound(description=f"No {unknown.name} '{filters[unknown.name]}' "
+                                           "in the catalogue.") from None
             _bad(f"Unknown value for filter '{unknown.name}'.")
         pages = max(1, -(-result.total // per_page))
         links = {"self": _page_url(resource, page, per_page, filters)}

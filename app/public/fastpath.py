@@ -3,14 +3,17 @@ the Flask view sends (tests compare the two), answered before routing, request c
 extension hooks. On a 2-core box that work is most of a cached page's cost.
 
 Anything unusual falls through to Flask: a Host not in TRUSTED_HOSTS (Flask answers its
-400 page), another method, ?lang= (Flask sets the cookie),
-a session cookie (a signed-in official: Flask keeps the session alive), a page not yet
-cached, or a generation not re-checked within PAGE_CACHE_CHECK_SECONDS."""
+400 page), another method, ?lang= (Flask sets the cookie), a session cookie (a signed-in
+official: Flask keeps the session alive), If-Match or If-Unmodified-Since (they can end
+in a 412 page), a page not yet cached, or a generation not re-checked within
+PAGE_CACHE_CHECK_SECONDS. If-None-Match and If-Modified-Since are answered here by the
+same evaluator Flask uses (app/conditional.py)."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.conditional import needs_full_evaluation
 from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 from app.security import CONTENT_SECURITY_POLICY
@@ -45,6 +48,7 @@ class PublicPageFastPath:
             and "lang=" not in environ.get("QUERY_STRING", "")
             and self.session_cookie not in environ.get("HTTP_COOKIE", "")
             and host_trusted(environ, self.config["TRUSTED_HOSTS"])
+            and not needs_full_evaluation(environ)
         )
 
     def _answer(self, environ, start_response):

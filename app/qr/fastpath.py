@@ -3,13 +3,15 @@ before Flask's dispatch (no routing, no context, no extension hooks), with the s
 and headers the Flask view sends, and the scan counted in the same buffer.
 
 Anything unusual falls through to Flask: a Host not in TRUSTED_HOSTS, a query string
-(?lang= sets a cookie), a code not in canonical form, a page not yet cached, a generation not re-checked within
+(?lang= sets a cookie), a code not in canonical form, If-Match or If-Unmodified-Since
+(a possible 412 page), a page not yet cached, a generation not re-checked within
 PAGE_CACHE_CHECK_SECONDS, write-through scan counting, or a non-200 page."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.conditional import needs_full_evaluation
 from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 from app.services import codes, scans
@@ -31,7 +33,8 @@ class PassportFastPath:
         path = environ.get("PATH_INFO", "")
         if (path.startswith("/q/") and len(path) == 11 and not environ.get("QUERY_STRING")
                 and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
-                and host_trusted(environ, self.config["TRUSTED_HOSTS"])):
+                and host_trusted(environ, self.config["TRUSTED_HOSTS"])
+                and not needs_full_evaluation(environ)):
             answer = self._answer(path[3:], environ, start_response)
             if answer is not None:
                 return answer

@@ -7,6 +7,7 @@ from app.extensions import limiter
 from app.i18n import current_lang
 from app.qr import bp
 from app.qr.forms import ReportForm
+from app.request_limits import FORM_OVERHEAD, accepts_upload
 from app.services import catalogue, reports, verify as verification
 
 
@@ -39,6 +40,7 @@ PHOTO_MESSAGES = {
 
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(_report_limit, methods=["POST"])
+@accepts_upload(reports.MAX_PHOTO_BYTES + FORM_OVERHEAD)
 def report():
     form = ReportForm()
     lang = current_lang()

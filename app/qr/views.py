@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from app.conditional import conditional
 from app.i18n import current_lang
 from app.qr import bp
 from app.qr.images import qr_png, qr_svg
@@ -129,7 +130,7 @@ def landing(token: str):
         # Browsers may keep it briefly; shared caches revalidate, so scans still arrive.
         response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
         response.cache_control.s_maxage = 0
-        return response.make_conditional(request)
+        return conditional(response)
     return response
 
 
@@ -179,7 +180,7 @@ def qr_image(token: str, fmt: str):
                                       digest_size=8).hexdigest())
     if fmt == "svg":
         response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 from app.qr import expo_views, trust_views  # noqa: E402,F401  (routes register on bp)

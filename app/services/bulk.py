@@ -42,7 +42,7 @@ MAX_XLSX_UNCOMPRESSED = 60 * 1024 * 1024  # a zip bomb stops here, before XML pa
 MAX_TEXT = 20000
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # werkzeug adds "; charset=utf-8" (given here, it came twice)
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection), so

@@ -18,6 +18,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from app.conditional import conditional, precondition_status
 from app.db import db
 from app.i18n import current_lang
 from app.models import Category, County, Product, ProductImage, Province
@@ -131,7 +132,7 @@ def page_response(page: RenderedPage):
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
     response.vary.update(("Accept-Language", "Cookie"))
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def wsgi_answer(page: RenderedPage, environ, start_response, headers: list[tuple[str, str]]):
@@ -147,8 +148,9 @@ def wsgi_answer(page: RenderedPage, environ, start_response, headers: list[tuple
     ]
     if environ.get("wsgi.url_scheme") == "https":
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
-    if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
-        start_response("304 NOT MODIFIED", headers)
+    if precondition_status(environ, page.etag, page.last_modified) == 304:
+        # RFC 9110 §15.4.5: the validators and caching headers, no representation metadata.
+        start_response("304 NOT MODIFIED", headers[1:])
         return [b""]
     headers.append(("Content-Length", str(len(page.body))))
     start_response("200 OK", headers)
