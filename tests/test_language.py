@@ -102,10 +102,14 @@ def with_header(header: str | None) -> dict:
 def fast_paths(app) -> list:
     """The WSGI layers in front of Flask (passport, public pages), outermost first."""
     layers, layer = [], app.wsgi_app
-    while hasattr(layer, "flask_wsgi"):
-        layers.append(layer)
-        layer = layer.flask_wsgi
-    return layers
+    while True:
+        if hasattr(layer, "flask_wsgi"):
+            layers.append(layer)
+            layer = layer.flask_wsgi
+        elif hasattr(layer, "wsgi_app"):  # the request observer, ProxyFix
+            layer = layer.wsgi_app
+        else:
+            return layers
 
 
 def passport_url() -> str:
