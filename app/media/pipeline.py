@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
+from app import storage
 from app.models.media import RENDITION_WIDTHS
 
 FORMATS = {"webp": {"format": "WEBP", "quality": 78, "method": 4}, "jpg": {"format": "JPEG", "quality": 82, "optimize": True, "progressive": True}}
@@ -70,9 +71,11 @@ def write_renditions(image: Image.Image, digest: str, media_root: Path) -> list[
 
 
 def write_prepared(image: Image.Image, digest: str, media_root: Path) -> list[int]:
+    """Raises storage.StorageUnavailable when a file cannot be written (disk full...): the
+    renditions already written are left (content-addressed, complete, harmless) and no
+    temporary file remains."""
     widths = rendition_widths(image.width)
-    folder = media_root / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = media_root / digest[:2]  # created by storage.write_bytes
     # Largest first, each from the previous: a 12-megapixel source is resampled once.
     source = image
     for width in reversed(widths):
@@ -87,7 +90,5 @@ def write_prepared(image: Image.Image, digest: str, media_root: Path) -> list[in
                 continue
             buffer = BytesIO()
             source.save(buffer, **options)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            tmp.write_bytes(buffer.getvalue())
-            tmp.replace(target)  # atomic: a reader never sees half a file
+            storage.write_bytes(target, buffer.getvalue())  # a reader never sees half a file
     return widths

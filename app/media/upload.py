@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from app import storage
 from app.media.pipeline import content_hash, prepare, rendition_widths, write_prepared
 from app.models.media import RENDITION_WIDTHS
 
@@ -179,13 +180,10 @@ def _reduce_while_decoding(image: Image.Image, oriented_size: tuple[int, int]) -
 
 def store_original(data: bytes, digest: str, fmt: str, originals_root: Path) -> Path:
     """Keep the uploaded bytes (metadata included: GPS stays private) for re-processing."""
-    folder = originals_root / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = originals_root / digest[:2]  # created by storage.write_bytes
     target = folder / f"{digest}.{_EXTENSIONS[fmt]}"
     if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        storage.write_bytes(target, data, mode=0o600)
     return target
 
 
