@@ -21,7 +21,7 @@ from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
 from app.search.outbox import SearchPinyin
 from app.search.schema import mixed_analyzer
-from app.search.store import IndexStore, IndexUnavailable, LockBusy
+from app.search.store import IndexStore, IndexUnavailable, LockBusy, RepairPending
 from app.services.catalogue import Pagination
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,12 @@ def index_failed(store: IndexStore, error: BaseException) -> None:
     """Any failure of the index (open, read, catch-up, write): log it with its traceback,
     drop this thread's searcher, leave a repair note for the node's writer and schedule a
     repair here. The caller answers from the database."""
-    log.error("search index failed (%s); answering from the database", error,
-              exc_info=(type(error), error, error.__traceback__))
+    if isinstance(error, RepairPending):  # found and logged already: keep the log short
+        log.info("search index repair pending; answering from the database")
+    else:
+        log.error("search index failed (%s); answering from the database%s", error,
+                  f"\nCaused by:\n{error.detail}" if getattr(error, "detail", "") else "",
+                  exc_info=(type(error), error, error.__traceback__))
     try:
         store.close()
     except Exception:  # noqa: BLE001 - a damaged searcher may fail to close: drop it
@@ -155,7 +159,7 @@ def ready_searcher(store: IndexStore):
     seen (try-lock: if another process is applying them, search what is there). Any
     exception means the index cannot answer (see index_failed)."""
     if store.repair_requested():
-        raise IndexUnavailable("a repair of this index is pending")
+        raise RepairPending("a repair of this index is pending")
     sync.catch_up(store, timeout=0)
     return store.searcher()
 

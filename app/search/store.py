@@ -20,6 +20,7 @@ import re
 import shutil
 import threading
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,31 @@ from app.search.schema import KindWeighting
 
 
 class IndexUnavailable(Exception):
-    """No usable index on this node (missing, half-built or corrupt)."""
+    """No usable index on this node (missing, half-built or corrupt). `detail` carries the
+    original traceback, formatted, when Whoosh failed on damaged files."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class RepairPending(IndexUnavailable):
+    """A process of this node found the index damaged; the rebuild has not finished."""
+
+
+def whoosh_call(what: str, call):
+    """call() for Whoosh reading files that may be damaged. Whoosh leaves the damaged
+    file open when it fails; it is closed here, quietly, when the exception goes, rather
+    than as a ResourceWarning wherever it is collected. Any failure: IndexUnavailable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - Whoosh raises anything on damaged bytes
+            problem, detail = f"{what}: {exc!r}", traceback.format_exc()
+            del exc
+        gc.collect()
+    raise IndexUnavailable(problem, detail)
 
 
 class LockBusy(Exception):
@@ -248,16 +273,8 @@ class IndexStore:
 
     def open_index(self, ix_dir: Path | None = None):
         ix_dir = ix_dir or self.current_dir()
-        # Whoosh leaves a damaged file open when it fails; it is closed here, quietly, when
-        # the exception goes, rather than as a ResourceWarning wherever it is collected.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                return whoosh_index.open_dir(str(ix_dir))
-            except Exception as exc:  # a half-written or damaged TOC: treat as no index
-                problem = f"cannot open index {ix_dir.name}: {exc!r}"
-            gc.collect()
-        raise IndexUnavailable(problem)
+        return whoosh_call(f"cannot open index {ix_dir.name}",
+                           lambda: whoosh_index.open_dir(str(ix_dir)))
 
     def searcher(self):
         """This thread's searcher, reopened when the index changed on disk (a fresh
@@ -278,7 +295,9 @@ class IndexStore:
         ix_dir = self.current_dir()
         self.verify_words(ix_dir, self.read_state(ix_dir))
         self.load_words(ix_dir)
-        searcher = self.open_index(ix_dir).searcher(weighting=KindWeighting())
+        ix = self.open_index(ix_dir)
+        searcher = whoosh_call(f"cannot read index {ix_dir.name}",
+                               lambda: ix.searcher(weighting=KindWeighting()))
         local.searcher, local.name = searcher, ix_dir.name
         return searcher
 

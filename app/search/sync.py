@@ -17,7 +17,7 @@ from app.search import documents, text
 from app.search.documents import DocKey
 from app.search.outbox import SearchOutbox, SearchPinyin, pinyin_row
 from app.search.schema import build_schema
-from app.search.store import IndexState, IndexStore, IndexUnavailable, LockBusy
+from app.search.store import IndexState, IndexStore, IndexUnavailable, LockBusy, whoosh_call
 
 log = logging.getLogger(__name__)
 
@@ -280,19 +280,23 @@ def read_indexed_digests(store: IndexStore) -> dict[str, str | None]:
         store.load_words(ix_dir)  # segment exactly as the index was built
         ix = store.open_index(ix_dir)
         try:
-            with ix.searcher() as searcher:
-                indexed = {f["key"]: f.get("digest") for f in searcher.all_stored_fields()}
-                # Postings live apart from stored fields: walk every term's postings too.
-                reader = searcher.reader()
-                for fieldname in ("name", "pinyin", "suggest"):
-                    for term in reader.lexicon(fieldname):
-                        reader.postings(fieldname, term).all_ids()
+            return whoosh_call(f"index {ix_dir.name} damaged", lambda: _read_all(ix))
         finally:
             ix.close()
     except IndexUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - Whoosh raises anything on damaged bytes
         raise IndexUnavailable(f"index damaged: {exc!r}") from exc
+
+
+def _read_all(ix) -> dict[str, str | None]:
+    with ix.searcher() as searcher:
+        indexed = {f["key"]: f.get("digest") for f in searcher.all_stored_fields()}
+        # Postings live apart from stored fields: walk every term's postings too.
+        reader = searcher.reader()
+        for fieldname in ("name", "pinyin", "suggest"):
+            for term in reader.lexicon(fieldname):
+                reader.postings(fieldname, term).all_ids()
     return indexed
 
 
