@@ -92,9 +92,12 @@ class IndexState:
 
 
 def write_atomically(path: Path, content: str) -> None:
-    """Raises storage.StorageUnavailable (an OSError's wrapper) on a full or read-only
-    disk; the previous file stays whole."""
-    storage.write_text(path, content)
+    """Raises the OSError on a full or read-only disk (the search code deals in OSError,
+    not in the web's 503); the previous file stays whole, no temporary file remains."""
+    try:
+        storage.write_text(path, content)
+    except storage.StorageUnavailable as exc:
+        raise exc.__cause__ from None
 
 
 def _digest(data: bytes) -> str:

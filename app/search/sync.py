@@ -1,5 +1,6 @@
 """Keeping the local index true to the database: apply the outbox (one writer per node),
 rebuild from scratch into a new directory and swap it in, compare and repair."""
+import contextlib
 import hashlib
 import json
 import logging
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
+from whoosh import index as whoosh_index
 
 from app.db import db
 from app.search import documents, text
@@ -30,6 +32,7 @@ WRITER_MEMORY_MB = 128
 # rebuild). Larger catalogues still spill, in runs of this size.
 REBUILD_MEMORY_MB = 512
 
+WHOOSH_INDEX_NAME = "MAIN"  # Whoosh's default; its writer pools postings in MAIN.tmp/
 Progress = Callable[[Iterable], Iterable]
 
 
@@ -108,17 +111,28 @@ def _apply_pending(store: IndexStore) -> int:
         text.jieba_instance(store.jieba_dir)
         store.load_words(ix_dir)
         learn_readings()
-        ix = store.open_index(ix_dir)
-        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-        try:
-            write_documents(writer, store, ix_dir, {DocKey(r.kind, r.obj_id) for r in rows})
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        ix.close()
+        _write_keys(store, ix_dir, {DocKey(r.kind, r.obj_id) for r in rows})
     store.write_state(advance(state, rows, datetime.now(timezone.utc)), ix_dir)
     return len(rows)
+
+
+def _write_keys(store: IndexStore, ix_dir: Path, keys: set[DocKey]) -> None:
+    """Re-index these keys in the live index (writer lock held). On any failure (a full
+    disk...) nothing of the attempt stays: Whoosh's cancel leaves its pool directory."""
+    ix = store.open_index(ix_dir)
+    writer = None
+    try:
+        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+        write_documents(writer, store, ix_dir, keys)
+        writer.commit()
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        shutil.rmtree(ix_dir / f"{WHOOSH_INDEX_NAME}.tmp", ignore_errors=True)
+        raise
+    finally:
+        ix.close()
 
 
 def optimize(store: IndexStore, timeout: float = 0.0) -> bool:
@@ -183,8 +197,6 @@ def rebuild(store: IndexStore, progress: Progress | None = None,
 
 def _build_into(store: IndexStore, new_dir: Path, state: IndexState,
                 progress: Progress | None) -> dict[str, int]:
-    from whoosh import index as whoosh_index
-
     counts: dict[str, int] = {}
     learn_readings()
     store.add_words(documents.catalogue_words(), new_dir)
@@ -261,12 +273,7 @@ def check(store: IndexStore, fix: bool = False) -> CheckReport:
     if fix and not report.ok:
         keys = {DocKey.parse(k) for k in (*report.missing, *report.extra, *report.stale)}
         with store.writer_lock(60.0):
-            ix_dir = store.current_dir()
-            ix = store.open_index(ix_dir)
-            writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-            write_documents(writer, store, ix_dir, keys)
-            writer.commit()
-            ix.close()
+            _write_keys(store, store.current_dir(), keys)
         report.fixed = True
     return report
 
