@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import Product
 from app.services.seed import SeedLoader
+from app.storage import StorageUnavailable
 
 
 @click.command("seed")
@@ -27,7 +28,11 @@ def seed_command(if_empty: bool) -> None:
     loader = SeedLoader(
         current_app.config["SEED_DIR"], current_app.config["MEDIA_ROOT"], progress=progress
     )
-    counts = loader.run()
+    try:
+        counts = loader.run()
+    except StorageUnavailable as exc:  # photos on a full or read-only disk: nothing saved
+        db.session.rollback()
+        raise click.ClickException(f"{exc.description}; nothing was saved") from None
     db.session.commit()
     click.echo("Seeded: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     _ensure_search_index()
