@@ -46,6 +46,22 @@ def chinese_name(obj) -> str:
     return (obj.official_name_zh if isinstance(obj, GISign) else obj.name_zh) or ""
 
 
+def upsert_pinyin(connection, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike): an edit flushed
+    while a rebuild rewrites the table waits for it and then updates, never fails on the
+    primary key."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(SearchPinyin)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[SearchPinyin.kind, SearchPinyin.obj_id],
+        set_={"forms": stmt.excluded.forms}), rows)
+
+
 def pinyin_row(kind: str, obj) -> dict:
     """The search_pinyin row of one listing (forms capped to the column's length)."""
     from app.search import text
@@ -73,15 +89,16 @@ def _changed_keys(session: Session) -> set[tuple[str, int]]:
 def _pinyin_changes(session: Session) -> tuple[list[tuple[str, int]], list[dict]]:
     """(keys whose row goes, rows to write) for the listings this flush touched."""
     gone: list[tuple[str, int]] = []
-    rows: list[dict] = []
+    rows: dict[tuple[str, int], dict] = {}
     for obj in (*session.new, *session.dirty, *session.deleted):
         kind = INDEXED.get(type(obj))
         if kind is None or obj.id is None:
             continue
-        gone.append((kind, obj.id))
-        if obj not in session.deleted:
-            rows.append(pinyin_row(kind, obj))
-    return gone, rows
+        if obj in session.deleted:
+            gone.append((kind, obj.id))
+        else:
+            rows[(kind, obj.id)] = pinyin_row(kind, obj)
+    return gone, list(rows.values())
 
 
 @event.listens_for(Session, "after_flush")
@@ -99,5 +116,4 @@ def _write_outbox(session: Session, _context) -> None:
     if gone:
         connection.execute(delete(SearchPinyin).where(
             tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_(sorted(set(gone)))))
-    if rows:
-        connection.execute(insert(SearchPinyin), rows)
+    upsert_pinyin(connection, rows)

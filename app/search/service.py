@@ -21,7 +21,7 @@ from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
 from app.search.outbox import SearchPinyin
 from app.search.schema import mixed_analyzer
-from app.search.store import IndexStore, IndexUnavailable, LockBusy, RepairPending
+from app.search.store import IndexStore, LockBusy, RepairPending
 from app.services.catalogue import Pagination
 
 log = logging.getLogger(__name__)

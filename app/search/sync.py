@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select, tuple_
 from whoosh import index as whoosh_index
 
 from app.db import db
 from app.search import documents, text
 from app.search.documents import DocKey
-from app.search.outbox import SearchOutbox, SearchPinyin, pinyin_row
+from app.search.outbox import SearchOutbox, SearchPinyin, pinyin_row, upsert_pinyin
 from app.search.schema import build_schema
 from app.search.store import IndexState, IndexStore, IndexUnavailable, LockBusy, whoosh_call
 
@@ -312,11 +312,15 @@ def refresh_fallback() -> int:
     this fills it after the migration and repairs it with every rebuild). Commits: it runs
     from commands and the rebuild thread, never inside a request. Returns the row count."""
     learn_readings()
-    db.session.execute(delete(SearchPinyin))
     rows = [pinyin_row(kind, obj) for kind, model in documents.MODELS.items()
             for obj in db.session.scalars(select(model))]
-    if rows:
-        db.session.execute(insert(SearchPinyin), rows)
+    keep = {(row["kind"], row["obj_id"]) for row in rows}
+    stale = [key for key in db.session.execute(select(SearchPinyin.kind, SearchPinyin.obj_id))
+             if tuple(key) not in keep]
+    if stale:
+        db.session.execute(delete(SearchPinyin).where(
+            tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_([tuple(k) for k in stale])))
+    upsert_pinyin(db.session.connection(), rows)
     db.session.commit()
     return len(rows)
 
