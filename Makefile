@@ -19,7 +19,9 @@ install: $(BIN)/.installed translations
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile -d app/translations --statistics
 
-# Serve the site on 127.0.0.1:$(PORT): install, migrate, seed when empty, run.
+# Serve the site on 127.0.0.1:$(PORT): install, migrate, seed when empty, run. `seed` always
+# ends by building (or catching up) the search index, also when it skips an existing
+# catalogue, so the first search is answered at full quality.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty

@@ -97,9 +97,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from app import storage
     from app.errors import register
 
     register(app)
+    storage.register(app)  # disk full / read-only: a translated 503, nothing half-written
 
 
 def register_commands(app: Flask) -> None:

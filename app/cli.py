@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import Product
 from app.services.seed import SeedLoader
+from app.storage import StorageUnavailable
 
 
 @click.command("seed")
@@ -16,6 +17,7 @@ def seed_command(if_empty: bool) -> None:
     """Load seed/ into the database (idempotent: running it twice changes nothing)."""
     if if_empty and db.session.scalar(select(func.count(Product.id))):
         click.echo("Catalogue already has data; seed skipped.")
+        _ensure_search_index()
         return
 
     def progress(items):
@@ -26,9 +28,29 @@ def seed_command(if_empty: bool) -> None:
     loader = SeedLoader(
         current_app.config["SEED_DIR"], current_app.config["MEDIA_ROOT"], progress=progress
     )
-    counts = loader.run()
+    try:
+        counts = loader.run()
+    except StorageUnavailable as exc:  # photos on a full or read-only disk: nothing saved
+        db.session.rollback()
+        raise click.ClickException(f"{exc.description}; nothing was saved") from None
     db.session.commit()
     click.echo("Seeded: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    _ensure_search_index()
+
+
+def _ensure_search_index() -> None:
+    """Leave a complete index behind, so the first search is answered at full quality
+    (pinyin, initials, ranking) rather than by the database fallback."""
+    from app.search import sync
+    from app.search.service import get_store
+
+    try:
+        outcome = sync.ensure_index(get_store())
+    except OSError as exc:  # a full or read-only disk: the site still runs, on the fallback
+        raise click.ClickException(f"the search index could not be written: {exc}") from None
+    finally:
+        db.session.remove()
+    click.echo("Search index " + ("rebuilt." if outcome == "rebuilt" else "up to date."))
 
 
 def register(app: Flask) -> None:

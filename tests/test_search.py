@@ -192,7 +192,7 @@ def test_corrupt_index_is_detected_and_rebuilt(app):
     for path in store.current_dir().glob("_MAIN_*.toc"):
         path.write_bytes(b"garbage")
     app.config["SEARCH_AUTO_REBUILD"] = True
-    service._rebuild_started.clear()
+    service._rebuild_state.clear()
     results = service.search("文昌鸡", service.SearchFilters())
     assert results.source == "database"  # answered at once, from the database
     import time

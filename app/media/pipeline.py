@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
+from app import storage
 from app.models.media import RENDITION_WIDTHS
 
 FORMATS = {"webp": {"format": "WEBP", "quality": 78, "method": 4}, "jpg": {"format": "JPEG", "quality": 82, "optimize": True, "progressive": True}}
@@ -69,10 +70,33 @@ def write_renditions(image: Image.Image, digest: str, media_root: Path) -> list[
     return write_prepared(prepare(image), digest, media_root)
 
 
-def write_prepared(image: Image.Image, digest: str, media_root: Path) -> list[int]:
+def write_prepared(image: Image.Image, digest: str, media_root: Path,
+                   created: list[Path] | None = None) -> list[int]:
+    """Write the renditions of prepared pixels; each file this call creates is appended to
+    `created`. Raises storage.StorageUnavailable when a file cannot be written (disk full,
+    I/O error, read-only): the files this call created are removed again, and no
+    temporary file remains."""
+    created = [] if created is None else created
+    mark = len(created)
+    try:
+        return _write_renditions(image, digest, media_root, created)
+    except BaseException:
+        remove_files(created[mark:])
+        del created[mark:]
+        raise
+
+
+def remove_files(paths: list[Path]) -> None:
+    """Best effort: a file that cannot be removed now is complete, content-addressed and
+    harmless (a later upload of the same photo reuses it)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _write_renditions(image: Image.Image, digest: str, media_root: Path,
+                      created: list[Path]) -> list[int]:
     widths = rendition_widths(image.width)
-    folder = media_root / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = media_root / digest[:2]  # created by storage.write_bytes
     # Largest first, each from the previous: a 12-megapixel source is resampled once.
     source = image
     for width in reversed(widths):
@@ -87,7 +111,6 @@ def write_prepared(image: Image.Image, digest: str, media_root: Path) -> list[in
                 continue
             buffer = BytesIO()
             source.save(buffer, **options)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            tmp.write_bytes(buffer.getvalue())
-            tmp.replace(target)  # atomic: a reader never sees half a file
+            storage.write_bytes(target, buffer.getvalue())  # a reader never sees half a file
+            created.append(target)
     return widths

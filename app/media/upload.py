@@ -20,7 +20,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from app.media.pipeline import content_hash, prepare, rendition_widths, write_prepared
+from app import storage
+from app.media.pipeline import (
+    content_hash,
+    prepare,
+    remove_files,
+    rendition_widths,
+    write_prepared,
+)
 from app.models.media import RENDITION_WIDTHS
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
@@ -96,13 +103,20 @@ def accept_photo(
     data: bytes, media_root: Path | None = None, originals_root: Path | None = None
 ) -> ProcessedPhoto:
     """Validate, re-encode and store one uploaded photo. Idempotent: the same bytes give
-    the same digest and the files already written are kept."""
+    the same digest and the files already written are kept. Raises PhotoRejected, or
+    storage.StorageUnavailable (a 503) when the disk cannot take the files, in which case
+    none of the files this call created remain."""
     media_root = Path(media_root or current_app.config["MEDIA_ROOT"])
     originals_root = Path(originals_root or default_originals_root())
     image, fmt, (width, height) = open_photo(data)
     digest = content_hash(data)
-    widths = write_prepared(image, digest, media_root)
-    original = store_original(data, digest, fmt, originals_root)
+    created: list[Path] = []
+    widths = write_prepared(image, digest, media_root, created)
+    try:
+        original = store_original(data, digest, fmt, originals_root)
+    except BaseException:
+        remove_files(created)  # all or nothing: no renditions without their original
+        raise
     return ProcessedPhoto(digest, width, height, fmt, widths, original)
 
 
@@ -179,13 +193,10 @@ def _reduce_while_decoding(image: Image.Image, oriented_size: tuple[int, int]) -
 
 def store_original(data: bytes, digest: str, fmt: str, originals_root: Path) -> Path:
     """Keep the uploaded bytes (metadata included: GPS stays private) for re-processing."""
-    folder = originals_root / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = originals_root / digest[:2]  # created by storage.write_bytes
     target = folder / f"{digest}.{_EXTENSIONS[fmt]}"
     if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        storage.write_bytes(target, data, mode=0o600)
     return target
 
 

@@ -42,11 +42,21 @@ def reindex_command() -> None:
 @search_cli.command("check")
 @click.option("--fix", is_flag=True, help="Repair the differences found.")
 def check_command(fix: bool) -> None:
-    """Compare the index with the database and report differences."""
+    """Compare the index with the database and report differences; a missing or damaged
+    index is reported (exit 1), and rebuilt with --fix."""
+    store = get_store()
     try:
-        report = sync.check(get_store(), fix=fix)
+        report = sync.check(store, fix=fix)
     except IndexUnavailable as exc:
-        raise click.ClickException(f"{exc}; run `flask search reindex`") from None
+        db.session.rollback()
+        if not fix:
+            raise click.ClickException(
+                f"the search index cannot be read: {exc}. Run `flask search check --fix` "
+                "or `flask search reindex` to rebuild it.") from None
+        click.echo(f"The search index cannot be read ({exc}); rebuilding it.")
+        _rebuild_or_fail(store)
+        click.echo("Rebuilt.")
+        return
     finally:
         db.session.remove()
     click.echo(f"{report.indexed} documents indexed, {report.expected} expected.")
@@ -58,6 +68,7 @@ def check_command(fix: bool) -> None:
     if report.ok:
         click.echo("Index and database agree.")
     elif report.fixed:
+        store.clear_repair(since=time.time())
         click.echo("Fixed.")
     else:
         click.echo("Run `flask search check --fix` to repair.")
@@ -66,14 +77,31 @@ def check_command(fix: bool) -> None:
 
 @search_cli.command("apply")
 def apply_command() -> None:
-    """Apply outbox rows this node has not seen yet (waits for the writer lock)."""
+    """Bring this node's index up to date: apply outbox rows it has not seen (waits for the
+    writer lock), or rebuild it when it is missing, damaged or marked for repair."""
+    store = get_store()
     try:
-        applied = sync.catch_up(get_store(), timeout=30)
+        if store.repair_requested():
+            raise IndexUnavailable("a repair was requested")
+        applied = sync.catch_up(store, timeout=30)
     except IndexUnavailable as exc:
-        raise click.ClickException(f"{exc}; run `flask search reindex`") from None
+        db.session.rollback()
+        click.echo(f"The search index cannot be used ({exc}); rebuilding it.")
+        _rebuild_or_fail(store)
+        click.echo("Rebuilt.")
+        return
     finally:
         db.session.remove()
     click.echo(f"Applied {applied or 0} outbox rows.")
+
+
+def _rebuild_or_fail(store) -> None:
+    try:
+        sync.rebuild(store)
+    except LockBusy:
+        raise click.ClickException("another rebuild is running on this node") from None
+    except OSError as exc:  # a full or read-only disk: say so, exit 1
+        raise click.ClickException(f"the index could not be written: {exc}") from None
 
 
 @search_cli.command("worker")
@@ -92,6 +120,8 @@ def worker_command(interval: float, idle_optimize: float) -> None:
     while not stopping:
         try:
             try:
+                if store.repair_requested():
+                    raise IndexUnavailable("a repair was requested")
                 applied = sync.catch_up(store, timeout=5)
             except IndexUnavailable as exc:
                 click.echo(f"search worker: {exc}; rebuilding", err=True)

@@ -1,10 +1,14 @@
 """The search outbox: every flush that changes an indexed listing writes (kind, id) rows in
 the same transaction, so the index can always catch up from the database alone (see
 app.search.sync). Collected in after_flush like the page cache's generation counter; a
-rollback takes the rows with it."""
+rollback takes the rows with it.
+
+The same flush keeps search_pinyin in step: the pinyin forms of each listing's Chinese
+name, computed by the code that feeds Whoosh (text.pinyin_forms), so the database
+fallback finds `wenchangji` and `wcj` when the index cannot answer."""
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, event, insert
+from sqlalchemy import BigInteger, DateTime, Integer, String, delete, event, insert, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import db
@@ -27,6 +31,45 @@ class SearchOutbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SearchPinyin(db.Model):
+    """One row per indexed listing: `forms` is " wenchangji wcj wen chang ji wenchang "
+    (space-delimited, with a space at each end, so LIKE '% wcj%' matches a form's start)."""
+
+    __tablename__ = "search_pinyin"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    obj_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    forms: Mapped[str] = mapped_column(String(2000))
+
+
+def chinese_name(obj) -> str:
+    return (obj.official_name_zh if isinstance(obj, GISign) else obj.name_zh) or ""
+
+
+def upsert_pinyin(connection, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike): an edit flushed
+    while a rebuild rewrites the table waits for it and then updates, never fails on the
+    primary key."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(SearchPinyin)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[SearchPinyin.kind, SearchPinyin.obj_id],
+        set_={"forms": stmt.excluded.forms}), rows)
+
+
+def pinyin_row(kind: str, obj) -> dict:
+    """The search_pinyin row of one listing (forms capped to the column's length)."""
+    from app.search import text
+
+    forms = " ".join(text.pinyin_forms(chinese_name(obj)))[:1990]
+    return {"kind": kind, "obj_id": obj.id, "forms": f" {forms} "}
+
+
 INDEXED = {Product: "product", Brand: "brand", Enterprise: "enterprise", GISign: "sign",
            County: "county"}
 
@@ -43,13 +86,34 @@ def _changed_keys(session: Session) -> set[tuple[str, int]]:
     return keys
 
 
+def _pinyin_changes(session: Session) -> tuple[list[tuple[str, int]], list[dict]]:
+    """(keys whose row goes, rows to write) for the listings this flush touched."""
+    gone: list[tuple[str, int]] = []
+    rows: dict[tuple[str, int], dict] = {}
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        kind = INDEXED.get(type(obj))
+        if kind is None or obj.id is None:
+            continue
+        if obj in session.deleted:
+            gone.append((kind, obj.id))
+        else:
+            rows[(kind, obj.id)] = pinyin_row(kind, obj)
+    return gone, list(rows.values())
+
+
 @event.listens_for(Session, "after_flush")
 def _write_outbox(session: Session, _context) -> None:
     keys = _changed_keys(session)
     if not keys:
         return
     now = utcnow()
-    session.connection().execute(
+    connection = session.connection()
+    connection.execute(
         insert(SearchOutbox),
         [{"kind": kind, "obj_id": obj_id, "created_at": now} for kind, obj_id in sorted(keys)],
     )
+    gone, rows = _pinyin_changes(session)
+    if gone:
+        connection.execute(delete(SearchPinyin).where(
+            tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_(sorted(set(gone)))))
+    upsert_pinyin(connection, rows)

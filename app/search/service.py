@@ -21,8 +21,9 @@ from app.search import documents, sync, text
 from app.search.documents import DocKey
 from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
+from app.search.outbox import SearchPinyin
 from app.search.schema import mixed_analyzer
-from app.search.store import IndexStore, IndexUnavailable
+from app.search.store import IndexStore, LockBusy, RepairPending
 from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
 from app.services.catalogue import Pagination
@@ -82,8 +83,12 @@ class SearchResults(Pagination):
 # --- the node's index ------------------------------------------------------------------
 
 _rebuild_lock = threading.Lock()
-_rebuild_started: dict[str, float] = {}
-REBUILD_RETRY_SECONDS = 300
+# Per index root: (next attempt allowed at [monotonic s], failures in a row, running).
+_rebuild_state: dict[str, tuple[float, int, bool]] = {}
+# A failed repair is retried after 5 s, 10 s, 20 s... at most 5 minutes apart (a full disk
+# may take a while to clear); a successful one resets this, so new damage is repaired at once.
+REBUILD_RETRY_FIRST = 5.0
+REBUILD_RETRY_MAX = 300.0
 
 
 def get_store() -> IndexStore:
@@ -98,35 +103,68 @@ def auto_rebuild_enabled() -> bool:
     return current_app.config.get("SEARCH_AUTO_REBUILD", not current_app.testing)
 
 
-def _schedule_rebuild(store: IndexStore, reason: str) -> None:
-    """A missing or damaged index is rebuilt in a background thread of this process while
-    its searches are answered from the database (at most one attempt every 5 minutes)."""
+def index_failed(store: IndexStore, error: BaseException) -> None:
+    """Any failure of the index (open, read, catch-up, write): log it with its traceback,
+    drop this thread's searcher, leave a repair note for the node's writer and schedule a
+    repair here. The caller answers from the database."""
+    if isinstance(error, RepairPending):  # found and logged already: keep the log short
+        log.info("search index repair pending; answering from the database")
+    else:
+        log.error("search index failed (%s); answering from the database%s", error,
+                  f"\nCaused by:\n{error.detail}" if getattr(error, "detail", "") else "",
+                  exc_info=(type(error), error, error.__traceback__))
+    try:
+        store.close()
+    except Exception:  # noqa: BLE001 - a damaged searcher may fail to close: drop it
+        store._local.searcher = None
+    store.request_repair(repr(error))
+    _schedule_rebuild(store, repr(error))
+
+
+def _schedule_rebuild(store: IndexStore, reason: str) -> threading.Thread | None:
+    """Rebuild a missing or damaged index in a background thread of this process while its
+    searches are answered from the database. One at a time per index; a failed attempt is
+    retried with a doubling delay (REBUILD_RETRY_FIRST..MAX). Returns the thread started."""
     if not auto_rebuild_enabled():
-        return
+        return None
+    root = str(store.root)
     with _rebuild_lock:
-        last = _rebuild_started.get(str(store.root), 0.0)
-        if time.monotonic() - last < REBUILD_RETRY_SECONDS and last:
-            return
-        _rebuild_started[str(store.root)] = time.monotonic()
+        next_try, failures, running = _rebuild_state.get(root, (0.0, 0, False))
+        if running or time.monotonic() < next_try:
+            return None
+        _rebuild_state[root] = (next_try, failures, True)
     log.warning("search index unavailable (%s): rebuilding in the background", reason)
     app = current_app._get_current_object()
 
     def run() -> None:
+        ok = False
         with app.app_context():
             try:
                 summary = sync.rebuild(store)
+                ok = True
                 log.warning("search index rebuilt: %s", summary)
+            except LockBusy:  # another process of this node is rebuilding it
+                log.info("search index rebuild already running in another process")
             except Exception:  # noqa: BLE001 - logged; searches keep using the database
                 log.exception("search index rebuild failed")
             finally:
                 db.session.remove()
+        with _rebuild_lock:
+            count = 0 if ok else failures + 1
+            delay = 0.0 if ok else min(REBUILD_RETRY_MAX, REBUILD_RETRY_FIRST * 2 ** (count - 1))
+            _rebuild_state[root] = (time.monotonic() + delay, count, False)
 
-    threading.Thread(target=run, name="search-rebuild", daemon=True).start()
+    thread = threading.Thread(target=run, name="search-rebuild", daemon=True)
+    thread.start()
+    return thread
 
 
 def ready_searcher(store: IndexStore):
     """The searcher for this thread, after applying any outbox rows this node has not
-    seen (try-lock: if another process is applying them, search what is there)."""
+    seen (try-lock: if another process is applying them, search what is there). Any
+    exception means the index cannot answer (see index_failed)."""
+    if store.repair_requested():
+        raise RepairPending("a repair of this index is pending")
     sync.catch_up(store, timeout=0)
     return store.searcher()
 
@@ -569,15 +607,10 @@ def search(raw_query: str, filters: SearchFilters, page: int = 1,
     store = get_store()
     try:
         searcher = ready_searcher(store)
-    except IndexUnavailable as exc:
-        _schedule_rebuild(store, str(exc))
-        return database_search(query, filters, page, per_page)
-    try:
         return index_search(searcher, query, filters, page, per_page)
-    except Exception as exc:  # noqa: BLE001 - a damaged index must not take search down
-        log.exception("search index failed; answering from the database")
-        store.close()
-        _schedule_rebuild(store, repr(exc))
+    except Exception as exc:  # noqa: BLE001 - a broken index must not take search down
+        _abandon_transaction_if_failed()
+        index_failed(store, exc)
         return database_search(query, filters, page, per_page)
 
 
@@ -606,17 +639,25 @@ def suggest(raw_query: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
             seen.add((label["target"], label["zh"]))
             found.append(Suggestion(DocKey(hit["kind"], hit["obj_id"]), label))
         return found[:limit]
-    except IndexUnavailable as exc:
-        _schedule_rebuild(store, str(exc))
-    except Exception as exc:  # noqa: BLE001
-        log.exception("suggest failed; answering from the database")
-        store.close()
-        _schedule_rebuild(store, repr(exc))
+    except Exception as exc:  # noqa: BLE001 - a broken index must not take suggest down
+        _abandon_transaction_if_failed()
+        index_failed(store, exc)
     return [Suggestion(DocKey(kind, obj.id), _label(kind, obj))
             for kind, obj in _database_matches(text.clean_query(raw_query), limit)]
 
 
 # --- the database fallback ----------------------------------------------------------------
+
+
+def _abandon_transaction_if_failed() -> None:
+    """After a database error inside the index path, PostgreSQL refuses every statement
+    until the transaction ends; a read-only search may simply start a new one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        db.session.execute(select(1))
+    except SQLAlchemyError:
+        db.session.rollback()
 
 
 def _label(kind: str, obj) -> dict:
@@ -629,6 +670,15 @@ def _label(kind: str, obj) -> dict:
 def _like(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _pinyin_pattern(query: str) -> str | None:
+    """LIKE pattern for a query typed as pinyin ('wenchangji', 'wen chang ji', 'wcj'):
+    the start of one stored form. None for anything that is not plain Latin letters."""
+    compact = "".join(query.lower().split())
+    if len(compact) < 2 or not (compact.isascii() and compact.isalpha()):
+        return None
+    return f"% {compact}%"
 
 
 def _database_matches(query: str, limit: int) -> list[tuple[str, object]]:
@@ -644,10 +694,16 @@ def _database_matches(query: str, limit: int) -> list[tuple[str, object]]:
         "enterprise": (Enterprise.name_zh, Enterprise.name_en, Enterprise.credit_code),
         "sign": (GISign.official_name_zh, GISign.official_name_en, GISign.number),
     }
+    pinyin = _pinyin_pattern(query)
     found: list[tuple[str, object]] = []
     for kind, cols in columns.items():
         conditions = [c.ilike(pattern, escape="\\") for c in cols]
         conditions += [c.ilike(slug_pattern, escape="\\") for c in cols if c.key == "slug"]
+        if pinyin:
+            # Full pinyin, per-word pinyin and initials, as the index's pinyin field has.
+            conditions.append(documents.MODELS[kind].id.in_(
+                select(SearchPinyin.obj_id).where(SearchPinyin.kind == kind,
+                                                  SearchPinyin.forms.like(pinyin))))
         stmt = documents.published_query(kind).where(or_(*conditions)).limit(limit)
         found.extend((kind, obj) for obj in db.session.scalars(stmt))
     return found
@@ -655,7 +711,8 @@ def _database_matches(query: str, limit: int) -> list[tuple[str, object]]:
 
 def database_search(query: str, filters: SearchFilters, page: int,
                     per_page: int) -> SearchResults:
-    """Slower and plainer, still correct: names, slugs, summaries and numbers by LIKE."""
+    """Slower and plainer, still correct: names, slugs, summaries and numbers by LIKE, and
+    pinyin (full, per word, initials) from search_pinyin."""
     matches = [(kind, obj) for kind, obj in _database_matches(query, 500)
                if not filters.kind or filters.kind == kind]
     start = (page - 1) * per_page

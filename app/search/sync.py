@@ -1,22 +1,25 @@
 """Keeping the local index true to the database: apply the outbox (one writer per node),
 rebuild from scratch into a new directory and swap it in, compare and repair."""
+import contextlib
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, tuple_
+from whoosh import index as whoosh_index
 
 from app.db import db
 from app.search import documents, text
 from app.search.documents import DocKey
-from app.search.outbox import SearchOutbox
+from app.search.outbox import SearchOutbox, SearchPinyin, pinyin_row, upsert_pinyin
 from app.search.schema import build_schema
-from app.search.store import IndexState, IndexStore, LockBusy
+from app.search.store import IndexState, IndexStore, IndexUnavailable, LockBusy, whoosh_call
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,7 @@ WRITER_MEMORY_MB = 128
 # rebuild). Larger catalogues still spill, in runs of this size.
 REBUILD_MEMORY_MB = 512
 
+WHOOSH_INDEX_NAME = "MAIN"  # Whoosh's default; its writer pools postings in MAIN.tmp/
 Progress = Callable[[Iterable], Iterable]
 
 
@@ -107,17 +111,28 @@ def _apply_pending(store: IndexStore) -> int:
         text.jieba_instance(store.jieba_dir)
         store.load_words(ix_dir)
         learn_readings()
-        ix = store.open_index(ix_dir)
-        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-        try:
-            write_documents(writer, store, ix_dir, {DocKey(r.kind, r.obj_id) for r in rows})
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        ix.close()
+        _write_keys(store, ix_dir, {DocKey(r.kind, r.obj_id) for r in rows})
     store.write_state(advance(state, rows, datetime.now(timezone.utc)), ix_dir)
     return len(rows)
+
+
+def _write_keys(store: IndexStore, ix_dir: Path, keys: set[DocKey]) -> None:
+    """Re-index these keys in the live index (writer lock held). On any failure (a full
+    disk...) nothing of the attempt stays: Whoosh's cancel leaves its pool directory."""
+    ix = store.open_index(ix_dir)
+    writer = None
+    try:
+        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+        write_documents(writer, store, ix_dir, keys)
+        writer.commit()
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        shutil.rmtree(ix_dir / f"{WHOOSH_INDEX_NAME}.tmp", ignore_errors=True)
+        raise
+    finally:
+        ix.close()
 
 
 def optimize(store: IndexStore, timeout: float = 0.0) -> bool:
@@ -151,7 +166,7 @@ def rebuild(store: IndexStore, progress: Progress | None = None,
             lock_timeout: float = 60.0) -> RebuildSummary:
     """Build a complete index from the database in a new directory, then swap it in under
     the writer lock and apply what changed meanwhile. Readers never see a partial index."""
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     summary = RebuildSummary()
     with store.rebuild_lock():
         text.jieba_instance(store.jieba_dir)
@@ -162,32 +177,67 @@ def rebuild(store: IndexStore, progress: Progress | None = None,
         state.recent = sorted(db.session.scalars(
             select(SearchOutbox.id).where(SearchOutbox.id > state.horizon)))
         new_dir = store.new_dir()
-        from whoosh import index as whoosh_index
-
-        learn_readings()
-        store.add_words(documents.catalogue_words(), new_dir)
-        ix = whoosh_index.create_in(str(new_dir), build_schema())
-        writer = ix.writer(limitmb=REBUILD_MEMORY_MB)
         try:
-            for kind in documents.MODELS:
-                summary.counts[kind] = 0
-                docs = documents.iter_documents(kind)
-                total = documents.count_published()[kind] if progress else 0
-                for _key, doc in (progress(docs, kind, total) if progress else docs):
-                    writer.add_document(**_indexable(doc))
-                    summary.counts[kind] += 1
+            summary.counts = _build_into(store, new_dir, state, progress)
+            with store.writer_lock(lock_timeout):
+                store.swap_in(new_dir)
+                summary.applied_after = _apply_pending(store)
         except BaseException:
-            writer.cancel()
+            # A full disk or any other failure: no half-built directory stays behind (the
+            # live index, if any, is untouched until the swap).
+            if store.current_name() != new_dir.name:
+                shutil.rmtree(new_dir, ignore_errors=True)
             raise
-        writer.commit(optimize=True)
-        ix.close()
-        store.write_state(state, new_dir)
-        with store.writer_lock(lock_timeout):
-            store.swap_in(new_dir)
-            summary.applied_after = _apply_pending(store)
         summary.directory = new_dir.name
+        store.clear_repair(since=started_at)
+        refresh_fallback()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _build_into(store: IndexStore, new_dir: Path, state: IndexState,
+                progress: Progress | None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    learn_readings()
+    store.add_words(documents.catalogue_words(), new_dir)
+    ix = whoosh_index.create_in(str(new_dir), build_schema())
+    writer = ix.writer(limitmb=REBUILD_MEMORY_MB)
+    try:
+        for kind in documents.MODELS:
+            counts[kind] = 0
+            docs = documents.iter_documents(kind)
+            total = documents.count_published()[kind] if progress else 0
+            for _key, doc in (progress(docs, kind, total) if progress else docs):
+                writer.add_document(**_indexable(doc))
+                counts[kind] += 1
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(optimize=True)
+    ix.close()
+    store.write_state(state, new_dir)
+    return counts
+
+
+def ensure_index(store: IndexStore) -> str:
+    """Leave this node with a complete, current index: rebuild when it is missing, damaged
+    or marked for repair, else apply the outbox. Returns "rebuilt" or "current". Called at
+    the end of `flask seed` (also when it skips) so a site answers at full quality from its
+    first search."""
+    try:
+        if store.repair_requested():
+            raise IndexUnavailable("a repair was requested")
+        report = check(store)
+        if report.ok:
+            catch_up(store, timeout=60)
+            if not fallback_filled():
+                refresh_fallback()
+            return "current"
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong, a rebuild replaces it
+        log.warning("search index needs a rebuild: %r", exc)
+        db.session.rollback()
+    rebuild(store)
+    return "rebuilt"
 
 
 @dataclass
@@ -205,15 +255,13 @@ class CheckReport:
 
 
 def check(store: IndexStore, fix: bool = False) -> CheckReport:
-    """Compare every document in the index with what the database says it should be."""
+    """Compare every document in the index with what the database says it should be.
+    Raises IndexUnavailable when the index cannot be read at all (missing, or any file
+    damaged); `flask search check --fix` then rebuilds it."""
     text.jieba_instance(store.jieba_dir)
     learn_readings()
     report = CheckReport()
-    store.load_words(store.current_dir())  # segment exactly as the index was built
-    ix = store.open_index()
-    with ix.searcher() as searcher:
-        indexed = {f["key"]: f.get("digest") for f in searcher.all_stored_fields()}
-    ix.close()
+    indexed = read_indexed_digests(store)
     expected: dict[str, str] = {}
     for kind in documents.MODELS:
         for key, doc in documents.iter_documents(kind):
@@ -225,14 +273,61 @@ def check(store: IndexStore, fix: bool = False) -> CheckReport:
     if fix and not report.ok:
         keys = {DocKey.parse(k) for k in (*report.missing, *report.extra, *report.stale)}
         with store.writer_lock(60.0):
-            ix_dir = store.current_dir()
-            ix = store.open_index(ix_dir)
-            writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-            write_documents(writer, store, ix_dir, keys)
-            writer.commit()
-            ix.close()
+            _write_keys(store, store.current_dir(), keys)
         report.fixed = True
     return report
+
+
+def read_indexed_digests(store: IndexStore) -> dict[str, str | None]:
+    """Every stored document's key and digest, reading every segment through (a damaged
+    file fails here). Any failure becomes IndexUnavailable with the reason."""
+    try:
+        ix_dir = store.current_dir()
+        store.verify_words(ix_dir, store.read_state(ix_dir))
+        store.load_words(ix_dir)  # segment exactly as the index was built
+        ix = store.open_index(ix_dir)
+        try:
+            return whoosh_call(f"index {ix_dir.name} damaged", lambda: _read_all(ix))
+        finally:
+            ix.close()
+    except IndexUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Whoosh raises anything on damaged bytes
+        raise IndexUnavailable(f"index damaged: {exc!r}") from exc
+
+
+def _read_all(ix) -> dict[str, str | None]:
+    with ix.searcher() as searcher:
+        indexed = {f["key"]: f.get("digest") for f in searcher.all_stored_fields()}
+        # Postings live apart from stored fields: walk every term's postings too.
+        reader = searcher.reader()
+        for fieldname in ("name", "pinyin", "suggest"):
+            for term in reader.lexicon(fieldname):
+                reader.postings(fieldname, term).all_ids()
+    return indexed
+
+
+def refresh_fallback() -> int:
+    """Rewrite search_pinyin for every listing (the flush hook keeps it in step after that;
+    this fills it after the migration and repairs it with every rebuild). Commits: it runs
+    from commands and the rebuild thread, never inside a request. Returns the row count."""
+    learn_readings()
+    rows = [pinyin_row(kind, obj) for kind, model in documents.MODELS.items()
+            for obj in db.session.scalars(select(model))]
+    keep = {(row["kind"], row["obj_id"]) for row in rows}
+    stale = [key for key in db.session.execute(select(SearchPinyin.kind, SearchPinyin.obj_id))
+             if tuple(key) not in keep]
+    if stale:
+        db.session.execute(delete(SearchPinyin).where(
+            tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_([tuple(k) for k in stale])))
+    upsert_pinyin(db.session.connection(), rows)
+    db.session.commit()
+    return len(rows)
+
+
+def fallback_filled() -> bool:
+    return db.session.scalar(select(SearchPinyin.obj_id).limit(1)) is not None or not any(
+        db.session.scalar(select(model.id).limit(1)) for model in documents.MODELS.values())
 
 
 def outbox_backlog(store: IndexStore) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from app import storage
 from app.db import db
 from app.models import Enterprise, Product, PublicationStatus
 from app.models.users import User
@@ -71,7 +72,7 @@ def stage(user: User, kind: str, data: bytes, filename: str | None) -> str:
     purge_expired()
     token = secrets.token_urlsafe(24)
     folder = _stage_dir()
-    (folder / f"{token}.data").write_bytes(data)
+    storage.write_bytes(folder / f"{token}.data", data, mode=0o600)
     meta = {
         "user_id": user.id,
         "kind": kind,
@@ -79,7 +80,11 @@ def stage(user: User, kind: str, data: bytes, filename: str | None) -> str:
         "created": time.time(),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    (folder / f"{token}.json").write_text(json.dumps(meta))
+    try:
+        storage.write_text(folder / f"{token}.json", json.dumps(meta), mode=0o600)
+    except storage.StorageUnavailable:
+        discard(token)  # the data file without its metadata is of no use
+        raise
     return token
 
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app import storage
 from app.db import db
 from app.models import County, CounterfeitReport, Product, PublicationStatus, ReportStatus
 
@@ -64,12 +65,9 @@ def reencode_photo(data: bytes) -> bytes:
 def store_photo(reports_dir: Path, data: bytes) -> str:
     clean = reencode_photo(data)
     name = hashlib.sha256(clean).hexdigest()[:40] + ".jpg"
-    reports_dir.mkdir(parents=True, exist_ok=True)
     target = reports_dir / name
     if not target.exists():
-        temporary = target.with_suffix(".part")
-        temporary.write_bytes(clean)
-        temporary.replace(target)
+        storage.write_bytes(target, clean, mode=0o600)  # StorageUnavailable: nothing left
     return name
 
 
