@@ -1,5 +1,6 @@
 """Fixtures: a real database (SQLite file, or PostgreSQL with TEST_DATABASE=postgresql),
 migrated with Alembic and seeded once per session; each test gets its own copy."""
+import logging
 import os
 import shutil
 import uuid
@@ -116,3 +117,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def logs(caplog):
+    """caplog for the app's records: its loggers do not propagate to the root (gunicorn
+    gives the root its own handler; see app/observability.py), so listen on them directly."""
+    logger = logging.getLogger("app")
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="app")
+    yield caplog
+    logger.removeHandler(caplog.handler)

@@ -44,17 +44,6 @@ def crashing_app(database_factory, tmp_path, media_root):
         db.engine.dispose()
 
 
-@pytest.fixture
-def logs(caplog):
-    """The app's loggers do not propagate to the root (gunicorn gives the root its own
-    handler); listen on them directly."""
-    logger = logging.getLogger("app")
-    logger.addHandler(caplog.handler)
-    caplog.set_level(logging.INFO, logger="app")
-    yield caplog
-    logger.removeHandler(caplog.handler)
-
-
 def error_records(caplog):
     return [r for r in caplog.records if r.levelno >= logging.ERROR]
 

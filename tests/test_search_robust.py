@@ -79,7 +79,7 @@ FILES = ("segment", "toc", "state", "current", "words")
 CASES = [(f, d) for f in FILES for d in DAMAGE]
 
 
-def _assert_fallback_answers(client, caplog) -> None:
+def _assert_fallback_answers(client, logs) -> None:
     html = client.get("/search?q=文昌鸡&lang=en")
     assert html.status_code == 200
     body = html.get_data(as_text=True)
@@ -92,7 +92,7 @@ def _assert_fallback_answers(client, caplog) -> None:
         assert "/products/wenchang-chicken" in urls, (query, urls)
     pinyin = client.get("/search?q=wenchangji&lang=en").get_data(as_text=True)
     assert "/products/wenchang-chicken" in pinyin and "simpler results" in pinyin
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR
+    errors = [r for r in logs.records if r.levelno >= logging.ERROR
               and r.name == "app.search.service"]
     assert errors and errors[0].exc_info, "the failure is logged with its traceback"
 
@@ -109,15 +109,14 @@ def _assert_repaired(runner) -> None:
 
 
 @pytest.mark.parametrize(("file_kind", "damage"), CASES, ids=[f"{f}-{d}" for f, d in CASES])
-def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, caplog,
+def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, logs,
                                                            file_kind, damage):
     store = service.get_store()
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]  # a searcher is open
     store.close()
     for path in _files(store, file_kind):
         DAMAGE[damage](path)
-    caplog.set_level(logging.WARNING)
-    _assert_fallback_answers(client, caplog)
+    _assert_fallback_answers(client, logs)
 
     report = runner.invoke(args=["search", "check"])
     assert report.exit_code == 1, report.output
@@ -126,13 +125,12 @@ def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, ca
     _assert_repaired(runner)
 
 
-def test_damage_under_an_open_searcher_is_caught_at_read_time(app, client, caplog):
+def test_damage_under_an_open_searcher_is_caught_at_read_time(app, client, logs):
     """The searcher was opened before the damage: reading fails mid-search, not at open."""
     store = service.get_store()
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]
     for path in _files(store, "segment"):
         _zero_fill(path)
-    caplog.set_level(logging.WARNING)
     for query in ("文昌鸡", "coffee", "wenchangji", "wcj", "兴隆咖啡"):
         assert client.get(f"/search?q={query}").status_code == 200
         assert client.get(f"/search/suggest?q={query}").status_code == 200
@@ -175,7 +173,7 @@ WRITE_FAILURES = [(e, w) for e in (errno.ENOSPC, errno.EIO, errno.EROFS)
 
 @pytest.mark.parametrize(("error_number", "where"), WRITE_FAILURES,
                          ids=[f"{errno.errorcode[e]}-{w}" for e, w in WRITE_FAILURES])
-def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runner, caplog,
+def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runner, logs,
                                                                monkeypatch, error_number, where):
     import builtins
 
@@ -184,7 +182,6 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runn
     chicken.name_en = "Wenchang Free-range Chicken"  # an outbox row the index must apply
     db.session.commit()
     fake_open, fake_write, fake_replace = _failing(error_number, where)
-    caplog.set_level(logging.WARNING)
     with monkeypatch.context() as patch:
         patch.setattr(builtins, "open", fake_open)
         patch.setattr(os, "write", fake_write)
@@ -195,7 +192,7 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runn
     assert response.status_code == 200 and suggest.status_code == 200
     body = response.get_data(as_text=True)
     assert "/products/wenchang-chicken" in body and "simpler results" in body
-    assert any(r.levelno >= logging.ERROR and r.exc_info for r in caplog.records)
+    assert any(r.levelno >= logging.ERROR and r.exc_info for r in logs.records)
     assert failed_rebuild.exit_code != 0  # the disk is still full: a rebuild cannot help
     assert not list(store.root.rglob("*.tmp")), "no temporary file left"
     assert [p.name for p in store.root.glob("ix-*")] == [store.current_name()]

@@ -4,18 +4,18 @@ Searches use a change at once: synonyms are applied to queries, not to the index
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
 from app.admin.forms import ActionForm
 from app.db import db
+from app.forms import BaseForm
 from app.models.synonyms import SynonymGroup
 from app.services import synonyms
 
 
-class SynonymForm(FlaskForm):
+class SynonymForm(BaseForm):
     terms = TextAreaField(
         _l("Words that mean the same"),
         description=_l("Separate the words with commas, e.g. 螃蟹, 蟹, crab. Each one "
