@@ -34,7 +34,7 @@ def bulk_template(kind_key: str, fmt: str):
 
 
 def bulk_export(kind_key: str, fmt: str):
-    return _download(bulk.export_listings(kind_key, imports.allowed_counties(g.user), fmt))
+    return _download(bulk.export_listings(kind_key, g.user, fmt))
 
 
 def bulk_import(kind_key: str):
