@@ -26,7 +26,8 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import selectinload
 
 from app.db import db
@@ -135,13 +136,18 @@ class Lookups:
     """Reference data, loaded once per file: rows name categories and counties."""
 
     def __init__(self) -> None:
-        self.rows = {
-            Category: sorted(db.session.scalars(select(Category)), key=lambda c: c.sort_order),
-            County: sorted(db.session.scalars(select(County)), key=lambda c: c.sort_order),
+        self.category_rows: list[Category] = sorted(
+            db.session.scalars(select(Category)), key=lambda c: c.sort_order
+        )
+        self.county_rows: list[County] = sorted(
+            db.session.scalars(select(County)), key=lambda c: c.sort_order
+        )
+        self.categories = _index(self.category_rows, ("slug", "name_zh", "name_en"))
+        self.counties = _index(self.county_rows, ("slug", "code", "name_zh", "name_en"))
+        self.slugs: dict[type, dict[int, str]] = {
+            Category: {c.id: c.slug for c in self.category_rows},
+            County: {c.id: c.slug for c in self.county_rows},
         }
-        self.categories = _index(self.rows[Category], ("slug", "name_zh", "name_en"))
-        self.counties = _index(self.rows[County], ("slug", "code", "name_zh", "name_en"))
-        self.by_id = {model: {r.id: r for r in rows} for model, rows in self.rows.items()}
 
 
 def _index(objects, fields) -> dict[str, Any]:
@@ -294,7 +300,7 @@ class Column:
         if self.field.widget == listings.FLAG:
             return "yes_no"
         if self.field.widget == listings.CHOICE:
-            return _CHOICE_LISTS.get(self.field.related)  # type: ignore[arg-type]
+            return _CHOICE_LISTS.get(_related_model(self.field))
         return None
 
     def parse(self, value: str, lookups: Lookups) -> Any:
@@ -312,7 +318,7 @@ class Column:
             return county_list(value, lookups)
         if kind == listings.CHOICE:
             return (category if self.field.related is Category else one_county)(value, lookups)
-        column = self.kind.model.__table__.columns[self.field.name]
+        column: Any = sa_inspect(self.kind.model).columns[self.field.name]
         length = getattr(column.type, "length", None) or MAX_TEXT
         value = text(length, self.field.required, column.nullable)(value, lookups)
         if kind == listings.URL:
@@ -331,9 +337,9 @@ class Column:
         if kind == listings.MONTHS:
             return ";".join(str(m) for m in value)
         if kind == listings.CHOICES:
-            return ";".join(lookups.by_id[County][i].slug for i in value)
+            return ";".join(lookups.slugs[County][i] for i in value)
         if kind == listings.CHOICE:
-            return lookups.by_id[self.field.related][value].slug  # type: ignore[index]
+            return lookups.slugs[_related_model(self.field)][value]
         return str(value)
 
 
@@ -353,6 +359,12 @@ def _kind(name: str) -> ListingKind:
     if name not in KINDS:
         raise ValueError(f"unknown bulk kind: {name}")
     return KINDS[name]
+
+
+def _key(kind: ListingKind) -> str:
+    """The field rows are matched on."""
+    assert kind.bulk_key is not None, "only kinds with bulk files reach here"
+    return kind.bulk_key
 
 
 def _column_of(kind: ListingKind, name: str) -> str | None:
@@ -433,7 +445,7 @@ def _plan(kind: ListingKind, table: Table, actor: User, revise_published: bool):
 def _twice_in_file(kind: ListingKind, rows: list[_ParsedRow]) -> list[RowError]:
     """A key or another unique value given on two rows of the file."""
     errors = []
-    for name in dict.fromkeys((kind.bulk_key, *kind.unique)):
+    for name in dict.fromkeys((_key(kind), *kind.unique)):
         seen: dict[Any, int] = {}
         for row in rows:
             value = row.values.get(name)
@@ -451,9 +463,9 @@ def _twice_in_file(kind: ListingKind, rows: list[_ParsedRow]) -> list[RowError]:
 
 
 def _attach_existing(kind: ListingKind, rows: list[_ParsedRow]) -> None:
-    key = kind.bulk_key or ""
+    key = _key(kind)
     keys = [row.values[key] for row in rows if row.values.get(key) is not None]
-    query = select(kind.model).where(getattr(kind.model, key).in_(keys))
+    query: Select = select(kind.model).where(getattr(kind.model, key).in_(keys))
     for attr, _model in kind.collections.values():
         query = query.options(selectinload(getattr(kind.model, attr)))
     found = {getattr(obj, key): obj for obj in db.session.scalars(query)}
@@ -462,7 +474,7 @@ def _attach_existing(kind: ListingKind, rows: list[_ParsedRow]) -> None:
 
 
 def _diff(kind: ListingKind, row: _ParsedRow, lookups: Lookups) -> RowPlan:
-    key = str(row.values[kind.bulk_key or ""])
+    key = str(row.values[_key(kind)])
     shown = {c.field.name: c for c in columns(kind)}
 
     def show(name: str, value: Any) -> Any:
@@ -571,7 +583,7 @@ def export_listings(kind: str, actor: User, fmt: str) -> BulkFile:
     """The listings the actor may edit, in the import format, by key."""
     listing_kind = _kind(kind)
     model = listing_kind.model
-    query = select(model).order_by(getattr(model, listing_kind.bulk_key or ""))
+    query: Select = select(model).order_by(getattr(model, _key(listing_kind)))
     for attr, _model in listing_kind.collections.values():
         query = query.options(selectinload(getattr(model, attr)))
     clause = access.scope_clause(actor, listing_kind)
@@ -602,8 +614,8 @@ def _file(kind: ListingKind, fmt: str, found, stem: str) -> BulkFile:
 
 def _choice_values(lookups: Lookups) -> dict[str, list[str]]:
     return {
-        "categories": [c.slug for c in lookups.rows[Category]],
-        "counties": [c.slug for c in lookups.rows[County]],
+        "categories": [c.slug for c in lookups.category_rows],
+        "counties": [c.slug for c in lookups.county_rows],
         "yes_no": ["yes", "no"],
         "statuses": [status.value for status in PublicationStatus],
     }
@@ -619,8 +631,8 @@ def _help_rows(kind: ListingKind, lookups: Lookups) -> list[list[str]]:
     rows += [[STATUS_COLUMN, "", str(status_help)], []]
     if any(c.choices == "categories" for c in columns(kind)):
         rows.append([str(_l("Categories"))])
-        rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.rows[Category]]
+        rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.category_rows]
         rows.append([])
     rows.append([str(_l("Counties"))])
-    rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.rows[County]]
+    rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.county_rows]
     return rows

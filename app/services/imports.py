@@ -126,7 +126,8 @@ def published_keys(kind: str, plan: bulk.ImportPlan) -> set[str]:
     keys = [row.key for row in plan.rows if row.action == "update"]
     if not keys:
         return set()
-    stmt = select(key).where(key.in_(keys), model.status == PublicationStatus.PUBLISHED)
+    published = model.status == PublicationStatus.PUBLISHED  # type: ignore[attr-defined]
+    stmt = select(key).where(key.in_(keys), published)
     return set(db.session.scalars(stmt))
 
 

@@ -15,7 +15,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -104,7 +104,8 @@ def read_table(data: bytes) -> Table:
     if header is None:
         raise file_error("no_rows")
     headers = [_unescape(str(h or "").strip()).lower() for h in header]
-    rows, raw = [], {}
+    rows: list[tuple[int, dict[str, str]]] = []
+    raw: dict[int, dict[str, Any]] = {}
     for index, record in enumerate(records, start=2):
         record = [_unwrap_formula_text(value) for value in record]
         cells = [_cell_text(value) for value in record]
@@ -123,7 +124,7 @@ def read_table(data: bytes) -> Table:
     return Table(named, rows, raw)
 
 
-def _csv_records(data: bytes) -> Iterable[list[str]]:
+def _csv_records(data: bytes) -> Iterator[list[str]]:
     text = _decode(data)
     if "\x00" in text:
         raise file_error("damaged")
@@ -139,6 +140,7 @@ def _csv_records(data: bytes) -> Iterable[list[str]]:
 
 
 def _decode(data: bytes) -> str:
+    encodings: tuple[str, ...]
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ("utf-8-sig",)
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -153,7 +155,7 @@ def _decode(data: bytes) -> str:
     raise file_error("encoding")
 
 
-def _xlsx_records(data: bytes) -> Iterable[tuple]:
+def _xlsx_records(data: bytes) -> Iterator[tuple]:
     from openpyxl import load_workbook  # imported here: only bulk files need it
 
     try:
@@ -455,7 +457,7 @@ def _format_columns(workbook, sheet, columns: list[SheetColumn], lists: dict) ->
         if column.kind in KEEP_AS_TEXT:
             note = str(_keep_as_text_note(column.kind))
             header.comment = Comment(note, "GI Hainan", width=300, height=110)
-        validation = _validation(column.kind, ranges.get(column.choices))
+        validation = _validation(column.kind, ranges.get(column.choices or ""))
         if validation is not None:
             validation.add(f"{letter}2:{letter}1048576")
             sheet.add_data_validation(validation)
