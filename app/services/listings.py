@@ -126,6 +126,11 @@ def _f(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
     return ListingField(name, label, widget, **kwargs)
 
 
+def _in_files(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
+    """A field that is also a column of bulk files, under its own name."""
+    return ListingField(name, label, widget, column=name, **kwargs)
+
+
 @dataclass(frozen=True)
 class ListingKind:
     key: str  # URL segment and the audit log's object type
@@ -197,8 +202,16 @@ def _register(kind: ListingKind) -> None:
 
 
 NAME_ZH, NAME_EN = _l("Name (Chinese)"), _l("Name (English)")
-IN_CHINESE, IN_ENGLISH = _l("Name in Chinese."), _l("Name in English.")
 DESCRIPTION_ZH, DESCRIPTION_EN = _l("Description (Chinese)"), _l("Description (English)")
+# Products and enterprises: the same name and description fields, in forms and in files.
+NAMES_IN_FILES = (
+    _in_files("name_zh", NAME_ZH, required=True, help=_l("Name in Chinese.")),
+    _in_files("name_en", NAME_EN, help=_l("Name in English.")),
+)
+DESCRIPTIONS_IN_FILES = (
+    _in_files("description_zh", DESCRIPTION_ZH, AREA, help=_l("Description in Chinese.")),
+    _in_files("description_en", DESCRIPTION_EN, AREA, help=_l("Description in English.")),
+)
 HOLDER_ZH, HOLDER_EN = _l("Holder (Chinese)"), _l("Holder (English)")
 SLUG_LABEL = _l("Address name (slug)")
 
@@ -209,34 +222,67 @@ _register(
         label=_l("Product"),
         plural=_l("Products"),
         fields=(
-            _f("name_zh", NAME_ZH, column="name_zh", required=True, help=IN_CHINESE),
-            _f("name_en", NAME_EN, column="name_en", help=IN_ENGLISH),
-            _f("slug", SLUG_LABEL, SLUG, column="slug", required=True, help=_l(
-                "Identifier in the address: lower-case letters, digits, hyphens. "
-                "Rows are matched on it."
-            )),
-            _f("category_id", _l("Category"), CHOICE, related=Category, column="category",
-               required=True, help=_l("Category (identifier or name): see the list below.")),
-            _f("county_ids", _l("Counties"), CHOICES, related=("counties", County),
-               column="counties",
-               help=_l("Counties (identifiers or names), separated by semicolons.")),
-            _f("province_wide", _l("Province-wide"), FLAG, column="province_wide",
-               help=_l("yes or no: produced across the province.")),
+            *NAMES_IN_FILES,
+            _in_files(
+                "slug",
+                SLUG_LABEL,
+                SLUG,
+                required=True,
+                help=_l(
+                    "Identifier in the address: lower-case letters, digits, hyphens. "
+                    "Rows are matched on it."
+                ),
+            ),
+            _f(
+                "category_id",
+                _l("Category"),
+                CHOICE,
+                related=Category,
+                column="category",
+                required=True,
+                help=_l("Category (identifier or name): see the list below."),
+            ),
+            _f(
+                "county_ids",
+                _l("Counties"),
+                CHOICES,
+                related=("counties", County),
+                column="counties",
+                help=_l("Counties (identifiers or names), separated by semicolons."),
+            ),
+            _in_files(
+                "province_wide",
+                _l("Province-wide"),
+                FLAG,
+                help=_l("yes or no: produced across the province."),
+            ),
             _f("featured", _l("Featured on the home page"), FLAG),
-            _f("summary_zh", _l("Summary (Chinese)"), AREA, column="summary_zh",
-               help=_l("One-line summary in Chinese.")),
-            _f("summary_en", _l("Summary (English)"), AREA, column="summary_en",
-               help=_l("One-line summary in English.")),
-            _f("description_zh", DESCRIPTION_ZH, AREA, column="description_zh",
-               help=_l("Description in Chinese.")),
-            _f("description_en", DESCRIPTION_EN, AREA, column="description_en",
-               help=_l("Description in English.")),
-            _f("characteristics_zh", _l("Characteristics (Chinese)"), AREA,
-               column="characteristics_zh", help=_l("What makes it special, in Chinese.")),
-            _f("characteristics_en", _l("Characteristics (English)"), AREA,
-               column="characteristics_en", help=_l("What makes it special, in English.")),
-            _f("season_months", _l("Season (months)"), MONTHS, column="season",
-               help=_l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown).")),
+            _in_files(
+                "summary_zh", _l("Summary (Chinese)"), AREA, help=_l("One-line summary in Chinese.")
+            ),
+            _in_files(
+                "summary_en", _l("Summary (English)"), AREA, help=_l("One-line summary in English.")
+            ),
+            *DESCRIPTIONS_IN_FILES,
+            _in_files(
+                "characteristics_zh",
+                _l("Characteristics (Chinese)"),
+                AREA,
+                help=_l("What makes it special, in Chinese."),
+            ),
+            _in_files(
+                "characteristics_en",
+                _l("Characteristics (English)"),
+                AREA,
+                help=_l("What makes it special, in English."),
+            ),
+            _f(
+                "season_months",
+                _l("Season (months)"),
+                MONTHS,
+                column="season",
+                help=_l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown)."),
+            ),
         ),
         scope_of_values=lambda v: set(v.get("county_ids") or ()),
         scope_clause=lambda mine: Product.id.in_(_products_in(mine)),
@@ -327,28 +373,41 @@ _register(
         label=_l("Enterprise"),
         plural=_l("Enterprises"),
         fields=(
-            _f("name_zh", NAME_ZH, column="name_zh", required=True, help=IN_CHINESE),
-            _f("name_en", NAME_EN, column="name_en", help=IN_ENGLISH),
-            _f("slug", SLUG_LABEL, SLUG, column="slug", required=True,
-               help=_l("Identifier in the address: lower-case letters, digits, hyphens.")),
-            _f("credit_code", _l("Unified social credit code"), CREDIT_CODE,
-               column="credit_code", required=True, help=_l(
-                   "Unified social credit code (18 characters). Rows are matched on it."
-               )),
-            _f("county_id", _l("County"), CHOICE, related=County, column="county",
-               required=True, help=_l("County (identifier or name).")),
-            _f("address_zh", _l("Address (Chinese)"), column="address_zh",
-               help=_l("Address in Chinese.")),
-            _f("address_en", _l("Address (English)"), column="address_en",
-               help=_l("Address in English.")),
-            _f("phone", _l("Phone"), PHONE, column="phone", help=_l("Telephone.")),
-            _f("email", _l("E-mail"), EMAIL, column="email", help=_l("E-mail address.")),
-            _f("website", _l("Website"), URL, column="website",
-               help=_l("Website, starting with https:// or http://.")),
-            _f("description_zh", DESCRIPTION_ZH, AREA, column="description_zh",
-               help=_l("Description in Chinese.")),
-            _f("description_en", DESCRIPTION_EN, AREA, column="description_en",
-               help=_l("Description in English.")),
+            *NAMES_IN_FILES,
+            _in_files(
+                "slug",
+                SLUG_LABEL,
+                SLUG,
+                required=True,
+                help=_l("Identifier in the address: lower-case letters, digits, hyphens."),
+            ),
+            _in_files(
+                "credit_code",
+                _l("Unified social credit code"),
+                CREDIT_CODE,
+                required=True,
+                help=_l("Unified social credit code (18 characters). Rows are matched on it."),
+            ),
+            _f(
+                "county_id",
+                _l("County"),
+                CHOICE,
+                related=County,
+                column="county",
+                required=True,
+                help=_l("County (identifier or name)."),
+            ),
+            _in_files("address_zh", _l("Address (Chinese)"), help=_l("Address in Chinese.")),
+            _in_files("address_en", _l("Address (English)"), help=_l("Address in English.")),
+            _in_files("phone", _l("Phone"), PHONE, help=_l("Telephone.")),
+            _in_files("email", _l("E-mail"), EMAIL, help=_l("E-mail address.")),
+            _in_files(
+                "website",
+                _l("Website"),
+                URL,
+                help=_l("Website, starting with https:// or http://."),
+            ),
+            *DESCRIPTIONS_IN_FILES,
         ),
         scope_of_values=lambda v: {v["county_id"]} if v.get("county_id") else set(),
         scope_clause=lambda mine: Enterprise.county_id.in_(mine),
