@@ -19,18 +19,15 @@ from app.models.revisions import ListingRevision
 from app.services import listings
 from app.services.bulk import (
     KINDS,
-    MAX_BYTES,
-    MAX_ROWS,
-    BulkError,
     ImportRefused,
     columns,
     dry_run,
     export_listings,
     import_listings,
-    read_table,
     template,
 )
 from app.services.listings import PENDING
+from app.services.spreadsheets import MAX_BYTES, MAX_ROWS, BulkError, read_table
 from tests.admin_support import editor_of, provincial
 
 

@@ -18,15 +18,15 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import Enterprise, Product
 from app.models.enterprises import credit_code_check_char
-from app.services import bulk
+from app.services import bulk, spreadsheets
 from app.services.bulk import (
     ImportRefused,
     dry_run,
     export_listings,
     import_listings,
-    read_table,
     template,
 )
+from app.services.spreadsheets import read_table
 from tests.admin_support import csrf_token, login, make_users, provincial
 
 
@@ -220,12 +220,12 @@ def test_template_keeps_every_column_text_with_notes_and_validations(app, in_a_r
         # the whole column, so rows typed later are text too
         assert sheet.column_dimensions[letter].number_format == "@", name
         note = sheet.cell(row=1, column=index).comment
-        if column_kind in bulk.KEEP_AS_TEXT:
+        if column_kind in spreadsheets.KEEP_AS_TEXT:
             assert note is not None and "Text" in note.text, name
         else:
             assert note is None, name
         validation = validations.get(f"{letter}2:{letter}1048576")
-        if column_kind == bulk.CODE:
+        if column_kind == spreadsheets.CODE:
             assert (validation.type, validation.operator, validation.formula1) == ("textLength", "equal", "18")
         elif choices:
             assert validation.type == "list" and validation.formula1.startswith("lists!$")

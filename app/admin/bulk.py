@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app.admin import bp
 from app.admin.forms import ActionForm, ImportUploadForm
 from app.db import db
-from app.services import bulk, imports
+from app.services import bulk, imports, spreadsheets
 from app.services.listings import KINDS, EditConflict, FieldErrors
 
 FMT = "<any(csv, xlsx):fmt>"
@@ -44,9 +44,9 @@ def bulk_import(kind_key: str):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            data = upload.stream.read(bulk.MAX_BYTES + 1)
+            data = upload.stream.read(spreadsheets.MAX_BYTES + 1)
             token = imports.stage(g.user, kind_key, data, upload.filename)
-        except bulk.BulkError as error:
+        except spreadsheets.BulkError as error:
             form.file.errors = [str(error.user_message)]
         else:
             return redirect(url_for(f"admin.{_ep(kind_key)}_import_preview", token=token))
@@ -67,7 +67,7 @@ def bulk_import_preview(kind_key: str, token: str):
     if request.method == "POST" and ActionForm().validate_on_submit():
         try:
             plan = imports.run(g.user, staged, ip=request.remote_addr or "")
-        except (bulk.BulkError, FieldErrors, EditConflict) as error:
+        except (spreadsheets.BulkError, FieldErrors, EditConflict) as error:
             db.session.rollback()
             message = getattr(error, "user_message", None) or _(
                 "Nothing was imported: a listing changed while the file was checked. "
@@ -81,7 +81,7 @@ def bulk_import_preview(kind_key: str, token: str):
         return redirect(url_for(f"admin.{_ep(kind_key)}_list"))
     try:
         plan = imports.preview(g.user, staged)
-    except bulk.BulkError as error:
+    except spreadsheets.BulkError as error:
         imports.discard(token)
         flash(str(error.user_message), "error")
         return start_again

@@ -41,9 +41,6 @@ from app.services.spreadsheets import (
     CODE,
     CONTROL,
     FORMATS,
-    KEEP_AS_TEXT,
-    MAX_BYTES,
-    MAX_ROWS,
     MIMETYPES,
     MONTHS,
     PHONE,
@@ -58,15 +55,6 @@ from app.services.spreadsheets import (
     read_table,
     xlsx_bytes,
 )
-
-__all__ = [  # what the back office and the tests use from the file side, through here
-    "CODE",
-    "KEEP_AS_TEXT",
-    "MAX_BYTES",
-    "MAX_ROWS",
-    "BulkError",
-    "read_table",
-]
 
 MAX_TEXT = 20000  # a Text column: still bounded, as in the form
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -239,7 +227,12 @@ def credit_code(value: str, _lookups) -> str:
     if not code:
         raise FieldError(_l("This field is required."))
     if not is_valid_credit_code(code):
-        raise FieldError(_l("This is not a valid unified social credit code (18 characters, with a check character)."))
+        raise FieldError(
+            _l(
+                "This is not a valid unified social credit code "
+                "(18 characters, with a check character)."
+            )
+        )
     return code
 
 
@@ -418,7 +411,8 @@ def _plan(kind: ListingKind, table: Table, actor: User, revise_published: bool):
             raw = table.raw.get(number, {})
             for column in present:
                 try:
-                    cell = excel_damage(column.excel_kind, raw.get(column.name), cells.get(column.name, ""))
+                    text = cells.get(column.name, "")
+                    cell = excel_damage(column.excel_kind, raw.get(column.name), text)
                     row.values[column.field.name] = column.parse(cell, lookups)
                 except FieldError as error:
                     plan.errors.append(RowError(number, column.name, error.message))
