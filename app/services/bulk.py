@@ -132,7 +132,7 @@ class Lookups:
         )
         self.categories = _index(self.category_rows, ("slug", "name_zh", "name_en"))
         self.counties = _index(self.county_rows, ("slug", "code", "name_zh", "name_en"))
-        self.slugs: dict[type, dict[int, str]] = {
+        self.slugs: dict[type | None, dict[int, str]] = {
             Category: {c.id: c.slug for c in self.category_rows},
             County: {c.id: c.slug for c in self.county_rows},
         }
@@ -260,7 +260,7 @@ _EXCEL_KIND = {
     listings.CHOICES: CHOICE,
     listings.FLAG: CHOICE,
 }
-_CHOICE_LISTS = {Category: "categories", County: "counties"}
+_CHOICE_LISTS: dict[type | None, str] = {Category: "categories", County: "counties"}
 
 
 @dataclass(frozen=True)
@@ -293,30 +293,30 @@ class Column:
         if self.field.widget == listings.FLAG:
             return "yes_no"
         if self.field.widget == listings.CHOICE:
-            return _CHOICE_LISTS.get(_related_model(self.field))
+            return _CHOICE_LISTS.get(self.field.related_model)
         return None
 
     def parse(self, value: str, lookups: Lookups) -> Any:
         """Cell text -> the field's plain value; raises FieldError."""
-        kind = self.field.widget
-        if kind == listings.SLUG:
+        widget = self.field.widget
+        if widget == listings.SLUG:
             return slug(value, lookups)
-        if kind == listings.FLAG:
+        if widget == listings.FLAG:
             return boolean(value, lookups)
-        if kind == listings.MONTHS:
+        if widget == listings.MONTHS:
             return months(value, lookups)
-        if kind == listings.CREDIT_CODE:
+        if widget == listings.CREDIT_CODE:
             return credit_code(value, lookups)
-        if kind == listings.CHOICES:
+        if widget == listings.CHOICES:
             return county_list(value, lookups)
-        if kind == listings.CHOICE:
+        if widget == listings.CHOICE:
             return (category if self.field.related is Category else one_county)(value, lookups)
         column: Any = sa_inspect(self.kind.model).columns[self.field.name]
         length = getattr(column.type, "length", None) or MAX_TEXT
         value = text(length, self.field.required, column.nullable)(value, lookups)
-        if kind == listings.URL:
+        if widget == listings.URL:
             return website(value)
-        if kind == listings.EMAIL:
+        if widget == listings.EMAIL:
             return email(value)
         return value
 
@@ -324,15 +324,15 @@ class Column:
         """A plain value -> cell text (what parse reads back)."""
         if value is None:
             return ""
-        kind = self.field.widget
-        if kind == listings.FLAG:
+        widget = self.field.widget
+        if widget == listings.FLAG:
             return "yes" if value else "no"
-        if kind == listings.MONTHS:
+        if widget == listings.MONTHS:
             return ";".join(str(m) for m in value)
-        if kind == listings.CHOICES:
+        if widget == listings.CHOICES:
             return ";".join(lookups.slugs[County][i] for i in value)
-        if kind == listings.CHOICE:
-            return lookups.slugs[_related_model(self.field)][value]
+        if widget == listings.CHOICE:
+            return lookups.slugs[self.field.related_model][value]
         return str(value)
 
 
@@ -367,11 +367,7 @@ def _column_of(kind: ListingKind, name: str) -> str | None:
 
 def _scope_column(kind: ListingKind) -> str | None:
     """The column naming the counties a row belongs to: where access errors are shown."""
-    return next((f.column for f in kind.bulk_fields if _related_model(f) is County), None)
-
-
-def _related_model(f: ListingField):
-    return f.related[1] if isinstance(f.related, tuple) else f.related
+    return next((f.column for f in kind.bulk_fields if f.related_model is County), None)
 
 
 # --- planning (the dry run) ----------------------------------------------------------------

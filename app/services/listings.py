@@ -121,6 +121,10 @@ class ListingField:
     def stored_as_column(self) -> bool:
         return self.widget not in (CHOICES, MONTHS)
 
+    @property
+    def related_model(self) -> type | None:
+        return self.related[1] if isinstance(self.related, tuple) else self.related
+
 
 def _f(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
     return ListingField(name, label, widget, **kwargs)
