@@ -1,6 +1,8 @@
-"""Editing listings: the six kinds, their editable fields as plain JSON-able values, saving
-(directly on an unpublished row, or as a private revision of a published one) with
-optimistic locking, and the lists the back office shows."""
+"""Editing listings: the six kinds and their editable fields, declared once (the admin form
+layout and labels, and the columns of bulk files, follow from them); the fields' values as
+plain JSON-able values; checking and saving them (directly on an unpublished row, or as a
+private revision of a published one) with optimistic locking, for the form and bulk import
+alike; and the lists the back office shows."""
 
 import enum
 import json
