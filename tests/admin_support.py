@@ -18,7 +18,7 @@ from app.models import (
     brand_products,
     product_counties,
 )
-from app.models.users import Role
+from app.models.users import Role, User
 from app.services import accounts
 
 PASSWORD = "Correct-horse-battery-9"
@@ -151,3 +151,18 @@ def qr_admin_objects(app) -> dict:
     booth = expos.add_booth(expo, "M-1", products=[product])
     db.session.commit()
     return {"report_id": report.id, "event_id": expo.id, "booth_id": booth.id}
+
+
+def editor_of(*slugs: str) -> User:
+    """An editor of these counties: imports and exports go through their access rights."""
+    counties = list(db.session.scalars(select(County).where(County.slug.in_(slugs))))
+    email = "-".join(slugs) + "@editors.example"
+    found = db.session.scalar(select(User).where(User.email == email))
+    return found or accounts.create_user(email, PASSWORD, Role.EDITOR, counties)
+
+
+def provincial() -> User:
+    """A reviewer of the provincial office: every county."""
+    email = "province@reviewers.example"
+    found = db.session.scalar(select(User).where(User.email == email))
+    return found or accounts.create_user(email, PASSWORD, Role.REVIEWER, [])

@@ -2,8 +2,10 @@
 refused with a message in the user's language, escaped output, optimistic locking."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from wtforms.fields.core import UnboundField
 
+from app.admin.forms import FORMS
 from app.db import db
 from app.models import Enterprise, Product
 from app.models.listing import PublicationStatus
@@ -465,3 +467,38 @@ def test_markup_is_escaped_for_other_kinds(app, key, data):
     for url in (response.headers["Location"], f"/admin/{key}/", "/admin/"):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in html, url
+
+
+def test_the_edit_page_reads_the_pending_revision_once(app):
+    make_users()
+    product = wenchang_listings()["products"]
+    assert product.status == PublicationStatus.PUBLISHED
+    client = app.test_client()
+    login(client, "editor_a")
+    url = f"/admin/products/{product.id}/edit"
+    form = form_values(client.get(url).get_data(as_text=True))
+    form.update({"category_id": str(product.category_id), "name_en": "Revised name"})
+    form["county_ids"] = [str(county("wenchang").id)]
+    assert client.post(url, data=form).status_code == 302  # a published listing: a revision
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "FROM listing_revisions" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        html = client.get(url + "?lang=en").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "Revised name" in html and "Changes waiting to be published" in html
+    assert len(statements) == 1
+
+
+def test_every_form_field_is_a_declared_field_of_its_kind(app):
+    """The forms carry validators only: names, labels and order come from the kind."""
+    for key, kind in KINDS.items():
+        form_class = FORMS[key]
+        fields = {n for n in dir(form_class) if isinstance(getattr(form_class, n), UnboundField)}
+        assert fields - {"version"} == set(kind.names), key

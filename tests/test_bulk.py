@@ -2,29 +2,34 @@
 the encodings Excel produces), against the seeded database."""
 import csv
 import io
+import json
 import re
 import zipfile
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from app.db import db
-from app.models import County, Enterprise, Product, PublicationStatus
+from app.models import Enterprise, Product, PublicationStatus
+from app.models.audit import AuditEntry
 from app.models.enterprises import credit_code_check_char
+from app.models.revisions import ListingRevision
+from app.services import listings
 from app.services.bulk import (
-    MAX_BYTES,
-    MAX_ROWS,
-    PRODUCT_COLUMNS,
-    BulkError,
+    KINDS,
     ImportRefused,
+    columns,
     dry_run,
     export_listings,
     import_listings,
-    read_table,
     template,
 )
+from app.services.listings import PENDING
+from app.services.spreadsheets import MAX_BYTES, MAX_ROWS, BulkError, read_table
+from tests.admin_support import editor_of, provincial
+
 
 @pytest.fixture(autouse=True)
 def in_a_request(app):
@@ -34,10 +39,6 @@ def in_a_request(app):
 
 
 HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
-
-
-def county_ids(*slugs: str) -> set[int]:
-    return set(db.session.scalars(select(County.id).where(County.slug.in_(slugs))))
 
 
 def csv_file(rows: list[list[str]], header=HEADER, encoding="utf-8-sig", delimiter=",") -> bytes:
@@ -73,7 +74,7 @@ NEW_ROWS = [
 
 
 def test_template_has_the_columns_and_a_help_sheet(app):
-    names = [c.name for c in PRODUCT_COLUMNS] + ["status"]
+    names = [c.name for c in columns(KINDS["products"])] + ["status"]
     plain = template("products", "csv")
     assert plain.data.startswith(b"\xef\xbb\xbf") and plain.filename.endswith(".csv")
     assert next(csv.reader(io.StringIO(plain.data.decode("utf-8-sig")))) == names
@@ -91,12 +92,12 @@ def test_template_has_the_columns_and_a_help_sheet(app):
 def test_import_creates_drafts_all_at_once_and_twice_changes_nothing(app, fmt):
     data = csv_file(NEW_ROWS) if fmt == "csv" else xlsx_file(NEW_ROWS)
     before = product_count()
-    plan = dry_run("products", data, county_ids("wenchang"))
+    plan = dry_run("products", data, editor_of("wenchang"))
     assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]
     assert [r.row for r in plan.rows] == [2, 3]
     assert product_count() == before  # the dry run wrote nothing
 
-    import_listings("products", data, county_ids("wenchang"), user_id=None)
+    import_listings("products", data, editor_of("wenchang"))
     db.session.commit()
     candy, pepper = product("wenchang-coconut-candy"), product("wenchang-pepper")
     assert candy.status == PublicationStatus.DRAFT and pepper.status == PublicationStatus.DRAFT
@@ -105,7 +106,7 @@ def test_import_creates_drafts_all_at_once_and_twice_changes_nothing(app, fmt):
     assert pepper.name_en is None and pepper.summary_zh == ""
     versions = (candy.version, pepper.version, candy.updated_at)
 
-    again = import_listings("products", data, county_ids("wenchang"))
+    again = import_listings("products", data, editor_of("wenchang"))
     db.session.commit()
     assert [r.action for r in again.rows] == ["unchanged", "unchanged"]
     db.session.expire_all()
@@ -115,13 +116,13 @@ def test_import_creates_drafts_all_at_once_and_twice_changes_nothing(app, fmt):
 
 
 def test_only_differing_fields_are_written(app):
-    import_listings("products", csv_file(NEW_ROWS), county_ids("wenchang"))
+    import_listings("products", csv_file(NEW_ROWS), editor_of("wenchang"))
     db.session.commit()
     candy = product("wenchang-coconut-candy")
     version = candy.version
     changed = [list(NEW_ROWS[0]), list(NEW_ROWS[1])]
     changed[0][2] = "Wenchang coconut sweets"
-    plan = import_listings("products", csv_file(changed), county_ids("wenchang"))
+    plan = import_listings("products", csv_file(changed), editor_of("wenchang"))
     db.session.commit()
     assert [r.action for r in plan.rows] == ["update", "unchanged"]
     assert plan.rows[0].changes == {"name_en": ("Wenchang coconut candy", "Wenchang coconut sweets")}
@@ -145,7 +146,7 @@ BAD_ROWS = [
 
 def test_dry_run_lists_each_bad_row_and_import_applies_none(app):
     data = csv_file(BAD_ROWS)
-    plan = dry_run("products", data, county_ids("wenchang"))
+    plan = dry_run("products", data, editor_of("wenchang"))
     found = {(e.row, e.field) for e in plan.errors}
     assert found == {
         (3, "name_zh"), (4, "category"), (5, "counties"), (6, "season"), (7, "counties"),
@@ -162,21 +163,25 @@ def test_dry_run_lists_each_bad_row_and_import_applies_none(app):
     before = product_count()
     chicken_version = product("wenchang-chicken").version
     with pytest.raises(ImportRefused) as refused:
-        import_listings("products", data, county_ids("wenchang"))
+        import_listings("products", data, editor_of("wenchang"))
     assert len(refused.value.plan.errors) == len(plan.errors)
     db.session.commit()
     assert product_count() == before and product("ok-row") is None
     assert product("wenchang-chicken").version == chicken_version
 
 
-def test_published_changes_go_to_the_callers_review_hook(app):
+def test_published_changes_become_a_pending_revision_when_asked(app):
     row = ["wenchang-chicken", "文昌鸡", "Wenchang Chicken (new)", "poultry", "wenchang", "1-12"]
     data = csv_file([row], header=HEADER[:6])
-    received = []
-    plan = import_listings("products", data, county_ids("wenchang"), on_published=lambda listing, changes: received.append((listing.slug, changes)))
+    plan = import_listings("products", data, editor_of("wenchang"), revise_published=True)
     db.session.commit()
     assert [r.action for r in plan.rows] == ["update"]
-    assert received == [("wenchang-chicken", {"name_en": "Wenchang Chicken (new)"})]
+    revision = db.session.scalar(select(ListingRevision).where(
+        ListingRevision.listing_type == "products",
+        ListingRevision.listing_id == product("wenchang-chicken").id,
+        ListingRevision.state.in_(PENDING),
+    ))
+    assert json.loads(revision.data)["name_en"] == "Wenchang Chicken (new)"
     assert product("wenchang-chicken").name_en == "Wenchang Chicken"  # nothing went public
 
 
@@ -184,13 +189,13 @@ def test_province_wide_and_other_counties_need_the_provincial_office(app):
     rows = [["island-salt", "海盐", "", "processed-food", "", "", ""]]
     header = HEADER + ["province_wide"]
     data = csv_file([r + ["yes"] for r in rows], header=header)
-    assert {(e.row, e.field) for e in dry_run("products", data, county_ids("wenchang")).errors} == {(2, "province_wide")}
-    assert dry_run("products", data, None).ok  # allowed None: every county
+    assert {(e.row, e.field) for e in dry_run("products", data, editor_of("wenchang")).errors} == {(2, "province_wide")}
+    assert dry_run("products", data, provincial()).ok  # every county
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_round_trips_without_changes(app, fmt):
-    wenchang = county_ids("wenchang")
+    wenchang = editor_of("wenchang")
     import_listings("products", csv_file(NEW_ROWS), wenchang)
     db.session.commit()
     exported = export_listings("products", wenchang, fmt)
@@ -204,8 +209,8 @@ def test_export_round_trips_without_changes(app, fmt):
     assert {r.action for r in plan.rows} == {"unchanged"}
     assert not db.session.dirty and not db.session.new
 
-    everything = export_listings("products", None, fmt)
-    assert {r.action for r in import_listings("products", everything.data, None).rows} == {"unchanged"}
+    everything = export_listings("products", provincial(), fmt)
+    assert {r.action for r in import_listings("products", everything.data, provincial()).rows} == {"unchanged"}
 
 
 DANGEROUS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-5 °C", "@SUM(A1)", "'=quoted"]
@@ -214,12 +219,12 @@ DANGEROUS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-5 °C", "@SUM(A1)", 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
     rows = [[f"risky-{i}", "风险", value, "fruit", "wenchang", "", value] for i, value in enumerate(DANGEROUS)]
-    import_listings("products", csv_file(rows), county_ids("wenchang"))
+    import_listings("products", csv_file(rows), editor_of("wenchang"))
     quoted = product("risky-4")  # a file's "'=x" means "=x": put a real apostrophe in directly
     quoted.name_en = quoted.summary_zh = DANGEROUS[4]
     db.session.commit()
     assert product("risky-0").name_en == DANGEROUS[0]
-    exported = export_listings("products", county_ids("wenchang"), fmt).data
+    exported = export_listings("products", editor_of("wenchang"), fmt).data
     if fmt == "csv":
         cells = [c for row in csv.reader(io.StringIO(exported.decode("utf-8-sig"))) for c in row]
     else:
@@ -228,7 +233,7 @@ def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
         assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
     for value in DANGEROUS:
         assert "'" + value in cells and value not in cells
-    plan = import_listings("products", exported, county_ids("wenchang"))
+    plan = import_listings("products", exported, editor_of("wenchang"))
     assert {r.action for r in plan.rows} == {"unchanged"}
 
 
@@ -237,7 +242,7 @@ def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
 )
 def test_encodings_excel_writes_are_read(app, encoding, delimiter):
     data = csv_file(NEW_ROWS, encoding=encoding, delimiter=delimiter)
-    plan = dry_run("products", data, county_ids("wenchang"))
+    plan = dry_run("products", data, editor_of("wenchang"))
     assert plan.ok and [r.changes["name_zh"][1] for r in plan.rows] == ["文昌椰子糖", "文昌胡椒"]
 
 
@@ -260,7 +265,7 @@ FILE_ERRORS = {
 def test_unusable_files_get_a_clear_message(app, name):
     make, code = FILE_ERRORS[name]
     with pytest.raises(BulkError) as caught:
-        dry_run("products", make(), None)
+        dry_run("products", make(), provincial())
     assert caught.value.code == code
     with force_locale("zh"):
         assert re.search(r"[\u4e00-\u9fff]", str(caught.value.user_message))
@@ -291,7 +296,7 @@ ENTERPRISE_HEADER = ["credit_code", "slug", "name_zh", "county", "website", "ema
 def test_enterprises_import_validate_and_round_trip(app):
     good = [new_credit_code(901), "wenchang-coconut-co", "文昌椰子公司", "wenchang", "https://example.cn", "info@example.cn"]
     data = csv_file([good], header=ENTERPRISE_HEADER)
-    import_listings("enterprises", data, county_ids("wenchang"))
+    import_listings("enterprises", data, editor_of("wenchang"))
     db.session.commit()
     created = db.session.scalar(select(Enterprise).filter_by(slug="wenchang-coconut-co"))
     assert created.status == PublicationStatus.DRAFT and created.credit_code == good[0]
@@ -303,13 +308,77 @@ def test_enterprises_import_validate_and_round_trip(app):
         [new_credit_code(904), "wenchang-coconut-co", "丁", "wenchang", "", ""],  # slug taken
         [new_credit_code(905), "x-5", "戊", "sanya", "", ""],
     ]
-    plan = dry_run("enterprises", csv_file(bad, header=ENTERPRISE_HEADER), county_ids("wenchang"))
+    plan = dry_run("enterprises", csv_file(bad, header=ENTERPRISE_HEADER), editor_of("wenchang"))
     assert {(e.row, e.field) for e in plan.errors} == {
         (2, "credit_code"), (3, "website"), (4, "email"), (5, "slug"), (6, "county"),
     }
 
-    exported = export_listings("enterprises", county_ids("wenchang"), "xlsx")
+    exported = export_listings("enterprises", editor_of("wenchang"), "xlsx")
     codes = [cells["credit_code"] for _, cells in read_table(exported.data).rows]
     assert good[0] in codes and "914690060000000275" not in codes  # Wanning's is not exported
-    plan = import_listings("enterprises", exported.data, county_ids("wenchang"))
+    plan = import_listings("enterprises", exported.data, editor_of("wenchang"))
     assert {r.action for r in plan.rows} == {"unchanged"}
+
+
+# --- one write path: rows go through the listing services, as a form save does --------------
+
+
+def _last_audit(action: str) -> dict:
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc())
+    )
+    return {
+        "action": entry.action,
+        "actor": entry.actor_id,
+        "object": (entry.object_type, entry.object_id),
+        "summary": entry.summary,
+        "details": json.loads(entry.details) if isinstance(entry.details, str) else entry.details,
+    }
+
+
+def test_an_imported_change_to_a_published_listing_is_revised_and_audited_as_a_form_save(app):
+    editor = editor_of("wenchang")
+    db.session.commit()
+    chicken = product("wenchang-chicken")
+    row = ["wenchang-chicken", "文昌鸡", "Wenchang Chicken (imported)", "poultry", "wenchang", "1-12"]
+    import_listings("products", csv_file([row], header=HEADER[:6]), editor, revise_published=True)
+    imported = _last_audit("revise")
+    revision = listings.pending_revision(KINDS["products"], chicken)
+    by_import = json.loads(revision.data)
+    db.session.rollback()
+
+    # The same change saved through the form's service: the same revision, the same entry.
+    state = listings.edit_state(KINDS["products"], chicken)
+    values = {**state.values, "name_en": "Wenchang Chicken (imported)"}
+    listings.save_listing(KINDS["products"], chicken, values, editor, state.token)
+    assert _last_audit("revise") == imported
+    assert imported["details"] == {"name_en": ["Wenchang Chicken", "Wenchang Chicken (imported)"]}
+    assert json.loads(listings.pending_revision(KINDS["products"], chicken).data) == by_import
+    assert product("wenchang-chicken").name_en == "Wenchang Chicken"  # nothing went public
+
+
+def test_an_editors_import_outside_their_county_is_refused_by_the_access_check(app):
+    import_listings("products", csv_file(NEW_ROWS), editor_of("wenchang"))
+    db.session.commit()
+    # Sanya's editor leaves the counties column out: only the listing's own county decides.
+    row = ["wenchang-pepper", "文昌胡椒", "Wenchang pepper, from Sanya", "spice"]
+    data = csv_file([row], header=HEADER[:4])
+    plan = dry_run("products", data, editor_of("sanya"))
+    assert [(e.row, e.field) for e in plan.errors] == [(2, "counties")]
+    # The access helper's own words, as the form shows them (in the requester's language).
+    assert str(plan.errors[0].message) == gettext(
+        "This listing belongs to a county you are not assigned to."
+    )
+    with pytest.raises(ImportRefused):
+        import_listings("products", data, editor_of("sanya"))
+    assert product("wenchang-pepper").name_en is None
+
+
+def test_an_imported_row_is_created_and_audited_as_a_form_create(app):
+    editor = editor_of("wenchang")
+    import_listings("products", csv_file(NEW_ROWS[:1]), editor)
+    created = product("wenchang-coconut-candy")
+    entry = _last_audit("create")
+    assert entry["object"] == ("products", created.id) and entry["actor"] == editor.id
+    assert created.created_by_id == editor.id and created.status == PublicationStatus.DRAFT
+    assert entry["details"]["name_zh"] == [None, "文昌椰子糖"]

@@ -18,16 +18,16 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import Enterprise, Product
 from app.models.enterprises import credit_code_check_char
-from app.services import bulk
+from app.services import bulk, spreadsheets
 from app.services.bulk import (
     ImportRefused,
     dry_run,
     export_listings,
     import_listings,
-    read_table,
     template,
 )
-from tests.admin_support import csrf_token, login, make_users
+from app.services.spreadsheets import read_table
+from tests.admin_support import csrf_token, login, make_users, provincial
 
 
 def code(first17: str) -> str:
@@ -138,7 +138,7 @@ def listing_count(kind: str) -> int:
 @pytest.mark.parametrize("case, kind, column, build, words", DAMAGED, ids=[c[0] for c in DAMAGED])
 def test_excel_damage_is_explained_and_nothing_is_stored(app, in_a_request, case, kind, column, build, words):
     data = build()
-    plan = dry_run(kind, data, None)
+    plan = dry_run(kind, data, provincial())
     assert [(e.row, e.field) for e in plan.errors] == [(2, column)]
     with force_locale("en"):
         english = str(plan.errors[0].message)
@@ -147,13 +147,13 @@ def test_excel_damage_is_explained_and_nothing_is_stored(app, in_a_request, case
         assert str(plan.errors[0].message) != english  # translated
     before = listing_count(kind)
     with pytest.raises(ImportRefused):
-        import_listings(kind, data, None)
+        import_listings(kind, data, provincial())
     assert listing_count(kind) == before
 
 
 @pytest.mark.parametrize("case, kind, column, build, attr, stored", REPAIRED, ids=[c[0] for c in REPAIRED])
 def test_certain_excel_damage_is_repaired(app, in_a_request, case, kind, column, build, attr, stored):
-    plan = import_listings(kind, build(), None)
+    plan = import_listings(kind, build(), provincial())
     assert plan.ok and [r.action for r in plan.rows] == ["create"]
     model = Enterprise if kind == "enterprises" else Product
     slug = ROWS[kind][1][ROWS[kind][0].index("slug")]
@@ -165,7 +165,7 @@ def test_one_damaged_row_stops_the_whole_file(app, in_a_request):
     damaged = [code("91469005MA5T9999X"), "wenchang-excel-two", "二号", "wenchang", "89865321234"]
     data = csv_cell("enterprises", "phone", good[4], rows=[good, damaged])
     with pytest.raises(ImportRefused) as refused:
-        import_listings("enterprises", data, None)
+        import_listings("enterprises", data, provincial())
     assert [(e.row, e.field) for e in refused.value.plan.errors] == [(3, "phone")]
     assert db.session.scalar(select(Enterprise).filter_by(slug="wenchang-excel-co")) is None
 
@@ -220,12 +220,12 @@ def test_template_keeps_every_column_text_with_notes_and_validations(app, in_a_r
         # the whole column, so rows typed later are text too
         assert sheet.column_dimensions[letter].number_format == "@", name
         note = sheet.cell(row=1, column=index).comment
-        if column_kind in bulk.KEEP_AS_TEXT:
+        if column_kind in spreadsheets.KEEP_AS_TEXT:
             assert note is not None and "Text" in note.text, name
         else:
             assert note is None, name
         validation = validations.get(f"{letter}2:{letter}1048576")
-        if column_kind == bulk.CODE:
+        if column_kind == spreadsheets.CODE:
             assert (validation.type, validation.operator, validation.formula1) == ("textLength", "equal", "18")
         elif choices:
             assert validation.type == "list" and validation.formula1.startswith("lists!$")
@@ -244,8 +244,8 @@ def test_export_round_trip_keeps_codes_and_phones_as_text(app, in_a_request):
         [code("91469005MA5T1234X"), "wenchang-mobile-co", "手机公司", "wenchang", "13800138000"],
     ]
     data = csv_cell("enterprises", "phone", "", rows=rows)
-    import_listings("enterprises", data, None)
-    exported = export_listings("enterprises", None, "xlsx")
+    import_listings("enterprises", data, provincial())
+    exported = export_listings("enterprises", provincial(), "xlsx")
     sheet = _workbook(exported.data).worksheets[0]
     header = [c.value for c in sheet[1]]
     for row in sheet.iter_rows(min_row=2):
@@ -255,5 +255,5 @@ def test_export_round_trip_keeps_codes_and_phones_as_text(app, in_a_request):
     table = read_table(exported.data)
     phones = {cells["slug"]: cells["phone"] for _, cells in table.rows}
     assert phones["wenchang-digits-co"] == "089865321234" and phones["wenchang-mobile-co"] == "13800138000"
-    again = import_listings("enterprises", exported.data, None)
+    again = import_listings("enterprises", exported.data, provincial())
     assert {r.key: r.action for r in again.rows}[rows[0][0]] == "unchanged"

@@ -10,7 +10,7 @@ from app.admin import bp
 from app.admin.forms import ActionForm, ImportUploadForm
 from app.db import db
 from app.request_limits import FORM_OVERHEAD, accepts_upload
-from app.services import bulk, imports
+from app.services import bulk, imports, spreadsheets
 from app.services.listings import KINDS, EditConflict, FieldErrors
 
 FMT = "<any(csv, xlsx):fmt>"
@@ -35,10 +35,10 @@ def bulk_template(kind_key: str, fmt: str):
 
 
 def bulk_export(kind_key: str, fmt: str):
-    return _download(bulk.export_listings(kind_key, imports.allowed_counties(g.user), fmt))
+    return _download(bulk.export_listings(kind_key, g.user, fmt))
 
 
-@accepts_upload(bulk.MAX_BYTES + FORM_OVERHEAD)
+@accepts_upload(spreadsheets.MAX_BYTES + FORM_OVERHEAD)
 def bulk_import(kind_key: str):
     kind = KINDS[kind_key]
     form = ImportUploadForm()
@@ -46,9 +46,9 @@ def bulk_import(kind_key: str):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            data = upload.stream.read(bulk.MAX_BYTES + 1)
+            data = upload.stream.read(spreadsheets.MAX_BYTES + 1)
             token = imports.stage(g.user, kind_key, data, upload.filename)
-        except bulk.BulkError as error:
+        except spreadsheets.BulkError as error:
             form.file.errors = [str(error.user_message)]
         else:
             return redirect(url_for(f"admin.{_ep(kind_key)}_import_preview", token=token))
@@ -69,7 +69,7 @@ def bulk_import_preview(kind_key: str, token: str):
     if request.method == "POST" and ActionForm().validate_on_submit():
         try:
             plan = imports.run(g.user, staged, ip=request.remote_addr or "")
-        except (bulk.BulkError, FieldErrors, EditConflict) as error:
+        except (spreadsheets.BulkError, FieldErrors, EditConflict) as error:
             db.session.rollback()
             message = getattr(error, "user_message", None) or _(
                 "Nothing was imported: a listing changed while the file was checked. "
@@ -83,7 +83,7 @@ def bulk_import_preview(kind_key: str, token: str):
         return redirect(url_for(f"admin.{_ep(kind_key)}_list"))
     try:
         plan = imports.preview(g.user, staged)
-    except bulk.BulkError as error:
+    except spreadsheets.BulkError as error:
         imports.discard(token)
         flash(str(error.user_message), "error")
         return start_again

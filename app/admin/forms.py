@@ -23,6 +23,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields import Label
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -51,7 +52,7 @@ from app.models import (
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.models.users import Role
 from app.services import access
-from app.services.listings import KINDS
+from app.services.listings import AREA, KINDS
 from app.text_input import CodeKind, normalize_code
 
 REQUIRED = _l("This field is required.")
@@ -63,15 +64,18 @@ def limit(model, name: str) -> Length:
     return Length(max=model.__table__.columns[name].type.length, message=TOO_LONG)
 
 
-def text(model, name: str, label, required: bool = False, area: bool = False, **kwargs):
+def text(model, name: str, required: bool = False, **kwargs):
+    """A text field of a listing: its length from the model column, several lines when the
+    kind declares the field an AREA."""
     validators = [DataRequired(message=REQUIRED) if required else Optional()]
     length = model.__table__.columns[name].type.length
     if length:
         validators.append(limit(model, name))
     else:  # Text columns: still bounded, so a form cannot post megabytes of text
         validators.append(Length(max=20000, message=TOO_LONG))
-    field_class = TextAreaField if area else StringField
-    return field_class(label, validators=validators, **kwargs)
+    kind = next(k for k in KINDS.values() if k.model is model)
+    field_class = TextAreaField if kind.field(name).widget == AREA else StringField
+    return field_class(validators=validators, **kwargs)
 
 
 def web_address(_form, field) -> None:
@@ -96,9 +100,8 @@ def credit_code(_form, field) -> None:
         )
 
 
-def optional_int(label, low=None, high=None):
+def optional_int(low=None, high=None):
     return IntegerField(
-        label,
         validators=[
             Optional(),
             NumberRange(
@@ -108,9 +111,8 @@ def optional_int(label, low=None, high=None):
     )
 
 
-def optional_decimal(label):
+def optional_decimal():
     return DecimalField(
-        label,
         places=None,
         validators=[
             Optional(),
@@ -143,30 +145,34 @@ def _plain(value):
 
 
 class ListingForm(BaseForm):
-    """Base of the six listing forms: `layout` lists the rows (a bilingual pair is shown
-    side by side); `values()` gives the plain values the listing services take."""
+    """Base of the six listing forms: the rows follow the kind's declared fields (a bilingual
+    pair is shown side by side); `values()` gives the plain values the listing services take."""
 
     version = HiddenField()
-    layout: tuple = ()
     kind_key = ""
 
     def setup(self, user) -> None:
-        """Fill choices for this user; reviewer-only fields are dropped for editors."""
+        """Fill choices for this user; reviewer-only fields are dropped for editors. Labels
+        come from the kind's field declarations."""
         kind = KINDS[self.kind_key]
         if not user.can_review:
             for name in kind.reviewer_only:
                 delattr(self, name)
+        for declared in kind.fields:
+            if declared.name in self._fields:
+                field = self._fields[declared.name]
+                field.label = Label(field.id, declared.label)
 
     def values(self) -> dict:
         kind = KINDS[self.kind_key]
         data = {}
-        for name in kind.fields:
+        for name in kind.names:
             if name in self._fields:
                 data[name] = _plain(self._fields[name].data)
         return data
 
     def rows(self):
-        for row in self.layout:
+        for row in KINDS[self.kind_key].form_layout:
             names = row if isinstance(row, tuple) else (row,)
             present = [self._fields[n] for n in names if n in self._fields]
             if present:
@@ -223,44 +229,25 @@ BRAND_KIND_LABELS = {
 class ProductForm(ListingForm):
     kind_key = "products"
     slug = StringField(
-        _l("Address name (slug)"),
         validators=[
             Optional(),
             limit(Product, "slug"),
             Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=SLUG_RULE),
         ],
     )
-    name_zh = text(Product, "name_zh", _l("Name (Chinese)"), required=True)
-    name_en = text(Product, "name_en", _l("Name (English)"))
-    category_id = SelectField(
-        _l("Category"), coerce=int, validators=[InputRequired(message=REQUIRED)]
-    )
-    county_ids = MultiCheckbox(_l("Counties"), coerce=int)
-    province_wide = BooleanField(_l("Province-wide"))
-    featured = BooleanField(_l("Featured on the home page"))
-    summary_zh = text(Product, "summary_zh", _l("Summary (Chinese)"), area=True)
-    summary_en = text(Product, "summary_en", _l("Summary (English)"), area=True)
-    description_zh = text(Product, "description_zh", _l("Description (Chinese)"), area=True)
-    description_en = text(Product, "description_en", _l("Description (English)"), area=True)
-    characteristics_zh = text(
-        Product, "characteristics_zh", _l("Characteristics (Chinese)"), area=True
-    )
-    characteristics_en = text(
-        Product, "characteristics_en", _l("Characteristics (English)"), area=True
-    )
-    season_months = MultiCheckbox(_l("Season (months)"), coerce=int)
-    layout = (
-        ("name_zh", "name_en"),
-        "slug",
-        "category_id",
-        "county_ids",
-        "province_wide",
-        "featured",
-        ("summary_zh", "summary_en"),
-        ("description_zh", "description_en"),
-        ("characteristics_zh", "characteristics_en"),
-        "season_months",
-    )
+    name_zh = text(Product, "name_zh", required=True)
+    name_en = text(Product, "name_en")
+    category_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    county_ids = MultiCheckbox(coerce=int)
+    province_wide = BooleanField()
+    featured = BooleanField()
+    summary_zh = text(Product, "summary_zh")
+    summary_en = text(Product, "summary_en")
+    description_zh = text(Product, "description_zh")
+    description_en = text(Product, "description_en")
+    characteristics_zh = text(Product, "characteristics_zh")
+    characteristics_en = text(Product, "characteristics_en")
+    season_months = MultiCheckbox(coerce=int)
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -274,54 +261,28 @@ class ProductForm(ListingForm):
 
 class SignForm(ListingForm):
     kind_key = "signs"
-    product_id = SelectField(
-        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
-    )
-    regime = SelectField(_l("Regime"), choices=[], validators=[InputRequired(message=REQUIRED)])
-    official_name_zh = text(
-        GISign, "official_name_zh", _l("Official name (Chinese)"), required=True
-    )
-    official_name_en = text(GISign, "official_name_en", _l("Official name (English)"))
-    number = text(
-        GISign, "number", _l("Announcement or registration number"), filters=[reference_number]
-    )
-    approval_year = optional_int(_l("Approval year"), 1980, 2100)
-    approval_month = optional_int(_l("Approval month"), 1, 12)
-    approval_day = optional_int(_l("Approval day"), 1, 31)
-    approval_note = text(GISign, "approval_note", _l("Note on the approval date"))
-    issuing_body_zh = text(GISign, "issuing_body_zh", _l("Issuing body (Chinese)"))
-    issuing_body_en = text(GISign, "issuing_body_en", _l("Issuing body (English)"))
-    holder_zh = text(GISign, "holder_zh", _l("Holder (Chinese)"))
-    holder_en = text(GISign, "holder_en", _l("Holder (English)"))
-    protected_area_zh = text(GISign, "protected_area_zh", _l("Protected area (Chinese)"), area=True)
-    protected_area_en = text(GISign, "protected_area_en", _l("Protected area (English)"), area=True)
-    protected_county_ids = MultiCheckbox(_l("Protected counties"), coerce=int)
-    standard = text(GISign, "standard", _l("Standard"))
-    nice_classes = text(GISign, "nice_classes", _l("Nice classes"))
-    sign_status = SelectField(_l("Status of the sign"), choices=[])
-    source = text(GISign, "source", _l("Source"), area=True)
-    notes = text(GISign, "notes", _l("Notes"), area=True)
-    verified = BooleanField(_l("Details verified"))
-    layout = (
-        "product_id",
-        "regime",
-        ("official_name_zh", "official_name_en"),
-        "number",
-        "approval_year",
-        "approval_month",
-        "approval_day",
-        "approval_note",
-        ("issuing_body_zh", "issuing_body_en"),
-        ("holder_zh", "holder_en"),
-        ("protected_area_zh", "protected_area_en"),
-        "protected_county_ids",
-        "standard",
-        "nice_classes",
-        "sign_status",
-        "source",
-        "notes",
-        "verified",
-    )
+    product_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    regime = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
+    official_name_zh = text(GISign, "official_name_zh", required=True)
+    official_name_en = text(GISign, "official_name_en")
+    number = text(GISign, "number", filters=[reference_number])
+    approval_year = optional_int(1980, 2100)
+    approval_month = optional_int(1, 12)
+    approval_day = optional_int(1, 31)
+    approval_note = text(GISign, "approval_note")
+    issuing_body_zh = text(GISign, "issuing_body_zh")
+    issuing_body_en = text(GISign, "issuing_body_en")
+    holder_zh = text(GISign, "holder_zh")
+    holder_en = text(GISign, "holder_en")
+    protected_area_zh = text(GISign, "protected_area_zh")
+    protected_area_en = text(GISign, "protected_area_en")
+    protected_county_ids = MultiCheckbox(coerce=int)
+    standard = text(GISign, "standard")
+    nice_classes = text(GISign, "nice_classes")
+    sign_status = SelectField(choices=[])
+    source = text(GISign, "source")
+    notes = text(GISign, "notes")
+    verified = BooleanField()
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -334,36 +295,19 @@ class SignForm(ListingForm):
 class BrandForm(ListingForm):
     kind_key = "brands"
     slug = ProductForm.slug
-    name_zh = text(Brand, "name_zh", _l("Name (Chinese)"), required=True)
-    name_en = text(Brand, "name_en", _l("Name (English)"))
+    name_zh = text(Brand, "name_zh", required=True)
+    name_en = text(Brand, "name_en")
     registration_number = StringField(
-        _l("Trademark registration number"),
-        validators=[Optional(), Length(max=64, message=TOO_LONG)],
-        filters=[reference_number],
+        validators=[Optional(), Length(max=64, message=TOO_LONG)], filters=[reference_number]
     )
-    nice_class = optional_int(_l("Nice class"), 1, 45)
-    kind = SelectField(
-        _l("Kind of brand"), choices=[], validators=[InputRequired(message=REQUIRED)]
-    )
-    owner_id = SelectField(
-        _l("Owner"), coerce=lambda v: int(v) if v not in (None, "", "None") else None
-    )
-    holder_zh = text(Brand, "holder_zh", _l("Holder (Chinese)"))
-    holder_en = text(Brand, "holder_en", _l("Holder (English)"))
-    description_zh = text(Brand, "description_zh", _l("Description (Chinese)"), area=True)
-    description_en = text(Brand, "description_en", _l("Description (English)"), area=True)
-    product_ids = MultiCheckbox(_l("Products"), coerce=int)
-    layout = (
-        ("name_zh", "name_en"),
-        "slug",
-        "registration_number",
-        "nice_class",
-        "kind",
-        "owner_id",
-        ("holder_zh", "holder_en"),
-        ("description_zh", "description_en"),
-        "product_ids",
-    )
+    nice_class = optional_int(1, 45)
+    kind = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
+    owner_id = SelectField(coerce=lambda v: int(v) if v not in (None, "", "None") else None)
+    holder_zh = text(Brand, "holder_zh")
+    holder_en = text(Brand, "holder_en")
+    description_zh = text(Brand, "description_zh")
+    description_en = text(Brand, "description_en")
+    product_ids = MultiCheckbox(coerce=int)
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -375,34 +319,20 @@ class BrandForm(ListingForm):
 class EnterpriseForm(ListingForm):
     kind_key = "enterprises"
     slug = ProductForm.slug
-    name_zh = text(Enterprise, "name_zh", _l("Name (Chinese)"), required=True)
-    name_en = text(Enterprise, "name_en", _l("Name (English)"))
+    name_zh = text(Enterprise, "name_zh", required=True)
+    name_en = text(Enterprise, "name_en")
     credit_code = StringField(
-        _l("Unified social credit code"),
         validators=[DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
         filters=[lambda v: normalize_credit_code(v) if v else v],
     )
-    county_id = SelectField(_l("County"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    address_zh = text(Enterprise, "address_zh", _l("Address (Chinese)"))
-    address_en = text(Enterprise, "address_en", _l("Address (English)"))
-    phone = text(Enterprise, "phone", _l("Phone"))
-    email = text(Enterprise, "email", _l("E-mail"))
-    website = StringField(
-        _l("Website"), validators=[Optional(), limit(Enterprise, "website"), web_address]
-    )
-    description_zh = text(Enterprise, "description_zh", _l("Description (Chinese)"), area=True)
-    description_en = text(Enterprise, "description_en", _l("Description (English)"), area=True)
-    layout = (
-        ("name_zh", "name_en"),
-        "slug",
-        "credit_code",
-        "county_id",
-        ("address_zh", "address_en"),
-        "phone",
-        "email",
-        "website",
-        ("description_zh", "description_en"),
-    )
+    county_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    address_zh = text(Enterprise, "address_zh")
+    address_en = text(Enterprise, "address_en")
+    phone = text(Enterprise, "phone")
+    email = text(Enterprise, "email")
+    website = StringField(validators=[Optional(), limit(Enterprise, "website"), web_address])
+    description_zh = text(Enterprise, "description_zh")
+    description_en = text(Enterprise, "description_en")
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -411,19 +341,14 @@ class EnterpriseForm(ListingForm):
 
 class AuthorizationForm(ListingForm):
     kind_key = "authorizations"
-    enterprise_id = SelectField(
-        _l("Enterprise"), coerce=int, validators=[InputRequired(message=REQUIRED)]
-    )
-    sign_id = SelectField(_l("GI sign"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    enterprise_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    sign_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
     number = StringField(
-        _l("Authorization number"),
-        validators=[Optional(), Length(max=128, message=TOO_LONG)],
-        filters=[reference_number],
+        validators=[Optional(), Length(max=128, message=TOO_LONG)], filters=[reference_number]
     )
-    valid_from = DateField(_l("Valid from"), validators=[Optional()])
-    valid_to = DateField(_l("Valid until"), validators=[Optional()])
-    auth_status = SelectField(_l("Status"), choices=[])
-    layout = ("enterprise_id", "sign_id", "number", "valid_from", "valid_to", "auth_status")
+    valid_from = DateField(validators=[Optional()])
+    valid_to = DateField(validators=[Optional()])
+    auth_status = SelectField(choices=[])
 
     def setup(self, user) -> None:
         super().setup(user)
@@ -439,11 +364,8 @@ class AuthorizationForm(ListingForm):
 
 class IndustryFactForm(ListingForm):
     kind_key = "industry-facts"
-    product_id = SelectField(
-        _l("Product"), coerce=int, validators=[InputRequired(message=REQUIRED)]
-    )
+    product_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
     year = IntegerField(
-        _l("Year"),
         validators=[
             InputRequired(message=REQUIRED),
             NumberRange(
@@ -451,31 +373,17 @@ class IndustryFactForm(ListingForm):
             ),
         ],
     )
-    planted_area_mu = optional_decimal(_l("Planted area (mu)"))
-    herd_size = optional_int(_l("Herd size"), 0, 2_000_000_000)
-    output_tonnes = optional_decimal(_l("Output (tonnes)"))
-    output_value_cny_10k = optional_decimal(_l("Output value (10,000 CNY)"))
-    employment = optional_int(_l("Employment"), 0, 2_000_000_000)
-    enterprises_count = optional_int(_l("Number of enterprises"), 0, 2_000_000_000)
+    planted_area_mu = optional_decimal()
+    herd_size = optional_int(0, 2_000_000_000)
+    output_tonnes = optional_decimal()
+    output_value_cny_10k = optional_decimal()
+    employment = optional_int(0, 2_000_000_000)
+    enterprises_count = optional_int(0, 2_000_000_000)
     source = TextAreaField(
-        _l("Source"),
-        validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)],
+        validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)]
     )
     source_url = StringField(
-        _l("Source address"),
-        validators=[Optional(), Length(max=500, message=TOO_LONG), web_address],
-    )
-    layout = (
-        "product_id",
-        "year",
-        "planted_area_mu",
-        "herd_size",
-        "output_tonnes",
-        "output_value_cny_10k",
-        "employment",
-        "enterprises_count",
-        "source",
-        "source_url",
+        validators=[Optional(), Length(max=500, message=TOO_LONG), web_address]
     )
 
     def setup(self, user) -> None:

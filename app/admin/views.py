@@ -239,9 +239,10 @@ def listing_edit(kind_key: str, listing_id: int):
     kind = _kind(kind_key)
     obj = _listing_or_404(kind, listing_id)
     ensure_can_edit(g.user, kind, obj)
-    form = _make_form(kind_key, listings.working_values(kind, obj))
+    state = listings.edit_state(kind, obj)
+    form = _make_form(kind_key, state.values)
     if request.method == "GET":
-        form.version.data = listings.edit_token(kind, obj)
+        form.version.data = state.token
     elif form.validate_on_submit():
         try:
             listings.save_listing(kind, obj, form.values(), g.user, form.version.data or "")
@@ -258,33 +259,31 @@ def listing_edit(kind_key: str, listing_id: int):
             else:
                 flash(_("Saved."), "info")
             return redirect(url_for(f"admin.{_ep(kind)}_edit", listing_id=obj.id))
-    return _edit_page(kind, obj, form)
+    return _edit_page(kind, obj, form, state)
 
 
 def fresh_edit_page(kind, obj, status: int = 200, **extra):
     """The edit page as freshly loaded, for views that post elsewhere (photos) and show it
     again with their own form's errors: the listing form ignores that post's data."""
     form_class = FORMS[kind.key]
-    values = _form_data(form_class(formdata=None), listings.working_values(kind, obj))
-    form = form_class(formdata=None, data=values)
+    state = listings.edit_state(kind, obj)
+    form = form_class(formdata=None, data=_form_data(form_class(formdata=None), state.values))
     form.setup(g.user)
-    form.version.data = listings.edit_token(kind, obj)
-    return _edit_page(kind, obj, form, status, **extra)
+    form.version.data = state.token
+    return _edit_page(kind, obj, form, state, status, **extra)
 
 
-def _edit_page(kind, obj, form, status: int = 200, **extra):
-    revision = listings.pending_revision(kind, obj)
+def _edit_page(kind, obj, form, state: listings.EditState, status: int = 200, **extra):
+    """`state` is the listing's edit state, read once for the request."""
     proposed = {}
-    if revision is not None:
-        proposed = listings.changed_fields(
-            kind.current_values(obj), listings.working_values(kind, obj)
-        )
+    if state.revision is not None:
+        proposed = listings.changed_fields(kind.current_values(obj), state.values)
     return render_template(
         "admin/edit.html",
         kind=kind,
         form=form,
         obj=obj,
-        revision=revision,
+        revision=state.revision,
         proposed=proposed,
         note=workflow.latest_note(kind, obj),
         action_form=ActionForm(),
@@ -294,7 +293,7 @@ def _edit_page(kind, obj, form, status: int = 200, **extra):
 
 
 def _conflict(kind, obj, form, conflict: EditConflict):
-    fields = [name for name in kind.fields if conflict.mine.get(name) != conflict.theirs.get(name)]
+    fields = [name for name in kind.names if conflict.mine.get(name) != conflict.theirs.get(name)]
     return render_template(
         "admin/conflict.html",
         kind=kind,

@@ -6,9 +6,9 @@ A staged file lives under INSTANCE_DIR/imports/ with a random name; its sidecar 
 uploaded it, for which kind, and when. Only that user can use it, for that kind, for
 STAGE_HOURS; older files are removed whenever a new one is staged.
 
-Changes to published listings become private revisions through listings.save_listing,
-the same path as an edit in the form: a reviewer publishes them, nothing goes public by
-import. Plain functions: no request; they flush, the caller commits."""
+Every row is saved through the listing services, the same path as an edit in the form:
+changes to published listings become private revisions a reviewer publishes, nothing goes
+public by import. Plain functions: no request; they flush, the caller commits."""
 
 import hashlib
 import json
@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from app import storage
 from app.db import db
-from app.models import Enterprise, Product, PublicationStatus
+from app.models import PublicationStatus
 from app.models.users import User
-from app.services import audit, bulk, listings
+from app.services import audit, bulk
 
 STAGE_HOURS = 2
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{24,64}$")
@@ -42,11 +42,6 @@ class StagedFile:
 
 class StagedFileMissing(LookupError):
     """Unknown, expired, someone else's or another kind's upload: all look the same."""
-
-
-def allowed_counties(user: User) -> set[int] | None:
-    """The counties whose listings the user may import and export (None: all of them)."""
-    return None if user.can_review else set(user.county_ids)
 
 
 # --- the staged upload ------------------------------------------------------------------------
@@ -68,7 +63,7 @@ def stage(user: User, kind: str, data: bytes, filename: str | None) -> str:
     """Keep an upload for the dry run and the confirmation; returns its token. The file as
     a whole is checked first (format, columns), so an unusable one raises BulkError and is
     not kept; row errors are the dry run's to show."""
-    bulk.dry_run(kind, data, allowed_counties(user), on_published=_revise_published(kind, user))
+    bulk.dry_run(kind, data, user, revise_published=True)
     purge_expired()
     token = secrets.token_urlsafe(24)
     folder = _stage_dir()
@@ -124,62 +119,29 @@ def purge_expired() -> None:
 # --- dry run and import -----------------------------------------------------------------------
 
 
-def _revise_published(kind: str, actor: User):
-    """on_published for bulk: the row's changes become the listing's pending revision."""
-    listing_kind = listings.KINDS[kind]
-
-    def revise(listing, changes: dict) -> None:
-        values = listings.working_values(listing_kind, listing)  # the form's full values
-        for attr, value in changes.items():
-            if attr == "counties":
-                values["county_ids"] = [county.id for county in value]
-            elif attr == "season_mask":
-                values["season_months"] = [m for m in range(1, 13) if value & (1 << (m - 1))]
-            else:
-                values[attr] = value
-        token = listings.edit_token(listing_kind, listing)
-        listings.save_listing(listing_kind, listing, values, actor, token)
-
-    return revise
-
-
 def preview(user: User, staged: StagedFile) -> bulk.ImportPlan:
     """The dry run; raises BulkError when the file as a whole is unusable."""
-    return bulk.dry_run(
-        staged.kind,
-        staged.data,
-        allowed_counties(user),
-        on_published=_revise_published(staged.kind, user),
-    )
-
-
-def _natural_key(kind: str):
-    return (Product, Product.slug) if kind == "products" else (Enterprise, Enterprise.credit_code)
+    return bulk.dry_run(staged.kind, staged.data, user, revise_published=True)
 
 
 def published_keys(kind: str, plan: bulk.ImportPlan) -> set[str]:
     """Keys of the planned updates that go to review rather than straight in."""
-    model, key = _natural_key(kind)
+    listing_kind = bulk.KINDS[kind]
+    model, key = listing_kind.model, getattr(listing_kind.model, listing_kind.bulk_key or "")
     keys = [row.key for row in plan.rows if row.action == "update"]
     if not keys:
         return set()
-    stmt = select(key).where(key.in_(keys), model.status == PublicationStatus.PUBLISHED)
+    published = model.status == PublicationStatus.PUBLISHED  # type: ignore[attr-defined]
+    stmt = select(key).where(key.in_(keys), published)
     return set(db.session.scalars(stmt))
 
 
 def run(user: User, staged: StagedFile, ip: str = "") -> bulk.ImportPlan:
-    """Import every row or none (raises ImportRefused / BulkError); audits each created or
-    changed listing and the import as a whole."""
+    """Import every row or none (raises ImportRefused / BulkError). Each row is saved and
+    audited by the listing services as a form save is; the import as a whole is audited."""
     kind = staged.kind
     to_review = published_keys(kind, preview(user, staged))
-    plan = bulk.import_listings(
-        kind,
-        staged.data,
-        allowed_counties(user),
-        user_id=user.id,
-        on_published=_revise_published(kind, user),
-    )
-    _audit_rows(user, kind, plan, to_review)
+    plan = bulk.import_listings(kind, staged.data, user, revise_published=True)
     audit.record(
         "import",
         user,
@@ -195,24 +157,3 @@ def run(user: User, staged: StagedFile, ip: str = "") -> bulk.ImportPlan:
         ip=ip,
     )
     return plan
-
-
-def _audit_rows(user: User, kind: str, plan: bulk.ImportPlan, to_review: set[str]) -> None:
-    """Field-level entries as for a form save (revisions were logged by save_listing)."""
-    listing_kind = listings.KINDS[kind]
-    model, key = _natural_key(kind)
-    rows = [r for r in plan.rows if r.action in ("create", "update") and r.key not in to_review]
-    if not rows:
-        return
-    stmt = select(model).where(key.in_([r.key for r in rows]))
-    found = {getattr(obj, key.key): obj for obj in db.session.scalars(stmt)}
-    for row in rows:
-        obj = found[row.key]
-        audit.record(
-            row.action,
-            user,
-            object_type=kind,
-            object_id=obj.id,
-            summary=listing_kind.title(obj),
-            details={"import": True, **{name: list(pair) for name, pair in row.changes.items()}},
-        )

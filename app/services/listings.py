@@ -1,12 +1,14 @@
-"""Editing listings: the six kinds, their editable fields as plain JSON-able values, saving
-(directly on an unpublished row, or as a private revision of a published one) with
-optimistic locking, and the lists the back office shows."""
+"""Editing listings: the six kinds and their editable fields, declared once (the admin form
+layout and labels, and the columns of bulk files, follow from them); the fields' values as
+plain JSON-able values; checking and saving them (directly on an unpublished row, or as a
+private revision of a published one) with optimistic locking, for the form and bulk import
+alike; and the lists the back office shows."""
 
 import enum
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +22,7 @@ from app.db import db
 from app.models import (
     Authorization,
     Brand,
+    Category,
     County,
     Enterprise,
     GISign,
@@ -81,26 +84,112 @@ def _enterprises_in(county_ids: set[int]) -> Select:
     return select(Enterprise.id).where(Enterprise.county_id.in_(county_ids))
 
 
+# --- how a field is edited ------------------------------------------------------------------
+#
+# Each kind declares its fields once, in the order the form shows them. The form layout, the
+# columns of bulk files (template, import, export) and the values saved all follow from it.
+
+TEXT = "text"  # a line of text
+AREA = "area"  # several lines of text
+SLUG = "slug"  # the address name: lower-case letters, digits, hyphens
+CHOICE = "choice"  # one value: a related row's id (`related` gives its model) or an enum
+CHOICES = "choices"  # several related rows, as a list of ids (`related`: attribute, model)
+FLAG = "flag"  # yes or no
+NUMBER = "number"  # a whole number
+DECIMAL = "decimal"  # a decimal number
+DATE = "date"
+MONTHS = "months"  # a list of month numbers 1-12
+CREDIT_CODE = "credit_code"  # unified social credit code (GB 32100-2015)
+PHONE = "phone"
+EMAIL = "email"
+URL = "url"  # an http(s) address
+
+
+@dataclass(frozen=True)
+class ListingField:
+    """One editable field of a listing kind; `name` is its key in the plain values."""
+
+    name: str
+    label: object  # lazy translation, shown by the form
+    widget: str = TEXT
+    # CHOICE: the related model; CHOICES: (relationship attribute, related model).
+    related: type | tuple[str, type] | None = None
+    # Bulk files: the column's name (None: not in files), whether a new row needs it, help.
+    column: str | None = None
+    required: bool = False
+    help: object = None
+
+    @property
+    def stored_as_column(self) -> bool:
+        return self.widget not in (CHOICES, MONTHS)
+
+    @property
+    def related_model(self) -> type | None:
+        return self.related[1] if isinstance(self.related, tuple) else self.related
+
+
+def _f(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
+    return ListingField(name, label, widget, **kwargs)
+
+
+def _in_files(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
+    """A field that is also a column of bulk files, under its own name."""
+    return ListingField(name, label, widget, column=name, **kwargs)
+
+
 @dataclass(frozen=True)
 class ListingKind:
     key: str  # URL segment and the audit log's object type
     model: type
     label: object
     plural: object
-    columns: tuple[str, ...]
-    # values key -> (relationship attribute, related model): lists of ids in the values.
-    collections: dict[str, tuple[str, type]]
+    fields: tuple[ListingField, ...]
     scope_of_values: Callable[[dict], set[int]]
     scope_clause: Callable[[set[int]], object]
     title: Callable[[object], str]
     # Only reviewers set these; an editor's save keeps the stored value whatever is posted.
     reviewer_only: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
-    plain_lists: tuple[str, ...] = field(default=())
+    # Bulk files: the field rows are matched on (None: the kind has no bulk files).
+    bulk_key: str | None = None
 
     @property
-    def fields(self) -> tuple[str, ...]:
-        return self.columns + tuple(self.collections) + self.plain_lists
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> ListingField:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Fields stored in the row's own columns."""
+        return tuple(f.name for f in self.fields if f.stored_as_column)
+
+    @property
+    def collections(self) -> dict[str, tuple[str, type]]:
+        """values key -> (relationship attribute, related model): lists of ids."""
+        return {f.name: f.related for f in self.fields if f.widget == CHOICES}  # type: ignore[misc]
+
+    @property
+    def plain_lists(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.widget == MONTHS)
+
+    @property
+    def form_layout(self) -> tuple[str | tuple[str, str], ...]:
+        """The form's rows: a Chinese field and its English twin share a row."""
+        rows: list[str | tuple[str, str]] = []
+        for name in self.names:
+            if name.endswith("_en") and rows and rows[-1] == name[:-3] + "_zh":
+                rows[-1] = (name[:-3] + "_zh", name)
+            else:
+                rows.append(name)
+        return tuple(rows)
+
+    @property
+    def bulk_fields(self) -> tuple[ListingField, ...]:
+        """The columns of bulk files: the matching key first, then in the form's order."""
+        in_files = [f for f in self.fields if f.column]
+        return tuple(sorted(in_files, key=lambda f: f.name != self.bulk_key))
 
     def current_values(self, obj) -> dict:
         values = {name: _to_plain(getattr(obj, name)) for name in self.columns}
@@ -118,33 +207,95 @@ def _register(kind: ListingKind) -> None:
     KINDS[kind.key] = kind
 
 
+NAME_ZH, NAME_EN = _l("Name (Chinese)"), _l("Name (English)")
+DESCRIPTION_ZH, DESCRIPTION_EN = _l("Description (Chinese)"), _l("Description (English)")
+# Products and enterprises: the same name and description fields, in forms and in files.
+NAMES_IN_FILES = (
+    _in_files("name_zh", NAME_ZH, required=True, help=_l("Name in Chinese.")),
+    _in_files("name_en", NAME_EN, help=_l("Name in English.")),
+)
+DESCRIPTIONS_IN_FILES = (
+    _in_files("description_zh", DESCRIPTION_ZH, AREA, help=_l("Description in Chinese.")),
+    _in_files("description_en", DESCRIPTION_EN, AREA, help=_l("Description in English.")),
+)
+HOLDER_ZH, HOLDER_EN = _l("Holder (Chinese)"), _l("Holder (English)")
+SLUG_LABEL = _l("Address name (slug)")
+
 _register(
     ListingKind(
         key="products",
         model=Product,
         label=_l("Product"),
         plural=_l("Products"),
-        columns=(
-            "slug",
-            "name_zh",
-            "name_en",
-            "category_id",
-            "province_wide",
-            "summary_zh",
-            "summary_en",
-            "description_zh",
-            "description_en",
-            "characteristics_zh",
-            "characteristics_en",
-            "featured",
+        fields=(
+            *NAMES_IN_FILES,
+            _in_files(
+                "slug",
+                SLUG_LABEL,
+                SLUG,
+                required=True,
+                help=_l(
+                    "Identifier in the address: lower-case letters, digits, hyphens. "
+                    "Rows are matched on it."
+                ),
+            ),
+            _f(
+                "category_id",
+                _l("Category"),
+                CHOICE,
+                related=Category,
+                column="category",
+                required=True,
+                help=_l("Category (identifier or name): see the list below."),
+            ),
+            _f(
+                "county_ids",
+                _l("Counties"),
+                CHOICES,
+                related=("counties", County),
+                column="counties",
+                help=_l("Counties (identifiers or names), separated by semicolons."),
+            ),
+            _in_files(
+                "province_wide",
+                _l("Province-wide"),
+                FLAG,
+                help=_l("yes or no: produced across the province."),
+            ),
+            _f("featured", _l("Featured on the home page"), FLAG),
+            _in_files(
+                "summary_zh", _l("Summary (Chinese)"), AREA, help=_l("One-line summary in Chinese.")
+            ),
+            _in_files(
+                "summary_en", _l("Summary (English)"), AREA, help=_l("One-line summary in English.")
+            ),
+            *DESCRIPTIONS_IN_FILES,
+            _in_files(
+                "characteristics_zh",
+                _l("Characteristics (Chinese)"),
+                AREA,
+                help=_l("What makes it special, in Chinese."),
+            ),
+            _in_files(
+                "characteristics_en",
+                _l("Characteristics (English)"),
+                AREA,
+                help=_l("What makes it special, in English."),
+            ),
+            _f(
+                "season_months",
+                _l("Season (months)"),
+                MONTHS,
+                column="season",
+                help=_l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown)."),
+            ),
         ),
-        collections={"county_ids": ("counties", County)},
-        plain_lists=("season_months",),
         scope_of_values=lambda v: set(v.get("county_ids") or ()),
         scope_clause=lambda mine: Product.id.in_(_products_in(mine)),
         title=lambda o: o.name_zh,
         reviewer_only=("province_wide", "featured"),
         unique=("slug",),
+        bulk_key="slug",
     )
 )
 _register(
@@ -153,30 +304,31 @@ _register(
         model=GISign,
         label=_l("GI sign"),
         plural=_l("GI signs"),
-        columns=(
-            "product_id",
-            "regime",
-            "official_name_zh",
-            "official_name_en",
-            "number",
-            "approval_year",
-            "approval_month",
-            "approval_day",
-            "approval_note",
-            "issuing_body_zh",
-            "issuing_body_en",
-            "holder_zh",
-            "holder_en",
-            "protected_area_zh",
-            "protected_area_en",
-            "standard",
-            "nice_classes",
-            "sign_status",
-            "source",
-            "notes",
-            "verified",
+        fields=(
+            _f("product_id", _l("Product"), CHOICE, related=Product),
+            _f("regime", _l("Regime"), CHOICE),
+            _f("official_name_zh", _l("Official name (Chinese)")),
+            _f("official_name_en", _l("Official name (English)")),
+            _f("number", _l("Announcement or registration number")),
+            _f("approval_year", _l("Approval year"), NUMBER),
+            _f("approval_month", _l("Approval month"), NUMBER),
+            _f("approval_day", _l("Approval day"), NUMBER),
+            _f("approval_note", _l("Note on the approval date")),
+            _f("issuing_body_zh", _l("Issuing body (Chinese)")),
+            _f("issuing_body_en", _l("Issuing body (English)")),
+            _f("holder_zh", HOLDER_ZH),
+            _f("holder_en", HOLDER_EN),
+            _f("protected_area_zh", _l("Protected area (Chinese)"), AREA),
+            _f("protected_area_en", _l("Protected area (English)"), AREA),
+            _f("protected_county_ids", _l("Protected counties"), CHOICES,
+               related=("protected_counties", County)),
+            _f("standard", _l("Standard")),
+            _f("nice_classes", _l("Nice classes")),
+            _f("sign_status", _l("Status of the sign"), CHOICE),
+            _f("source", _l("Source"), AREA),
+            _f("notes", _l("Notes"), AREA),
+            _f("verified", _l("Details verified"), FLAG),
         ),
-        collections={"protected_county_ids": ("protected_counties", County)},
         scope_of_values=lambda v: _product_counties(
             [v["product_id"]] if v.get("product_id") else []
         ),
@@ -191,20 +343,20 @@ _register(
         model=Brand,
         label=_l("Brand"),
         plural=_l("Brands"),
-        columns=(
-            "slug",
-            "name_zh",
-            "name_en",
-            "registration_number",
-            "nice_class",
-            "kind",
-            "owner_id",
-            "holder_zh",
-            "holder_en",
-            "description_zh",
-            "description_en",
+        fields=(
+            _f("name_zh", NAME_ZH),
+            _f("name_en", NAME_EN),
+            _f("slug", SLUG_LABEL, SLUG),
+            _f("registration_number", _l("Trademark registration number")),
+            _f("nice_class", _l("Nice class"), NUMBER),
+            _f("kind", _l("Kind of brand"), CHOICE),
+            _f("owner_id", _l("Owner"), CHOICE, related=Enterprise),
+            _f("holder_zh", HOLDER_ZH),
+            _f("holder_en", HOLDER_EN),
+            _f("description_zh", DESCRIPTION_ZH, AREA),
+            _f("description_en", DESCRIPTION_EN, AREA),
+            _f("product_ids", _l("Products"), CHOICES, related=("products", Product)),
         ),
-        collections={"product_ids": ("products", Product)},
         scope_of_values=lambda v: (
             _enterprise_county(v.get("owner_id")) | _product_counties(v.get("product_ids") or [])
         ),
@@ -226,25 +378,48 @@ _register(
         model=Enterprise,
         label=_l("Enterprise"),
         plural=_l("Enterprises"),
-        columns=(
-            "slug",
-            "name_zh",
-            "name_en",
-            "credit_code",
-            "county_id",
-            "address_zh",
-            "address_en",
-            "phone",
-            "email",
-            "website",
-            "description_zh",
-            "description_en",
+        fields=(
+            *NAMES_IN_FILES,
+            _in_files(
+                "slug",
+                SLUG_LABEL,
+                SLUG,
+                required=True,
+                help=_l("Identifier in the address: lower-case letters, digits, hyphens."),
+            ),
+            _in_files(
+                "credit_code",
+                _l("Unified social credit code"),
+                CREDIT_CODE,
+                required=True,
+                help=_l("Unified social credit code (18 characters). Rows are matched on it."),
+            ),
+            _f(
+                "county_id",
+                _l("County"),
+                CHOICE,
+                related=County,
+                column="county",
+                required=True,
+                help=_l("County (identifier or name)."),
+            ),
+            _in_files("address_zh", _l("Address (Chinese)"), help=_l("Address in Chinese.")),
+            _in_files("address_en", _l("Address (English)"), help=_l("Address in English.")),
+            _in_files("phone", _l("Phone"), PHONE, help=_l("Telephone.")),
+            _in_files("email", _l("E-mail"), EMAIL, help=_l("E-mail address.")),
+            _in_files(
+                "website",
+                _l("Website"),
+                URL,
+                help=_l("Website, starting with https:// or http://."),
+            ),
+            *DESCRIPTIONS_IN_FILES,
         ),
-        collections={},
         scope_of_values=lambda v: {v["county_id"]} if v.get("county_id") else set(),
         scope_clause=lambda mine: Enterprise.county_id.in_(mine),
         title=lambda o: o.name_zh,
         unique=("slug", "credit_code"),
+        bulk_key="credit_code",
     )
 )
 _register(
@@ -253,8 +428,14 @@ _register(
         model=Authorization,
         label=_l("Authorization"),
         plural=_l("Authorizations"),
-        columns=("enterprise_id", "sign_id", "number", "valid_from", "valid_to", "auth_status"),
-        collections={},
+        fields=(
+            _f("enterprise_id", _l("Enterprise"), CHOICE, related=Enterprise),
+            _f("sign_id", _l("GI sign"), CHOICE, related=GISign),
+            _f("number", _l("Authorization number")),
+            _f("valid_from", _l("Valid from"), DATE),
+            _f("valid_to", _l("Valid until"), DATE),
+            _f("auth_status", _l("Status"), CHOICE),
+        ),
         scope_of_values=lambda v: _enterprise_county(v.get("enterprise_id")),
         scope_clause=lambda mine: Authorization.enterprise_id.in_(_enterprises_in(mine)),
         title=lambda o: f"{o.enterprise.name_zh} · {o.sign.official_name_zh}",
@@ -266,19 +447,18 @@ _register(
         model=IndustryFact,
         label=_l("Industry fact"),
         plural=_l("Industry facts"),
-        columns=(
-            "product_id",
-            "year",
-            "planted_area_mu",
-            "herd_size",
-            "output_tonnes",
-            "output_value_cny_10k",
-            "employment",
-            "enterprises_count",
-            "source",
-            "source_url",
+        fields=(
+            _f("product_id", _l("Product"), CHOICE, related=Product),
+            _f("year", _l("Year"), NUMBER),
+            _f("planted_area_mu", _l("Planted area (mu)"), DECIMAL),
+            _f("herd_size", _l("Herd size"), NUMBER),
+            _f("output_tonnes", _l("Output (tonnes)"), DECIMAL),
+            _f("output_value_cny_10k", _l("Output value (10,000 CNY)"), DECIMAL),
+            _f("employment", _l("Employment"), NUMBER),
+            _f("enterprises_count", _l("Number of enterprises"), NUMBER),
+            _f("source", _l("Source"), AREA),
+            _f("source_url", _l("Source address"), URL),
         ),
-        collections={},
         scope_of_values=lambda v: _product_counties(
             [v["product_id"]] if v.get("product_id") else []
         ),
@@ -358,18 +538,31 @@ def pending_revision(kind: ListingKind, obj) -> ListingRevision | None:
     )
 
 
+@dataclass(frozen=True)
+class EditState:
+    """What editing a listing starts from, read once: its pending revision (if any), the
+    values the form shows (the revision's, else the row's) and the version token."""
+
+    revision: ListingRevision | None
+    values: dict
+    token: str
+
+
+def edit_state(kind: ListingKind, obj) -> EditState:
+    revision = pending_revision(kind, obj)
+    if revision is None:
+        return EditState(None, kind.current_values(obj), str(obj.version))
+    return EditState(revision, json.loads(revision.data), f"{obj.version}.{revision.version}")
+
+
 def working_values(kind: ListingKind, obj) -> dict:
     """What the editing form shows: the pending revision if there is one, else the row."""
-    revision = pending_revision(kind, obj)
-    if revision is not None:
-        return json.loads(revision.data)
-    return kind.current_values(obj)
+    return edit_state(kind, obj).values
 
 
 def edit_token(kind: ListingKind, obj) -> str:
     """The version a form was loaded at: the row's, plus its pending revision's."""
-    revision = pending_revision(kind, obj)
-    return f"{obj.version}.{revision.version}" if revision else str(obj.version)
+    return edit_state(kind, obj).token
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -438,12 +631,29 @@ def slug_for(kind: ListingKind, name_zh: str, name_en: str | None) -> str:
     return slug
 
 
-def create_listing(kind: ListingKind, values: dict, actor: User):
+def check_new(kind: ListingKind, values: dict, actor: User) -> dict:
+    """The values create_listing would store, after the same checks; writes nothing.
+    Raises AccessDenied (outside the actor's counties) or FieldErrors."""
     values = _keep_reviewer_fields(kind, actor, values, None)
     if "slug" in kind.columns and not values.get("slug"):
         values["slug"] = slug_for(kind, values.get("name_zh", ""), values.get("name_en"))
     access.ensure_values_in_scope(actor, kind, values)
     _check_unique(kind, None, values)
+    return values
+
+
+def check_edit(kind: ListingKind, obj, values: dict, actor: User, current: dict) -> dict:
+    """The values save_listing would store over `current` (the listing's working values),
+    after the same checks; writes nothing. Raises AccessDenied or FieldErrors."""
+    access.ensure_can_edit(actor, kind, obj)
+    values = _keep_reviewer_fields(kind, actor, values, current)
+    access.ensure_values_in_scope(actor, kind, values)
+    _check_unique(kind, obj, values)
+    return values
+
+
+def create_listing(kind: ListingKind, values: dict, actor: User):
+    values = check_new(kind, values, actor)
     obj = kind.model()
     apply_values(kind, obj, values)
     obj.status = PublicationStatus.DRAFT
@@ -467,18 +677,18 @@ def save_listing(kind: ListingKind, obj, values: dict, actor: User, token: str):
     """Save an edit. An unpublished row is changed in place; a published one gets a private
     revision. A token older than the stored version raises EditConflict, writing nothing."""
     access.ensure_can_edit(actor, kind, obj)
-    current = working_values(kind, obj)
-    values = _keep_reviewer_fields(kind, actor, values, current)
-    if token != edit_token(kind, obj):
-        raise EditConflict(mine={**current, **values}, theirs=current)
-    access.ensure_values_in_scope(actor, kind, values)
-    _check_unique(kind, obj, values)
+    state = edit_state(kind, obj)
+    current = state.values
+    if token != state.token:
+        mine = {**current, **_keep_reviewer_fields(kind, actor, values, current)}
+        raise EditConflict(mine=mine, theirs=current)
+    values = check_edit(kind, obj, values, actor, current)
     changes = changed_fields(current, values)
     if not changes:
         return obj
     try:
         if obj.status == PublicationStatus.PUBLISHED:
-            _save_revision(kind, obj, {**current, **values}, actor)
+            _save_revision(kind, obj, state.revision, {**current, **values}, actor)
             action = "revise"
         else:
             apply_values(kind, obj, values)
@@ -498,8 +708,9 @@ def save_listing(kind: ListingKind, obj, values: dict, actor: User, token: str):
     return obj
 
 
-def _save_revision(kind: ListingKind, obj, values: dict, actor: User) -> ListingRevision:
-    revision = pending_revision(kind, obj)
+def _save_revision(
+    kind: ListingKind, obj, revision: ListingRevision | None, values: dict, actor: User
+) -> ListingRevision:
     if revision is None:
         revision = ListingRevision(
             listing_type=kind.key,
