@@ -412,14 +412,20 @@ def test_a_failed_background_flush_is_logged_and_the_counts_kept(tmp_path, caplo
     unreachable = create_engine(f"sqlite:///{tmp_path / 'missing' / 'scans.sqlite3'}")
     buffer = scans.ScanBuffer()
     buffer.configure(unreachable, interval=0.01)
-    with caplog.at_level(logging.WARNING, logger="app.services.scans"):
-        buffer.add(("UNWRITTEN", date(2026, 1, 1), 0, "scan"))
-        deadline = time.monotonic() + 5
-        while not caplog.records and time.monotonic() < deadline:
-            time.sleep(0.01)
-        buffer._stop.set()
-        buffer._thread.join()
-    unreachable.dispose()
+    # Listen on the module's logger itself: the app's loggers need not reach the root.
+    logger = logging.getLogger("app.services.scans")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger=logger.name):
+            buffer.add(("UNWRITTEN", date(2026, 1, 1), 0, "scan"))
+            deadline = time.monotonic() + 5
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.01)
+            buffer._stop.set()
+            buffer._thread.join()
+    finally:
+        logger.removeHandler(caplog.handler)
+        unreachable.dispose()
     assert "scan counts not written, 1 kept for the next attempt" in caplog.text
     assert buffer.pending() == 1
 

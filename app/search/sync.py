@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.db import db
 from app.search import documents, text
@@ -237,7 +237,3 @@ def check(store: IndexStore, fix: bool = False) -> CheckReport:
 
 def outbox_backlog(store: IndexStore) -> int:
     return len(pending_rows(store.read_state()))
-
-
-def outbox_size() -> int:
-    return db.session.scalar(select(func.count(SearchOutbox.id))) or 0
