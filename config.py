@@ -56,6 +56,10 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PUBLIC_MAX_AGE = 60
     PER_PAGE = 24
+    # pypinyin's 40 MB phrase dictionary, loaded into every worker if True. Catalogue names
+    # read correctly character by character, and place names carry their own readings
+    # (app/search/text.py), so it costs memory and buys nothing here.
+    PINYIN_PHRASES = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 3600 * 8

@@ -1,20 +1,14 @@
 """Application factory: config -> extensions -> blueprints -> errors -> CLI. No side effects."""
 import logging.config
-import os
-
-# pypinyin loads a 40 MB phrase dictionary into every worker unless told not to. Catalogue
-# names read correctly character by character, and place names carry their own readings
-# (app/search/text.py), so the dictionary costs memory and buys nothing here.
-os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import hosts, i18n, models, observability, request_limits, security, templating
-from app.hosts import CatalogueFlask
 from app.db import db
-from app.services import scans
 from app.extensions import babel, csrf, limiter, login_manager, migrate
+from app.hosts import CatalogueFlask
+from app.services import scans
 
 
 def create_app(config: object | None = None) -> Flask:

@@ -6,7 +6,7 @@ from urllib.parse import quote, urlencode
 
 from babel import negotiate_locale
 from flask import Flask, current_app, request
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -53,9 +53,8 @@ def select_locale() -> str:
     remembered = request.cookies.get(current_app.config["LANG_COOKIE"])
     if remembered in languages:
         return remembered
-    return negotiate_language(
-        request.headers.get("Accept-Language"), languages, current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return negotiate_language(request.headers.get("Accept-Language"), languages, default)
 
 
 class EnvironLanguage:
@@ -120,12 +119,6 @@ def language_versions() -> list[tuple[str, str]]:
     return versions + [("x-default", language_url(None))]
 
 
-def forget_previous_locale() -> None:
-    """Flask-Babel caches the locale on `g`; an app context can outlive one request (the
-    test client, CLI-driven requests), so choose afresh for every request."""
-    refresh()
-
-
 def remember_language(response):
     asked = request.args.get("lang")
     cookie = current_app.config["LANG_COOKIE"]
@@ -152,7 +145,6 @@ def tr(obj, field: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(forget_previous_locale)
     app.after_request(remember_language)
     app.jinja_env.globals.update(
         lang=current_lang, bi=localized_html, tr=tr,

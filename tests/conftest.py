@@ -1,5 +1,23 @@
 """Fixtures: a real database (SQLite file, or PostgreSQL with TEST_DATABASE=postgresql),
-migrated with Alembic and seeded once per session; each test gets its own copy."""
+migrated with Alembic and seeded once per session; each test gets its own copy.
+
+Application contexts, as in Flask's tutorial (examples/tutorial/tests/conftest.py): `app`
+is yielded WITHOUT a pushed context. Requests through `client` and commands through
+`runner` push their own, exactly as in production. A test that calls services, `db.session`
+or `url_for` itself needs a context, and asks for one:
+
+- one test: take the `app_ctx` fixture (`def test_x(app_ctx, client):`), or wrap the calls
+  in `with app.app_context():`;
+- a module whose tests mostly do: `pytestmark = pytest.mark.usefixtures("app_ctx")` under
+  the imports.
+
+Requests made while a test holds a context still run in a fresh one of their own (see
+`RequestPerContextClient`): its `g` (signed-in user, CSRF token, locale) and database session
+start empty, and the test's session is expired afterwards, so what a request committed is
+what the test reads next. Commit before a request anything the request should see.
+`runner.invoke` does reuse a held context (Flask's `with_appcontext`), so a test driving a
+second app's commands (tests/test_backup.py) holds no context of the first app meanwhile."""
+import contextvars
 import logging
 import os
 import shutil
@@ -7,6 +25,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -56,6 +76,18 @@ class PostgresDatabases:
         self.admin.dispose()
 
 
+class RequestPerContextClient(FlaskClient):
+    """The test client, with every request in its own application context even while the
+    test holds one (Flask would otherwise reuse the test's context, its `g` and its
+    database session, for the request)."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def media_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
@@ -100,13 +132,20 @@ def database_factory(tmp_path_factory, media_root):
 @pytest.fixture
 def app(database_factory, tmp_path, media_root):
     app = create_app(make_config(database_factory(), tmp_path, media_root))
+    app.test_client_class = RequestPerContextClient
     from app.services.page_cache import page_cache
 
     page_cache.clear()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context for the test's own calls (services, db.session, url_for)."""
     with app.app_context():
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

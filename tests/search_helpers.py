@@ -1,7 +1,7 @@
 """Shared by the search tests: an app whose node index is built from the seeded copy."""
 from app import create_app
 from app.search import service, sync
-from tests.conftest import make_config
+from tests.conftest import RequestPerContextClient, make_config
 
 
 def indexed_app(database_url, instance, media_root, **config):
@@ -9,6 +9,7 @@ def indexed_app(database_url, instance, media_root, **config):
     for key, value in config.items():
         setattr(cfg, key, value)
     app = create_app(cfg)
+    app.test_client_class = RequestPerContextClient
     with app.app_context():
         sync.rebuild(service.get_store())
     return app

@@ -13,6 +13,10 @@ from tests.admin_support import (
     wenchang_listings,
 )
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
 ROLES = ("anonymous", "editor_a", "editor_b", "reviewer", "admin")
 ADMIN_ONLY = ("admin.audit", "admin.users", "admin.user_new", "admin.user_edit")
 REVIEWER_ONLY_PREFIX = ("admin.expo", "admin.synonym")  # expos, booths, posters; synonyms

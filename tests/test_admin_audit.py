@@ -10,6 +10,9 @@ from app.models import AuditEntry
 from app.services import audit
 from tests.admin_support import login, make_users
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 def drop_append_only_triggers() -> None:
     """What an attacker with owner rights on the database would do first."""

@@ -14,6 +14,9 @@ from app.services import accounts
 from tests.admin_support import EMAILS, PASSWORD, csrf_token, login, make_users
 from tests.conftest import make_config
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 def session_cookie(client) -> str:
     return client.get_cookie("session").value

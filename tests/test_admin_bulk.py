@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -16,6 +17,10 @@ from app.models.listing import PublicationStatus
 from app.models.revisions import ListingRevision
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, login, make_users
+
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
 NEW_ROWS = [

@@ -19,6 +19,10 @@ from tests.admin_support import (
     wenchang_listings,
 )
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
 CATEGORY_FRUIT = 1
 
 

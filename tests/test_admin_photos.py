@@ -19,6 +19,9 @@ from app.request_limits import FORM_OVERHEAD
 from app.services.audit import verify_chain
 from tests.admin_support import county, csrf_token, login, make_users, wenchang_listings
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 def jpeg(color=(200, 120, 40), size=(1200, 900)) -> bytes:
     image = Image.new("RGB", size, color)
@@ -237,11 +240,12 @@ def test_reorder_cover_alt_and_remove(app):
     assert post(client, f"{base}/{third.id}/alt", alt_zh="").status_code == 302
     assert db.session.get(ProductImage, third.id).alt_zh == "新的描述"
 
-    assert post(client, f"{base}/{second.id}/remove").status_code == 302
+    remove_second = f"{base}/{second.id}/remove"
+    assert post(client, remove_second).status_code == 302
     remaining = photos_of(product.id)
     assert [p.id for p in remaining] == [first.id, third.id]
     assert [p.id for p in remaining if p.is_cover] == [first.id]  # the next in order
-    assert post(client, f"{base}/{second.id}/remove").status_code == 404
+    assert post(client, remove_second).status_code == 404
 
     actions = audit_actions(product.id)
     for action in ("photo_add", "photo_order", "photo_cover", "photo_alt", "photo_remove"):

@@ -28,6 +28,9 @@ from app.services import catalogue, codes, expos, reports, scans
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, jpeg_bytes, login, make_users
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 @pytest.fixture
 def people(app):
@@ -444,7 +447,7 @@ def test_editing_an_event_and_its_booths(app, people, expo):
 def test_deleting_booths_keeps_their_codes_and_events_go_only_when_empty(app, people, expo):
     client = signed_in(app, "reviewer")
     booth = expo.booths[0]
-    code = codes.code_for(booth)
+    code, booth_id, expo_id = codes.code_for(booth), booth.id, expo.id
     token = csrf_token(client, f"/admin/expos/{expo.id}/edit")
     refused = client.post(f"/admin/expos/{expo.id}/delete", data={"csrf_token": token})
     assert refused.status_code == 302
@@ -454,12 +457,12 @@ def test_deleting_booths_keeps_their_codes_and_events_go_only_when_empty(app, pe
                           data={"csrf_token": token})
     assert removed.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Booth, booth.id) is None
+    assert db.session.get(Booth, booth_id) is None
     assert db.session.get(ShortCode, code) is not None  # never reused
-    assert client.post(f"/admin/expos/{expo.id}/delete",
+    assert client.post(f"/admin/expos/{expo_id}/delete",
                        data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
-    assert db.session.get(ExpoEvent, expo.id) is None
+    assert db.session.get(ExpoEvent, expo_id) is None
 
 
 def test_editors_cannot_manage_expos(app, people, expo):

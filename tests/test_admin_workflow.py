@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from app.db import db
@@ -16,6 +17,9 @@ from tests.admin_support import (
     make_users,
     wenchang_listings,
 )
+
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
 def post_step(client, key: str, obj_id: int, step: str, **data):

@@ -11,7 +11,7 @@ from app.models import Enterprise, Product, PublicationStatus
 from app.services import codes
 
 
-def test_products_are_paginated_with_meta_and_links(client):
+def test_products_are_paginated_with_meta_and_links(app_ctx, client):
     total = db.session.scalar(select(func.count(Product.id)).where(
         Product.status == PublicationStatus.PUBLISHED))
     first = client.get("/api/v1/products?per_page=10").get_json()
@@ -22,7 +22,7 @@ def test_products_are_paginated_with_meta_and_links(client):
     assert {p["slug"] for p in first["data"]}.isdisjoint({p["slug"] for p in second["data"]})
 
 
-def test_product_carries_its_short_code(client):
+def test_product_carries_its_short_code(app_ctx, client):
     mango = client.get("/api/v1/products/sanya-mango").get_json()["data"]
     product = db.session.scalar(select(Product).where(Product.slug == "sanya-mango"))
     assert mango["short_code"] == codes.code_for(product)
@@ -41,7 +41,7 @@ def test_filters_match_the_sites(client, query, check):
     assert data and all(check(item) for item in data)
 
 
-def test_api_never_shows_unpublished_rows(client):
+def test_api_never_shows_unpublished_rows(app_ctx, client):
     enterprise = db.session.scalar(select(Enterprise).where(
         Enterprise.status == PublicationStatus.PUBLISHED))
     enterprise.status = PublicationStatus.DRAFT
@@ -51,7 +51,7 @@ def test_api_never_shows_unpublished_rows(client):
     assert client.get(f"/api/v1/enterprises/{enterprise.slug}").status_code == 404
 
 
-def test_etag_and_if_none_match(client):
+def test_etag_and_if_none_match(app_ctx, client):
     response = client.get("/api/v1/counties")
     etag = response.headers["ETag"]
     assert client.get("/api/v1/counties", headers={"If-None-Match": etag}).status_code == 304
@@ -98,7 +98,7 @@ def test_data_page_states_licence_and_snapshot_date(client):
     assert 'href="/data/products.csv"' in page and 'href="/data/catalogue.json"' in page
 
 
-def test_json_download_holds_every_table_and_its_meta(client):
+def test_json_download_holds_every_table_and_its_meta(app_ctx, client):
     response = client.get("/data/catalogue.json")
     assert "attachment" in response.headers["Content-Disposition"]
     document = json.loads(response.data)

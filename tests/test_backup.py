@@ -143,9 +143,9 @@ def outbox(tmp_path: Path) -> Path:
 
 
 def run_cli(app, *args):
-    """Flask's with_appcontext reuses whatever app is current: push this one's."""
-    with app.app_context():
-        return app.test_cli_runner().invoke(args=list(args))
+    """Runs a command of this app. Flask's with_appcontext reuses whatever context is pushed,
+    so call it while no other app's context is (the tests hold none unless they ask)."""
+    return app.test_cli_runner().invoke(args=list(args))
 
 
 # --- a backup under load restores whole into a fresh instance ------------------------------
@@ -159,7 +159,8 @@ def wait_for_commits(load: WriteLoad, n: int) -> None:
 
 def test_backup_under_write_load_restores_into_fresh_instance(
         app, fresh_instance, tmp_path, monkeypatch):
-    make_users()
+    with app.app_context():
+        make_users()
     private = add_private_files(app)
     load = WriteLoad(app)
     load.start()
@@ -231,7 +232,7 @@ def test_backup_under_write_load_restores_into_fresh_instance(
         assert (instance / name).read_bytes() == data
 
 
-def test_restore_refuses_non_empty_database_unless_forced(app, tmp_path):
+def test_restore_refuses_non_empty_database_unless_forced(app_ctx, app, tmp_path):
     archive = outbox(tmp_path) / "site.tar"
     assert run_cli(app, "backup", "create", str(archive)).exit_code == 0
     with db.engine.begin() as conn:
@@ -352,7 +353,8 @@ BAD_ARCHIVES = [
 
 @pytest.mark.parametrize("make, expected", [(m, e) for _, m, e in BAD_ARCHIVES],
                          ids=[name for name, _, _ in BAD_ARCHIVES])
-def test_damaged_archive_is_refused_and_target_untouched(app, tmp_path, make, expected):
+def test_damaged_archive_is_refused_and_target_untouched(
+        app_ctx, app, tmp_path, make, expected):
     add_private_files(app)
     good = outbox(tmp_path) / "good.tar"
     assert run_cli(app, "backup", "create", str(good)).exit_code == 0
@@ -414,7 +416,7 @@ def test_backup_to_an_impossible_path_is_a_clear_error(app, tmp_path, path, expe
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump is for PostgreSQL")
 @pytest.mark.parametrize("command", ["create", "restore"])
-def test_missing_pg_tools_is_a_clear_error(app, tmp_path, command):
+def test_missing_pg_tools_is_a_clear_error(app_ctx, app, tmp_path, command):
     archive = outbox(tmp_path) / "site.tar"
     if command == "restore":
         assert run_cli(app, "backup", "create", str(archive)).exit_code == 0

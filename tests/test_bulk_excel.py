@@ -185,7 +185,9 @@ def upload(client, kind: str, data: bytes, name: str):
 
 
 @pytest.mark.parametrize("case, kind, column, build, words", DAMAGED, ids=[c[0] for c in DAMAGED])
-def test_admin_dry_run_explains_excel_damage_and_confirm_imports_nothing(app, case, kind, column, build, words):
+def test_admin_dry_run_explains_excel_damage_and_confirm_imports_nothing(
+    app_ctx, app, case, kind, column, build, words
+):
     make_users()
     client = app.test_client()
     assert login(client, "editor_a").status_code == 302

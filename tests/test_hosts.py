@@ -65,7 +65,7 @@ def foreign_urls(body: str) -> set[str]:
 
 
 @pytest.mark.parametrize("host", FORGED_HOSTS)
-def test_forged_host_is_refused_and_poisons_nothing(app, host):
+def test_forged_host_is_refused_and_poisons_nothing(app_ctx, app, host):
     app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: the fast paths answer
     client = app.test_client(use_cookies=False)
     code = passport_code()
@@ -88,7 +88,7 @@ def test_forged_host_is_refused_and_poisons_nothing(app, host):
 
 
 @pytest.mark.parametrize("host", FORGED_HOSTS[:6])
-def test_forged_host_first_then_ordinary_visitor_on_a_cold_cache(app, host):
+def test_forged_host_first_then_ordinary_visitor_on_a_cold_cache(app_ctx, app, host):
     """The issue's order: the forged request comes first, on a page nobody has cached."""
     client = app.test_client(use_cookies=False)
     for url in site_urls(passport_code()):
@@ -112,7 +112,7 @@ FORWARDED = [
 
 @pytest.mark.parametrize("proxies", [0, 1, 2])
 @pytest.mark.parametrize("headers", FORWARDED)
-def test_forwarded_headers_never_reach_a_url(app, headers, proxies):
+def test_forwarded_headers_never_reach_a_url(app_ctx, app, headers, proxies):
     """With or without TRUSTED_PROXIES, X-Forwarded-* may change what Flask thinks the
     scheme or address is, but never a URL on a page (ProxyFix is told x_host=0)."""
     if proxies:

@@ -118,7 +118,7 @@ def passport_url() -> str:
 
 
 @pytest.mark.parametrize(("header", "expected"), HEADERS)
-def test_flask_and_fast_paths_choose_the_same_language(app, header, expected):
+def test_flask_and_fast_paths_choose_the_same_language(app_ctx, app, header, expected):
     app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
     client = app.test_client(use_cookies=False)
     # /verify is never cached: Flask's select_locale answers.

@@ -25,6 +25,10 @@ from app.media.photos import (
 from app.media.upload import MAX_UPLOAD_BYTES, MediaError, PhotoRejected, accept_photo, read_upload
 from app.models import Product, ProductImage
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
 # --- files ---------------------------------------------------------------------------------
 
 GPS_MARKER = "GPSMARKERDONOTLEAK"

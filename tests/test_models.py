@@ -67,7 +67,7 @@ def test_partial_date_unknown_and_ordering():
     assert PartialDate.parse("2007").sort_key() < PartialDate.parse("2007-01").sort_key()
 
 
-def test_partial_date_round_trips_through_the_database(app):
+def test_partial_date_round_trips_through_the_database(app_ctx):
     from app.models import GISign
 
     sign = db.session.scalars(select(GISign).where(GISign.approval_month.is_(None))).first()
@@ -102,7 +102,7 @@ def test_authorization_past_its_end_date_is_expired():
     assert revoked.effective_status(date(2024, 1, 2)) == AuthorizationStatus.REVOKED
 
 
-def test_saving_over_a_newer_version_is_refused(app):
+def test_saving_over_a_newer_version_is_refused(app_ctx):
     """Optimistic locking: an UPDATE carrying a stale version changes nothing."""
     product = db.session.scalars(select(Product).order_by(Product.id)).first()
     loaded_version = product.version
@@ -122,7 +122,7 @@ def test_saving_over_a_newer_version_is_refused(app):
     assert db.session.get(Product, product.id).summary_zh == "另一位编辑的修改"
 
 
-def test_version_increments_on_update(app):
+def test_version_increments_on_update(app_ctx):
     product = db.session.scalars(select(Product).order_by(Product.id)).first()
     before = product.version
     product.summary_zh = product.summary_zh + "。"

@@ -202,7 +202,7 @@ def test_admin_credit_code_field_accepts_pasted_codes(app, variant):
         assert form.credit_code.data == DEMO_CREDIT_CODE
 
 
-def test_enterprise_created_in_the_back_office_from_a_full_width_code(app):
+def test_enterprise_created_in_the_back_office_from_a_full_width_code(app_ctx, app):
     from tests.admin_support import county, csrf_token, login, make_users
 
     make_users()
@@ -221,7 +221,7 @@ def test_enterprise_created_in_the_back_office_from_a_full_width_code(app):
 
 
 @pytest.mark.parametrize("variant", list(CREDIT_CODE_VARIANTS))
-def test_bulk_import_cells_read_pasted_credit_codes(app, variant):
+def test_bulk_import_cells_read_pasted_credit_codes(app_ctx, app, variant):
     from app.services.bulk import dry_run
 
     typed = CREDIT_CODE_VARIANTS[variant](DEMO_CREDIT_CODE).replace("\n", " ").replace("\r", " ")
@@ -237,7 +237,7 @@ def test_bulk_import_cells_read_pasted_credit_codes(app, variant):
     assert plan.rows[0].action == "unchanged"
 
 
-def test_demo_data_is_what_the_tests_assume(app):
+def test_demo_data_is_what_the_tests_assume(app_ctx):
     enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == DEMO_CREDIT_CODE))
     assert enterprise is not None and enterprise.status == PublicationStatus.PUBLISHED
     number = db.session.scalar(select(Authorization).where(Authorization.number == DEMO_AUTH_NUMBER))

@@ -59,7 +59,7 @@ def test_product_page_shows_announcement_number_and_season(client):
     assert 'class="season"' in page
 
 
-def test_unverified_sign_is_marked_being_verified(client):
+def test_unverified_sign_is_marked_being_verified(app_ctx, client):
     sign = db.session.scalars(select(GISign).where(GISign.verified.is_(False))).first()
     page = html(client.get(f"/products/{sign.product.slug}?lang=en"))
     assert "Details being verified" in page
@@ -84,14 +84,14 @@ def test_product_page_has_jsonld_and_opengraph(client):
     assert '<meta property="og:title" content="Wenchang Chicken">' in page
 
 
-def test_brand_page(client):
+def test_brand_page(app_ctx, client):
     brand = db.session.scalars(select(Brand).order_by(Brand.id)).first()
     page = html(client.get(f"/brands/{brand.slug}?lang=zh"))
     assert brand.name_zh in page
     assert '"@type": "Brand"' in page or '"@type":"Brand"' in page
 
 
-def test_enterprise_page_shows_authorization_status(client):
+def test_enterprise_page_shows_authorization_status(app_ctx, client):
     enterprise = db.session.scalars(
         select(Enterprise).where(Enterprise.authorizations.any())
     ).first()
@@ -101,7 +101,7 @@ def test_enterprise_page_shows_authorization_status(client):
     assert "Demo data" in page
 
 
-def test_expired_and_revoked_authorizations_are_shown_as_such(client):
+def test_expired_and_revoked_authorizations_are_shown_as_such(app_ctx, client):
     from app.models import Authorization, AuthorizationStatus
 
     revoked = db.session.scalar(
@@ -151,7 +151,7 @@ def test_register_filters_and_sorts(client):
 @pytest.mark.parametrize(
     "status", [PublicationStatus.DRAFT, PublicationStatus.SUBMITTED, PublicationStatus.ARCHIVED]
 )
-def test_unpublished_products_are_invisible(client, status):
+def test_unpublished_products_are_invisible(app_ctx, client, status):
     chicken = product("wenchang-chicken")
     chicken.status = status
     db.session.commit()
@@ -162,7 +162,7 @@ def test_unpublished_products_are_invisible(client, status):
     assert "/products/wenchang-chicken" not in html(client.get("/sitemap.xml"))
 
 
-def test_draft_sign_is_not_listed(client):
+def test_draft_sign_is_not_listed(app_ctx, client):
     sign = db.session.scalar(select(GISign).where(GISign.number == "国家质检总局公告2007年第209号"))
     sign.status = PublicationStatus.DRAFT
     db.session.commit()
@@ -170,7 +170,7 @@ def test_draft_sign_is_not_listed(client):
     assert "国家质检总局公告2007年第209号" not in html(client.get("/register/"))
 
 
-def test_publishing_invalidates_the_page_cache(client):
+def test_publishing_invalidates_the_page_cache(app_ctx, client):
     first = client.get("/products/wenchang-chicken?lang=zh")
     chicken = product("wenchang-chicken")
     chicken.summary_zh = "缓存失效测试摘要"
@@ -203,7 +203,7 @@ def test_every_page_declares_hreflang_alternates(client):
     assert 'hreflang="zh-Hans"' in page and 'hreflang="en"' in page
 
 
-def test_english_page_shows_chinese_with_a_note_when_english_is_missing(client):
+def test_english_page_shows_chinese_with_a_note_when_english_is_missing(app_ctx, client):
     missing = db.session.scalars(
         select(Product).where((Product.description_en.is_(None)) | (Product.description_en == ""))
     ).first()
@@ -282,7 +282,7 @@ def test_security_headers_on_every_response(client):
         assert headers["Referrer-Policy"]
 
 
-def test_output_is_escaped(client):
+def test_output_is_escaped(app_ctx, client):
     chicken = product("wenchang-chicken")
     chicken.summary_zh = "<script>alert(1)</script>"
     db.session.commit()
@@ -294,7 +294,7 @@ def test_output_is_escaped(client):
 # --- sitemap, robots, health -----------------------------------------------------------------
 
 
-def test_sitemap_lists_every_published_page(client):
+def test_sitemap_lists_every_published_page(app_ctx, client):
     xml = html(client.get("/sitemap.xml"))
     published = db.session.scalars(
         select(Product.slug).where(Product.status == PublicationStatus.PUBLISHED)
@@ -402,7 +402,7 @@ def test_fast_path_leaves_lang_switches_and_signed_in_users_to_flask(app):
     assert fast_path.served == served
 
 
-def test_fast_path_sees_a_publish_at_once(app):
+def test_fast_path_sees_a_publish_at_once(app_ctx, app):
     app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
     client = app.test_client(use_cookies=False)
     client.get("/products/wenchang-chicken?x=1", headers={"Accept-Language": "zh-CN"})

@@ -1,13 +1,15 @@
 """Short codes, passports, QR images, scan counting, expos, saved lists and print sheets."""
 import io
+import logging
 import re
 import threading
-from datetime import timedelta
+import time
+from datetime import date, timedelta
 
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from app.db import db
 from app.models import (
@@ -21,6 +23,10 @@ from app.models import (
     ShortCode,
 )
 from app.services import catalogue, codes, expos, labels, scans
+
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
@@ -44,6 +50,11 @@ def scan_total(code: str, kind: ScanKind = ScanKind.SCAN) -> int:
         select(func.coalesce(func.sum(ScanCount.count), 0)).where(
             ScanCount.code == code, ScanCount.kind == kind)
     )
+
+
+def all_scans() -> int:
+    """Every stored count, of every code and kind."""
+    return db.session.scalar(select(func.coalesce(func.sum(ScanCount.count), 0)))
 
 
 # --- code generation ------------------------------------------------------------------------
@@ -223,7 +234,7 @@ def test_wrong_check_character_gets_a_helpful_404(client):
 def test_malformed_codes_and_path_tricks_are_404_never_500(client, path):
     response = client.get(path)
     assert response.status_code in (400, 404)
-    assert scans.total_count() == 0
+    assert all_scans() == 0
 
 
 def test_unknown_well_formed_code_is_404_and_not_counted(client):
@@ -232,7 +243,7 @@ def test_unknown_well_formed_code_is_404_and_not_counted(client):
         unknown = codes.random_code()
     response = client.get(f"/q/{unknown}?lang=en")
     assert response.status_code == 404 and "Code not found" in html(response)
-    assert scans.total_count() == 0
+    assert all_scans() == 0
 
 
 def test_archived_listing_is_410_pointing_to_its_county(client):
@@ -395,6 +406,28 @@ def test_buffered_counts_survive_concurrent_increments_and_flushes(app):
     background.join()
     buffer.flush()
     assert scan_total("BUFFERED") == 8000 and buffer.pending() == 0
+
+
+def test_a_failed_background_flush_is_logged_and_the_counts_kept(tmp_path, caplog):
+    unreachable = create_engine(f"sqlite:///{tmp_path / 'missing' / 'scans.sqlite3'}")
+    buffer = scans.ScanBuffer()
+    buffer.configure(unreachable, interval=0.01)
+    # Listen on the module's logger itself: the app's loggers need not reach the root.
+    logger = logging.getLogger("app.services.scans")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger=logger.name):
+            buffer.add(("UNWRITTEN", date(2026, 1, 1), 0, "scan"))
+            deadline = time.monotonic() + 5
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.01)
+            buffer._stop.set()
+            buffer._thread.join()
+    finally:
+        logger.removeHandler(caplog.handler)
+        unreachable.dispose()
+    assert "scan counts not written, 1 kept for the next attempt" in caplog.text
+    assert buffer.pending() == 1
 
 
 def test_dashboard_queries_and_csv_export(client):

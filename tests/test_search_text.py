@@ -411,9 +411,10 @@ def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
                            data={"csrf_token": token, "terms": "榴莲, 芒果", "note": ""})
     assert response.status_code == 302
     assert "/products/sanya-mango" in client.get("/search?q=榴莲").get_data(as_text=True)
-    response = client.post(f"/admin/synonyms/{group.id}/delete", data={"csrf_token": token})
+    group_id = group.id
+    response = client.post(f"/admin/synonyms/{group_id}/delete", data={"csrf_token": token})
     assert response.status_code == 302
-    assert db.session.get(SynonymGroup, group.id) is None
+    assert db.session.get(SynonymGroup, group_id) is None
     actions = list(db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.object_type == "synonym")
         .order_by(AuditEntry.seq)))

@@ -2,6 +2,7 @@
 import csv
 from pathlib import Path
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -19,6 +20,10 @@ from app.models import (
 )
 from app.models.enterprises import is_valid_credit_code
 from app.services.page_cache import read_generation
+
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 

@@ -113,7 +113,7 @@ def expected_alternates(url: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_language_version_is_self_canonical_with_full_hreflang_set(
-    app, page_kinds, kind, lang
+    app_ctx, app, page_kinds, kind, lang
 ):
     url = page_kinds[kind]
     response = app.test_client(use_cookies=False).get(with_lang(url, lang))
@@ -134,7 +134,7 @@ def test_every_language_version_is_self_canonical_with_full_hreflang_set(
                          ("fr", "zh"), (None, "zh")]
 )
 @pytest.mark.parametrize("kind", ["home", "county", "product", "passport", "register filtered"])
-def test_the_bare_url_names_the_version_it_shows(app, page_kinds, kind, header, lang):
+def test_the_bare_url_names_the_version_it_shows(app_ctx, app, page_kinds, kind, header, lang):
     """The language-neutral URL is the x-default: it shows the negotiated version and, as
     every member of the hreflang set, names itself canonical."""
     url = page_kinds[kind]
@@ -178,7 +178,7 @@ def test_sitemap_lists_each_language_version_with_itself_and_x_default(client):
 
 @pytest.mark.parametrize("kind", ["home", "counties", "county", "products", "product", "brand",
                                   "enterprise", "categories", "category", "register"])
-def test_sitemap_and_page_carry_the_same_hreflang_set(app, page_kinds, kind):
+def test_sitemap_and_page_carry_the_same_hreflang_set(app_ctx, app, page_kinds, kind):
     client = app.test_client(use_cookies=False)
     entries = sitemap_entries(client)
     url = page_kinds[kind]
@@ -187,7 +187,7 @@ def test_sitemap_and_page_carry_the_same_hreflang_set(app, page_kinds, kind):
         assert entries[head.canonical[0]] == set(head.alternates)
 
 
-def test_sitemap_leaves_out_unpublished_products(client):
+def test_sitemap_leaves_out_unpublished_products(app_ctx, client):
     hidden = db.session.scalars(
         select(Product.slug).where(Product.status != PublicationStatus.PUBLISHED)
     ).all()

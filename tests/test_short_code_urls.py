@@ -12,6 +12,10 @@ from app.db import db
 from app.models import Product, ScanCount, ScanKind, ShortCode
 from app.services import codes, expos, scans
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 

@@ -20,6 +20,10 @@ from app.services import listings, workflow
 from app.text_input import check_storable, unstorable
 from tests.admin_support import county, csrf_token, form_values, login, make_users
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
 # What a text column must never hold; each is sent through every form below.
 BAD = {
     "NUL": "\x00",

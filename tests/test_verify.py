@@ -17,6 +17,9 @@ from app.models import (
 from app.request_limits import FORM_OVERHEAD
 from app.services import reports
 
+# Most tests here call services or db.session themselves (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 
 def html(response) -> str:
     return response.get_data(as_text=True)

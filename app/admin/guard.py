@@ -44,14 +44,6 @@ def _session_expired() -> bool:
 
 
 @bp.before_request
-def forget_previous_request() -> None:
-    """Flask-Login and Flask-WTF cache the user and the CSRF token on `g`; an app context can
-    outlive one request (the test client, CLI-driven requests), so look both up afresh."""
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
-
-
-@bp.before_request
 def require_login():
     if request.endpoint in OPEN_ENDPOINTS:
         return None

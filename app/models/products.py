@@ -13,9 +13,6 @@ product_counties = Table(
     Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
 )
 
-ALL_MONTHS_MASK = (1 << 12) - 1
-
-
 def months_to_mask(months: list[int]) -> int:
     mask = 0
     for month in months:

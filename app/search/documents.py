@@ -28,7 +28,6 @@ MODELS = {
     "sign": GISign,
     "county": County,
 }
-KIND_OF = {model: kind for kind, model in MODELS.items()}
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,6 @@ class DocKey:
     def parse(cls, key: str) -> "DocKey":
         kind, obj_id = key.split(":", 1)
         return cls(kind, int(obj_id))
-
-
-def key_of(obj) -> DocKey | None:
-    kind = KIND_OF.get(type(obj))
-    return DocKey(kind, obj.id) if kind and obj.id is not None else None
 
 
 def _join(*parts: str | None) -> str:

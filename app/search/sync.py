@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from whoosh import index as whoosh_index
 
 from app.db import db
@@ -332,7 +332,3 @@ def fallback_filled() -> bool:
 
 def outbox_backlog(store: IndexStore) -> int:
     return len(pending_rows(store.read_state()))
-
-
-def outbox_size() -> int:
-    return db.session.scalar(select(func.count(SearchOutbox.id))) or 0

@@ -3,11 +3,15 @@ segmentation (jieba, loaded once per process), and pinyin with the catalogue's o
 of place names."""
 import functools
 import logging
+import os
 import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
+
+from flask import current_app, has_app_context
 
 MAX_QUERY_LENGTH = 200
 
@@ -166,6 +170,34 @@ def _segment_block(block: str) -> tuple[tuple[str, int, int], ...]:
 
 # --- pinyin ------------------------------------------------------------------------------
 
+
+@functools.cache
+def _pypinyin() -> ModuleType:
+    """pypinyin, imported on first use, with its phrase dictionary only if PINYIN_PHRASES.
+
+    pypinyin reads PYPINYIN_NO_PHRASES once, when it is first imported, and otherwise loads a
+    40 MB phrase dictionary into every process. The variable is therefore set from the
+    setting around that one import and restored afterwards; outside an app context (tests,
+    scripts) the dictionary is skipped. Nothing else may import pypinyin before this does."""
+    phrases = has_app_context() and current_app.config.get("PINYIN_PHRASES", False)
+    saved = os.environ.pop("PYPINYIN_NO_PHRASES", None)
+    if not phrases:
+        os.environ["PYPINYIN_NO_PHRASES"] = "1"
+    try:
+        import pypinyin
+    finally:
+        os.environ.pop("PYPINYIN_NO_PHRASES", None)
+        if saved is not None:
+            os.environ["PYPINYIN_NO_PHRASES"] = saved
+    return pypinyin
+
+
+def romanize(name: str) -> list[str]:
+    """Toneless pinyin of name, one item per Chinese character; other text passes through
+    as it is ('文昌鸡 A' -> ['wen', 'chang', 'ji', ' A'])."""
+    return list(_pypinyin().lazy_pinyin(name))
+
+
 # Readings pypinyin gets wrong for place names (the county table adds its own, see
 # learn_place_readings): phrase -> one syllable per character.
 PLACE_READINGS = {
@@ -181,11 +213,9 @@ _readings_loaded: set[str] = set()
 
 
 def _load_readings(readings: dict[str, list[str]]) -> None:
-    from pypinyin import load_phrases_dict
-
     fresh = {k: [[s] for s in v] for k, v in readings.items() if k not in _readings_loaded}
     if fresh:
-        load_phrases_dict(fresh)
+        _pypinyin().load_phrases_dict(fresh)
         _readings_loaded.update(fresh)
         _syllables.cache_clear()
 
@@ -195,15 +225,14 @@ def learn_place_readings(places: Iterable[tuple[str, str]]) -> None:
     for the characters, keep the one that spells the slug (乐东 + 'ledong' -> le dong)."""
     from itertools import product as combinations
 
-    from pypinyin import Style, pinyin
-
+    pypinyin = _pypinyin()
     readings = {}
     for name, slug in places:
         base = re.sub(r"(市|县|黎族|苗族|自治县)+$", "", name)
         target = re.sub(r"[^a-z]", "", slug.lower())
         if len(base) < 2 or not target or base in PLACE_READINGS:
             continue
-        candidates = pinyin(base, style=Style.NORMAL, heteronym=True)
+        candidates = pypinyin.pinyin(base, style=pypinyin.Style.NORMAL, heteronym=True)
         if len(candidates) != len(base) or any(len(c) > 4 for c in candidates):
             continue
         for option in combinations(*candidates):
@@ -223,17 +252,17 @@ def syllables(text: str) -> list[str]:
 def _syllables(chinese: str) -> tuple[str, ...]:
     """Cached per string: names share their words (places, products), and pypinyin's
     phrase matching is slow. Emptied when place readings are learned."""
-    from pypinyin import Style, lazy_pinyin
-
+    pypinyin = _pypinyin()
     _load_readings(PLACE_READINGS)
-    return tuple(s for s in lazy_pinyin(chinese, style=Style.NORMAL, errors="ignore")
-                 if s.isalpha())
+    readings = pypinyin.lazy_pinyin(chinese, style=pypinyin.Style.NORMAL, errors="ignore")
+    return tuple(s for s in readings if s.isalpha())
 
 
 @functools.cache
 def pinyin_syllables() -> frozenset[str]:
     """Every toneless pinyin syllable pypinyin knows (about 400: li, wen, bian...), from
     its own character table, tone marks stripped by Unicode decomposition."""
+    _pypinyin()
     from pypinyin.pinyin_dict import pinyin_dict
 
     toned = {reading for readings in set(pinyin_dict.values())

@@ -48,11 +48,6 @@ def ensure_reviewer(user: User) -> None:
         raise AccessDenied(_l("Only a reviewer can do this."))
 
 
-def ensure_admin(user: User) -> None:
-    if not user.is_admin:
-        raise AccessDenied(_l("Only an administrator can do this."))
-
-
 def scope_clause(user: User, kind):
     """SQL condition limiting a list to what the user may edit (None: everything)."""
     if user.can_review:

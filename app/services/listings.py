@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from pypinyin import lazy_pinyin
 from sqlalchemy import Boolean, Date, Integer, Numeric, Select, or_, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm.exc import StaleDataError
@@ -34,6 +33,7 @@ from app.models import (
 from app.models.listing import PublicationStatus
 from app.models.revisions import ListingRevision, RevisionState
 from app.models.users import User
+from app.search.text import romanize
 from app.services import access, audit
 from app.services.catalogue import Page, paginate
 
@@ -622,7 +622,7 @@ def _check_unique(kind: ListingKind, obj, values: dict) -> None:
 
 def slug_for(kind: ListingKind, name_zh: str, name_en: str | None) -> str:
     """A readable, unique address name: the English name, else the pinyin of the Chinese."""
-    source = name_en or " ".join(lazy_pinyin(name_zh or ""))
+    source = name_en or " ".join(romanize(name_zh or ""))
     base = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")[:80] or kind.key.rstrip("s")
     slug, n = base, 1
     while db.session.scalar(select(kind.model.id).where(kind.model.slug == slug).limit(1)):

@@ -7,9 +7,10 @@ processes can run at once without losing increments. The buffer is also flushed 
 interpreter exit (gunicorn's graceful worker shutdown). SCAN_FLUSH_SECONDS = 0 writes
 through on every request instead."""
 import atexit
-import os
 import csv
 import io
+import logging
+import os
 import re
 import threading
 from collections import Counter
@@ -26,6 +27,8 @@ from app.models.expos import booth_enterprises, booth_products
 from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
 from app.services.codes import MODEL_FOR_TARGET
 from app.services.listings import KINDS
+
+log = logging.getLogger(__name__)
 
 # Chat apps and social sites fetching a link preview when a URL is pasted.
 _PREVIEW = re.compile(
@@ -132,7 +135,11 @@ class ScanBuffer:
             try:
                 self.flush()
             except Exception:  # the database is briefly away: counts stay buffered
-                pass
+                log.warning(
+                    "scan counts not written, %d kept for the next attempt",
+                    self.pending(),
+                    exc_info=True,
+                )
 
     def stop(self) -> None:
         self._stop.set()
@@ -146,8 +153,8 @@ scan_buffer = ScanBuffer()
 def _flush_at_exit() -> None:
     try:
         scan_buffer.flush()
-    except Exception:
-        pass
+    except Exception:  # the process is ending: nothing to retry with, so say what is lost
+        log.exception("scan counts lost at exit: %d not written", scan_buffer.pending())
 
 
 def init_app(app: Flask) -> None:
@@ -249,13 +256,6 @@ def top_codes(limit: int = 20, start: date | None = None, end: date | None = Non
     )
     rows = db.session.execute(_window(stmt, start, end, event_id, codes))
     return [CodeCount(code, str(kind), target_id, n) for code, kind, target_id, n in rows]
-
-
-def total_count(kind: ScanKind | None = None) -> int:
-    stmt = select(func.coalesce(func.sum(ScanCount.count), 0))
-    if kind is not None:
-        stmt = stmt.where(ScanCount.kind == kind)
-    return int(db.session.scalar(stmt))
 
 
 CSV_COLUMNS = ("day", "event_id", "code", "kind", "count")
