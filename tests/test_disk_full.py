@@ -23,6 +23,8 @@ from tests.test_admin_bulk import upload as upload_sheet
 from tests.test_admin_photos import new_draft
 from tests.test_admin_photos import upload as upload_photo
 
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 MESSAGES = {
     "en": "storage is full or unavailable. Nothing was changed.",
     "zh": "服务器存储空间已满或不可用，文件未能保存。",

@@ -11,6 +11,8 @@ from app.db import db
 from app.models import Product
 from app.services import codes, scans
 
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 ETAG = "{etag}"  # replaced by the page's own entity tag (quoted)
 LM = "{lm}"  # replaced by the page's own Last-Modified
 

@@ -14,6 +14,8 @@ from app.request_limits import FORM_OVERHEAD
 from app.services import reports
 from tests.admin_support import csrf_token, login, make_users
 
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
 KIB, MIB = 1024, 1024 * 1024
 URLENCODED = "application/x-www-form-urlencoded"
 REPORT_LIMIT = reports.MAX_PHOTO_BYTES + FORM_OVERHEAD
