@@ -8,7 +8,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
-from app.admin.forms import ActionForm
+from app.admin.fields import ActionForm
 from app.db import db
 from app.forms import BaseForm
 from app.models.synonyms import SynonymGroup
