@@ -85,45 +85,39 @@ def expos_list():
                            today=catalogue.local_today())
 
 
-@bp.route("/expos/new", methods=["GET", "POST"])
-def expo_new():
-    form = EventForm()
+def _save_event(expo: ExpoEvent | None):
+    """The event form: create (expo None) or change, audit, and back to the event's page."""
+    form = EventForm(obj=expo)
     if form.validate_on_submit():
         try:
-            expo = expos.save_event(None, form.values())
+            saved = expos.save_event(expo, form.values())
         except expos.ExpoInvalid as error:
             db.session.rollback()
+            if expo is not None:
+                expo = _event_or_404(expo.id)
             _show_error(form, error)
         else:
-            audit.record("expo_create", g.user, object_type="expo", object_id=expo.id,
-                         summary=expo.name_zh, ip=request.remote_addr or "")
+            audit.record("expo_create" if expo is None else "expo_update", g.user,
+                         object_type="expo", object_id=saved.id, summary=saved.name_zh,
+                         ip=request.remote_addr or "")
             db.session.commit()
-            flash(_("Event created. Now add its booths."), "info")
-            return redirect(url_for("admin.expo_edit", event_id=expo.id))
-    return render_template("admin/qr/expo_edit.html", form=form, expo=None), (
-        400 if form.errors else 200
-    )
+            if expo is None:
+                flash(_("Event created. Now add its booths."), "info")
+            else:
+                flash(_("Saved."), "info")
+            return redirect(url_for("admin.expo_edit", event_id=saved.id))
+    return render_template("admin/qr/expo_edit.html", form=form, expo=expo,
+                           action_form=ActionForm()), (400 if form.errors else 200)
+
+
+@bp.route("/expos/new", methods=["GET", "POST"])
+def expo_new():
+    return _save_event(None)
 
 
 @bp.route("/expos/<int:event_id>/edit", methods=["GET", "POST"])
 def expo_edit(event_id: int):
-    expo = _event_or_404(event_id)
-    form = EventForm(obj=expo)
-    if form.validate_on_submit():
-        try:
-            expos.save_event(expo, form.values())
-        except expos.ExpoInvalid as error:
-            db.session.rollback()
-            expo = _event_or_404(event_id)
-            _show_error(form, error)
-        else:
-            audit.record("expo_update", g.user, object_type="expo", object_id=expo.id,
-                         summary=expo.name_zh, ip=request.remote_addr or "")
-            db.session.commit()
-            flash(_("Saved."), "info")
-            return redirect(url_for("admin.expo_edit", event_id=expo.id))
-    return render_template("admin/qr/expo_edit.html", form=form, expo=expo,
-                           action_form=ActionForm()), (400 if form.errors else 200)
+    return _save_event(_event_or_404(event_id))
 
 
 @bp.route("/expos/<int:event_id>/delete", methods=["POST"])

@@ -2,8 +2,9 @@
 column (so a form can never accept what the database would refuse), a text field, a list of
 checkboxes, enum choices, and the bare form behind a button."""
 
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
@@ -11,6 +12,8 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import BaseForm
+
+E = TypeVar("E", bound=Enum)
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")
@@ -46,7 +49,7 @@ class MultiCheckbox(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def enum_choices(labels: dict[Enum, Any]) -> list[tuple[str, str]]:
+def enum_choices(labels: Mapping[E, Any]) -> list[tuple[str, str]]:
     """(value, label) pairs for a select, in the order of the label table."""
     return [(member.value, str(label)) for member, label in labels.items()]
 

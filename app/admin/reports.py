@@ -11,6 +11,7 @@ from wtforms.validators import Length, Optional
 
 from app.admin import bp
 from app.admin.fields import TOO_LONG
+from app.admin.params import page_number
 from app.db import db
 from app.forms import BaseForm
 from app.models import ReportStatus
@@ -55,8 +56,7 @@ def reports_queue():
     status = request.args.get("status", ReportStatus.NEW.value)
     if status not in {s.value for s in ReportStatus}:
         status = ReportStatus.NEW.value
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = page_number()
     queue = reports.report_queue(
         _report_scope(), ReportStatus(status), REPORTS_PER_PAGE + 1,
         (page - 1) * REPORTS_PER_PAGE,
