@@ -9,6 +9,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
+from app.admin import printing
 from app.db import db
 from app.models import (
     Authorization,
@@ -20,7 +21,6 @@ from app.models import (
     ScanKind,
     ShortCode,
 )
-from app.admin import printing
 from app.services import catalogue, codes, expos, scans
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.admin import printing
 from app.db import db
 from app.models import Authorization, AuthorizationStatus, Product
-from app.admin import printing
 from app.services import codes
 from tests.conftest import make_config
 
