@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event, select
 from wtforms.fields.core import UnboundField
 
-from app.admin.forms import FORMS
+from app.admin.listing_forms import FORMS
 from app.db import db
 from app.models import Enterprise, Product
 from app.models.listing import PublicationStatus

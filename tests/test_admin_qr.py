@@ -288,6 +288,8 @@ def test_queue_has_status_tabs_with_counts_and_is_scoped_per_county(app, people,
     assert "New (2)" in reviewer
     assert "No reports with this status." in page(editor.get("/admin/reports/?status=closed&lang=en"))
     assert editor.get("/admin/reports/?status=bogus&page=x").status_code == 200
+    # A digit that int() refuses: page 1 like any other unusable page number, not a 500.
+    assert editor.get("/admin/reports/", query_string={"page": "\u00b2"}).status_code == 200
 
 
 def test_another_countys_report_and_photo_are_404(app, people, filed):

@@ -181,7 +181,7 @@ def _form(form_class, data: dict):
 
 @pytest.mark.parametrize("variant", list(AUTH_NUMBER_VARIANTS))
 def test_admin_code_fields_store_the_canonical_form(app, variant):
-    from app.admin.forms import AuthorizationForm, BrandForm, SignForm
+    from app.admin.listing_forms import AuthorizationForm, BrandForm, SignForm
 
     typed = AUTH_NUMBER_VARIANTS[variant](DEMO_AUTH_NUMBER)
     with app.test_request_context("/admin/"):
@@ -193,7 +193,7 @@ def test_admin_code_fields_store_the_canonical_form(app, variant):
 
 @pytest.mark.parametrize("variant", list(CREDIT_CODE_VARIANTS))
 def test_admin_credit_code_field_accepts_pasted_codes(app, variant):
-    from app.admin.forms import EnterpriseForm
+    from app.admin.listing_forms import EnterpriseForm
 
     typed = CREDIT_CODE_VARIANTS[variant](DEMO_CREDIT_CODE)
     with app.test_request_context("/admin/"):

@@ -11,6 +11,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import create_engine, func, select
 
+from app.admin import printing
 from app.db import db
 from app.models import (
     Authorization,
@@ -22,7 +23,7 @@ from app.models import (
     ScanKind,
     ShortCode,
 )
-from app.services import catalogue, codes, expos, labels, scans
+from app.services import catalogue, codes, expos, scans
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -515,7 +516,7 @@ def test_unknown_saved_list_is_404(client):
 def test_label_sheet_holds_24_labels_per_a4_page_with_decodable_codes(app):
     products = list(db.session.scalars(select(Product).order_by(Product.id).limit(30)))
     with app.test_request_context():
-        sheet = labels.label_sheet_html(labels.labels_for(products))
+        sheet = printing.label_sheet_html(printing.labels_for(products))
     assert sheet.count('class="sheet a4"') == 2
     assert sheet.count('class="label"') == 30
     for p in products[:3]:
@@ -526,9 +527,9 @@ def test_label_sheet_holds_24_labels_per_a4_page_with_decodable_codes(app):
 def test_booth_poster_in_a4_and_a3(app, running_expo):
     booth = running_expo.booths[0]
     with app.test_request_context():
-        a3 = labels.booth_poster_html(booth, "A3")
+        a3 = printing.booth_poster_html(booth, "A3")
         with pytest.raises(ValueError):
-            labels.booth_poster_html(booth, "A5")
+            printing.booth_poster_html(booth, "A5")
     assert 'class="sheet a3"' in a3 and f"/q/{code_of(booth)}" in a3
 
 

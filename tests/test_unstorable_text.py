@@ -82,8 +82,16 @@ def test_lone_surrogates_are_refused_by_the_form_base(app, char):
 def test_every_form_of_the_site_uses_the_base_that_checks_text(app):
     from flask_wtf import FlaskForm
 
-    import app.admin.forms  # noqa: F401
-    import app.admin.qr_forms  # noqa: F401
+    import app.admin.accounts  # noqa: F401
+    import app.admin.audit  # noqa: F401
+    import app.admin.auth  # noqa: F401
+    import app.admin.bulk  # noqa: F401
+    import app.admin.expos  # noqa: F401
+    import app.admin.labels  # noqa: F401
+    import app.admin.listing_forms  # noqa: F401
+    import app.admin.photos  # noqa: F401
+    import app.admin.reports  # noqa: F401
+    import app.admin.scans  # noqa: F401
     import app.qr.forms  # noqa: F401
     from app.forms import BaseForm
 

@@ -5,15 +5,25 @@ from io import BytesIO
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 
 from app.admin import bp
-from app.admin.forms import ActionForm, ImportUploadForm
+from app.admin.fields import ActionForm
 from app.db import db
+from app.forms import BaseForm
 from app.request_limits import FORM_OVERHEAD, accepts_upload
 from app.services import bulk, imports, spreadsheets
 from app.services.listings import KINDS, EditConflict, FieldErrors
 
 FMT = "<any(csv, xlsx):fmt>"
+
+
+class ImportUploadForm(BaseForm):
+    file = FileField(
+        _l("Filled-in file (CSV or XLSX)"),
+        validators=[FileRequired(message=_l("Please choose a file to import."))],
+    )
 
 
 @bp.context_processor

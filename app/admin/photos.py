@@ -4,18 +4,47 @@ this product's photos through app.services.product_photos before reading anythin
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.admin import bp
-from app.admin.forms import ActionForm, PhotoAltForm, PhotoUploadForm
-from app.admin.views import fresh_edit_page
+from app.admin.fields import REQUIRED, TOO_LONG, ActionForm
+from app.admin.listings import fresh_edit_page
 from app.db import db
-from app.request_limits import FORM_OVERHEAD, accepts_upload
+from app.forms import BaseForm
 from app.media.upload import MAX_UPLOAD_BYTES, MediaError, read_upload
+from app.request_limits import FORM_OVERHEAD, accepts_upload
 from app.services import listings, product_photos
 from app.services.listings import KINDS
 
 PRODUCTS = KINDS["products"]
 ALT_ERRORS = ("alt_required", "alt_too_long")
+
+ALT_LIMIT = Length(max=300, message=TOO_LONG)
+
+
+class PhotoUploadForm(BaseForm):
+    """The format is checked from the file's content by the photo service, not its name."""
+
+    photo = FileField(
+        _l("Photo (JPEG, PNG or WebP, up to 15 MB)"),
+        validators=[FileRequired(message=_l("Please choose a photo to upload."))],
+    )
+    alt_zh = StringField(
+        _l("Description in Chinese (alt text)"),
+        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
+    )
+    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
+
+
+class PhotoAltForm(BaseForm):
+    alt_zh = StringField(
+        _l("Description in Chinese (alt text)"),
+        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
+    )
+    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
 
 
 @bp.app_template_global()

@@ -8,7 +8,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
-from app.admin.forms import ActionForm
+from app.admin.fields import REQUIRED, ActionForm
 from app.db import db
 from app.forms import BaseForm
 from app.models.synonyms import SynonymGroup
@@ -20,7 +20,7 @@ class SynonymForm(BaseForm):
         _l("Words that mean the same"),
         description=_l("Separate the words with commas, e.g. 螃蟹, 蟹, crab. Each one "
                        "finds what the others find."),
-        validators=[DataRequired(message=_l("This field is required.")), Length(max=2000)],
+        validators=[DataRequired(message=REQUIRED), Length(max=2000)],
     )
     note = StringField(_l("Note (optional)"), validators=[Length(max=200)])
 

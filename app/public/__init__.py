@@ -1,9 +1,8 @@
-"""The public site: home, counties, products, brands, enterprises, categories, register."""
+"""The public site: home, counties, products, brands, enterprises, categories, register.
+Routes live in app.public.views; app.register_blueprints imports it."""
 from flask import Blueprint
 
 bp = Blueprint("public", __name__)
-
-from app.public import views  # noqa: E402,F401  (routes register on bp)
 
 
 @bp.record_once

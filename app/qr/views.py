@@ -181,6 +181,3 @@ def qr_image(token: str, fmt: str):
     if fmt == "svg":
         response.headers["Content-Security-Policy"] = "default-src 'none'"
     return conditional(response)
-
-
-from app.qr import expo_views, trust_views  # noqa: E402,F401  (routes register on bp)

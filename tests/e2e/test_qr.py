@@ -13,9 +13,10 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.admin import printing
 from app.db import db
 from app.models import Authorization, AuthorizationStatus, Product
-from app.services import codes, labels
+from app.services import codes
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +118,7 @@ def test_printed_labels_decode_to_their_passports(browser, qr_site, artifacts):
         expected = [codes.short_url(qr_site.config["SITE_BASE_URL"], codes.code_for(p))
                     for p in products]
         with qr_site.test_request_context():
-            sheet = labels.label_sheet_html(labels.labels_for(products))
+            sheet = printing.label_sheet_html(printing.labels_for(products))
     page = browser.new_page(viewport={"width": 800, "height": 1000})
     page.set_content(sheet)
     page.screenshot(path=artifacts / "labels.png", full_page=True)

@@ -1,5 +1,6 @@
-"""Forms of the back office. Field limits come from the model columns, so a form can never
-accept what the database would refuse; choices are limited to what the user may pick."""
+"""The six listing forms (products, GI signs, brands, enterprises, authorizations, industry
+facts) and the comment a reviewer returns a listing with. Field limits come from the model
+columns; choices are limited to what the user may pick."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,21 +8,16 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
-    EmailField,
     HiddenField,
     IntegerField,
-    PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
-    widgets,
 )
 from wtforms.fields import Label
 from wtforms.validators import (
@@ -34,6 +30,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.admin.fields import (
+    REQUIRED,
+    SLUG_RULE,
+    TOO_LONG,
+    MultiCheckbox,
+    enum_choices,
+    limit,
+    text_validators,
+)
 from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
@@ -50,32 +55,17 @@ from app.models import (
     SignStatus,
 )
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
-from app.models.users import Role
 from app.services import access
 from app.services.listings import AREA, KINDS
 from app.text_input import CodeKind, normalize_code
-
-REQUIRED = _l("This field is required.")
-TOO_LONG = _l("At most %(max)d characters.")
-SLUG_RULE = _l("Lower-case letters, digits and hyphens only, e.g. wenchang-chicken.")
-
-
-def limit(model, name: str) -> Length:
-    return Length(max=model.__table__.columns[name].type.length, message=TOO_LONG)
 
 
 def text(model, name: str, required: bool = False, **kwargs):
     """A text field of a listing: its length from the model column, several lines when the
     kind declares the field an AREA."""
-    validators = [DataRequired(message=REQUIRED) if required else Optional()]
-    length = model.__table__.columns[name].type.length
-    if length:
-        validators.append(limit(model, name))
-    else:  # Text columns: still bounded, so a form cannot post megabytes of text
-        validators.append(Length(max=20000, message=TOO_LONG))
     kind = next(k for k in KINDS.values() if k.model is model)
     field_class = TextAreaField if kind.field(name).widget == AREA else StringField
-    return field_class(validators=validators, **kwargs)
+    return field_class(validators=text_validators(model, name, required), **kwargs)
 
 
 def web_address(_form, field) -> None:
@@ -123,11 +113,6 @@ def optional_decimal():
             ),
         ],
     )
-
-
-class MultiCheckbox(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 def _name(obj, field: str = "name") -> str:
@@ -197,10 +182,6 @@ def county_choices(user) -> list[tuple[int, str]]:
 def enterprise_choices(user) -> list[tuple[int, str]]:
     stmt = _accessible(user, "enterprises", select(Enterprise).order_by(Enterprise.name_zh))
     return [(e.id, _name(e)) for e in db.session.scalars(stmt)]
-
-
-def enum_choices(labels: dict) -> list[tuple[str, str]]:
-    return [(member.value, str(label)) for member, label in labels.items()]
 
 
 REGIME_LABELS = {
@@ -404,114 +385,8 @@ FORMS = {
 }
 
 
-class LoginForm(BaseForm):
-    email = EmailField(
-        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
-    )
-    next = HiddenField()
-
-
-class ActionForm(BaseForm):
-    """Submit, publish, archive, restore, logout: a button with a CSRF token."""
-
-
 class ReturnForm(BaseForm):
     comment = TextAreaField(
         _l("What needs to change"),
         validators=[DataRequired(message=REQUIRED), Length(max=4000, message=TOO_LONG)],
-    )
-
-
-class PasswordChangeForm(BaseForm):
-    current = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
-    )
-    new = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
-    )
-
-
-ROLE_LABELS = {
-    Role.EDITOR: _l("Editor"),
-    Role.REVIEWER: _l("Reviewer"),
-    Role.ADMIN: _l("Administrator"),
-}
-
-
-class UserForm(BaseForm):
-    email = EmailField(
-        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
-    )
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=128, message=TOO_LONG)])
-    role = SelectField(_l("Role"), choices=[])
-    county_ids = MultiCheckbox(_l("Counties (editors)"), coerce=int)
-    active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(
-        _l("Password"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
-    )
-
-    def setup(self, user) -> None:
-        self.role.choices = enum_choices(ROLE_LABELS)
-        self.county_ids.choices = county_choices(user)
-
-
-class AuditFilterForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET filter changes nothing
-
-    actor = StringField(
-        _l("Who (e-mail)"), validators=[Optional(), Length(max=254, message=TOO_LONG)]
-    )
-    action = SelectField(_l("Action"), choices=[], default="")
-    object_type = SelectField(_l("Kind"), choices=[], default="")
-    object_id = IntegerField(
-        _l("Listing number"),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=1, max=2**31 - 1, message=_l("Enter a number between %(min)s and %(max)s.")
-            ),
-        ],
-    )
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
-
-
-# --- photos and bulk files ------------------------------------------------------------------
-
-ALT_LIMIT = Length(max=300, message=TOO_LONG)
-
-
-class PhotoUploadForm(BaseForm):
-    """The format is checked from the file's content by the photo service, not its name."""
-
-    photo = FileField(
-        _l("Photo (JPEG, PNG or WebP, up to 15 MB)"),
-        validators=[FileRequired(message=_l("Please choose a photo to upload."))],
-    )
-    alt_zh = StringField(
-        _l("Description in Chinese (alt text)"),
-        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
-    )
-    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
-
-
-class PhotoAltForm(BaseForm):
-    alt_zh = StringField(
-        _l("Description in Chinese (alt text)"),
-        validators=[DataRequired(message=REQUIRED), ALT_LIMIT],
-    )
-    alt_en = StringField(_l("Description in English"), validators=[Optional(), ALT_LIMIT])
-
-
-class ImportUploadForm(BaseForm):
-    file = FileField(
-        _l("Filled-in file (CSV or XLSX)"),
-        validators=[FileRequired(message=_l("Please choose a file to import."))],
     )

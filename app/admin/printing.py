@@ -1,6 +1,9 @@
 """Print-ready sheets for the back office: an A4 page of product labels and a booth poster,
 as HTML with print CSS (static/css/qr-print.css: @page sizes, millimetre grid). Browsers
-print them to PDF exactly; the QR codes are inline SVG, so they stay sharp at any size."""
+print them to PDF exactly; the QR codes are inline SVG, so they stay sharp at any size.
+They render templates, so they live with the screens that print them (labels, expos), not
+among the services."""
+
 from dataclasses import dataclass
 
 from flask import current_app, render_template

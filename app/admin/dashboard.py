@@ -1,0 +1,19 @@
+"""The back office's home page: the user's work queues and the count of new counterfeit
+reports in their counties."""
+
+from flask import g, render_template
+
+from app.admin import bp
+from app.models import ReportStatus
+from app.services import reports, workflow
+from app.services.listings import KINDS
+
+
+@bp.route("/")
+def dashboard():
+    scope = None if g.user.can_review else g.user.county_ids
+    new_reports = reports.report_queue(scope, ReportStatus.NEW, limit=0).counts[ReportStatus.NEW]
+    return render_template(
+        "admin/dashboard.html", board=workflow.dashboard(g.user), kinds=KINDS,
+        new_reports=new_reports,
+    )
