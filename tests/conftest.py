@@ -100,9 +100,9 @@ def database_factory(tmp_path_factory, media_root):
 @pytest.fixture
 def app(database_factory, tmp_path, media_root):
     app = create_app(make_config(database_factory(), tmp_path, media_root))
-    from app.services.page_cache import page_cache
+    from app.caching.store import response_cache
 
-    page_cache.clear()
+    response_cache.clear()
     with app.app_context():
         yield app
         db.session.remove()

@@ -18,7 +18,7 @@ from app.models import (
     Regime,
 )
 from app.models.enterprises import is_valid_credit_code
-from app.services.page_cache import read_generation
+from app.caching.store import read_generation
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 

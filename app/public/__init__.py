@@ -4,10 +4,3 @@ from flask import Blueprint
 bp = Blueprint("public", __name__)
 
 from app.public import views  # noqa: E402,F401  (routes register on bp)
-
-
-@bp.record_once
-def _install_fast_path(state) -> None:
-    from app.public.fastpath import install
-
-    install(state.app)
