@@ -11,9 +11,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import hosts, i18n, models, observability, request_limits, security, templating
+from app.caching import middleware as caching_middleware
 from app.hosts import CatalogueFlask
 from app.db import db
-from app.caching import middleware as caching_middleware
 from app.services import flush, scans
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import func, select
 
+from app.caching.store import read_generation
 from app.db import db
 from app.models import (
     Authorization,
@@ -18,7 +19,6 @@ from app.models import (
     Regime,
 )
 from app.models.enterprises import is_valid_credit_code
-from app.caching.store import read_generation
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 

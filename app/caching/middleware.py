@@ -26,7 +26,10 @@ from app.i18n import EnvironLanguage
 StartResponse = Callable[..., Any]
 
 
-def cacheable_paths(app: Flask) -> tuple[dict[str, CachedRoute], tuple[tuple[str, CachedRoute], ...]]:
+Prefixes = tuple[tuple[str, CachedRoute], ...]
+
+
+def cacheable_paths(app: Flask) -> tuple[dict[str, CachedRoute], Prefixes]:
     """(exact paths, path prefixes) of the rules whose views are marked cacheable: a rule
     without variables is one path; one with variables covers everything after its static
     start ("/counties/<slug>" -> "/counties/")."""

@@ -8,7 +8,7 @@ cacheable paths from those marks."""
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Any, Protocol, TypeVar
 
@@ -73,14 +73,15 @@ def cached_response(route: CachedRoute, render: Callable[[], ResponseReturnValue
         rendered = render()
         extra: tuple[object, ...] = ()
         if isinstance(rendered, WithExtra):
-            rendered, extra = rendered.response, rendered.extra
-        response = current_app.make_response(rendered)
+            extra = rendered.extra
+        response = current_app.make_response(
+            rendered.response if isinstance(rendered, WithExtra) else rendered)
         if response.status_code not in route.statuses:
             return response
         entry = _entry(route, response, changed_at, today, extra)
         response_cache.put(key, entry)
     if route.hook is not None:
-        route.hook.answered(current_app._get_current_object(), entry, request.environ, today)
+        route.hook.answered(current_app, entry, request.environ, today)
     return conditional(flask_response(entry))
 
 
@@ -97,7 +98,7 @@ def _entry(route: CachedRoute, response: Response, changed_at: datetime, today: 
     body = response.get_data()
     last_modified = None
     if route.dated:
-        midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+        midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
         last_modified = max(changed_at, midnight)
     return CacheEntry(200, _own_headers(response), body, content_etag(body), last_modified,
                       extra)
@@ -118,7 +119,8 @@ def flask_response(entry: CacheEntry) -> Response:
                                           headers=list(entry.headers))
     if entry.etag is not None:
         response.set_etag(entry.etag)
-    response.last_modified = entry.last_modified
+    if entry.last_modified is not None:  # (werkzeug would write None as "now")
+        response.last_modified = entry.last_modified
     return response
 
 
@@ -151,5 +153,6 @@ def marked_route(view: Callable[..., Any]) -> CachedRoute | None:
 
 
 HTML_PAGE = CachedRoute("page", vary=("Accept-Language", "Cookie"))
-# The JSON API and the /data downloads: the same in every language; an ETag only.
-OPEN_DATA = CachedRoute("open data", by_language=False, dated=False)
+# The JSON API and the /data downloads: the same in every language; an ETag only. Vary:
+# Cookie as Flask's session adds it to every answer it sends.
+OPEN_DATA = CachedRoute("open data", by_language=False, dated=False, vary=("Cookie",))

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 from flask import current_app
@@ -127,16 +127,16 @@ def read_generation() -> tuple[int, datetime]:
         select(CatalogueGeneration.generation, CatalogueGeneration.changed_at)
     ).first()
     if row is None:
-        return 0, datetime(2000, 1, 1, tzinfo=timezone.utc)
+        return 0, datetime(2000, 1, 1, tzinfo=UTC)
     changed_at = row.changed_at
     if changed_at.tzinfo is None:  # SQLite returns naive datetimes
-        changed_at = changed_at.replace(tzinfo=timezone.utc)
+        changed_at = changed_at.replace(tzinfo=UTC)
     return row.generation, changed_at
 
 
 def bump_generation(connection: Connection) -> None:
     """Count one catalogue change, in the flushing transaction (a rollback undoes it)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     result = connection.execute(
         update(CatalogueGeneration).values(
             generation=CatalogueGeneration.generation + 1, changed_at=now

@@ -6,9 +6,9 @@ generation and the short codes; a rollback takes the rows with it.
 The same flush keeps search_pinyin in step: the pinyin forms of each listing's Chinese
 name, computed by the code that feeds Whoosh (text.pinyin_forms), so the database
 fallback finds `wenchangji` and `wcj` when the index cannot answer."""
-from datetime import datetime, timezone
-
 from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, delete, insert, tuple_
 from sqlalchemy.engine import Connection
@@ -77,7 +77,7 @@ INDEXED = {Product: "product", Brand: "brand", Enterprise: "enterprise", GISign:
            County: "county"}
 
 
-def _changed_keys(touched: Iterable[object]) -> set[tuple[str, int]]:
+def _changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
     keys: set[tuple[str, int]] = set()
     for obj in touched:
         kind = INDEXED.get(type(obj))
@@ -89,7 +89,7 @@ def _changed_keys(touched: Iterable[object]) -> set[tuple[str, int]]:
     return keys
 
 
-def _pinyin_changes(touched: Iterable[object], deleted: set[object]
+def _pinyin_changes(touched: Iterable[Any], deleted: set[Any]
                     ) -> tuple[list[tuple[str, int]], list[dict]]:
     """(keys whose row goes, rows to write) for the listings this flush touched."""
     gone: list[tuple[str, int]] = []
@@ -105,7 +105,7 @@ def _pinyin_changes(touched: Iterable[object], deleted: set[object]
     return gone, list(rows.values())
 
 
-def write_outbox(connection: Connection, touched: Iterable[object], deleted: set[object]
+def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[Any]
                  ) -> None:
     """The outbox rows and pinyin rows for what a flush touched (called by the flush hook,
     app/services/flush.py; `deleted` is the part of `touched` that the flush deleted)."""

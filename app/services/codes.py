@@ -2,11 +2,13 @@
 character. The check catches every single mistyped character and nearly every swap of two
 neighbours, so a mistyped code is told apart from an unknown one without a query.
 
-Codes are assigned when a coded listing is first flushed (the flush hook,
-app/services/flush.py, in the same transaction), are never reused and never change: the row does not mention names or slugs."""
+Codes are assigned when a coded listing is first flushed (by the flush hook,
+app/services/flush.py, in the same transaction), are never reused and never change: the
+row does not mention names or slugs."""
 import secrets
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,12 +96,12 @@ def assign_code(connection: Connection, target: CodeTarget, target_id: int,
     raise RuntimeError("could not draw an unused short code")
 
 
-def assign_codes(connection: Connection, new: Iterable[object]) -> None:
+def assign_codes(connection: Connection, new: Iterable[Any]) -> None:
     """A code for each coded listing among a flush's new objects (app/services/flush.py)."""
     for obj in new:
         target = CODED_MODELS.get(type(obj))
         if target is not None:
-            assign_code(connection, target, obj.id)  # type: ignore[attr-defined]
+            assign_code(connection, target, obj.id)
 
 
 def backfill_codes(connection: Connection) -> int:

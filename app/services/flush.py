@@ -9,6 +9,7 @@ to everything that follows a change of data:
 A rollback takes all of it back. After a commit the local response cache re-reads the
 generation at once (other processes within PAGE_CACHE_CHECK_SECONDS)."""
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
@@ -27,12 +28,12 @@ CATALOGUE_TYPES = (Listing, County, Category, ProductImage, Province, ExpoEvent,
 class Touched:
     """The objects one flush wrote: new, changed and deleted."""
 
-    new: tuple[object, ...]
-    changed: tuple[object, ...]
-    deleted: tuple[object, ...]
+    new: tuple[Any, ...]
+    changed: tuple[Any, ...]
+    deleted: tuple[Any, ...]
 
     @property
-    def all(self) -> tuple[object, ...]:
+    def all(self) -> tuple[Any, ...]:
         return (*self.new, *self.changed, *self.deleted)
 
 
