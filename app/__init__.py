@@ -5,10 +5,11 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import hosts, i18n, models, observability, request_limits, security, templating
+from app.caching import middleware as caching_middleware
 from app.db import db
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 from app.hosts import CatalogueFlask
-from app.services import scans
+from app.services import flush, scans
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -29,6 +30,11 @@ def create_app(config: object | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    # WSGI layers, innermost first. Cached answers right in front of Flask (after the
+    # blueprints: the cacheable routes are read from the URL map); the request observer
+    # around them, so cached answers get a request id and an access line too; ProxyFix
+    # outermost, so both see the visitor's address and scheme (HSTS on https).
+    answer_cached_responses(app)
     observe_requests(app)
     trust_reverse_proxies(app)
     return app
@@ -40,14 +46,21 @@ def configure_logging(app: Flask) -> None:
     logging.config.dictConfig(observability.logging_config(app.config["LOG_LEVEL"]))
 
 
+def answer_cached_responses(app: Flask) -> None:
+    """Cached public pages, passports, API answers and downloads answered before Flask's
+    dispatch (app/caching/middleware.py)."""
+    caching_middleware.install(app)
+
+
 def observe_requests(app: Flask) -> None:
-    """Request id and access line around everything the app answers, the fast paths
+    """Request id and access line around everything the app answers, cached answers
     included; inside ProxyFix, so the logged request is the visitor's."""
     observability.install(app)
 
 
 def trust_reverse_proxies(app: Flask) -> None:
-    """Outermost WSGI layer, so the fast paths and Flask both see the visitor's address."""
+    """Outermost WSGI layer, so the caching middleware and Flask both see the visitor's
+    address."""
     hops = app.config.get("TRUSTED_PROXIES", 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
@@ -69,6 +82,8 @@ def register_extensions(app: Flask) -> None:
     templating.init_app(app)
     security.init_app(app)
     scans.init_app(app)
+    # One flush hook: catalogue generation, short codes, search outbox (app/services/flush.py).
+    flush.install()
 
 
 def register_blueprints(app: Flask) -> None:

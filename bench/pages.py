@@ -6,7 +6,7 @@ What it measures, on a throwaway instance (temp dir, production config, the seed
    gunicorn, with wrk at 64 connections (`wrk -t2 -c64 -d10s`, Chinese Accept-Language;
    the chosen sync workers close each connection, nginx keeps them alive). Public pages
    come out of the per-process page cache and, once cached, are answered by the WSGI fast
-   path (app/public/fastpath.py) before Flask's request cycle: this is the cost of serving
+   path (app/caching/middleware.py) before Flask's request cycle: this is the cost of serving
    a cached body, not of rendering.
 2. The same product page saved as a static file and served by nginx on the same machine:
    the physical ceiling of this box for that many bytes. The ratio gunicorn / nginx says
@@ -71,7 +71,7 @@ TARGET_FIRST_VIEW_KB = 100.0
 
 # Gunicorn worker settings tried on this 2-core machine (`--compare-workers`: product page,
 # wrk -t2 -c64 keep-alive, 5 s each), quiet machine, 2026-11-25, with the WSGI fast path for
-# cached pages (app/public/fastpath.py) (req/s, p99 ms):
+# cached pages (then app/public/fastpath.py) (req/s, p99 ms):
 #   --workers 3 (sync)                                12193 / 9
 #   --workers 2 --worker-class gthread --threads 4    11214 / 16
 #   --workers 4 --worker-class gthread --threads 2     9982 / 28

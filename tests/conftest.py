@@ -133,9 +133,9 @@ def database_factory(tmp_path_factory, media_root):
 def app(database_factory, tmp_path, media_root):
     app = create_app(make_config(database_factory(), tmp_path, media_root))
     app.test_client_class = RequestPerContextClient
-    from app.services.page_cache import page_cache
+    from app.caching.store import response_cache
 
-    page_cache.clear()
+    response_cache.clear()
     yield app
     with app.app_context():
         db.engine.dispose()

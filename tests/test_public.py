@@ -351,10 +351,10 @@ def test_favicon_is_served(client):
 
 
 def public_fast_path(app):
-    from app.public.fastpath import PublicPageFastPath
+    from app.caching.middleware import CachedResponses
 
     layer = app.wsgi_app
-    while not isinstance(layer, PublicPageFastPath):
+    while not isinstance(layer, CachedResponses):
         layer = getattr(layer, "flask_wsgi", None) or layer.wsgi_app  # through the observer
     return layer
 

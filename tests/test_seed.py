@@ -6,6 +6,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from app.caching.store import read_generation
 from app.db import db
 from app.models import (
     Authorization,
@@ -19,7 +20,6 @@ from app.models import (
     Regime,
 )
 from app.models.enterprises import is_valid_credit_code
-from app.services.page_cache import read_generation
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")

@@ -1,5 +1,6 @@
 """Read-only JSON API. Every answer is JSON, errors included ({"error": {...}}, see
-app/errors); responses carry a strong ETag and answer If-None-Match with 304."""
+app/errors); responses carry a strong ETag and answer If-None-Match with 304. Answers
+depend only on the URL and the catalogue generation: they are cached (app/caching)."""
 import hashlib
 import json
 
@@ -8,9 +9,9 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from app.api import bp
 from app.api.openapi import openapi_document
+from app.caching.routes import OPEN_DATA, cached
 from app.conditional import conditional
 from app.services import catalogue, opendata
-from app.services.page_cache import page_cache
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 50
@@ -57,56 +58,47 @@ def _filters(resource: str) -> dict:
     return args
 
 
-def json_response(payload: dict | None = None, *, body: bytes | None = None, status: int = 200):
-    if body is None:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    response = current_app.response_class(body, status=status, mimetype="application/json")
-    response.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
+def json_body(payload: dict):
+    """A 200 JSON answer open to every origin (validators and caching: the caller's)."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def json_response(payload: dict):
+    """An uncached JSON answer with a strong ETag, answering If-None-Match with 304."""
+    response = json_body(payload)
+    response.set_etag(hashlib.blake2b(response.get_data(), digest_size=12).hexdigest())
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return conditional(response)
-
-
-def _cached(build):
-    """Answers depend only on the URL and the catalogue generation: keep the bytes."""
-    generation, _changed = page_cache.generation()
-    key = ("api", request.full_path, generation, catalogue.local_today())
-    body = page_cache.get(key)
-    if body is None:
-        body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
-        page_cache.put(key, body)
-    return json_response(body=body)
 
 
 def _list(resource: str):
     page = _int_arg("page", 1, 1, 100_000)
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     filters = _filters(resource)
-
-    def build():
-        try:
-            result = opendata.list_resource(
-                resource, filters, page, per_page, catalogue.local_today())
-        except opendata.UnknownFilterValue as unknown:
-            if unknown.name in REFERENCE_FILTERS:
-                # A well-formed slug naming nothing: no resource at this URI (RFC 9110
-                # §15.5.5; the query is part of the target), not a malformed request.
-                raise NotFound(description=f"No {unknown.name} '{filters[unknown.name]}' "
-                                           "in the catalogue.") from None
-            _bad(f"Unknown value for filter '{unknown.name}'.")
-        pages = max(1, -(-result.total // per_page))
-        links = {"self": _page_url(resource, page, per_page, filters)}
-        if page < pages:
-            links["next"] = _page_url(resource, page + 1, per_page, filters)
-        if page > 1:
-            links["prev"] = _page_url(resource, min(page - 1, pages), per_page, filters)
-        return {"data": result.items,
-                "meta": {"page": page, "per_page": per_page, "total": result.total,
-                         "pages": pages},
-                "links": links}
-
-    return _cached(build)
+    try:
+        result = opendata.list_resource(resource, filters, page, per_page, catalogue.local_today())
+    except opendata.UnknownFilterValue as unknown:
+        if unknown.name in REFERENCE_FILTERS:
+            # A well-formed slug naming nothing: no resource at this URI (RFC 9110
+            # §15.5.5; the query is part of the target), not a malformed request.
+            raise NotFound(description=f"No {unknown.name} '{filters[unknown.name]}' "
+                                       "in the catalogue.") from None
+        _bad(f"Unknown value for filter '{unknown.name}'.")
+    pages = max(1, -(-result.total // per_page))
+    links = {"self": _page_url(resource, page, per_page, filters)}
+    if page < pages:
+        links["next"] = _page_url(resource, page + 1, per_page, filters)
+    if page > 1:
+        links["prev"] = _page_url(resource, min(page - 1, pages), per_page, filters)
+    return json_body({
+        "data": result.items,
+        "meta": {"page": page, "per_page": per_page, "total": result.total, "pages": pages},
+        "links": links,
+    })
 
 
 def _page_url(resource: str, page: int, per_page: int, filters: dict) -> str:
@@ -114,13 +106,10 @@ def _page_url(resource: str, page: int, per_page: int, filters: dict) -> str:
 
 
 def _detail(resource: str, key):
-    def build():
-        found = opendata.get_resource(resource, key, catalogue.local_today())
-        if found is None:
-            raise NotFound(description=f"No published {resource[:-1]} with that key.")
-        return {"data": found}
-
-    return _cached(build)
+    found = opendata.get_resource(resource, key, catalogue.local_today())
+    if found is None:
+        raise NotFound(description=f"No published {resource[:-1]} with that key.")
+    return json_body({"data": found})
 
 
 @bp.get("/")
@@ -138,11 +127,13 @@ def openapi():
 
 
 @bp.get("/<any(counties, categories, signs, products, brands, enterprises, authorizations):resource>")
+@cached(OPEN_DATA)
 def collection(resource: str):
     return _list(resource)
 
 
 @bp.get("/<any(counties, categories, products, brands, enterprises):resource>/<slug>")
+@cached(OPEN_DATA)
 def by_slug(resource: str, slug: str):
     if len(slug) > 96:
         raise NotFound(description="No such listing.")
@@ -150,6 +141,7 @@ def by_slug(resource: str, slug: str):
 
 
 @bp.get("/<any(signs, authorizations):resource>/<int:item_id>")
+@cached(OPEN_DATA)
 def by_id(resource: str, item_id: int):
     if item_id > 2**31 - 1:
         raise NotFound(description="No such listing.")

@@ -4,9 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-
-@bp.record_once
-def _install_fast_path(state) -> None:
-    from app.public.fastpath import install
-
-    install(state.app)

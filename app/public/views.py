@@ -1,15 +1,15 @@
 """Thin public views: parse, ask the catalogue service, render. Pages are cached per
-generation (see services/page_cache)."""
+catalogue generation (app/caching)."""
 from flask import abort, current_app, render_template, url_for
 
+from app.caching.routes import HTML_PAGE, cached
 from app.models import Regime, SignStatus
 from app.public import bp, params
 from app.services import catalogue
-from app.services.page_cache import cached_page
 
 
 @bp.get("/")
-@cached_page
+@cached(HTML_PAGE)
 def home():
     month = catalogue.local_today().month
     return render_template(
@@ -29,7 +29,7 @@ def _province():
 
 
 @bp.get("/counties/")
-@cached_page
+@cached(HTML_PAGE)
 def counties():
     return render_template(
         "public/counties.html",
@@ -39,14 +39,14 @@ def counties():
 
 
 @bp.get("/counties/<slug>")
-@cached_page
+@cached(HTML_PAGE)
 def county(slug: str):
     found = catalogue.county_by_slug(slug) or abort(404)
     return render_template("public/county.html", page=catalogue.county_page(found))
 
 
 @bp.get("/products/")
-@cached_page
+@cached(HTML_PAGE)
 def products():
     filters = catalogue.ProductFilter(
         county=params.lookup("county", catalogue.county_by_slug),
@@ -69,14 +69,14 @@ def products():
 
 
 @bp.get("/products/<slug>")
-@cached_page
+@cached(HTML_PAGE)
 def product(slug: str):
     page = catalogue.product_page(slug) or abort(404)
     return render_template("public/product.html", page=page, today=catalogue.local_today())
 
 
 @bp.get("/brands/<slug>")
-@cached_page
+@cached(HTML_PAGE)
 def brand(slug: str):
     found = catalogue.brand_by_slug(slug) or abort(404)
     return render_template(
@@ -87,7 +87,7 @@ def brand(slug: str):
 
 
 @bp.get("/enterprises/<slug>")
-@cached_page
+@cached(HTML_PAGE)
 def enterprise(slug: str):
     found = catalogue.enterprise_by_slug(slug) or abort(404)
     return render_template(
@@ -100,13 +100,13 @@ def enterprise(slug: str):
 
 
 @bp.get("/categories/")
-@cached_page
+@cached(HTML_PAGE)
 def categories():
     return render_template("public/categories.html", categories=catalogue.categories_with_counts())
 
 
 @bp.get("/categories/<slug>")
-@cached_page
+@cached(HTML_PAGE)
 def category(slug: str):
     found = catalogue.category_by_slug(slug) or abort(404)
     return render_template(
@@ -115,7 +115,7 @@ def category(slug: str):
 
 
 @bp.get("/register/")
-@cached_page
+@cached(HTML_PAGE)
 def register():
     filters = catalogue.RegisterFilter(
         regime=params.enum_value("regime", Regime),

@@ -12,10 +12,3 @@ def short_code(obj) -> str | None:
     from app.services.codes import code_for
 
     return code_for(obj)
-
-
-@bp.record_once
-def _install_fast_path(state) -> None:
-    from app.qr.fastpath import install
-
-    install(state.app)

@@ -1,9 +1,12 @@
 """Thin views for the QR side of the site. The passport is the hottest page: it is served
-from the per-process page cache and counts the scan in memory (services/scans)."""
+from the per-process response cache (app/caching) and counts the scan in memory
+(services/scans), on every answer, the middleware's included."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import date
+from typing import cast
 
 from flask import (
+    Flask,
     abort,
     current_app,
     redirect,
@@ -13,13 +16,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from app.caching.routes import CachedRoute, WithExtra, cacheable, cached_response
+from app.caching.store import CacheEntry
 from app.conditional import conditional
 from app.i18n import current_lang
 from app.qr import bp
 from app.qr.images import qr_png, qr_svg
 from app.qr.inline_css import csp_allowing, inline_css
 from app.services import catalogue, codes, scans
-from app.services.page_cache import RenderedPage, page_cache
 from app.services.passport import Outcome, passport_for
 from app.text_input import clean_text, strip_wrapping
 
@@ -96,7 +100,27 @@ def _to_canonical(code: str, suffix: str):
     return redirect(location, code=301)
 
 
+class CountScan:
+    """The passport's hook: every answer of a cached passport counts one scan."""
+
+    def ready(self, config: dict) -> bool:
+        # Written through (SCAN_FLUSH_SECONDS = 0, tests), a scan needs Flask's app context.
+        return config.get("SCAN_FLUSH_SECONDS", 1.0) > 0
+
+    def answered(self, app: Flask, entry: CacheEntry, environ: dict, today: date) -> None:
+        code, event_id = cast(tuple[str, int], entry.extra)
+        kind = scans.classify(environ["REQUEST_METHOD"], environ.get("HTTP_USER_AGENT"))
+        scans.record_scan(app, code, today, event_id, kind)
+
+
+# Browsers may keep a passport briefly; shared caches revalidate, so scans still arrive. A
+# withdrawn listing's 410 page is kept too (and counted), never answered by the middleware.
+PASSPORT = CachedRoute("passport", vary=("Accept-Language", "Cookie"), shared_max_age=0,
+                       statuses=frozenset({200, 410}), hook=CountScan())
+
+
 @bp.route("/q/<path:token>", methods=["GET", "HEAD"])
+@cacheable(PASSPORT)
 def landing(token: str):
     if len(token) > MAX_TOKEN * 2:
         return _not_a_code(token, codes.CodeProblem.SHAPE)
@@ -107,44 +131,17 @@ def landing(token: str):
         return _to_canonical(code, suffix)
     if suffix:
         return qr_image(code, suffix)
-    generation, _changed = page_cache.generation()
+    return cached_response(PASSPORT, lambda: _render_passport(code))
+
+
+def _render_passport(code: str):
     today = catalogue.local_today()
-    key = ("q", code, current_lang(), generation, today)
-    entry = page_cache.get(key)
-    if entry is None:
-        entry = _render_passport(code, today, generation)
-        if entry.status != 404:
-            page_cache.put(key, entry)
-    if entry.status == 404:
-        return _code_problem_page(
-            token, _("Code not found"),
-            _("No listing in the catalogue has this code. Check the 8 characters under the "
-              "QR code; if they match, the label may not be genuine."), 404)
-    kind = scans.classify(request.method, request.headers.get("User-Agent"))
-    scans.record_scan(current_app._get_current_object(), code, today, entry.event_id, kind)
-    response = _lean_response(entry.page.body, entry.status)
-    if entry.status == 200:
-        response.set_etag(entry.page.etag)
-        response.last_modified = entry.page.last_modified
-        response.cache_control.public = True
-        # Browsers may keep it briefly; shared caches revalidate, so scans still arrive.
-        response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
-        response.cache_control.s_maxage = 0
-        return conditional(response)
-    return response
-
-
-class PassportEntry:
-    __slots__ = ("status", "page", "event_id")
-
-    def __init__(self, status: int, page: RenderedPage | None, event_id: int) -> None:
-        self.status, self.page, self.event_id = status, page, event_id
-
-
-def _render_passport(code: str, today, generation: int) -> PassportEntry:
     passport = passport_for(code, today)
     if passport.outcome == Outcome.UNKNOWN:
-        return PassportEntry(404, None, 0)
+        return _code_problem_page(
+            code, _("Code not found"),
+            _("No listing in the catalogue has this code. Check the 8 characters under the "
+              "QR code; if they match, the label may not be genuine."), 404)
     if passport.outcome == Outcome.WITHDRAWN:
         body = _lean(
             "qr/code_problem.html",
@@ -157,10 +154,7 @@ def _render_passport(code: str, today, generation: int) -> PassportEntry:
     else:
         body = _lean("qr/passport.html", p=passport, today=today)
         status = 200
-    data = body.encode()
-    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
-    page = RenderedPage(data, f"q{generation}-{digest}", datetime.now(timezone.utc).replace(microsecond=0))
-    return PassportEntry(status, page, passport.event_id)
+    return WithExtra(_lean_response(body, status), (code, passport.event_id))
 
 
 def qr_image(token: str, fmt: str):

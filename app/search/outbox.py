@@ -1,15 +1,18 @@
 """The search outbox: every flush that changes an indexed listing writes (kind, id) rows in
 the same transaction, so the index can always catch up from the database alone (see
-app.search.sync). Collected in after_flush like the page cache's generation counter; a
-rollback takes the rows with it.
+app.search.sync). Written by the one flush hook (app/services/flush.py) with the catalogue
+generation and the short codes; a rollback takes the rows with it.
 
 The same flush keeps search_pinyin in step: the pinyin forms of each listing's Chinese
 name, computed by the code that feeds Whoosh (text.pinyin_forms), so the database
 fallback finds `wenchangji` and `wcj` when the index cannot answer."""
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, delete, event, insert, tuple_
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import BigInteger, DateTime, Integer, String, delete, insert, tuple_
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import db
 from app.models import Authorization, Brand, County, Enterprise, GISign, Product
@@ -74,9 +77,9 @@ INDEXED = {Product: "product", Brand: "brand", Enterprise: "enterprise", GISign:
            County: "county"}
 
 
-def _changed_keys(session: Session) -> set[tuple[str, int]]:
+def _changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
     keys: set[tuple[str, int]] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj in touched:
         kind = INDEXED.get(type(obj))
         if kind is not None and obj.id is not None:
             keys.add((kind, obj.id))
@@ -86,33 +89,35 @@ def _changed_keys(session: Session) -> set[tuple[str, int]]:
     return keys
 
 
-def _pinyin_changes(session: Session) -> tuple[list[tuple[str, int]], list[dict]]:
+def _pinyin_changes(touched: Iterable[Any], deleted: set[Any]
+                    ) -> tuple[list[tuple[str, int]], list[dict]]:
     """(keys whose row goes, rows to write) for the listings this flush touched."""
     gone: list[tuple[str, int]] = []
     rows: dict[tuple[str, int], dict] = {}
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj in touched:
         kind = INDEXED.get(type(obj))
         if kind is None or obj.id is None:
             continue
-        if obj in session.deleted:
+        if obj in deleted:
             gone.append((kind, obj.id))
         else:
             rows[(kind, obj.id)] = pinyin_row(kind, obj)
     return gone, list(rows.values())
 
 
-@event.listens_for(Session, "after_flush")
-def _write_outbox(session: Session, _context) -> None:
-    keys = _changed_keys(session)
+def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[Any]
+                 ) -> None:
+    """The outbox rows and pinyin rows for what a flush touched (called by the flush hook,
+    app/services/flush.py; `deleted` is the part of `touched` that the flush deleted)."""
+    keys = _changed_keys(touched)
     if not keys:
         return
     now = utcnow()
-    connection = session.connection()
     connection.execute(
         insert(SearchOutbox),
         [{"kind": kind, "obj_id": obj_id, "created_at": now} for kind, obj_id in sorted(keys)],
     )
-    gone, rows = _pinyin_changes(session)
+    gone, rows = _pinyin_changes(touched, deleted)
     if gone:
         connection.execute(delete(SearchPinyin).where(
             tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_(sorted(set(gone)))))

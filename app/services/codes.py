@@ -2,16 +2,17 @@
 character. The check catches every single mistyped character and nearly every swap of two
 neighbours, so a mistyped code is told apart from an unknown one without a query.
 
-Codes are assigned when a coded listing is first flushed (an after_flush hook, in the same
-transaction), are never reused and never change: the row does not mention names or slugs."""
+Codes are assigned when a coded listing is first flushed (by the flush hook,
+app/services/flush.py, in the same transaction), are never reused and never change: the
+row does not mention names or slugs."""
 import secrets
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from app.db import db
 from app.models import Authorization, Booth, Brand, Enterprise, Product
@@ -95,15 +96,12 @@ def assign_code(connection: Connection, target: CodeTarget, target_id: int,
     raise RuntimeError("could not draw an unused short code")
 
 
-@event.listens_for(Session, "after_flush")
-def _assign_codes_to_new_listings(session: Session, _context) -> None:
-    new = [obj for obj in session.new if type(obj) in CODED_MODELS]
-    if not new:
-        return
-    connection = session.connection()
-
+def assign_codes(connection: Connection, new: Iterable[Any]) -> None:
+    """A code for each coded listing among a flush's new objects (app/services/flush.py)."""
     for obj in new:
-        assign_code(connection, CODED_MODELS[type(obj)], obj.id)
+        target = CODED_MODELS.get(type(obj))
+        if target is not None:
+            assign_code(connection, target, obj.id)
 
 
 def backfill_codes(connection: Connection) -> int:

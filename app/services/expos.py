@@ -3,22 +3,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.db import db
 from app.models import Booth, Enterprise, ExpoEvent, Product, PublicationStatus, SavedList
 from app.services import catalogue, codes
 
 MAX_LIST_ITEMS = 100
-
-
-@event.listens_for(Session, "before_flush")
-def _expo_changes_are_catalogue_changes(session: Session, _context, _instances) -> None:
-    """Passports and expo pages are cached per catalogue generation (services/page_cache)."""
-    if any(isinstance(obj, (ExpoEvent, Booth)) for obj in (*session.new, *session.dirty,
-                                                            *session.deleted)):
-        session.info["catalogue_changed"] = True
 
 
 def create_event(slug: str, name_zh: str, starts_on: date, ends_on: date, **fields) -> ExpoEvent:
@@ -39,7 +31,7 @@ def add_booth(expo: ExpoEvent, number: str, products: list[Product] = (),
         products=list(products), enterprises=list(enterprises), **fields,
     )
     db.session.add(booth)
-    db.session.flush()  # the after_flush hook gives the booth its short code
+    db.session.flush()  # the flush hook gives the booth its short code
     return booth
 
 
