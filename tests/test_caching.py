@@ -69,7 +69,7 @@ def test_open_data_errors_are_not_cached(app):
     assert cached.served == 0
 
 
-def test_an_expo_change_bumps_the_catalogue_generation(app):
+def test_an_expo_change_bumps_the_catalogue_generation(app_ctx):
     """Expo pages and passports show events and booths: they are catalogue changes."""
     generation = read_generation()[0]
     expo = expos.create_event("hainan-expo", "海南博览会", date(2026, 4, 1), date(2026, 4, 3))
