@@ -1,14 +1,19 @@
 """Product photos. Files live under MEDIA_ROOT as content-addressed renditions."""
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import Bilingual
+
+if TYPE_CHECKING:
+    from app.models.products import Product
 
 RENDITION_WIDTHS = (320, 800, 1600)
 
 
-class ProductImage(Bilingual, db.Model):
+class ProductImage(Bilingual, Model):
     __tablename__ = "product_images"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +29,7 @@ class ProductImage(Bilingual, db.Model):
     is_cover: Mapped[bool] = mapped_column(Boolean, default=False)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    product: Mapped["Product"] = relationship(back_populates="images")  # noqa: F821
+    product: Mapped["Product"] = relationship(back_populates="images")
 
     @property
     def widths(self) -> list[int]:
