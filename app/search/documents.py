@@ -1,8 +1,9 @@
 """From database rows to search documents, and back. Only published listings (and every
 county) become documents; anything else is removed from the index."""
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,14 +22,13 @@ from app.models import (
 from app.search import text
 
 PUBLISHED = PublicationStatus.PUBLISHED
-MODELS = {
+MODELS: dict[str, type[Product | Brand | Enterprise | GISign | County]] = {
     "product": Product,
     "brand": Brand,
     "enterprise": Enterprise,
     "sign": GISign,
     "county": County,
 }
-KIND_OF = {model: kind for kind, model in MODELS.items()}
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,6 @@ class DocKey:
     def parse(cls, key: str) -> "DocKey":
         kind, obj_id = key.split(":", 1)
         return cls(kind, int(obj_id))
-
-
-def key_of(obj) -> DocKey | None:
-    kind = KIND_OF.get(type(obj))
-    return DocKey(kind, obj.id) if kind and obj.id is not None else None
 
 
 def _join(*parts: str | None) -> str:
@@ -185,7 +180,8 @@ def county_document(county: County) -> dict:
     )
 
 
-BUILDERS = {
+# Each builder takes a row of its kind's model.
+BUILDERS: dict[str, Callable[[Any], dict]] = {
     "product": product_document,
     "brand": brand_document,
     "enterprise": enterprise_document,
@@ -224,7 +220,7 @@ def count_published() -> dict[str, int]:
     counts = {}
     for kind in MODELS:
         stmt = published_query(kind).order_by(None).options()
-        counts[kind] = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        counts[kind] = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return counts
 
 
@@ -301,7 +297,7 @@ def display_query(kind: str) -> Select:
         return (select(GISign).join(Product, Product.id == GISign.product_id)
                 .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
                 .options(joinedload(GISign.product)))
-    if kind == "county":
+    if issubclass(model, County):  # every county is shown
         return select(County)
     stmt = select(model).where(model.status == PUBLISHED)
     if kind == "product":
