@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from app.models.products import Product
 
 RENDITION_WIDTHS = (320, 800, 1600)
+ALT_MAX_LENGTH = 300  # characters of a photo's description, in each language
 
 
 class ProductImage(Bilingual, Model):
@@ -23,8 +24,8 @@ class ProductImage(Bilingual, Model):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    alt_zh: Mapped[str] = mapped_column(String(300))
-    alt_en: Mapped[str | None] = mapped_column(String(300))
+    alt_zh: Mapped[str] = mapped_column(String(ALT_MAX_LENGTH))
+    alt_en: Mapped[str | None] = mapped_column(String(ALT_MAX_LENGTH))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_cover: Mapped[bool] = mapped_column(Boolean, default=False)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
