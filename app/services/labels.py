@@ -4,7 +4,6 @@ print them to PDF exactly; the QR codes are inline SVG, so they stay sharp at an
 from dataclasses import dataclass
 
 from flask import current_app, render_template
-from sqlalchemy import select
 
 from app.db import db
 from app.models import Booth, PublicationStatus

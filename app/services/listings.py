@@ -665,7 +665,9 @@ def check_new(kind: ListingKind, values: dict, actor: User) -> dict:
     return values
 
 
-def check_edit(kind: ListingKind, obj: ListingRow, values: dict, actor: User, current: dict) -> dict:
+def check_edit(
+    kind: ListingKind, obj: ListingRow, values: dict, actor: User, current: dict
+) -> dict:
     """The values save_listing would store over `current` (the listing's working values),
     after the same checks; writes nothing. Raises AccessDenied or FieldErrors."""
     access.ensure_can_edit(actor, kind, obj)

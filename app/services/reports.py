@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app import storage
 from app.db import db
-from app.models import County, CounterfeitReport, Product, PublicationStatus, ReportStatus
+from app.models import CounterfeitReport, County, Product, PublicationStatus, ReportStatus
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
