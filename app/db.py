@@ -1,5 +1,6 @@
 """The declarative base, the Flask-SQLAlchemy handle and per-connection SQLite settings."""
 import sqlite3
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -21,6 +22,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass `Model`. At run time it is `db.Model` (Base plus Flask-SQLAlchemy's bind and repr
+# mixins); mypy cannot take a class attribute as a base class (python/mypy#8603), so the type
+# checker sees the declarative base it is built from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 @event.listens_for(Engine, "connect")

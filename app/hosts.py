@@ -1,16 +1,19 @@
 """Requests for hosts outside TRUSTED_HOSTS are refused with 400 (Flask's check), by Flask
 and by the WSGI fast paths alike, and nothing is ever built from the Host header: absolute
 URLs come from SITE_BASE_URL."""
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import MapAdapter, RequestRedirect
-from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wsgi import get_host
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
-def host_trusted(environ, trusted_hosts: list[str] | None) -> bool:
+
+def host_trusted(environ: "WSGIEnvironment", trusted_hosts: list[str] | None) -> bool:
     """The check Flask makes (TRUSTED_HOSTS; None = any) before a fast path answers."""
     try:
         get_host(environ, trusted_hosts)
@@ -23,7 +26,7 @@ REFUSED_HOST = "catalogue.refused_host"
 
 
 class CatalogueFlask(Flask):
-    def create_url_adapter(self, request: BaseRequest | None) -> MapAdapter | None:
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Flask's TRUSTED_HOSTS check, then an adapter bound to SITE_BASE_URL's scheme and
         host instead of the request's: an external url_for never carries a Host or
         X-Forwarded-Proto. An untrusted Host stays refused (the routing exception Flask
@@ -46,7 +49,7 @@ class CatalogueFlask(Flask):
             query_args=request.environ.get("QUERY_STRING", ""),
         )
 
-    def raise_routing_exception(self, request: BaseRequest):
+    def raise_routing_exception(self, request: Request) -> NoReturn:
         """Routing's redirects (a missing trailing slash) are sent relative (RFC 9110
         section 10.2.2 allows it): no host at all, so they work on any port `make run` or a
         test server uses, and never lead off the site."""

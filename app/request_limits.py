@@ -40,7 +40,7 @@ class BoundedRequest(Request):
     """Flask's request whose body limit depends on the matched view and the encoding."""
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         limit = super().max_content_length
         if self.mimetype == MULTIPART and self.url_rule is not None:
             view = current_app.view_functions.get(self.url_rule.endpoint)

@@ -25,20 +25,19 @@ _INVISIBLE = re.compile(
     "\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
+# Surrogates and noncharacters (U+FDD0..U+FDEF, and the last two code points of each plane),
+# as the inside of a regex character class.
+_SURROGATES_NONCHARACTERS = "\ud800-\udfff\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
 # What no text column may hold (see the module docstring). Tab, newline and carriage return
 # stay: browsers send a textarea's line breaks as CR LF (HTML, "form submission").
 _UNSTORABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
-    + "]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _SURROGATES_NONCHARACTERS + "]"
 )
 # In clean text, a control character stands between words: it becomes a space.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE_OR_NONCHARACTER = re.compile(
-    "[\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
-    + "]"
-)
+_SURROGATE_OR_NONCHARACTER = re.compile("[" + _SURROGATES_NONCHARACTERS + "]")
 # Every dash and minus (General_Category Pd except the wave dashes, which mean "to", and the
 # minus signs and look-alikes of Sm/Lm/Po) -> "-". U+30FC (katakana-hiragana prolonged sound
 # mark, "ー") is what a Chinese or Japanese IME often gives for "-"; no code contains kana.

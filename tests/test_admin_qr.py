@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.db import db
 from app.models import (
@@ -24,7 +24,7 @@ from app.models import (
     ReportStatus,
 )
 from app.models.qr import ScanKind, ShortCode
-from app.services import catalogue, codes, expos, reports, scans
+from app.services import catalogue, codes, expos, labels, reports, scans
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, jpeg_bytes, login, make_users
 
@@ -173,6 +173,14 @@ def test_poster_size_and_rights(app, people, expo):
     assert bad.status_code == 400 and "A4 or A3" in page(bad)
     assert reviewer.get(f"/admin/expos/{expo.id}/booths/{booth.id + 999}/poster").status_code == 404
     assert signed_in(app, "editor_a").get(url).status_code == 403
+
+
+def test_a_booth_without_a_code_prints_no_poster(app, expo):
+    """A poster with a dead link must not reach the printer: a missing code row is an error."""
+    booth = expo.booths[0]
+    db.session.execute(delete(ShortCode).where(ShortCode.code == codes.code_for(booth)))
+    with pytest.raises(LookupError, match="no short code"):
+        labels.booth_poster_html(booth)
 
 
 # --- scan dashboard -----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ among the services."""
 from dataclasses import dataclass
 
 from flask import current_app, render_template
-from sqlalchemy import select
 
 from app.db import db
 from app.models import Booth, PublicationStatus
@@ -59,11 +58,12 @@ def printable_listings(user) -> dict[str, list]:
     found = {}
     for key in LABEL_KINDS:
         kind = KINDS[key]
-        stmt = select(kind.model).where(kind.model.status == PublicationStatus.PUBLISHED)
+        stmt = kind.select_rows().where(kind.model.status == PublicationStatus.PUBLISHED)
         clause = access.scope_clause(user, kind)
         if clause is not None:
             stmt = stmt.where(clause)
-        found[key] = list(db.session.scalars(stmt.order_by(kind.model.name_zh, kind.model.id)))
+        stmt = stmt.order_by(kind.column("name_zh"), kind.model.id)
+        found[key] = list(db.session.scalars(stmt))
     return found
 
 
@@ -71,6 +71,8 @@ def booth_poster_html(booth: Booth, size: str = "A4", back_url: str | None = Non
     if size not in ("A4", "A3"):
         raise ValueError("poster size must be A4 or A3")
     code = codes.code_for(booth)
+    if code is None:  # every saved booth gets one on insert; a missing row is damage
+        raise LookupError(f"booth {booth.id} has no short code: a poster would print a dead link")
     url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
     return render_template("qr/print/poster.html", booth=booth, size=size, code=code, url=url,
                            qr=qr_svg_inline(url, booth.number), back_url=back_url)

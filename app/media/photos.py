@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from app.db import db
 from app.media.upload import MediaError, accept_photo
 from app.models import Product, ProductImage
-
-ALT_MAX_LENGTH = ProductImage.__table__.c.alt_zh.type.length
+from app.models.media import ALT_MAX_LENGTH
 
 
 def add_product_photo(

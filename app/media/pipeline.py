@@ -3,16 +3,21 @@ renditions. The back office's upload (app/media/upload.py) and the seed feed thi
 import hashlib
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
 from app import storage
 from app.models.media import RENDITION_WIDTHS
 
-FORMATS = {"webp": {"format": "WEBP", "quality": 78, "method": 4}, "jpg": {"format": "JPEG", "quality": 82, "optimize": True, "progressive": True}}
+# File extension -> Pillow's save() options.
+FORMATS: dict[str, dict[str, Any]] = {
+    "webp": {"format": "WEBP", "quality": 78, "method": 4},
+    "jpg": {"format": "JPEG", "quality": 82, "optimize": True, "progressive": True},
+}
 # WebP's slower methods search harder: worth it for the phone-sized renditions; for the
 # large one, method 2 halves the encode (the biggest cost of an upload) for ~4% more bytes.
-LARGE_WEBP = {"format": "WEBP", "quality": 78, "method": 2}
+LARGE_WEBP: dict[str, Any] = {"format": "WEBP", "quality": 78, "method": 2}
 LARGE_WIDTH = 1200
 BACKGROUND = (255, 255, 255)  # transparent areas become white: JPEG has no alpha
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -54,7 +59,10 @@ def _convert_with_profile(image: Image.Image, icc: bytes) -> Image.Image:
         source = ImageCms.ImageCmsProfile(BytesIO(icc))
         if source.profile.xcolor_space.strip() != _PROFILE_SPACES.get(image.mode):
             return image.convert("RGB")  # a profile for other pixels than these: ignore it
-        return ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+        # Pillow types the result as optional: it is None only when converting in place.
+        return ImageCms.profileToProfile(  # type: ignore[return-value]  # see above
+            image, source, _SRGB, outputMode="RGB"
+        )
     except (OSError, ImageCms.PyCMSError):
         # A broken profile: fall back to the plain conversion, never refuse the photo.
         return image.convert("RGB")
@@ -102,7 +110,7 @@ def _write_renditions(image: Image.Image, digest: str, media_root: Path,
     for width in reversed(widths):
         height = max(1, round(image.height * width / image.width))
         if width != source.width:
-            source = source.resize((width, height), Image.LANCZOS, reducing_gap=3.0)
+            source = source.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         for ext, options in FORMATS.items():
             if ext == "webp" and width >= LARGE_WIDTH:
                 options = LARGE_WEBP

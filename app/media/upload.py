@@ -154,6 +154,8 @@ def open_photo(data: bytes) -> tuple[Image.Image, str, tuple[int, int]]:
             raise reject("too_small")
         if image.format != "MPO" and getattr(image, "n_frames", 1) > 1:
             raise reject("animated")
+        if image.format is None:  # Image.open names what it read; only new images have none
+            raise reject("not_a_photo")
         fmt = "JPEG" if image.format == "MPO" else image.format
         try:
             oriented_size = _oriented_size(image)

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see the whole metadata."""
+from app.models.audit import AuditEntry
 from app.models.brands import Brand, BrandKind, brand_products
 from app.models.enterprises import Authorization, AuthorizationStatus, Enterprise
 from app.models.expos import Booth, ExpoEvent, SavedList
@@ -10,12 +11,11 @@ from app.models.places import County, Province
 from app.models.products import Category, Product, product_counties
 from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
 from app.models.reports import CounterfeitReport, ReportStatus
+from app.models.revisions import ListingRevision, ReviewNote, RevisionState
 from app.models.signs import GISign, Regime, SignStatus, sign_counties
 from app.models.site import CatalogueGeneration
 from app.models.synonyms import SynonymGroup
 from app.models.users import Role, User, user_counties
-from app.models.audit import AuditEntry
-from app.models.revisions import ListingRevision, ReviewNote, RevisionState
 
 __all__ = [
     "AuditEntry",

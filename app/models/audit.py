@@ -3,18 +3,18 @@ before it, so editing or deleting any entry breaks the chain (`flask audit verif
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db
+from app.db import Model
 from app.models.listing import utcnow
 
 GENESIS_HASH = "0" * 64
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,8 +38,8 @@ class AuditEntry(db.Model):
 
     def canonical(self) -> bytes:
         # UTC without tzinfo: SQLite hands back naive datetimes, PostgreSQL aware ones.
-        at = self.at.astimezone(timezone.utc) if self.at.tzinfo else self.at
-        at = at.replace(tzinfo=None).isoformat(timespec="microseconds")
+        at_utc = self.at.astimezone(UTC) if self.at.tzinfo else self.at
+        at = at_utc.replace(tzinfo=None).isoformat(timespec="microseconds")
         payload = [
             self.seq,
             at,

@@ -1,11 +1,16 @@
 """Trademark brands built on GI products."""
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model, db
 from app.models.listing import Bilingual, Listing, str_enum
+
+if TYPE_CHECKING:
+    from app.models.enterprises import Enterprise
+    from app.models.products import Product
 
 
 class BrandKind(enum.StrEnum):
@@ -23,7 +28,7 @@ brand_products = Table(
 )
 
 
-class Brand(Bilingual, Listing, db.Model):
+class Brand(Bilingual, Listing, Model):
     __tablename__ = "brands"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +45,7 @@ class Brand(Bilingual, Listing, db.Model):
     description_en: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    owner: Mapped["Enterprise | None"] = relationship()  # noqa: F821
-    products: Mapped[list["Product"]] = relationship(  # noqa: F821
-        secondary=brand_products, order_by="Product.name_zh", backref="brands"
+    owner: Mapped["Enterprise | None"] = relationship()
+    products: Mapped[list["Product"]] = relationship(
+        secondary=brand_products, order_by="Product.name_zh", back_populates="brands"
     )

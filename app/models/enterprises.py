@@ -2,14 +2,18 @@
 import enum
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from app.db import db
+from app.db import Model
 from app.models.listing import Bilingual, Listing, str_enum
 from app.models.places import County
 from app.text_input import CodeKind, normalize_code
+
+if TYPE_CHECKING:
+    from app.models.signs import GISign
 
 # GB 32100-2015 unified social credit code: 18 characters from a 31-character alphabet
 # (no I, O, S, V, Z); the last is a check character over the first 17.
@@ -44,7 +48,7 @@ class AuthorizationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-class Enterprise(Bilingual, Listing, db.Model):
+class Enterprise(Bilingual, Listing, Model):
     __tablename__ = "enterprises"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +79,7 @@ class Enterprise(Bilingual, Listing, db.Model):
         return code
 
 
-class Authorization(Listing, db.Model):
+class Authorization(Listing, Model):
     """Permission for an enterprise to use the official GI mark under one sign."""
 
     __tablename__ = "authorizations"
@@ -93,7 +97,7 @@ class Authorization(Listing, db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="authorizations")
-    sign: Mapped["GISign"] = relationship()  # noqa: F821
+    sign: Mapped["GISign"] = relationship()
 
     def effective_status(self, today: date) -> AuthorizationStatus:
         """A 'valid' record past its end date is expired, whatever the stored status says."""

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model, db
 from app.models.enterprises import Enterprise
 from app.models.listing import Bilingual, utcnow
 from app.models.products import Product
@@ -31,7 +31,7 @@ saved_list_products = Table(
 )
 
 
-class ExpoEvent(Bilingual, db.Model):
+class ExpoEvent(Bilingual, Model):
     __tablename__ = "expo_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +53,7 @@ class ExpoEvent(Bilingual, db.Model):
         return self.starts_on <= today <= self.ends_on
 
 
-class Booth(Bilingual, db.Model):
+class Booth(Bilingual, Model):
     __tablename__ = "expo_booths"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,7 +73,7 @@ class Booth(Bilingual, db.Model):
     )
 
 
-class SavedList(db.Model):
+class SavedList(Model):
     """A visitor's shortlist, shared by its code; no account and nothing personal."""
 
     __tablename__ = "saved_lists"

@@ -1,14 +1,18 @@
 """Industry facts: the economy around a product, per year, each with its source."""
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import Listing
 
+if TYPE_CHECKING:
+    from app.models.products import Product
 
-class IndustryFact(Listing, db.Model):
+
+class IndustryFact(Listing, Model):
     __tablename__ = "industry_facts"
     __table_args__ = (UniqueConstraint("product_id", "year"),)
 
@@ -25,4 +29,4 @@ class IndustryFact(Listing, db.Model):
     source_url: Mapped[str | None] = mapped_column(String(500))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    product: Mapped["Product"] = relationship(back_populates="industry_facts")  # noqa: F821
+    product: Mapped["Product"] = relationship(back_populates="industry_facts")

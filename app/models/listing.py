@@ -1,14 +1,14 @@
 """What every editable listing shares: publication status, optimistic-lock version,
 timestamps and the users who created and last changed it; and bilingual text access."""
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:

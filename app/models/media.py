@@ -1,14 +1,20 @@
 """Product photos. Files live under MEDIA_ROOT as content-addressed renditions."""
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import Bilingual
 
+if TYPE_CHECKING:
+    from app.models.products import Product
+
 RENDITION_WIDTHS = (320, 800, 1600)
+ALT_MAX_LENGTH = 300  # characters of a photo's description, in each language
 
 
-class ProductImage(Bilingual, db.Model):
+class ProductImage(Bilingual, Model):
     __tablename__ = "product_images"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -18,13 +24,13 @@ class ProductImage(Bilingual, db.Model):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    alt_zh: Mapped[str] = mapped_column(String(300))
-    alt_en: Mapped[str | None] = mapped_column(String(300))
+    alt_zh: Mapped[str] = mapped_column(String(ALT_MAX_LENGTH))
+    alt_en: Mapped[str | None] = mapped_column(String(ALT_MAX_LENGTH))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_cover: Mapped[bool] = mapped_column(Boolean, default=False)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    product: Mapped["Product"] = relationship(back_populates="images")  # noqa: F821
+    product: Mapped["Product"] = relationship(back_populates="images")
 
     @property
     def widths(self) -> list[int]:

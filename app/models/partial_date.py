@@ -19,11 +19,11 @@ class PartialDate:
             return
         if not 1000 <= self.year <= 9999:
             raise ValueError(f"year out of range: {self.year}")
-        if self.day is not None and self.month is None:
-            raise ValueError("a day needs a month")
         if self.month is not None and not 1 <= self.month <= 12:
             raise ValueError(f"month out of range: {self.month}")
         if self.day is not None:
+            if self.month is None:
+                raise ValueError("a day needs a month")
             last = calendar.monthrange(self.year, self.month)[1]
             if not 1 <= self.day <= last:
                 raise ValueError(f"day out of range: {self.day}")

@@ -2,11 +2,11 @@
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import Bilingual
 
 
-class Province(Bilingual, db.Model):
+class Province(Bilingual, Model):
     __tablename__ = "provinces"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +24,7 @@ class Province(Bilingual, db.Model):
     )
 
 
-class County(Bilingual, db.Model):
+class County(Bilingual, Model):
     """A county-level unit (city, county or autonomous county): 'one county, one product'."""
 
     __tablename__ = "counties"

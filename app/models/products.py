@@ -1,10 +1,18 @@
 """Categories and products: the thing itself, what makes it special, where and when."""
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model, db
 from app.models.listing import Bilingual, Listing
 from app.models.places import County
+
+if TYPE_CHECKING:
+    from app.models.brands import Brand
+    from app.models.industry import IndustryFact
+    from app.models.media import ProductImage
+    from app.models.signs import GISign
 
 product_counties = Table(
     "product_counties",
@@ -22,7 +30,7 @@ def months_to_mask(months: list[int]) -> int:
     return mask
 
 
-class Category(Bilingual, db.Model):
+class Category(Bilingual, Model):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,7 +40,7 @@ class Category(Bilingual, db.Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Product(Bilingual, Listing, db.Model):
+class Product(Bilingual, Listing, Model):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,16 +63,19 @@ class Product(Bilingual, Listing, db.Model):
     counties: Mapped[list[County]] = relationship(
         secondary=product_counties, order_by=County.sort_order
     )
-    signs: Mapped[list["GISign"]] = relationship(  # noqa: F821
+    signs: Mapped[list["GISign"]] = relationship(
         back_populates="product", order_by="GISign.id", cascade="all, delete-orphan"
     )
-    images: Mapped[list["ProductImage"]] = relationship(  # noqa: F821
+    images: Mapped[list["ProductImage"]] = relationship(
         back_populates="product",
         order_by="(ProductImage.sort_order, ProductImage.id)",
         cascade="all, delete-orphan",
     )
-    industry_facts: Mapped[list["IndustryFact"]] = relationship(  # noqa: F821
+    industry_facts: Mapped[list["IndustryFact"]] = relationship(
         back_populates="product", order_by="IndustryFact.year", cascade="all, delete-orphan"
+    )
+    brands: Mapped[list["Brand"]] = relationship(
+        secondary="brand_products", back_populates="products"
     )
 
     @property

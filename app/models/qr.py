@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db
+from app.db import Model
 from app.models.listing import str_enum, utcnow
 
 
@@ -17,7 +17,7 @@ class CodeTarget(enum.StrEnum):
     BOOTH = "booth"
 
 
-class ShortCode(db.Model):
+class ShortCode(Model):
     """A code is printed on packaging and posters, so it is never deleted, never reassigned
     and independent of names and slugs: the row outlives even its target."""
 
@@ -37,7 +37,7 @@ class ScanKind(enum.StrEnum):
     BOT = "bot"  # crawlers and scripts
 
 
-class ScanCount(db.Model):
+class ScanCount(Model):
     """How often a code was opened, per local day, per expo event (0 = none) and kind.
     Only counters: no IP address, cookie or user agent is ever stored."""
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import str_enum, utcnow
 from app.models.places import County
 from app.models.products import Product
@@ -17,7 +17,7 @@ class ReportStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class CounterfeitReport(db.Model):
+class CounterfeitReport(Model):
     __tablename__ = "counterfeit_reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model
 from app.models.listing import str_enum, utcnow
 
 
@@ -20,7 +20,7 @@ class RevisionState(enum.StrEnum):
     DISCARDED = "discarded"
 
 
-class ListingRevision(db.Model):
+class ListingRevision(Model):
     __tablename__ = "listing_revisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +44,7 @@ class ListingRevision(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ReviewNote(db.Model):
+class ReviewNote(Model):
     """A reviewer's comment when returning a listing (or its revision) to the editors."""
 
     __tablename__ = "review_notes"

@@ -1,13 +1,17 @@
 """GI signs: the registrations (protected GI product, GI trademark, agricultural GI)."""
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
 
-from app.db import db
+from app.db import Model, db
 from app.models.listing import Bilingual, Listing, str_enum
 from app.models.partial_date import PartialDate
 from app.models.places import County
+
+if TYPE_CHECKING:
+    from app.models.products import Product
 
 
 class Regime(enum.StrEnum):
@@ -30,7 +34,7 @@ sign_counties = Table(
 )
 
 
-class GISign(Bilingual, Listing, db.Model):
+class GISign(Bilingual, Listing, Model):
     __tablename__ = "gi_signs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +64,7 @@ class GISign(Bilingual, Listing, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    product: Mapped["Product"] = relationship(back_populates="signs")  # noqa: F821
+    product: Mapped["Product"] = relationship(back_populates="signs")
     protected_counties: Mapped[list[County]] = relationship(
         secondary=sign_counties, order_by=County.sort_order
     )

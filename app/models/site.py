@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db
+from app.db import Model
 from app.models.listing import utcnow
 
 
-class CatalogueGeneration(db.Model):
+class CatalogueGeneration(Model):
     """One row. Bumped whenever a listing changes; rendered-page caches key on it."""
 
     __tablename__ = "catalogue_generation"

@@ -6,13 +6,13 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db
+from app.db import Model
 from app.models.listing import utcnow
 
 TERM_SEPARATOR = ","
 
 
-class SynonymGroup(db.Model):
+class SynonymGroup(Model):
     """Words that mean the same in a search; any of them finds what the others find."""
 
     __tablename__ = "synonym_groups"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import db
+from app.db import Model, db
 from app.models.listing import str_enum, utcnow
 from app.models.places import County
 
@@ -32,7 +32,7 @@ user_counties = Table(
 )
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,9 @@
 """From database rows to search documents, and back. Only published listings (and every
 county) become documents; anything else is removed from the index."""
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,7 +22,7 @@ from app.models import (
 from app.search import text
 
 PUBLISHED = PublicationStatus.PUBLISHED
-MODELS = {
+MODELS: dict[str, type[Product | Brand | Enterprise | GISign | County]] = {
     "product": Product,
     "brand": Brand,
     "enterprise": Enterprise,
@@ -179,7 +180,8 @@ def county_document(county: County) -> dict:
     )
 
 
-BUILDERS = {
+# Each builder takes a row of its kind's model.
+BUILDERS: dict[str, Callable[[Any], dict]] = {
     "product": product_document,
     "brand": brand_document,
     "enterprise": enterprise_document,
@@ -218,7 +220,7 @@ def count_published() -> dict[str, int]:
     counts = {}
     for kind in MODELS:
         stmt = published_query(kind).order_by(None).options()
-        counts[kind] = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        counts[kind] = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return counts
 
 
@@ -295,7 +297,7 @@ def display_query(kind: str) -> Select:
         return (select(GISign).join(Product, Product.id == GISign.product_id)
                 .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
                 .options(joinedload(GISign.product)))
-    if kind == "county":
+    if issubclass(model, County):  # every county is shown
         return select(County)
     stmt = select(model).where(model.status == PUBLISHED)
     if kind == "product":

@@ -55,7 +55,7 @@ class FacetTable:
         columns = [list(reader.column_reader(field)) for field in COUNT_FIELDS.values()]
         interned: dict[Combination, Combination] = {}
         values = [interned.setdefault(combo, combo)
-                  for combo in zip(*(map(_split, column) for column in columns))]
+                  for combo in zip(*(map(_split, column) for column in columns), strict=True)]
         if segment_id:
             self._segments[segment_id] = values
         return values
@@ -84,7 +84,7 @@ class FacetTable:
         counts: dict[str, dict[str, int]] = {name: {} for name in COUNT_FIELDS}
         names = list(COUNT_FIELDS)
         for combo_id, n in per_combo.items():
-            for name, values in zip(names, combos[combo_id]):
+            for name, values in zip(names, combos[combo_id], strict=True):
                 bucket = counts[name]
                 for value in values:
                     bucket[value] = bucket.get(value, 0) + n

@@ -39,7 +39,8 @@ class JiebaTokenizer(Tokenizer):
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
-                token.original = token.text
+                # Whoosh's Token takes attributes as analyzers set them; it declares none.
+                token.original = token.text  # type: ignore[attr-defined]  # see above
             if positions:
                 token.pos = pos
                 pos += 1

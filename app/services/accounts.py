@@ -168,12 +168,12 @@ def authenticate(email: str, password: str, ip: str = "") -> User | None:
     """The active user with this e-mail and password, or None; both outcomes are audited."""
     user = user_by_email(email) if len(email) <= 254 else None
     password = password[:MAX_PASSWORD_LENGTH]
-    if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password)
-        ok = False
-    else:
+    if user is not None and user.password_hash:
         ok = check_password_hash(user.password_hash, password) and user.active
-    if not ok:
+    else:
+        check_password_hash(_DUMMY_HASH, password)  # as long as a real check takes
+        ok = False
+    if user is None or not ok:
         audit.record(
             "login_failed",
             None,
@@ -190,9 +190,9 @@ def authenticate(email: str, password: str, ip: str = "") -> User | None:
 
 
 def password_matches(user: User, password: str) -> bool:
-    return bool(user.password_hash) and check_password_hash(
-        user.password_hash, password[:MAX_PASSWORD_LENGTH]
-    )
+    if not user.password_hash:
+        return False
+    return check_password_hash(user.password_hash, password[:MAX_PASSWORD_LENGTH])
 
 
 def logout(user: User, ip: str = "") -> None:

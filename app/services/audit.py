@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select, text
 
@@ -158,9 +158,9 @@ def audit_query(filters: AuditFilter) -> Select:
     if filters.object_id is not None:
         stmt = stmt.where(AuditEntry.object_id == filters.object_id)
     if filters.since:
-        stmt = stmt.where(AuditEntry.at >= datetime.combine(filters.since, time(), timezone.utc))
+        stmt = stmt.where(AuditEntry.at >= datetime.combine(filters.since, time(), UTC))
     if filters.until:
-        end = datetime.combine(filters.until + timedelta(days=1), time(), timezone.utc)
+        end = datetime.combine(filters.until + timedelta(days=1), time(), UTC)
         stmt = stmt.where(AuditEntry.at < end)
     return stmt
 

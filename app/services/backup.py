@@ -342,9 +342,9 @@ def extract_verified(archive: Path, staging: Path) -> dict:
         with tarfile.open(archive, mode="r:") as tar:
             for info in tar:
                 name = info.name
-                if not info.isfile() or not _safe_name(name) or name in seen:
+                handle = tar.extractfile(info) if info.isfile() else None
+                if handle is None or not _safe_name(name) or name in seen:
                     raise BackupError(f"unexpected member {name!r} in the archive")
-                handle = tar.extractfile(info)
                 digest = hashlib.sha256()
                 if name in (MANIFEST, MANIFEST_SUM):
                     small[name] = handle.read()

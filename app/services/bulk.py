@@ -27,7 +27,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import selectinload
 
 from app.db import db
@@ -312,9 +311,9 @@ class Column:
             return county_list(value, lookups)
         if widget == listings.CHOICE:
             return (category if self.field.related is Category else one_county)(value, lookups)
-        column: Any = sa_inspect(self.kind.model).columns[self.field.name]
+        column = self.kind.model.__mapper__.columns[self.field.name]
         length = getattr(column.type, "length", None) or MAX_TEXT
-        value = text(length, self.field.required, column.nullable)(value, lookups)
+        value = text(length, self.field.required, bool(column.nullable))(value, lookups)
         if widget == listings.URL:
             return website(value)
         if widget == listings.EMAIL:

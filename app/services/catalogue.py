@@ -1,10 +1,12 @@
 """Read side of the public catalogue: published listings only, loaded without N+1 queries."""
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.db import db
@@ -24,8 +26,10 @@ from app.models import (
     product_counties,
     sign_counties,
 )
+from app.models.listing import Listing
 
 PUBLISHED = PublicationStatus.PUBLISHED
+L = TypeVar("L", bound=Listing)
 
 
 def local_today() -> date:
@@ -323,7 +327,7 @@ def brand_by_slug(slug: str) -> Brand | None:
     )
 
 
-def published_only(items: list) -> list:
+def published_only(items: Iterable[L]) -> list[L]:
     return [item for item in items if item.status == PUBLISHED]
 
 
@@ -362,7 +366,7 @@ def category_products(category: Category) -> list[Product]:
 
 # --- the register -----------------------------------------------------------------------
 
-REGISTER_SORTS = {
+REGISTER_SORTS: dict[str, tuple[SQLColumnExpression[Any], ...]] = {
     "name": (GISign.official_name_zh,),
     "regime": (GISign.regime, GISign.official_name_zh),
     "year": (GISign.approval_year.is_(None), GISign.approval_year, GISign.official_name_zh),

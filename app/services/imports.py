@@ -127,11 +127,11 @@ def preview(user: User, staged: StagedFile) -> bulk.ImportPlan:
 def published_keys(kind: str, plan: bulk.ImportPlan) -> set[str]:
     """Keys of the planned updates that go to review rather than straight in."""
     listing_kind = bulk.KINDS[kind]
-    model, key = listing_kind.model, getattr(listing_kind.model, listing_kind.bulk_key or "")
+    key = listing_kind.column(listing_kind.bulk_key or "")
     keys = [row.key for row in plan.rows if row.action == "update"]
     if not keys:
         return set()
-    published = model.status == PublicationStatus.PUBLISHED  # type: ignore[attr-defined]
+    published = listing_kind.model.status == PublicationStatus.PUBLISHED
     stmt = select(key).where(key.in_(keys), published)
     return set(db.session.scalars(stmt))
 

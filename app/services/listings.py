@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, Integer, Numeric, Select, or_, select
+from sqlalchemy import Boolean, ColumnElement, Date, Integer, Numeric, Select, or_, select
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
@@ -38,6 +40,10 @@ from app.services import access, audit
 from app.services.catalogue import Page, paginate
 
 PENDING = (RevisionState.DRAFT, RevisionState.SUBMITTED)
+
+# The rows a kind edits, and the rows its choice fields point at.
+ListingRow = Product | GISign | Brand | Enterprise | Authorization | IndustryFact
+ChoiceRow = Category | County | Product | Enterprise | GISign
 
 
 class FieldErrors(ValueError):
@@ -113,7 +119,7 @@ class ListingField:
     label: object  # lazy translation, shown by the form
     widget: str = TEXT
     # CHOICE: the related model; CHOICES: (relationship attribute, related model).
-    related: type | tuple[str, type] | None = None
+    related: type[ChoiceRow] | tuple[str, type[ChoiceRow]] | None = None
     # Bulk files: the column's name (None: not in files), whether a new row needs it, help.
     column: str | None = None
     required: bool = False
@@ -124,15 +130,15 @@ class ListingField:
         return self.widget not in (CHOICES, MONTHS)
 
     @property
-    def related_model(self) -> type | None:
+    def related_model(self) -> type[ChoiceRow] | None:
         return self.related[1] if isinstance(self.related, tuple) else self.related
 
 
-def _f(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
+def _f(name: str, label: object, widget: str = TEXT, **kwargs: Any) -> ListingField:
     return ListingField(name, label, widget, **kwargs)
 
 
-def _in_files(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
+def _in_files(name: str, label: object, widget: str = TEXT, **kwargs: Any) -> ListingField:
     """A field that is also a column of bulk files, under its own name."""
     return ListingField(name, label, widget, column=name, **kwargs)
 
@@ -140,13 +146,15 @@ def _in_files(name: str, label, widget: str = TEXT, **kwargs) -> ListingField:
 @dataclass(frozen=True)
 class ListingKind:
     key: str  # URL segment and the audit log's object type
-    model: type
+    model: type[ListingRow]
     label: object
     plural: object
     fields: tuple[ListingField, ...]
     scope_of_values: Callable[[dict], set[int]]
-    scope_clause: Callable[[set[int]], object]
-    title: Callable[[object], str]
+    # The rows whose counties are among these ids (an editor's reach).
+    scope_clause: Callable[[set[int]], ColumnElement[bool]]
+    # The listing's name in the audit log; called with a row of `model`.
+    title: Callable[[Any], str]
     # Only reviewers set these; an editor's save keeps the stored value whatever is posted.
     reviewer_only: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
@@ -166,9 +174,13 @@ class ListingKind:
         return tuple(f.name for f in self.fields if f.stored_as_column)
 
     @property
-    def collections(self) -> dict[str, tuple[str, type]]:
+    def collections(self) -> dict[str, tuple[str, type[ChoiceRow]]]:
         """values key -> (relationship attribute, related model): lists of ids."""
-        return {f.name: f.related for f in self.fields if f.widget == CHOICES}  # type: ignore[misc]
+        return {
+            f.name: f.related
+            for f in self.fields
+            if f.widget == CHOICES and isinstance(f.related, tuple)
+        }
 
     @property
     def plain_lists(self) -> tuple[str, ...]:
@@ -191,7 +203,16 @@ class ListingKind:
         in_files = [f for f in self.fields if f.column]
         return tuple(sorted(in_files, key=lambda f: f.name != self.bulk_key))
 
-    def current_values(self, obj) -> dict:
+    def select_rows(self) -> Select[tuple[ListingRow]]:
+        """SELECT of this kind's rows (select() alone would type them as the declarative base:
+        it widens a union of models to their common class)."""
+        return cast(Select[tuple[ListingRow]], select(self.model))
+
+    def column(self, name: str) -> InstrumentedAttribute[Any]:
+        """The model's mapped attribute for a field stored as a column (for queries)."""
+        return getattr(self.model, name)
+
+    def current_values(self, obj: ListingRow) -> dict:
         values = {name: _to_plain(getattr(obj, name)) for name in self.columns}
         for key, (attr, _model) in self.collections.items():
             values[key] = sorted(item.id for item in getattr(obj, attr))
@@ -471,7 +492,7 @@ _register(
 # --- plain values <-> model attributes -----------------------------------------------------
 
 
-def _to_plain(value):
+def _to_plain(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -481,12 +502,12 @@ def _to_plain(value):
     return value
 
 
-def _from_plain(model, name: str, value):
+def _from_plain(model: type[ListingRow], name: str, value: Any) -> object:
     column = model.__table__.columns[name]
     if value is None or value == "":
         return None if column.nullable else ("" if _is_text(column) else None)
     kind = column.type
-    if isinstance(kind, SAEnum):
+    if isinstance(kind, SAEnum) and kind.enum_class is not None:
         return kind.enum_class(value)
     if isinstance(kind, Boolean):
         return bool(value)
@@ -499,11 +520,11 @@ def _from_plain(model, name: str, value):
     return str(value)
 
 
-def _is_text(column) -> bool:
+def _is_text(column: ColumnElement[Any]) -> bool:
     return column.type.python_type is str
 
 
-def apply_values(kind: ListingKind, obj, values: dict) -> None:
+def apply_values(kind: ListingKind, obj: ListingRow, values: dict) -> None:
     """Write the values onto the row; keys that are not editable fields are ignored."""
     for name in kind.columns:
         if name in values:
@@ -511,7 +532,9 @@ def apply_values(kind: ListingKind, obj, values: dict) -> None:
     for key, (attr, model) in kind.collections.items():
         if key in values:
             ids = [int(i) for i in values[key] or []]
-            items = list(db.session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
+            items: list[ChoiceRow] = []
+            if ids:
+                items = list(db.session.scalars(select(model).where(model.id.in_(ids))))
             setattr(obj, attr, items)
     for name in kind.plain_lists:
         if name in values:
@@ -525,7 +548,7 @@ def changed_fields(before: dict, after: dict) -> dict:
 # --- revisions and the version token --------------------------------------------------------
 
 
-def pending_revision(kind: ListingKind, obj) -> ListingRevision | None:
+def pending_revision(kind: ListingKind, obj: ListingRow) -> ListingRevision | None:
     return db.session.scalar(
         select(ListingRevision)
         .where(
@@ -548,19 +571,19 @@ class EditState:
     token: str
 
 
-def edit_state(kind: ListingKind, obj) -> EditState:
+def edit_state(kind: ListingKind, obj: ListingRow) -> EditState:
     revision = pending_revision(kind, obj)
     if revision is None:
         return EditState(None, kind.current_values(obj), str(obj.version))
     return EditState(revision, json.loads(revision.data), f"{obj.version}.{revision.version}")
 
 
-def working_values(kind: ListingKind, obj) -> dict:
+def working_values(kind: ListingKind, obj: ListingRow) -> dict:
     """What the editing form shows: the pending revision if there is one, else the row."""
     return edit_state(kind, obj).values
 
 
-def edit_token(kind: ListingKind, obj) -> str:
+def edit_token(kind: ListingKind, obj: ListingRow) -> str:
     """The version a form was loaded at: the row's, plus its pending revision's."""
     return edit_state(kind, obj).token
 
@@ -598,10 +621,10 @@ def _keep_reviewer_fields(kind: ListingKind, actor: User, values: dict, old: dic
     return values
 
 
-def _check_unique(kind: ListingKind, obj, values: dict) -> None:
+def _check_unique(kind: ListingKind, obj: ListingRow | None, values: dict) -> None:
     errors = {}
     for name in kind.unique:
-        column = getattr(kind.model, name)
+        column = kind.column(name)
         stmt = select(kind.model.id).where(column == values.get(name))
         if obj is not None:
             stmt = stmt.where(kind.model.id != obj.id)
@@ -625,7 +648,7 @@ def slug_for(kind: ListingKind, name_zh: str, name_en: str | None) -> str:
     source = name_en or " ".join(romanize(name_zh or ""))
     base = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")[:80] or kind.key.rstrip("s")
     slug, n = base, 1
-    while db.session.scalar(select(kind.model.id).where(kind.model.slug == slug).limit(1)):
+    while db.session.scalar(select(kind.model.id).where(kind.column("slug") == slug).limit(1)):
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -642,7 +665,9 @@ def check_new(kind: ListingKind, values: dict, actor: User) -> dict:
     return values
 
 
-def check_edit(kind: ListingKind, obj, values: dict, actor: User, current: dict) -> dict:
+def check_edit(
+    kind: ListingKind, obj: ListingRow, values: dict, actor: User, current: dict
+) -> dict:
     """The values save_listing would store over `current` (the listing's working values),
     after the same checks; writes nothing. Raises AccessDenied or FieldErrors."""
     access.ensure_can_edit(actor, kind, obj)
@@ -652,7 +677,7 @@ def check_edit(kind: ListingKind, obj, values: dict, actor: User, current: dict)
     return values
 
 
-def create_listing(kind: ListingKind, values: dict, actor: User):
+def create_listing(kind: ListingKind, values: dict, actor: User) -> ListingRow:
     values = check_new(kind, values, actor)
     obj = kind.model()
     apply_values(kind, obj, values)
@@ -673,7 +698,9 @@ def create_listing(kind: ListingKind, values: dict, actor: User):
     return obj
 
 
-def save_listing(kind: ListingKind, obj, values: dict, actor: User, token: str):
+def save_listing(
+    kind: ListingKind, obj: ListingRow, values: dict, actor: User, token: str
+) -> ListingRow:
     """Save an edit. An unpublished row is changed in place; a published one gets a private
     revision. A token older than the stored version raises EditConflict, writing nothing."""
     access.ensure_can_edit(actor, kind, obj)
@@ -709,7 +736,7 @@ def save_listing(kind: ListingKind, obj, values: dict, actor: User, token: str):
 
 
 def _save_revision(
-    kind: ListingKind, obj, revision: ListingRevision | None, values: dict, actor: User
+    kind: ListingKind, obj: ListingRow, revision: ListingRevision | None, values: dict, actor: User
 ) -> ListingRevision:
     if revision is None:
         revision = ListingRevision(
@@ -727,14 +754,15 @@ def _save_revision(
 # --- reading --------------------------------------------------------------------------------
 
 
-def get_listing(kind: ListingKind, listing_id: int):
-    return db.session.get(kind.model, listing_id)
+def get_listing(kind: ListingKind, listing_id: int) -> ListingRow | None:
+    # session.get() widens the union of models to their common class (as select() does).
+    return cast(ListingRow | None, db.session.get(kind.model, listing_id))
 
 
 def listing_page(
     kind: ListingKind, user: User, page: int, status: str = "", per_page: int = 25
 ) -> Page:
-    stmt = select(kind.model).order_by(kind.model.updated_at.desc(), kind.model.id.desc())
+    stmt = kind.select_rows().order_by(kind.model.updated_at.desc(), kind.model.id.desc())
     clause = access.scope_clause(user, kind)
     if clause is not None:
         stmt = stmt.where(clause)

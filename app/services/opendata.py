@@ -4,13 +4,16 @@ Only published rows are exported; demo (fictitious) rows carry `is_demo: true`."
 import csv
 import io
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from app.db import db
+from app.db import Model, db
 from app.models import (
     Authorization,
     AuthorizationStatus,
@@ -31,6 +34,12 @@ from app.models import (
 from app.services import codes
 
 PUBLISHED = PublicationStatus.PUBLISHED
+# The query-string filters of a list (request.args, or {} for everything).
+Filters = Mapping[str, str]
+E = TypeVar("E", bound=Enum)
+Filtered = TypeVar("Filtered", County, Category, Product, Enterprise)  # filters name them by slug
+# (rows of the resource's model, today) -> their plain data
+Serialiser = Callable[[Sequence[Any], date], list[dict]]
 
 
 class UnknownFilterValue(ValueError):
@@ -99,7 +108,7 @@ def authorization_data(a: Authorization, code: str | None, today: date) -> dict:
 # --- queries with the site's filters --------------------------------------------------------
 
 
-def _slug_lookup(model, slug: str | None, name: str):
+def _slug_lookup(model: type[Filtered], slug: str | None, name: str) -> Filtered | None:
     if not slug:
         return None
     found = db.session.scalar(select(model).where(model.slug == slug))
@@ -108,7 +117,7 @@ def _slug_lookup(model, slug: str | None, name: str):
     return found
 
 
-def _enum(enum_cls, raw: str | None, name: str):
+def _enum(enum_cls: type[E], raw: str | None, name: str) -> E | None:
     if not raw:
         return None
     try:
@@ -117,15 +126,15 @@ def _enum(enum_cls, raw: str | None, name: str):
         raise UnknownFilterValue(name) from None
 
 
-def counties_query(_args) -> Select:
+def counties_query(_args: Filters) -> Select:
     return select(County).order_by(County.sort_order, County.id)
 
 
-def categories_query(_args) -> Select:
+def categories_query(_args: Filters) -> Select:
     return select(Category).order_by(Category.sort_order, Category.id)
 
 
-def signs_query(args) -> Select:
+def signs_query(args: Filters) -> Select:
     stmt = (
         select(GISign).join(Product)
         .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
@@ -144,7 +153,7 @@ def signs_query(args) -> Select:
     return stmt
 
 
-def products_query(args) -> Select:
+def products_query(args: Filters) -> Select:
     stmt = (
         select(Product).where(Product.status == PUBLISHED)
         .options(selectinload(Product.category), selectinload(Product.counties))
@@ -161,7 +170,7 @@ def products_query(args) -> Select:
     return stmt
 
 
-def brands_query(args) -> Select:
+def brands_query(args: Filters) -> Select:
     stmt = (
         select(Brand).where(Brand.status == PUBLISHED)
         .options(selectinload(Brand.owner), selectinload(Brand.products))
@@ -175,7 +184,7 @@ def brands_query(args) -> Select:
     return stmt
 
 
-def enterprises_query(args) -> Select:
+def enterprises_query(args: Filters) -> Select:
     stmt = (
         select(Enterprise).where(Enterprise.status == PUBLISHED)
         .options(selectinload(Enterprise.county)).order_by(Enterprise.id)
@@ -185,7 +194,7 @@ def enterprises_query(args) -> Select:
     return stmt
 
 
-def authorizations_query(args) -> Select:
+def authorizations_query(args: Filters) -> Select:
     stmt = (
         select(Authorization).join(Enterprise).join(GISign, GISign.id == Authorization.sign_id)
         .where(Authorization.status == PUBLISHED, Enterprise.status == PUBLISHED,
@@ -207,17 +216,22 @@ def authorizations_query(args) -> Select:
 @dataclass(frozen=True)
 class Resource:
     name: str
-    query: object
-    serialise: object  # (rows, today) -> list[dict]
-    detail_key: str | None  # attribute looked up by /<resource>/<key>
-    model: type
+    query: Callable[[Filters], Select]
+    serialise: Serialiser
+    detail_key: str  # attribute looked up by /<resource>/<key>
+    model: type[Model]
 
 
-def _with_codes(make):
-    def serialise(rows, _today):
-        found = codes.codes_for(rows)
+def _with_codes(make: Callable[[Any, str | None], dict]) -> Serialiser:
+    def serialise(rows: Sequence[Any], _today: date) -> list[dict]:
+        found = codes.codes_for(list(rows))
         return [make(row, found.get(row)) for row in rows]
     return serialise
+
+
+def _authorizations(rows: Sequence[Authorization], today: date) -> list[dict]:
+    found = codes.codes_for(list(rows))
+    return [authorization_data(row, found.get(row), today) for row in rows]
 
 
 RESOURCES = {
@@ -231,11 +245,8 @@ RESOURCES = {
     "brands": Resource("brands", brands_query, _with_codes(brand_data), "slug", Brand),
     "enterprises": Resource("enterprises", enterprises_query, _with_codes(enterprise_data),
                             "slug", Enterprise),
-    "authorizations": Resource(
-        "authorizations", authorizations_query,
-        lambda rows, today: (lambda found: [authorization_data(r, found.get(r), today)
-                                            for r in rows])(codes.codes_for(rows)),
-        "id", Authorization),
+    "authorizations": Resource("authorizations", authorizations_query, _authorizations, "id",
+                               Authorization),
 }
 
 
@@ -245,7 +256,7 @@ class ListPage:
     total: int
 
 
-def list_resource(name: str, args, page: int, per_page: int, today: date) -> ListPage:
+def list_resource(name: str, args: Filters, page: int, per_page: int, today: date) -> ListPage:
     resource = RESOURCES[name]
     stmt = resource.query(args)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -253,7 +264,7 @@ def list_resource(name: str, args, page: int, per_page: int, today: date) -> Lis
     return ListPage(resource.serialise(rows, today), total or 0)
 
 
-def get_resource(name: str, key, today: date) -> dict | None:
+def get_resource(name: str, key: str | int, today: date) -> dict | None:
     resource = RESOURCES[name]
     column = getattr(resource.model, resource.detail_key)
     row = db.session.scalar(resource.query({}).where(column == key))
@@ -279,7 +290,7 @@ def catalogue_json(meta: dict, today: date) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False).encode()
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

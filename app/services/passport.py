@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Column, select
 from sqlalchemy.orm import selectinload
 
 from app.db import db
@@ -17,10 +17,13 @@ from app.models import (
     PublicationStatus,
 )
 from app.models.expos import booth_enterprises, booth_products
+from app.models.places import County
 from app.models.qr import CodeTarget
 from app.services import catalogue, codes
 
 PUBLISHED = PublicationStatus.PUBLISHED
+# What a short code can point at.
+Coded = Product | Brand | Enterprise | Authorization | Booth
 
 
 class Outcome:
@@ -34,13 +37,13 @@ class Passport:
     outcome: str
     code: str
     kind: CodeTarget | None = None
-    target: object | None = None
+    target: Coded | None = None
     # For products: signs and authorizations; for booths: the event and what it shows.
     signs: list[GISign] = field(default_factory=list)
     authorizations: list[Authorization] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
     enterprises: list[Enterprise] = field(default_factory=list)
-    counties: list = field(default_factory=list)  # where a withdrawn listing came from
+    counties: list[County] = field(default_factory=list)  # where a withdrawn listing came from
     event_id: int = 0
     codes: dict = field(default_factory=dict)  # {listing: short code} for links
 
@@ -59,17 +62,17 @@ def passport_for(code: str, today: date) -> Passport:
     if status != PUBLISHED:
         return Passport(Outcome.UNKNOWN, code)
     passport = Passport(Outcome.FOUND, code, short.target_type, target)
-    LOADERS[short.target_type](passport, today)
+    _load(passport, target, today)
     return passport
 
 
-def _status_of(target) -> PublicationStatus:
+def _status_of(target: Coded) -> PublicationStatus:
     if isinstance(target, Booth):
         return PUBLISHED if target.event.published else PublicationStatus.DRAFT
     return target.status
 
 
-def _counties_of(target) -> list:
+def _counties_of(target: Coded) -> list[County]:
     if isinstance(target, Product):
         return list(target.counties)
     if isinstance(target, Enterprise):
@@ -83,12 +86,33 @@ def _counties_of(target) -> list:
     return []
 
 
-def _load_product(passport: Passport, today: date) -> None:
+def _load(passport: Passport, target: Coded, today: date) -> None:
+    """What the passport shows beside the listing itself, by kind."""
+    if isinstance(target, Product):
+        _load_product(passport, target, today)
+    elif isinstance(target, Brand):
+        passport.products = catalogue.published_only(target.products)
+        passport.codes = codes.codes_for(passport.products)
+    elif isinstance(target, Enterprise):
+        _load_enterprise(passport, target, today)
+    elif isinstance(target, Authorization):
+        if target.enterprise.status != PUBLISHED:
+            passport.outcome = Outcome.UNKNOWN
+        passport.authorizations = [target]
+    else:
+        passport.event_id = target.event_id
+        passport.products = catalogue.published_only(target.products)
+        passport.enterprises = catalogue.published_only(target.enterprises)
+        passport.codes = codes.codes_for(passport.products)
+
+
+def _load_product(passport: Passport, product: Product, today: date) -> None:
+    # The same row again, with its images and counties loaded in two queries, not lazily.
     product = db.session.scalar(
         select(Product)
-        .where(Product.id == passport.target.id)
+        .where(Product.id == product.id)
         .options(selectinload(Product.images), selectinload(Product.counties))
-    )
+    ) or product
     passport.target = product
     passport.signs = list(
         db.session.scalars(
@@ -101,14 +125,9 @@ def _load_product(passport: Passport, today: date) -> None:
     passport.event_id = _running_event_showing(booth_products.c.product_id, product.id, today)
 
 
-def _load_brand(passport: Passport, _today: date) -> None:
-    brand = passport.target
-    passport.products = catalogue.published_only(brand.products)
-    passport.codes = codes.codes_for(passport.products)
-
-
-def _load_enterprise(passport: Passport, today: date) -> None:
-    enterprise = catalogue.enterprise_by_slug(passport.target.slug)
+def _load_enterprise(passport: Passport, enterprise: Enterprise, today: date) -> None:
+    # The same row again, with its county and authorizations loaded.
+    enterprise = catalogue.enterprise_by_slug(enterprise.slug) or enterprise
     passport.target = enterprise
     passport.authorizations = catalogue.published_only(enterprise.authorizations)
     passport.event_id = _running_event_showing(
@@ -116,31 +135,7 @@ def _load_enterprise(passport: Passport, today: date) -> None:
     )
 
 
-def _load_authorization(passport: Passport, _today: date) -> None:
-    authorization = passport.target
-    if authorization.enterprise.status != PUBLISHED:
-        passport.outcome = Outcome.UNKNOWN
-    passport.authorizations = [authorization]
-
-
-def _load_booth(passport: Passport, _today: date) -> None:
-    booth = passport.target
-    passport.event_id = booth.event_id
-    passport.products = catalogue.published_only(booth.products)
-    passport.enterprises = catalogue.published_only(booth.enterprises)
-    passport.codes = codes.codes_for(passport.products)
-
-
-LOADERS = {
-    CodeTarget.PRODUCT: _load_product,
-    CodeTarget.BRAND: _load_brand,
-    CodeTarget.ENTERPRISE: _load_enterprise,
-    CodeTarget.AUTHORIZATION: _load_authorization,
-    CodeTarget.BOOTH: _load_booth,
-}
-
-
-def _running_event_showing(column, target_id: int, today: date) -> int:
+def _running_event_showing(column: Column[int], target_id: int, today: date) -> int:
     """The expo running today at which this listing is on show: its scans count there."""
     event_id = db.session.scalar(
         select(ExpoEvent.id)

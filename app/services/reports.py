@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app import storage
 from app.db import db
-from app.models import County, CounterfeitReport, Product, PublicationStatus, ReportStatus
+from app.models import CounterfeitReport, County, Product, PublicationStatus, ReportStatus
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -138,7 +138,7 @@ def report_queue(county_ids: set[int] | None, status: ReportStatus | None = None
     if county_ids is not None:
         counts_stmt = counts_stmt.where(CounterfeitReport.county_id.in_(county_ids or {-1}))
     counts = {status_: 0 for status_ in ReportStatus}
-    counts.update(dict(db.session.execute(counts_stmt).all()))
+    counts.update({row_status: count for row_status, count in db.session.execute(counts_stmt)})
     if status is not None:
         scope = scope.where(CounterfeitReport.report_status == status)
     items = list(

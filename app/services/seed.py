@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from io import BytesIO
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from app.db import db
+from app.db import Model, db
 from app.media.pipeline import content_hash, write_renditions
 from app.models import (
     Authorization,
@@ -31,6 +32,10 @@ from app.models import (
 from app.models.products import months_to_mask
 
 PUBLISHED = PublicationStatus.PUBLISHED
+# How the data files name a sign: (product slug, regime, number); (slug, regime, None) names
+# the product's first sign under that regime.
+SignKey = tuple[str, str, str | None]
+M = TypeVar("M", bound=Model)
 
 
 def county_slug(name_en: str) -> str:
@@ -51,7 +56,7 @@ def _assign_list(obj, field: str, items: list) -> None:
         setattr(obj, field, items)
 
 
-def upsert(model, key: dict, values: dict):
+def upsert(model: type[M], key: dict, values: dict) -> M:
     obj = db.session.scalar(select(model).filter_by(**key))
     if obj is None:
         obj = model(**key)
@@ -191,8 +196,8 @@ class SeedLoader:
             self.products[product.slug] = product
         db.session.flush()
 
-    def load_signs(self) -> dict[tuple[str, str], GISign]:
-        signs = {}
+    def load_signs(self) -> dict[SignKey, GISign]:
+        signs: dict[SignKey, GISign] = {}
         for row in self.yaml("signs.yaml"):
             product = self.products[row["product"]]
             nice = ",".join(str(c) for c in row.get("nice_classes") or []) or None
@@ -281,7 +286,7 @@ class SeedLoader:
             _assign_list(brand, "products", [self.products[s] for s in row.get("products", [])])
         db.session.flush()
 
-    def load_authorizations(self, rows: list[dict], signs: dict) -> None:
+    def load_authorizations(self, rows: list[dict], signs: dict[SignKey, GISign]) -> None:
         for row in rows:
             upsert(
                 Authorization,

@@ -63,7 +63,9 @@ def file_error(code: str, **params) -> BulkError:
         "too_many_rows": _l(
             "The file has more than %(limit)s rows. Split it into smaller files.", **params
         ),
-        "xls": _l("Old Excel files (.xls) are not supported. Save the file as .xlsx or as CSV UTF-8."),
+        "xls": _l(
+            "Old Excel files (.xls) are not supported. Save the file as .xlsx or as CSV UTF-8."
+        ),
         "damaged": _l("The file could not be read. Save it again as .xlsx or as CSV UTF-8."),
         "encoding": _l(
             "The file's text encoding was not recognised. Save it as CSV UTF-8 (or as .xlsx)."
@@ -272,7 +274,8 @@ def _date_damage(kind: str, value: date | time):
     if kind == MONTHS and isinstance(value, date):
         return _l(
             "Excel turned this month range into a date (%(date)s; probably “%(guess)s”). "
-            "Write the months with semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
+            "Write the months with semicolons, e.g. 3;4;5, or format the column as Text and "
+            "type the range again.",
             date=shown, guess=f"{value.month}-{value.day}",
         )
     return _l(
@@ -287,12 +290,16 @@ def _number_damage(kind: str, number: float, text: str) -> str:
         raise FieldError(_code_is_number(shown))
     if isinstance(number, float) and not number.is_integer():
         if kind == PHONE:
-            raise FieldError(_l("Excel stored this telephone number as a number with decimals (%(shown)s). Format the column as Text and type the number again.", shown=text))
+            raise FieldError(_l(
+                "Excel stored this telephone number as a number with decimals (%(shown)s). "
+                "Format the column as Text and type the number again.", shown=text,
+            ))
         return text
     if len(str(abs(int(number)))) > EXCEL_DIGITS:
         raise FieldError(_l(
-            "Excel stored this as a number (%(shown)s) and kept only its first 15 digits: the rest are lost. "
-            "Format the column as Text and type or paste the value again.", shown=shown,
+            "Excel stored this as a number (%(shown)s) and kept only its first 15 digits: "
+            "the rest are lost. Format the column as Text and type or paste the value again.",
+            shown=shown,
         ))
     if kind == PHONE:
         return _phone_digits(str(int(number)))
@@ -304,8 +311,9 @@ def _number_damage(kind: str, number: float, text: str) -> str:
 def _text_damage(kind: str, text: str) -> str:
     if kind in (CODE, PHONE) and _SCIENTIFIC.match(text):
         raise FieldError(_l(
-            "Excel showed this number in scientific notation (%(shown)s) and saved it that way: its digits are lost. "
-            "Format the column as Text and type or paste the value again.", shown=text,
+            "Excel showed this number in scientific notation (%(shown)s) and saved it that way: "
+            "its digits are lost. Format the column as Text and type or paste the value again.",
+            shown=text,
         ))
     if kind == CODE:
         return _code_damage(text)
@@ -319,8 +327,9 @@ def _text_damage(kind: str, text: str) -> str:
     if kind == MONTHS:
         if _TEXT_DATE.match(text):
             raise FieldError(_l(
-                "Excel turned this month range into a date (%(date)s). Write the months with semicolons, "
-                "e.g. 3;4;5, or format the column as Text and type the range again.", date=text,
+                "Excel turned this month range into a date (%(date)s). Write the months with "
+                "semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
+                date=text,
             ))
         if _ascii_digits(text) and int(text) in _SERIAL_DATES:
             raise FieldError(_serial_date(int(text)))
@@ -332,13 +341,14 @@ def _code_damage(text: str) -> str:
         raise FieldError(_code_is_number(text))
     if _ascii_digits(text) and len(text) != CREDIT_CODE_LENGTH:
         raise FieldError(_l(
-            "A unified social credit code has 18 characters; this one has %(count)s digits. If Excel "
-            "showed it as a number, format the column as Text and type the code again.", count=len(text),
+            "A unified social credit code has 18 characters; this one has %(count)s digits. "
+            "If Excel showed it as a number, format the column as Text and type the code again.",
+            count=len(text),
         ))
     if _ascii_digits(text) and text.endswith("000") and not is_valid_credit_code(text):
         raise FieldError(_l(
-            "This code ends in zeros and its check character does not match: Excel probably rounded it "
-            "to 15 digits. Format the column as Text and paste the code again.",
+            "This code ends in zeros and its check character does not match: Excel probably "
+            "rounded it to 15 digits. Format the column as Text and paste the code again.",
         ))
     return text
 
@@ -351,9 +361,10 @@ def _ascii_digits(text: str) -> bool:
 
 def _code_is_number(shown: str):
     return _l(
-        "Excel stored this code as a number (%(shown)s): a number keeps only 15 digits and no letters, "
-        "so the code cannot be recovered. Format the column as Text (the XLSX template already is) and "
-        "paste the code again.", shown=shown,
+        "Excel stored this code as a number (%(shown)s): a number keeps only 15 digits and "
+        "no letters, so the code cannot be recovered. Format the column as Text (the XLSX "
+        "template already is) and paste the code again.",
+        shown=shown,
     )
 
 

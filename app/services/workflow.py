@@ -19,8 +19,10 @@ from app.services.listings import (
     PENDING,
     EditConflict,
     ListingKind,
+    ListingRow,
     apply_values,
     changed_fields,
+    get_listing,
     pending_revision,
 )
 from app.text_input import unstorable
@@ -33,7 +35,7 @@ class WorkflowError(ValueError):
     """A step that does not apply to the listing as it is now (message for the user)."""
 
 
-def submit(kind: ListingKind, obj, actor: User) -> None:
+def submit(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     access.ensure_can_edit(actor, kind, obj)
     revision = pending_revision(kind, obj)
     if obj.status == PUBLISHED and revision and revision.state == RevisionState.DRAFT:
@@ -47,7 +49,7 @@ def submit(kind: ListingKind, obj, actor: User) -> None:
     audit.record("submit", actor, object_type=kind.key, object_id=obj.id, summary=kind.title(obj))
 
 
-def publish(kind: ListingKind, obj, actor: User) -> None:
+def publish(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     access.ensure_reviewer(actor)
     revision = pending_revision(kind, obj)
     if obj.status == PUBLISHED and revision is not None:
@@ -91,7 +93,7 @@ def _ensure_storable(values: dict) -> None:
                     "field and save it again.", field=name, char=problem.described))
 
 
-def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None:
+def return_to_editors(kind: ListingKind, obj: ListingRow, actor: User, comment: str) -> None:
     access.ensure_reviewer(actor)
     comment = comment.strip()
     if not comment:
@@ -119,7 +121,7 @@ def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None
     )
 
 
-def archive(kind: ListingKind, obj, actor: User) -> None:
+def archive(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     """Take a listing out of the catalogue. Editors may archive what was never published;
     taking a published listing down is a reviewer's decision."""
     access.ensure_can_edit(actor, kind, obj)
@@ -144,7 +146,7 @@ def archive(kind: ListingKind, obj, actor: User) -> None:
     )
 
 
-def restore(kind: ListingKind, obj, actor: User) -> None:
+def restore(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     access.ensure_can_edit(actor, kind, obj)
     if obj.status != ARCHIVED:
         raise WorkflowError(_l("Only archived listings can be restored."))
@@ -161,7 +163,7 @@ def restore(kind: ListingKind, obj, actor: User) -> None:
     )
 
 
-def latest_note(kind: ListingKind, obj) -> ReviewNote | None:
+def latest_note(kind: ListingKind, obj: ListingRow) -> ReviewNote | None:
     return db.session.scalar(
         select(ReviewNote)
         .where(ReviewNote.listing_type == kind.key, ReviewNote.listing_id == obj.id)
@@ -176,7 +178,7 @@ def latest_note(kind: ListingKind, obj) -> ReviewNote | None:
 @dataclass
 class WorkItem:
     kind: ListingKind
-    listing: object
+    listing: ListingRow
     revision: ListingRevision | None = None
     note: ReviewNote | None = None
 
@@ -195,7 +197,7 @@ def dashboard(user: User, limit: int = 50) -> Dashboard:
     for kind in KINDS.values():
         clause = access.scope_clause(user, kind)
         for status, bucket in ((SUBMITTED, "submitted"), (DRAFT, "draft")):
-            stmt = select(kind.model).where(kind.model.status == status)
+            stmt = kind.select_rows().where(kind.model.status == status)
             if clause is not None:
                 stmt = stmt.where(clause)
             for obj in db.session.scalars(stmt.order_by(kind.model.updated_at.desc()).limit(limit)):
@@ -208,12 +210,12 @@ def dashboard(user: User, limit: int = 50) -> Dashboard:
             .limit(limit)
         )
         for revision in revisions:
-            obj = db.session.get(kind.model, revision.listing_id)
-            if obj is None or not access.can_edit(user, kind, obj):
+            revised = get_listing(kind, revision.listing_id)
+            if revised is None or not access.can_edit(user, kind, revised):
                 continue
             bucket = "submitted" if revision.state == RevisionState.SUBMITTED else "draft"
-            note = latest_note(kind, obj) if bucket == "draft" else None
-            _file(board, user, WorkItem(kind, obj, revision, note), bucket)
+            note = latest_note(kind, revised) if bucket == "draft" else None
+            _file(board, user, WorkItem(kind, revised, revision, note), bucket)
     return board
 
 
