@@ -37,20 +37,22 @@ from wtforms.validators import (
 from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
+from app.labels import (
+    AUTH_STATUS_LABELS,
+    BRAND_KIND_LABELS,
+    REGIME_LABELS,
+    ROLE_LABELS,
+    SIGN_STATUS_LABELS,
+)
 from app.models import (
-    AuthorizationStatus,
     Brand,
-    BrandKind,
     Category,
     County,
     Enterprise,
     GISign,
     Product,
-    Regime,
-    SignStatus,
 )
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
-from app.models.users import Role
 from app.services import access
 from app.services.listings import AREA, KINDS
 from app.text_input import CodeKind, normalize_code
@@ -201,29 +203,6 @@ def enterprise_choices(user) -> list[tuple[int, str]]:
 
 def enum_choices(labels: dict) -> list[tuple[str, str]]:
     return [(member.value, str(label)) for member, label in labels.items()]
-
-
-REGIME_LABELS = {
-    Regime.CNIPA_GI_PRODUCT: _l("Protected GI product"),
-    Regime.GI_TRADEMARK: _l("GI trademark"),
-    Regime.AGRI_GI: _l("Agricultural-product GI"),
-}
-SIGN_STATUS_LABELS = {
-    SignStatus.VALID: _l("Valid"),
-    SignStatus.CHANGED: _l("Changed"),
-    SignStatus.REVOKED: _l("Revoked"),
-}
-AUTH_STATUS_LABELS = {
-    AuthorizationStatus.VALID: _l("Valid"),
-    AuthorizationStatus.EXPIRED: _l("Expired"),
-    AuthorizationStatus.REVOKED: _l("Revoked"),
-}
-BRAND_KIND_LABELS = {
-    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"),
-    BrandKind.ENTERPRISE: _l("Enterprise brand"),
-    BrandKind.TIME_HONOURED: _l("Time-honoured brand"),
-    BrandKind.WELL_KNOWN: _l("Well-known trademark"),
-}
 
 
 class ProductForm(ListingForm):
@@ -435,13 +414,6 @@ class PasswordChangeForm(BaseForm):
         _l("New password"),
         validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)],
     )
-
-
-ROLE_LABELS = {
-    Role.EDITOR: _l("Editor"),
-    Role.REVIEWER: _l("Reviewer"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 
 class UserForm(BaseForm):

@@ -4,9 +4,9 @@ publish at once; the index answers in milliseconds anyway."""
 import re
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from app.i18n import current_lang
+from app.labels import label
 from app.models import Regime
 from app.public import params
 from app.search import service, text
@@ -19,6 +19,8 @@ from app.services import catalogue
 bp = Blueprint("search", __name__)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,95}$")
+# Facets whose values are named by a label table (app.labels); the others are places.
+ENUM_FACETS = {"kind": "SearchKind", "regime": "Regime"}
 
 
 def _slug(name: str) -> str | None:
@@ -105,13 +107,8 @@ def result_helpers():
     labels: dict[str, dict] = {}
 
     def facet_label(name: str, value: str) -> str:
-        if name == "kind":
-            return {"product": _("Product"), "brand": _("Brand"), "enterprise": _("Enterprise"),
-                    "sign": _("GI sign"), "county": _("County")}.get(value, value)
-        if name == "regime":
-            return {"cnipa_gi_product": _("Protected GI product"),
-                    "gi_trademark": _("GI trademark"),
-                    "agri_gi": _("Agricultural-product GI")}.get(value, value)
+        if name in ENUM_FACETS:
+            return label(value, ENUM_FACETS[name])
         if not labels:
             labels["county"] = {c.slug: c for c in catalogue.all_counties()}
             labels["category"] = {c.slug: c for c in catalogue.all_categories()}
