@@ -1,5 +1,11 @@
 """Shared by the search tests: an app whose node index is built from the seeded copy."""
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask
+
 from app import create_app
+from app.db import db
 from app.search import SearchFilters, lifecycle, service, sync
 from tests.conftest import make_config
 
@@ -12,6 +18,17 @@ def indexed_app(database_url, instance, media_root, **config):
     with app.app_context():
         sync.rebuild(lifecycle.get_store())
     return app
+
+
+def serve_indexed(database_factory, tmp_path: Path, media_root: Path) -> Iterator[Flask]:
+    """The search tests' app fixture: a fresh database with its index built, inside an app
+    context; the index store closed and the database let go after the test."""
+    app = indexed_app(database_factory(), tmp_path, media_root)
+    with app.app_context():
+        yield app
+        lifecycle.get_store().close()
+        db.session.remove()
+        db.engine.dispose()
 
 
 def first_keys(query: str, n: int = 3, **filters) -> list[str]:

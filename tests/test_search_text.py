@@ -15,7 +15,7 @@ from app.models import AuditEntry, SynonymGroup
 from app.search import SearchFilters, highlight, lifecycle, service, spelling, text, words
 from app.services import synonyms as synonym_service
 from tests.admin_support import csrf_token, login, make_users
-from tests.search_helpers import indexed_app
+from tests.search_helpers import indexed_app, serve_indexed
 
 _MARK = re.compile(r"<mark>(.*?)</mark>")
 
@@ -383,12 +383,7 @@ def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
 
 @pytest.fixture
 def admin_app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        lifecycle.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory, tmp_path, media_root)
 
 
 def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
