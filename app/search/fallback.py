@@ -1,6 +1,8 @@
 """The database fallback: what answers searches and suggestions while the index cannot
 (missing, damaged, being rebuilt). Slower and plainer than the index, still correct:
 names, slugs, summaries and numbers by LIKE, and pinyin from the search_pinyin table."""
+from typing import Any
+
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -44,7 +46,7 @@ def _pinyin_pattern(query: str) -> str | None:
     return f"% {compact}%"
 
 
-def database_matches(query: str, limit: int) -> list[tuple[str, object]]:
+def database_matches(query: str, limit: int) -> list[tuple[str, Any]]:
     """(kind, row) of the published rows whose names, slugs, summaries, numbers or pinyin
     match the query: up to `limit` of each kind, kinds in the order below."""
     if not query:
@@ -60,7 +62,7 @@ def database_matches(query: str, limit: int) -> list[tuple[str, object]]:
         "sign": (GISign.official_name_zh, GISign.official_name_en, GISign.number),
     }
     pinyin = _pinyin_pattern(query)
-    found: list[tuple[str, object]] = []
+    found: list[tuple[str, Any]] = []
     for kind, cols in columns.items():
         conditions = [c.ilike(pattern, escape="\\") for c in cols]
         conditions += [c.ilike(slug_pattern, escape="\\") for c in cols if c.key == "slug"]

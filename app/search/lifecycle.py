@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from flask import current_app
+from flask import Flask, current_app
 from whoosh.searching import Searcher
 
 from app.db import db
@@ -45,8 +45,9 @@ def index_failed(store: IndexStore, error: BaseException) -> None:
     if isinstance(error, RepairPending):  # found and logged already: keep the log short
         log.info("search index repair pending; answering from the database")
     else:
+        detail = getattr(error, "detail", "")
         log.error("search index failed (%s); answering from the database%s", error,
-                  f"\nCaused by:\n{error.detail}" if getattr(error, "detail", "") else "",
+                  f"\nCaused by:\n{detail}" if detail else "",
                   exc_info=(type(error), error, error.__traceback__))
     try:
         store.close()
@@ -69,7 +70,7 @@ def schedule_rebuild(store: IndexStore, reason: str) -> threading.Thread | None:
             return None
         _rebuild_state[root] = (next_try, failures, True)
     log.warning("search index unavailable (%s): rebuilding in the background", reason)
-    app = current_app._get_current_object()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
 
     def run() -> None:
         ok = False

@@ -118,7 +118,7 @@ def compact(query: Query, reader) -> Query:
     if isinstance(query, Term):
         return query if (query.fieldname, query.text) in reader else NullQuery
     if isinstance(query, Or):
-        subs = []
+        subs: list[Query] = []
         for sub in (compact(q, reader) for q in query.subqueries):
             if sub is NullQuery:
                 continue
