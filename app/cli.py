@@ -41,11 +41,10 @@ def seed_command(if_empty: bool) -> None:
 def _ensure_search_index() -> None:
     """Leave a complete index behind, so the first search is answered at full quality
     (pinyin, initials, ranking) rather than by the database fallback."""
-    from app.search import sync
-    from app.search.service import get_store
+    from app.search import ensure_index
 
     try:
-        outcome = sync.ensure_index(get_store())
+        outcome = ensure_index()
     except OSError as exc:  # a full or read-only disk: the site still runs, on the fallback
         raise click.ClickException(f"the search index could not be written: {exc}") from None
     finally:

@@ -5,6 +5,7 @@ from flask import Flask, current_app, request
 from flask_babel import gettext as _
 
 from app.i18n import current_lang
+from app.labels import label
 from app.public.structured_data import brand_jsonld, enterprise_jsonld, product_jsonld
 
 
@@ -49,5 +50,6 @@ def init_app(app: Flask) -> None:
         brand_jsonld=brand_jsonld,
         enterprise_jsonld=enterprise_jsonld,
     )
+    app.jinja_env.filters["label"] = label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -108,7 +108,7 @@ def directory_size(path: Path) -> int:
 
 
 def measure_queries(search, suggest) -> dict:
-    from app.search.service import SearchFilters
+    from app.search import SearchFilters
 
     timings: dict[str, list[float]] = {}
     for _round in range(5):
@@ -146,11 +146,11 @@ def bench_config(db_url: str, instance: Path, media: Path) -> type:
 def serve_and_measure(db_url: str, instance: Path, media: Path) -> None:
     """Run in a fresh process: what a worker serving search costs."""
     app = create_app(bench_config(db_url, instance, media))
-    from app.search import service
+    from app.search import search, suggest
 
     with app.app_context():
-        measure_queries(service.search, service.suggest)  # warm
-        timings = measure_queries(service.search, service.suggest)
+        measure_queries(search, suggest)  # warm
+        timings = measure_queries(search, suggest)
         everything = [t for group, ts in timings.items() if group != "suggest" for t in ts]
         print(json.dumps({
             "groups": {g: [percentile(ts, 50), percentile(ts, 95)] for g, ts in timings.items()},
@@ -210,7 +210,7 @@ def main() -> None:
     if args.serve:
         serve_and_measure(args.serve[0], Path(args.serve[1]), Path(args.serve[2]))
         return
-    from app.search import service, sync
+    from app.search import SearchFilters, lifecycle, search, sync
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     db_url = f"sqlite:///{workdir / 'catalogue.sqlite3'}"
@@ -221,7 +221,7 @@ def main() -> None:
     print(f"catalogue built in the database: {time.perf_counter() - started:.1f} s")
 
     with app.app_context():
-        store = service.get_store()
+        store = lifecycle.get_store()
         summary = sync.rebuild(store)
         db.session.remove()
         ix_size = directory_size(store.current_dir())
@@ -235,7 +235,7 @@ def main() -> None:
         started = time.perf_counter()
         db.session.commit()
         while True:
-            results = service.search("zanzibarish starfruit", service.SearchFilters(), 1, 24)
+            results = search("zanzibarish starfruit", SearchFilters(), 1, 24)
             if any(getattr(h.obj, "slug", None) == "synthetic-7" for h in results.hits):
                 break
         edit_seconds = time.perf_counter() - started

@@ -1,6 +1,12 @@
 """Shared by the search tests: an app whose node index is built from the seeded copy."""
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask
+
 from app import create_app
-from app.search import service, sync
+from app.db import db
+from app.search import SearchFilters, lifecycle, service, sync
 from tests.conftest import RequestPerContextClient, make_config
 
 
@@ -11,12 +17,23 @@ def indexed_app(database_url, instance, media_root, **config):
     app = create_app(cfg)
     app.test_client_class = RequestPerContextClient
     with app.app_context():
-        sync.rebuild(service.get_store())
+        sync.rebuild(lifecycle.get_store())
     return app
 
 
+def serve_indexed(database_factory, tmp_path: Path, media_root: Path) -> Iterator[Flask]:
+    """The search tests' app fixture: a fresh database with its index built, inside an app
+    context; the index store closed and the database let go after the test."""
+    app = indexed_app(database_factory(), tmp_path, media_root)
+    with app.app_context():
+        yield app
+        lifecycle.get_store().close()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def first_keys(query: str, n: int = 3, **filters) -> list[str]:
-    results = service.search(query, service.SearchFilters(**filters), 1, 24)
+    results = service.search(query, SearchFilters(**filters), 1, 24)
     assert results.source == "index"
     return [f"{hit.key.kind}:{slug_of(hit)}" for hit in results.hits[:n]]
 

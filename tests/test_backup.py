@@ -21,7 +21,7 @@ from app.db import db
 from app.models import Product
 from app.models.qr import ScanKind, ShortCode
 from app.models.users import User
-from app.search import service
+from app.search import SearchFilters, service
 from app.services import backup, scans
 from app.services.listings import KINDS, edit_token, save_listing
 from tests.admin_support import EMAILS, make_users
@@ -214,7 +214,7 @@ def test_backup_under_write_load_restores_into_fresh_instance(
         with pytest.raises(DBAPIError), db.engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
         # Search from the rebuilt index: pinyin only the index understands.
-        results = service.search("wenchangji", service.SearchFilters(), 1, 24)
+        results = service.search("wenchangji", SearchFilters(), 1, 24)
         assert results.source == "index"
         assert "wenchang-chicken" in [getattr(h.obj, "slug", "") for h in results.hits]
         html = target.test_client().get("/search?q=文昌鸡").get_data(as_text=True)

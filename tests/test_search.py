@@ -9,19 +9,14 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Brand, Enterprise, GISign, Product, PublicationStatus
-from app.search import service, sync
+from app.search import SearchFilters, lifecycle, service, sync
 from app.search.outbox import SearchOutbox
-from tests.search_helpers import first_keys, indexed_app
+from tests.search_helpers import first_keys, serve_indexed
 
 
 @pytest.fixture
 def app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory, tmp_path, media_root)
 
 
 def page(response) -> str:
@@ -51,7 +46,7 @@ def test_facet_filter_and_counts(client):
 
 
 def facet_counts(query: str, **filters) -> tuple[dict, list]:
-    results = service.search(query, service.SearchFilters(**filters), 1, 500)
+    results = service.search(query, SearchFilters(**filters), 1, 500)
     assert results.source == "index" and results.total == len(results.hits)
     return ({name: {f.value: f.count for f in values} for name, values in results.facets.items()},
             results.hits)
@@ -174,32 +169,32 @@ def test_whoosh_syntax_finds_nothing_special(app):
 
 
 def test_missing_index_falls_back_to_the_database(client, app):
-    store = service.get_store()
+    store = lifecycle.get_store()
     store.close()
     shutil.rmtree(store.root)
     html = page(client.get("/search?q=文昌鸡&lang=en"))
     assert "/products/wenchang-chicken" in html and "simpler results" in html
-    results = service.search("文昌鸡", service.SearchFilters())
+    results = service.search("文昌鸡", SearchFilters())
     assert results.source == "database"
     assert "wenchang-chicken" in [h.obj.slug for h in results.hits if h.key.kind == "product"]
 
 
 def test_corrupt_index_is_detected_and_rebuilt(app):
-    store = service.get_store()
+    store = lifecycle.get_store()
     store.close()
     for path in store.current_dir().glob("*.seg"):
         path.write_bytes(b"garbage")
     for path in store.current_dir().glob("_MAIN_*.toc"):
         path.write_bytes(b"garbage")
     app.config["SEARCH_AUTO_REBUILD"] = True
-    service._rebuild_state.clear()
-    results = service.search("文昌鸡", service.SearchFilters())
+    lifecycle._rebuild_state.clear()
+    results = service.search("文昌鸡", SearchFilters())
     assert results.source == "database"  # answered at once, from the database
     import time
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if service.search("文昌鸡", service.SearchFilters()).source == "index":
+        if service.search("文昌鸡", SearchFilters()).source == "index":
             break
         time.sleep(0.2)
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]
@@ -209,17 +204,17 @@ def test_corrupt_index_is_detected_and_rebuilt(app):
 
 
 def test_reindex_command_swaps_in_a_new_directory(runner):
-    before = service.get_store().current_name()
+    before = lifecycle.get_store().current_name()
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
     assert "Indexed 149 documents" in result.output
-    after = service.get_store().current_name()
+    after = lifecycle.get_store().current_name()
     assert after != before
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]
 
 
 def test_check_reports_and_fixes_differences(runner):
-    store = service.get_store()
+    store = lifecycle.get_store()
     ix = store.open_index()
     writer = ix.writer()
     writer.delete_by_term("key", "product:1")
@@ -270,7 +265,7 @@ def test_publish_edit_unpublish_delete_are_reflected(app):
     db.session.delete(brand)
     db.session.commit()
     assert "brand:demo-brand-lijinfang" not in first_keys("黎锦坊", 24)
-    assert sync.check(service.get_store()).ok
+    assert sync.check(lifecycle.get_store()).ok
 
 
 def test_a_new_name_is_taught_to_jieba_and_searchable_at_once(app):
@@ -282,10 +277,10 @@ def test_a_new_name_is_taught_to_jieba_and_searchable_at_once(app):
 
 
 def test_index_state_records_the_outbox_progress(app):
-    store = service.get_store()
+    store = lifecycle.get_store()
     product("hele-crab").name_en = "Hele Crab!"
     db.session.commit()
-    service.search("crab", service.SearchFilters())
+    service.search("crab", SearchFilters())
     state = json.loads((store.current_dir() / "state.json").read_text())
     newest = db.session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()).limit(1))
     assert newest <= state["horizon"] or newest in state["recent"]

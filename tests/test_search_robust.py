@@ -16,18 +16,13 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Product
-from app.search import service, sync
-from tests.search_helpers import first_keys, indexed_app
+from app.search import SearchFilters, lifecycle, service, sync
+from tests.search_helpers import first_keys, serve_indexed
 
 
 @pytest.fixture
 def app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory, tmp_path, media_root)
 
 
 # --- damage to each file of the index ------------------------------------------------------
@@ -93,7 +88,7 @@ def _assert_fallback_answers(client, logs) -> None:
     pinyin = client.get("/search?q=wenchangji&lang=en").get_data(as_text=True)
     assert "/products/wenchang-chicken" in pinyin and "simpler results" in pinyin
     errors = [r for r in logs.records if r.levelno >= logging.ERROR
-              and r.name == "app.search.service"]
+              and r.name == "app.search.lifecycle"]
     assert errors and errors[0].exc_info, "the failure is logged with its traceback"
 
 
@@ -111,7 +106,7 @@ def _assert_repaired(runner) -> None:
 @pytest.mark.parametrize(("file_kind", "damage"), CASES, ids=[f"{f}-{d}" for f, d in CASES])
 def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, logs,
                                                            file_kind, damage):
-    store = service.get_store()
+    store = lifecycle.get_store()
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]  # a searcher is open
     store.close()
     for path in _files(store, file_kind):
@@ -127,7 +122,7 @@ def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, lo
 
 def test_damage_under_an_open_searcher_is_caught_at_read_time(app, client, logs):
     """The searcher was opened before the damage: reading fails mid-search, not at open."""
-    store = service.get_store()
+    store = lifecycle.get_store()
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]
     for path in _files(store, "segment"):
         _zero_fill(path)
@@ -177,7 +172,7 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runn
                                                                monkeypatch, error_number, where):
     import builtins
 
-    store = service.get_store()
+    store = lifecycle.get_store()
     chicken = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     chicken.name_en = "Wenchang Free-range Chicken"  # an outbox row the index must apply
     db.session.commit()
@@ -205,10 +200,10 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runn
 def test_repair_after_a_failed_one_is_retried_soon(app, monkeypatch):
     """A failed background repair is retried after seconds, not after five minutes, and a
     successful one lets new damage be repaired at once."""
-    store = service.get_store()
+    store = lifecycle.get_store()
     app.config["SEARCH_AUTO_REBUILD"] = True
-    service._rebuild_state.clear()
-    monkeypatch.setattr(service, "REBUILD_RETRY_FIRST", 0.0)
+    lifecycle._rebuild_state.clear()
+    monkeypatch.setattr(lifecycle, "REBUILD_RETRY_FIRST", 0.0)
     real_rebuild = sync.rebuild
     calls = []
 
@@ -219,12 +214,12 @@ def test_repair_after_a_failed_one_is_retried_soon(app, monkeypatch):
         return real_rebuild(store_, *args, **kwargs)
 
     monkeypatch.setattr(sync, "rebuild", flaky)
-    first = service._schedule_rebuild(store, "test")
+    first = lifecycle.schedule_rebuild(store, "test")
     first.join(30)
-    second = service._schedule_rebuild(store, "test")
+    second = lifecycle.schedule_rebuild(store, "test")
     assert second is not None, "retried without waiting five minutes"
     second.join(30)
-    third = service._schedule_rebuild(store, "new damage")
+    third = lifecycle.schedule_rebuild(store, "new damage")
     assert third is not None
     third.join(30)
     assert len(calls) == 3
@@ -266,26 +261,26 @@ FALLBACK_QUERIES = [
 @pytest.mark.parametrize(("query", "kind", "slug"), FALLBACK_QUERIES,
                          ids=[q for q, _, _ in FALLBACK_QUERIES])
 def test_fallback_finds_pinyin_initials_chinese_and_english(app, query, kind, slug):
-    store = service.get_store()
+    store = lifecycle.get_store()
     store.close()
     shutil.rmtree(store.root)  # force the fallback
-    results = service.search(query, service.SearchFilters())
+    results = service.search(query, SearchFilters())
     assert results.source == "database"
     found = {(h.key.kind, h.obj.slug) for h in results.hits if h.key.kind != "sign"}
     assert (kind, slug) in found, (query, found)
 
 
 def test_fallback_pinyin_follows_a_rename_in_the_same_flush(app):
-    store = service.get_store()
+    store = lifecycle.get_store()
     store.close()
     shutil.rmtree(store.root)
     chicken = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     chicken.name_zh = "文昌阉鸡"
     db.session.flush()
-    slugs = {h.obj.slug for h in service.search("wcyj", service.SearchFilters()).hits}
+    slugs = {h.obj.slug for h in service.search("wcyj", SearchFilters()).hits}
     assert "wenchang-chicken" in slugs
     assert "wenchang-chicken" not in {
-        h.obj.slug for h in service.search("wenchangji", service.SearchFilters()).hits
+        h.obj.slug for h in service.search("wenchangji", SearchFilters()).hits
         if h.key.kind == "product"}
     db.session.rollback()
 
@@ -295,7 +290,7 @@ def test_fallback_pinyin_follows_a_rename_in_the_same_flush(app):
 
 @pytest.mark.parametrize("before", ["missing", "damaged", "current", "behind", "repair-note"])
 def test_seed_if_empty_leaves_a_built_current_index(app, runner, before):
-    store = service.get_store()
+    store = lifecycle.get_store()
     store.close()
     if before == "missing":
         shutil.rmtree(store.root)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.models import AuditEntry, SynonymGroup
-from app.search import service, text
+from app.search import SearchFilters, highlight, lifecycle, service, spelling, text, words
 from app.services import synonyms as synonym_service
 from tests.admin_support import csrf_token, login, make_users
-from tests.search_helpers import indexed_app
+from tests.search_helpers import indexed_app, serve_indexed
 
 _MARK = re.compile(r"<mark>(.*?)</mark>")
 
@@ -25,24 +25,24 @@ def search_app(database_factory, tmp_path_factory, media_root):
     app = indexed_app(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root)
     with app.app_context():
         yield app
-        service.get_store().close()
+        lifecycle.get_store().close()
         db.session.remove()
         db.engine.dispose()
 
 
 def slugs(query: str, n: int = 24) -> list[str]:
-    results = service.search(query, service.SearchFilters(), 1, n)
+    results = service.search(query, SearchFilters(), 1, n)
     assert results.source == "index"
     return [getattr(h.obj, "slug", None) or h.obj.product.slug for h in results.hits]
 
 
 def keys(query: str) -> list[str]:
-    results = service.search(query, service.SearchFilters(), 1, 100)
+    results = service.search(query, SearchFilters(), 1, 100)
     return [str(h.key) for h in results.hits]
 
 
 def snippets(query: str) -> list[str]:
-    results = service.search(query, service.SearchFilters(), 1, 24)
+    results = service.search(query, SearchFilters(), 1, 24)
     return [str(h.snippet) for h in results.hits if h.snippet]
 
 
@@ -143,7 +143,7 @@ ESCAPING = [
 
 @pytest.mark.parametrize(("query", "body", "whole"), ESCAPING)
 def test_snippets_escape_the_text_around_whole_word_marks(search_app, query, body, whole):
-    snippet = service.snippet(body, service.highlight_terms(query))
+    snippet = highlight.snippet(body, highlight.highlight_terms(query))
     assert isinstance(snippet, Markup)
     rendered = str(snippet)
     assert f"<mark>{whole}</mark>" in rendered
@@ -192,7 +192,7 @@ MISSPELLINGS = [
 
 @pytest.mark.parametrize(("typed", "correction", "expected"), MISSPELLINGS)
 def test_close_misspellings_are_corrected(search_app, typed, correction, expected):
-    results = service.search(typed, service.SearchFilters(), 1, 24)
+    results = service.search(typed, SearchFilters(), 1, 24)
     assert results.suggestion == correction and results.corrected
     assert len(results.suggestion.split()) == len(typed.split())
     assert expected in slugs(correction)
@@ -209,7 +209,7 @@ NOT_MISSPELLINGS = ["lime", "limes", "pizza", "li", "xyz", "a", "q", "x", "7", "
 
 @pytest.mark.parametrize("word", NOT_MISSPELLINGS)
 def test_unrelated_words_are_not_corrected(search_app, word):
-    results = service.search(word, service.SearchFilters(), 1, 24)
+    results = service.search(word, SearchFilters(), 1, 24)
     assert results.suggestion is None and not results.corrected
     if not results.hits:
         assert results.no_correction
@@ -231,15 +231,15 @@ def test_no_close_word_says_so_and_shows_places(search_app, word):
     ("li", 2, 0), ("tea", 3, 0), ("lime", 4, 1), ("cofee", 5, 1), ("wenchng", 7, 2),
 ])
 def test_allowed_edits_grow_with_length(word, length, edits):
-    assert len(word) == length and service.max_edits(length) == edits
+    assert len(word) == length and spelling.max_edits(length) == edits
 
 
 def test_single_syllables_and_initials_are_never_corrections(search_app):
-    vocabulary = service._spelling_vocabulary(service.get_store().searcher().reader())
+    vocabulary = spelling._spelling_vocabulary(lifecycle.get_store().searcher().reader())
     assert vocabulary and "li" not in vocabulary and "wcj" not in vocabulary
     assert not any(w in text.pinyin_syllables() for w in vocabulary)
-    assert service.correction_for("lime", vocabulary) is None
-    assert service.correction_for("salmon", vocabulary) is None  # not sanmen
+    assert spelling.correction_for("lime", vocabulary) is None
+    assert spelling.correction_for("salmon", vocabulary) is None  # not sanmen
 
 
 # --- c) compound query words ----------------------------------------------------------------
@@ -288,14 +288,14 @@ def test_a_form_or_part_of_a_product_finds_it(search_app, query, expected):
     ("万宁东山羊", "product:wanning-dongshan-goat"), ("椰子", "product:wenchang-coconut"),
 ])
 def test_exact_names_stay_ahead_of_part_and_synonym_matches(search_app, query, expected):
-    first = service.search(query, service.SearchFilters(), 1, 1).hits[0]
+    first = service.search(query, SearchFilters(), 1, 1).hits[0]
     assert f"{first.key.kind}:{first.obj.slug}" == expected
 
 
 def test_a_whole_unknown_word_is_not_dropped(search_app):
     # 海南 alone would find everything; the crab must lead.
     assert slugs("海南螃蟹")[0] == "hele-crab"
-    assert service.catalogue_parts("海南螃蟹", service.get_store().searcher().reader()) == []
+    assert words.catalogue_parts("海南螃蟹", lifecycle.get_store().searcher().reader()) == []
 
 
 # --- d) synonyms ------------------------------------------------------------------------------
@@ -383,12 +383,7 @@ def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
 
 @pytest.fixture
 def admin_app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory, tmp_path, media_root)
 
 
 def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):

@@ -13,15 +13,11 @@ from app.admin.fields import REQUIRED, TOO_LONG, MultiCheckbox, enum_choices
 from app.admin.listing_forms import county_choices
 from app.db import db
 from app.forms import BaseForm
+from app.labels import ROLE_LABELS
 from app.models import County, User
 from app.models.users import Role
 from app.services import accounts
 
-ROLE_LABELS = {
-    Role.EDITOR: _l("Editor"),
-    Role.REVIEWER: _l("Reviewer"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 
 class UserForm(BaseForm):

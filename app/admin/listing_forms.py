@@ -42,17 +42,19 @@ from app.admin.fields import (
 from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
+from app.labels import (
+    AUTH_STATUS_LABELS,
+    BRAND_KIND_LABELS,
+    REGIME_LABELS,
+    SIGN_STATUS_LABELS,
+)
 from app.models import (
-    AuthorizationStatus,
     Brand,
-    BrandKind,
     Category,
     County,
     Enterprise,
     GISign,
     Product,
-    Regime,
-    SignStatus,
 )
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.services import access
@@ -184,27 +186,6 @@ def enterprise_choices(user) -> list[tuple[int, str]]:
     return [(e.id, _name(e)) for e in db.session.scalars(stmt)]
 
 
-REGIME_LABELS = {
-    Regime.CNIPA_GI_PRODUCT: _l("Protected GI product"),
-    Regime.GI_TRADEMARK: _l("GI trademark"),
-    Regime.AGRI_GI: _l("Agricultural-product GI"),
-}
-SIGN_STATUS_LABELS = {
-    SignStatus.VALID: _l("Valid"),
-    SignStatus.CHANGED: _l("Changed"),
-    SignStatus.REVOKED: _l("Revoked"),
-}
-AUTH_STATUS_LABELS = {
-    AuthorizationStatus.VALID: _l("Valid"),
-    AuthorizationStatus.EXPIRED: _l("Expired"),
-    AuthorizationStatus.REVOKED: _l("Revoked"),
-}
-BRAND_KIND_LABELS = {
-    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"),
-    BrandKind.ENTERPRISE: _l("Enterprise brand"),
-    BrandKind.TIME_HONOURED: _l("Time-honoured brand"),
-    BrandKind.WELL_KNOWN: _l("Well-known trademark"),
-}
 
 
 class ProductForm(ListingForm):

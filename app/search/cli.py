@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from app.db import db
 from app.search import sync
-from app.search.service import get_store
+from app.search.lifecycle import get_store
 from app.search.store import IndexUnavailable, LockBusy
 
 search_cli = AppGroup("search", help="The search index of this node.")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.models.synonyms import SynonymGroup
+from app.search.words import analyze
 
 
 class Synonyms:
@@ -16,13 +17,11 @@ class Synonyms:
     crab both find the group of crab)."""
 
     def __init__(self, groups: Iterable[list[str]]) -> None:
-        from app.search.service import _analyze  # the index's own analyzer
-
         self._others: dict[str, list[str]] = {}
         for terms in groups:
             for term in terms:
                 keys = {term}
-                analyzed = _analyze(term)
+                analyzed = analyze(term)  # the index's own analyzer
                 if len(analyzed) == 1:
                     keys.add(analyzed[0])
                 for key in keys:

@@ -4,17 +4,23 @@ publish at once; the index answers in milliseconds anyway."""
 import re
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from app.i18n import current_lang
+from app.labels import label
 from app.models import Regime
 from app.public import params
 from app.search import service, text
+from app.search.documents import DocKey
+from app.search.fallback import label_of
+from app.search.results import Hit, SearchFilters
 from app.search.schema import KINDS
+from app.services import catalogue
 
 bp = Blueprint("search", __name__)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,95}$")
+# Facets whose values are named by a label table (app.labels); the others are places.
+ENUM_FACETS = {"kind": "SearchKind", "regime": "Regime"}
 
 
 def _slug(name: str) -> str | None:
@@ -26,9 +32,9 @@ def _slug(name: str) -> str | None:
     return raw
 
 
-def _filters() -> service.SearchFilters:
+def _filters() -> SearchFilters:
     regime = params.enum_value("regime", Regime)
-    return service.SearchFilters(
+    return SearchFilters(
         kind=params.choice("kind", ("", *KINDS), "") or None,
         county=_slug("county"),
         category=_slug("category"),
@@ -43,7 +49,7 @@ def search():
         return redirect(url_for("public.products"))
     results = service.search(query, _filters(), params.page_number(),
                              current_app.config["PER_PAGE"])
-    places = service.related_places(query) if not results.hits else None
+    places = related_places(query) if not results.hits else None
     return render_template("search/results.html", query=query, results=results,
                            filters=_filters(), places=places)
 
@@ -56,7 +62,7 @@ def suggest():
         label = found.label
         name = (label["en"] or label["zh"]) if lang == "en" else label["zh"]
         items.append({"label": name, "kind": found.key.kind,
-                      "url": service.url_for_key(found.key, label)})
+                      "url": url_for_key(found.key, label)})
     response = jsonify({"query": text.clean_query(request.args.get("q")), "suggestions": items})
     response.cache_control.max_age = 60
     response.cache_control.public = True
@@ -64,34 +70,58 @@ def suggest():
     return response
 
 
+def url_for_key(key: DocKey, label: dict) -> str:
+    """The public page a hit or suggestion opens (a sign: its product's page, at the sign)."""
+    if key.kind == "sign":
+        return url_for("public.product", slug=label["target"], _anchor="sign")
+    endpoint = {"product": "public.product", "brand": "public.brand",
+                "enterprise": "public.enterprise", "county": "public.county"}[key.kind]
+    return url_for(endpoint, slug=label["slug"])
+
+
+def url_for_hit(hit: Hit) -> str:
+    return url_for_key(hit.key, label_of(hit.key.kind, hit.obj))
+
+
+def related_places(query: str) -> dict:
+    """For a search that found nothing: counties and categories whose names share a
+    character or a word with the query, else all of them. Never a dead end.
+    {"counties": [(county, count)], "categories": [(category, count)], "related": bool}."""
+    counties = catalogue.counties_with_counts()
+    categories = catalogue.categories_with_counts()
+    lower = query.lower()
+
+    def related(obj) -> bool:
+        names = f"{obj.name_zh} {obj.name_en or ''} {getattr(obj, 'slug', '')}".lower()
+        return any(ch in names for ch in lower if text.is_cjk(ch)) or any(
+            len(w) > 2 and w in names for w in lower.split())
+
+    near_counties = [(c, n) for c, n in counties if related(c)]
+    near_categories = [(c, n) for c, n in categories if related(c)]
+    return {"counties": near_counties or counties, "categories": near_categories or categories,
+            "related": bool(near_counties or near_categories)}
+
+
 @bp.context_processor
 def result_helpers():
-    from app.i18n import current_lang as lang
-    from app.services import catalogue
-
     labels: dict[str, dict] = {}
 
     def facet_label(name: str, value: str) -> str:
-        if name == "kind":
-            return {"product": _("Product"), "brand": _("Brand"), "enterprise": _("Enterprise"),
-                    "sign": _("GI sign"), "county": _("County")}.get(value, value)
-        if name == "regime":
-            return {"cnipa_gi_product": _("Protected GI product"),
-                    "gi_trademark": _("GI trademark"),
-                    "agri_gi": _("Agricultural-product GI")}.get(value, value)
+        if name in ENUM_FACETS:
+            return label(value, ENUM_FACETS[name])
         if not labels:
             labels["county"] = {c.slug: c for c in catalogue.all_counties()}
             labels["category"] = {c.slug: c for c in catalogue.all_categories()}
         found = labels.get(name, {}).get(value)
-        return found.text("name", lang()) if found else value
+        return found.text("name", current_lang()) if found else value
 
     def result_name(hit) -> str:
         field = "official_name" if hit.key.kind == "sign" else "name"
-        return hit.obj.text(field, lang())
+        return hit.obj.text(field, current_lang())
 
     def result_other_name(hit) -> str | None:
         field = "official_name" if hit.key.kind == "sign" else "name"
-        other = getattr(hit.obj, f"{field}_zh" if lang() == "en" else f"{field}_en")
+        other = getattr(hit.obj, f"{field}_zh" if current_lang() == "en" else f"{field}_en")
         return other if other and other != result_name(hit) else None
 
     def result_places(hit) -> str:
@@ -102,8 +132,8 @@ def result_helpers():
             places = [obj.county]
         else:
             places = []
-        return " · ".join(c.text("name", lang()) for c in places)
+        return " · ".join(c.text("name", current_lang()) for c in places)
 
-    return {"facet_label": facet_label, "result_url": service.url_for_hit,
+    return {"facet_label": facet_label, "result_url": url_for_hit,
             "result_name": result_name, "result_other_name": result_other_name,
             "result_places": result_places}

@@ -532,10 +532,9 @@ def _restore_files(staged: Path) -> int:
 
 
 def _rebuild_index() -> int:
-    from app.search import sync
-    from app.search.service import get_store
+    from app.search import rebuild_index
 
     try:
-        return sum(sync.rebuild(get_store()).counts.values())
+        return sum(rebuild_index().counts.values())
     finally:
         db.session.remove()

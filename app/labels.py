@@ -1,0 +1,75 @@
+"""What each enum value is called on screen, declared once for the admin forms' choices, the
+search facets and the templates (the `label` filter). Not the QR label sheets
+(app/services/labels.py).
+
+Each table is keyed by the enum's members; they are strings (StrEnum), so a table also
+answers for the plain value ("valid") a form, a URL or a search facet carries."""
+import enum
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from app.models import AuthorizationStatus, BrandKind, PublicationStatus, Regime, SignStatus
+from app.models.users import Role
+
+Labels = dict[str, LazyString]
+
+REGIME_LABELS: Labels = {
+    Regime.CNIPA_GI_PRODUCT: _l("Protected GI product"),
+    Regime.GI_TRADEMARK: _l("GI trademark"),
+    Regime.AGRI_GI: _l("Agricultural-product GI"),
+}
+SIGN_STATUS_LABELS: Labels = {
+    SignStatus.VALID: _l("Valid"),
+    SignStatus.CHANGED: _l("Changed"),
+    SignStatus.REVOKED: _l("Revoked"),
+}
+AUTH_STATUS_LABELS: Labels = {
+    AuthorizationStatus.VALID: _l("Valid"),
+    AuthorizationStatus.EXPIRED: _l("Expired"),
+    AuthorizationStatus.REVOKED: _l("Revoked"),
+}
+BRAND_KIND_LABELS: Labels = {
+    BrandKind.REGIONAL_PUBLIC: _l("Regional public brand"),
+    BrandKind.ENTERPRISE: _l("Enterprise brand"),
+    BrandKind.TIME_HONOURED: _l("Time-honoured brand"),
+    BrandKind.WELL_KNOWN: _l("Well-known trademark"),
+}
+PUBLICATION_STATUS_LABELS: Labels = {
+    PublicationStatus.DRAFT: _l("Draft"),
+    PublicationStatus.SUBMITTED: _l("Submitted"),
+    PublicationStatus.PUBLISHED: _l("Published"),
+    PublicationStatus.ARCHIVED: _l("Archived"),
+}
+ROLE_LABELS: Labels = {
+    Role.EDITOR: _l("Editor"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.ADMIN: _l("Administrator"),
+}
+# The kinds of search results (app.search.schema.KINDS): no enum, the index stores them.
+SEARCH_KIND_LABELS: Labels = {
+    "product": _l("Product"),
+    "brand": _l("Brand"),
+    "enterprise": _l("Enterprise"),
+    "sign": _l("GI sign"),
+    "county": _l("County"),
+}
+
+# Table name (the enum's class name) -> table; the `label` filter's second argument.
+TABLES: dict[str, Labels] = {
+    "Regime": REGIME_LABELS,
+    "SignStatus": SIGN_STATUS_LABELS,
+    "AuthorizationStatus": AUTH_STATUS_LABELS,
+    "BrandKind": BRAND_KIND_LABELS,
+    "PublicationStatus": PUBLICATION_STATUS_LABELS,
+    "Role": ROLE_LABELS,
+    "SearchKind": SEARCH_KIND_LABELS,
+}
+
+
+def label(value: str, table: str | None = None) -> str:
+    """The on-screen name of an enum member (`{{ sign.regime|label }}`), or of a plain value
+    given its table's name (`{{ 'draft'|label('PublicationStatus') }}`), in the current
+    language. A value the table lacks is shown as it is. KeyError for an unknown table."""
+    name = table or (type(value).__name__ if isinstance(value, enum.Enum) else "")
+    return str(TABLES[name].get(value, value))
