@@ -47,6 +47,7 @@ def handle_http_error(error: HTTPException):
         return jsonify(error=body), code, headers
     template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
     message = getattr(error, "user_message", None)
+    html: str | bytes
     try:
         html = render_template(template, code=code, message=message, request_id=request_id,
                                limit=_size_text(request.max_content_length))

@@ -40,7 +40,7 @@ def negotiate_language(header: str | None, languages: Sequence[str], default: st
         fallback = allowed[0] if allowed else default
     # Browsers and in-app webviews send "zh_CN" as well as "zh-CN"; Babel splits on "-".
     wanted = [fallback if tag == "*" else tag.replace("_", "-") for tag, q in ranges if q > 0]
-    best = negotiate_locale(wanted, allowed, sep="-", aliases=None)
+    best = negotiate_locale(wanted, allowed, sep="-", aliases={})
     # Babel answers in the case the visitor used ("ZH"); name our own language instead.
     return next((lang for lang in allowed if best and lang.lower() == best.lower()), fallback)
 
@@ -48,10 +48,10 @@ def negotiate_language(header: str | None, languages: Sequence[str], default: st
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
-    if asked in languages:
+    if asked is not None and asked in languages:
         return asked
     remembered = request.cookies.get(current_app.config["LANG_COOKIE"])
-    if remembered in languages:
+    if remembered is not None and remembered in languages:
         return remembered
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     return negotiate_language(request.headers.get("Accept-Language"), languages, default)

@@ -4,7 +4,7 @@ checkboxes, enum choices, and the bare form behind a button."""
 
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
@@ -13,7 +13,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import BaseForm
 
-E = TypeVar("E", bound=Enum)
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")
@@ -49,9 +48,10 @@ class MultiCheckbox(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def enum_choices(labels: Mapping[E, Any]) -> list[tuple[str, str]]:
-    """(value, label) pairs for a select, in the order of the label table."""
-    return [(member.value, str(label)) for member, label in labels.items()]
+def enum_choices(labels: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select, in the order of the label table (app/labels.py;
+    its keys are StrEnum members, whose str() is their value)."""
+    return [(str(member), str(label)) for member, label in labels.items()]
 
 
 class ActionForm(BaseForm):

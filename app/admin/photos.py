@@ -13,6 +13,7 @@ from app.admin import bp
 from app.admin.fields import REQUIRED, TOO_LONG, ActionForm
 from app.admin.listings import fresh_edit_page
 from app.db import db
+from app.models import Product
 from app.forms import BaseForm
 from app.media.upload import MAX_UPLOAD_BYTES, MediaError, read_upload
 from app.request_limits import FORM_OVERHEAD, accepts_upload
@@ -59,7 +60,7 @@ def photo_upload_form():
 
 def _product(listing_id: int):
     product = listings.get_listing(PRODUCTS, listing_id)
-    if product is None:
+    if not isinstance(product, Product):
         abort(404)
     product_photos.ensure_can_change(g.user, product)
     return product

@@ -106,7 +106,7 @@ def report_photo(report_id: int):
     if not report.photo_name or not PHOTO_NAME.match(report.photo_name):
         abort(404)
     path = reports.photo_path(current_app.config["INSTANCE_DIR"] / "reports", report)
-    if not path.is_file():
+    if path is None or not path.is_file():
         abort(404)
     # Re-encoded JPEGs of at most 2000 px: small enough to send from memory.
     response = current_app.response_class(path.read_bytes(), mimetype="image/jpeg")

@@ -42,7 +42,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _filters(resource: str) -> dict:
-    args = {}
+    args: dict[str, str | int] = {}
     for name in FILTERS[resource]:
         value = request.args.get(name)
         if value is None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from werkzeug.http import http_date
 
@@ -144,5 +144,5 @@ def bump_generation(connection: Connection) -> None:
     )
     if result.rowcount == 0:
         connection.execute(
-            CatalogueGeneration.__table__.insert().values(id=1, generation=1, changed_at=now)
+            insert(CatalogueGeneration).values(id=1, generation=1, changed_at=now)
         )

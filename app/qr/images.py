@@ -26,6 +26,7 @@ def _module_path(symbol: segno.QRCode) -> str:
     """One SVG path of horizontal runs of dark modules, in module units."""
     commands = []
     for y, row in enumerate(symbol.matrix_iter(scale=1, border=QUIET_ZONE)):
+        row = list(row)  # segno yields each row as an iterable of 0/1
         x, width = 0, len(row)
         while x < width:
             if row[x]:

@@ -162,6 +162,7 @@ def qr_image(token: str, fmt: str):
     if codes.code_problem(code) or codes.find_code(code) is None:
         abort(404)
     url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
+    body: str | bytes
     if fmt == "svg":
         body = qr_svg(url)
     else:

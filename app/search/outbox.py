@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, delete, insert, tuple_
 from sqlalchemy.engine import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db
+from app.db import Model, db
 from app.models import Authorization, Brand, County, Enterprise, GISign, Product
 
 
@@ -22,7 +23,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SearchOutbox(db.Model):
+class SearchOutbox(Model):
     __tablename__ = "search_outbox"
 
     # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -34,7 +35,7 @@ class SearchOutbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class SearchPinyin(db.Model):
+class SearchPinyin(Model):
     """One row per indexed listing: `forms` is " wenchangji wcj wen chang ji wenchang "
     (space-delimited, with a space at each end, so LIKE '% wcj%' matches a form's start)."""
 
@@ -55,11 +56,8 @@ def upsert_pinyin(connection, rows: list[dict]) -> None:
     primary key."""
     if not rows:
         return
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(SearchPinyin)
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(SearchPinyin)
     connection.execute(stmt.on_conflict_do_update(
         index_elements=[SearchPinyin.kind, SearchPinyin.obj_id],
         set_={"forms": stmt.excluded.forms}), rows)

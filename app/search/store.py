@@ -97,7 +97,9 @@ def write_atomically(path: Path, content: str) -> None:
     try:
         storage.write_text(path, content)
     except storage.StorageUnavailable as exc:
-        raise exc.__cause__ from None
+        if isinstance(exc.__cause__, OSError):
+            raise exc.__cause__ from None
+        raise
 
 
 def _digest(data: bytes) -> str:

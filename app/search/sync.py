@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from whoosh import index as whoosh_index
@@ -33,7 +34,8 @@ WRITER_MEMORY_MB = 128
 REBUILD_MEMORY_MB = 512
 
 WHOOSH_INDEX_NAME = "MAIN"  # Whoosh's default; its writer pools postings in MAIN.tmp/
-Progress = Callable[[Iterable], Iterable]
+# (documents, kind, total) -> the same documents, e.g. wrapped in a progress bar
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 
 
 def _aware(moment: datetime) -> datetime:

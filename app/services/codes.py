@@ -25,7 +25,9 @@ _VALUE = {char: i for i, char in enumerate(ALPHABET)}
 # Crockford decoding: letters people confuse with digits read as those digits.
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
-CODED_MODELS: dict[type, CodeTarget] = {
+# What a short code can point at.
+CodedRow = Product | Brand | Enterprise | Authorization | Booth
+CODED_MODELS: dict[type[CodedRow], CodeTarget] = {
     Product: CodeTarget.PRODUCT,
     Brand: CodeTarget.BRAND,
     Enterprise: CodeTarget.ENTERPRISE,

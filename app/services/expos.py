@@ -1,4 +1,5 @@
 """Expos, booths and visitors' saved lists."""
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,8 +23,8 @@ def create_event(slug: str, name_zh: str, starts_on: date, ends_on: date, **fiel
     return expo
 
 
-def add_booth(expo: ExpoEvent, number: str, products: list[Product] = (),
-              enterprises: list[Enterprise] = (), sort_order: int | None = None,
+def add_booth(expo: ExpoEvent, number: str, products: Sequence[Product] = (),
+              enterprises: Sequence[Enterprise] = (), sort_order: int | None = None,
               **fields) -> Booth:
     booth = Booth(
         event=expo, number=number,

@@ -14,6 +14,8 @@ import os
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
+from typing import cast
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +27,7 @@ from sqlalchemy.engine import Engine
 from app.db import db
 from app.models.expos import booth_enterprises, booth_products
 from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
-from app.services.codes import MODEL_FOR_TARGET
+from app.services.codes import MODEL_FOR_TARGET, CodedRow
 from app.services.listings import KINDS
 
 log = logging.getLogger(__name__)
@@ -287,9 +289,11 @@ def code_targets(counts: list[CodeCount]) -> dict[str, object]:
     for count in counts:
         if count.target_id is not None and count.target_type in TARGET_VALUES:
             by_type.setdefault(CodeTarget(count.target_type), {})[count.target_id] = count.code
-    found = {}
+    found: dict[str, object] = {}
     for target, ids in by_type.items():
         model = MODEL_FOR_TARGET[target]
-        for obj in db.session.scalars(select(model).where(model.id.in_(list(ids)))):
+        # select() of a union of models is typed as the base class: name the union again.
+        rows = cast(Iterable[CodedRow], db.session.scalars(select(model).where(model.id.in_(ids))))
+        for obj in rows:
             found[ids[obj.id]] = obj
     return found
