@@ -24,7 +24,8 @@ from app.models import (
     ReportStatus,
 )
 from app.models.qr import ScanKind, ShortCode
-from app.services import catalogue, codes, expos, labels, reports, scans
+from app.admin import printing
+from app.services import catalogue, codes, expos, reports, scans
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, jpeg_bytes, login, make_users
 
@@ -180,7 +181,7 @@ def test_a_booth_without_a_code_prints_no_poster(app, expo):
     booth = expo.booths[0]
     db.session.execute(delete(ShortCode).where(ShortCode.code == codes.code_for(booth)))
     with pytest.raises(LookupError, match="no short code"):
-        labels.booth_poster_html(booth)
+        printing.booth_poster_html(booth)
 
 
 # --- scan dashboard -----------------------------------------------------------------------------
