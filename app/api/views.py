@@ -2,6 +2,7 @@
 app/errors); responses carry a strong ETag and answer If-None-Match with 304."""
 import hashlib
 import json
+from typing import NoReturn
 
 from flask import current_app, request, url_for
 from werkzeug.exceptions import BadRequest, NotFound
@@ -9,6 +10,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from app.api import bp
 from app.api.openapi import openapi_document
 from app.conditional import conditional
+from app.params import ascii_int
 from app.services import catalogue, opendata
 from app.services.page_cache import page_cache
 
@@ -27,7 +29,7 @@ FILTERS = {
 REFERENCE_FILTERS = frozenset({"county", "category", "product", "enterprise"})
 
 
-def _bad(message: str):
+def _bad(message: str) -> NoReturn:
     raise BadRequest(description=message)
 
 
@@ -35,9 +37,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    value = ascii_int(raw, low, high)
+    if value is None:
         _bad(f"'{name}' must be an integer from {low} to {high}.")
-    return int(raw)
+    return value
 
 
 def _filters(resource: str) -> dict:
@@ -49,7 +52,7 @@ def _filters(resource: str) -> dict:
         if value == "":
             _bad(f"'{name}' must not be empty; leave it out to not filter.")
         if name == "year":
-            if not (value.isascii() and value.isdigit() and len(value) == 4):
+            if len(value) != 4 or ascii_int(value, 0, 9999) is None:
                 _bad("'year' must be a four-digit year.")
             args[name] = int(value)
         else:

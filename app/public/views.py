@@ -2,8 +2,9 @@
 generation (see services/page_cache)."""
 from flask import abort, current_app, render_template, url_for
 
+from app import params
 from app.models import Regime, SignStatus
-from app.public import bp, params
+from app.public import bp
 from app.services import catalogue
 from app.services.page_cache import cached_page
 

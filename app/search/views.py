@@ -6,9 +6,9 @@ import re
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app import params
 from app.i18n import current_lang
 from app.models import Regime
-from app.public import params
 from app.search import service, text
 from app.search.schema import KINDS
 
