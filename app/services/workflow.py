@@ -44,7 +44,7 @@ def submit(kind: ListingKind, obj, actor: User) -> None:
     else:
         raise WorkflowError(_l("There is nothing to submit."))
     db.session.flush()
-    audit.record("submit", actor, object_type=kind.key, object_id=obj.id, summary=kind.title(obj))
+    audit.record_listing("submit", actor, kind, obj)
 
 
 def publish(kind: ListingKind, obj, actor: User) -> None:
@@ -67,14 +67,7 @@ def publish(kind: ListingKind, obj, actor: User) -> None:
         raise WorkflowError(_l("There is nothing to publish."))
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record(
-        "publish",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details=details,
-    )
+    audit.record_listing("publish", actor, kind, obj, details)
 
 
 def _ensure_storable(values: dict) -> None:
@@ -109,14 +102,7 @@ def return_to_editors(kind: ListingKind, obj, actor: User, comment: str) -> None
         )
     )
     db.session.flush()
-    audit.record(
-        "return",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"comment": comment[:4000]},
-    )
+    audit.record_listing("return", actor, kind, obj, {"comment": comment[:4000]})
 
 
 def archive(kind: ListingKind, obj, actor: User) -> None:
@@ -134,14 +120,7 @@ def archive(kind: ListingKind, obj, actor: User) -> None:
     if revision is not None:
         revision.state = RevisionState.DISCARDED
     db.session.flush()
-    audit.record(
-        "archive",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"status": [before, str(ARCHIVED)]},
-    )
+    audit.record_listing("archive", actor, kind, obj, {"status": [before, str(ARCHIVED)]})
 
 
 def restore(kind: ListingKind, obj, actor: User) -> None:
@@ -151,14 +130,7 @@ def restore(kind: ListingKind, obj, actor: User) -> None:
     obj.status = DRAFT
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record(
-        "restore",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"status": [str(ARCHIVED), str(DRAFT)]},
-    )
+    audit.record_listing("restore", actor, kind, obj, {"status": [str(ARCHIVED), str(DRAFT)]})
 
 
 def latest_note(kind: ListingKind, obj) -> ReviewNote | None:
