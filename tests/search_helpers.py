@@ -1,5 +1,10 @@
 """Shared by the search tests: an app whose node index is built from the seeded copy."""
+from collections.abc import Iterator
+
+from flask import Flask
+
 from app import create_app
+from app.db import db
 from app.search import service, sync
 from tests.conftest import RequestPerContextClient, make_config
 
@@ -14,6 +19,17 @@ def indexed_app(database_url, instance, media_root, **config):
         sync.rebuild(service.get_store())
     return app
 
+
+
+def serve_indexed(database_url, instance, media_root) -> Iterator[Flask]:
+    """For a fixture to `yield from`: the indexed app inside its context, then the index, the
+    session and the engine closed (a test database is dropped while nothing holds it)."""
+    app = indexed_app(database_url, instance, media_root)
+    with app.app_context():
+        yield app
+        service.get_store().close()
+        db.session.remove()
+        db.engine.dispose()
 
 def first_keys(query: str, n: int = 3, **filters) -> list[str]:
     results = service.search(query, service.SearchFilters(**filters), 1, 24)

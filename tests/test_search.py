@@ -11,17 +11,12 @@ from app.db import db
 from app.models import Brand, Enterprise, GISign, Product, PublicationStatus
 from app.search import service, sync
 from app.search.outbox import SearchOutbox
-from tests.search_helpers import first_keys, indexed_app
+from tests.search_helpers import first_keys, serve_indexed
 
 
 @pytest.fixture
 def app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory(), tmp_path, media_root)
 
 
 def page(response) -> str:

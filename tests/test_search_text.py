@@ -15,19 +15,14 @@ from app.models import AuditEntry, SynonymGroup
 from app.search import service, text
 from app.services import synonyms as synonym_service
 from tests.admin_support import csrf_token, login, make_users
-from tests.search_helpers import indexed_app
+from tests.search_helpers import serve_indexed
 
 _MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
 @pytest.fixture(scope="module")
 def search_app(database_factory, tmp_path_factory, media_root):
-    app = indexed_app(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root)
 
 
 def slugs(query: str, n: int = 24) -> list[str]:
@@ -383,12 +378,7 @@ def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
 
 @pytest.fixture
 def admin_app(database_factory, tmp_path, media_root):
-    app = indexed_app(database_factory(), tmp_path, media_root)
-    with app.app_context():
-        yield app
-        service.get_store().close()
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory(), tmp_path, media_root)
 
 
 def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
