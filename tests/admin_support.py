@@ -59,6 +59,13 @@ def csrf_token(client, url: str = "/admin/login") -> str:
     return match.group(1) or match.group(2)
 
 
+
+def post_form(client, url: str, data: dict):
+    """POST a back-office form as a browser would: `data` plus the CSRF token of the form's
+    own page (`url` without its query string)."""
+    token = csrf_token(client, url.split("?")[0])
+    return client.post(url, data={"csrf_token": token, **data})
+
 def login(client, who: str, password: str = PASSWORD):
     token = csrf_token(client)
     return client.post(

@@ -11,7 +11,7 @@ from app import create_app
 from app.db import db
 from app.models import AuditEntry, User
 from app.services import accounts
-from tests.admin_support import EMAILS, PASSWORD, csrf_token, login, make_users
+from tests.admin_support import EMAILS, PASSWORD, csrf_token, login, make_users, post_form
 from tests.conftest import make_config
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
@@ -76,10 +76,10 @@ def test_password_change_signs_out_other_sessions_but_not_this_one(app):
     login(phone, "editor_a")
     login(desktop, "editor_a")
     new_password = "Coconut-palms-of-Hainan-2"
-    response = desktop.post(
+    response = post_form(
+        desktop,
         "/admin/account/password",
-        data={
-            "csrf_token": csrf_token(desktop, "/admin/account/password"),
+        {
             "current": PASSWORD,
             "new": new_password,
         },
@@ -95,10 +95,10 @@ def test_password_change_refuses_a_common_password_and_keeps_the_old_one(app):
     make_users()
     client = app.test_client()
     login(client, "editor_a")
-    response = client.post(
+    response = post_form(
+        client,
         "/admin/account/password?lang=en",
-        data={
-            "csrf_token": csrf_token(client, "/admin/account/password"),
+        {
             "current": PASSWORD,
             "new": "qwertyuiop",
         },

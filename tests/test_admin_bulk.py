@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.db import db
@@ -17,35 +17,17 @@ from app.models.listing import PublicationStatus
 from app.models.revisions import ListingRevision
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, login, make_users
+from tests.sheet_files import HEADER, csv_file, xlsx_file
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
-HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
 NEW_ROWS = [
     ["wenchang-coconut-candy", "文昌椰子糖", "Wenchang coconut candy", "processed-food", "wenchang", "1-12", "椰子糖"],
     ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
 ]
 _PREVIEW = re.compile(r"/admin/(products|enterprises)/import/([A-Za-z0-9_-]+)$")
-
-
-def csv_bytes(rows, header=HEADER) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def xlsx_bytes(rows, header=HEADER) -> bytes:
-    workbook = Workbook()
-    workbook.active.append(header)
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def signed_in(app, who: str):
@@ -142,7 +124,7 @@ def test_dry_run_lists_errors_with_row_numbers_in_the_users_language(app):
     make_users()
     client = signed_in(app, "editor_a")
     rows = [NEW_ROWS[0], ["wenchang-bad", "坏行", "", "no-such-category", "wenchang", "13", ""]]
-    url = preview_url(upload(client, csv_bytes(rows)))
+    url = preview_url(upload(client, csv_file(rows)))
     page = client.get(url + "?lang=zh").get_data(as_text=True)
     assert '<tr class="row-error"><td>3</td><td>category</td>' in page
     assert "未知类别" in page or "no-such-category" in page
@@ -159,7 +141,7 @@ def test_dry_run_lists_errors_with_row_numbers_in_the_users_language(app):
 def test_confirm_imports_all_rows_and_twice_changes_nothing(app):
     make_users()
     client = signed_in(app, "editor_a")
-    url = preview_url(upload(client, xlsx_bytes(NEW_ROWS), name="新产品.xlsx"))
+    url = preview_url(upload(client, xlsx_file(NEW_ROWS), name="新产品.xlsx"))
     page = client.get(url + "?lang=en").get_data(as_text=True)
     assert "新产品.xlsx" in page
     assert page.count('class="row-create"') == 2 and "2 new, 0 changed, 0 unchanged" in page
@@ -176,7 +158,7 @@ def test_confirm_imports_all_rows_and_twice_changes_nothing(app):
     assert confirm(client, url).headers["Location"].endswith("/admin/products/import")
 
     versions = (candy.version, product("wenchang-pepper").version)
-    url = preview_url(upload(client, csv_bytes(NEW_ROWS)))
+    url = preview_url(upload(client, csv_file(NEW_ROWS)))
     page = client.get(url + "?lang=en").get_data(as_text=True)
     assert "0 new, 0 changed, 2 unchanged" in page
     assert confirm(client, url).status_code == 302
@@ -188,7 +170,7 @@ def test_confirm_imports_all_rows_and_twice_changes_nothing(app):
 def test_rows_of_another_county_are_refused(app):
     make_users()
     client = signed_in(app, "editor_b")  # Sanya
-    url = preview_url(upload(client, csv_bytes(NEW_ROWS), lang="en"))
+    url = preview_url(upload(client, csv_file(NEW_ROWS), lang="en"))
     page = client.get(url + "?lang=en").get_data(as_text=True)
     assert page.count("You can only import listings of the counties you manage.") == 2
     assert 'class="confirm"' not in page
@@ -200,7 +182,7 @@ def test_rows_of_another_county_are_refused(app):
 def test_a_staged_upload_is_only_usable_by_its_uploader(app):
     make_users()
     owner = signed_in(app, "editor_a")
-    url = preview_url(upload(owner, csv_bytes(NEW_ROWS)))
+    url = preview_url(upload(owner, csv_file(NEW_ROWS)))
     other = signed_in(app, "reviewer")
     response = other.get(url)
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/products/import")
@@ -221,7 +203,7 @@ def test_changes_to_a_published_listing_become_a_revision_for_review(app):
     assert live.status == PublicationStatus.PUBLISHED
     old_summary, version = live.summary_zh, live.version
     rows[0]["summary_zh"] = "新的简介：文昌鸡"
-    data = csv_bytes([list(rows[0].values())], header=list(rows[0].keys()))
+    data = csv_file([list(rows[0].values())], header=list(rows[0].keys()))
     url = preview_url(upload(client, data, lang="en"))
     page = client.get(url + "?lang=en").get_data(as_text=True)
     assert "Change (to be reviewed)" in page and "新的简介：文昌鸡" in page
@@ -247,7 +229,7 @@ def test_unreadable_files_get_a_message_on_the_upload_form(app):
     response = upload(client, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, name="old.xls", lang="en")
     assert response.status_code == 400
     assert "Old Excel files (.xls) are not supported" in response.get_data(as_text=True)
-    response = upload(client, csv_bytes(NEW_ROWS, header=HEADER + ["colour"]), lang="en")
+    response = upload(client, csv_file(NEW_ROWS, header=HEADER + ["colour"]), lang="en")
     assert response.status_code == 400 and "Unknown columns: colour" in response.get_data(as_text=True)
     token = csrf_token(client, "/admin/products/import")
     response = client.post("/admin/products/import?lang=en", data={"csrf_token": token})

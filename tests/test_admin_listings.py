@@ -16,6 +16,7 @@ from tests.admin_support import (
     form_values,
     login,
     make_users,
+    post_form,
     wenchang_listings,
 )
 
@@ -212,10 +213,10 @@ def test_website_must_be_http(app, website):
     make_users()
     client = app.test_client()
     login(client, "editor_a")
-    response = client.post(
+    response = post_form(
+        client,
         "/admin/enterprises/new?lang=en",
-        data={
-            "csrf_token": csrf_token(client, "/admin/enterprises/new"),
+        {
             "name_zh": "测试企业",
             "credit_code": _valid_code(),
             "county_id": str(county("wenchang").id),
@@ -324,10 +325,10 @@ def test_authorization_dates_in_the_wrong_order_are_refused(app):
     listings = wenchang_listings()
     client = app.test_client()
     login(client, "reviewer")
-    response = client.post(
+    response = post_form(
+        client,
         "/admin/authorizations/new?lang=en",
-        data={
-            "csrf_token": csrf_token(client, "/admin/authorizations/new"),
+        {
             "enterprise_id": listings["enterprises"].id,
             "sign_id": listings["signs"].id,
             "valid_from": "2025-01-01",

@@ -15,6 +15,7 @@ from tests.admin_support import (
     form_values,
     login,
     make_users,
+    post_form,
     wenchang_listings,
 )
 
@@ -28,10 +29,10 @@ def post_step(client, key: str, obj_id: int, step: str, **data):
 
 
 def create_product(client, name_en="Wenchang coconut candy") -> Product:
-    client.post(
+    post_form(
+        client,
         "/admin/products/new",
-        data={
-            "csrf_token": csrf_token(client, "/admin/products/new"),
+        {
             "name_zh": "文昌椰子糖",
             "name_en": name_en,
             "category_id": "1",
@@ -183,10 +184,10 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     make_users()
     admin = app.test_client()
     login(admin, "admin")
-    response = admin.post(
+    response = post_form(
+        admin,
         "/admin/users/new",
-        data={
-            "csrf_token": csrf_token(admin, "/admin/users/new"),
+        {
             "email": "haikou@hainan.example",
             "role": "editor",
             "county_ids": [str(county("haikou").id)],
@@ -198,10 +199,10 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     assert [c.slug for c in newcomer.counties] == ["haikou"]
     session = app.test_client()
     assert login(session, "haikou@hainan.example", "Harbour-ferry-of-Hainan-5").status_code == 302
-    response = admin.post(
+    response = post_form(
+        admin,
         f"/admin/users/{newcomer.id}/edit",
-        data={
-            "csrf_token": csrf_token(admin, f"/admin/users/{newcomer.id}/edit"),
+        {
             "role": "editor",
             "county_ids": [str(county("haikou").id)],
         },
@@ -220,10 +221,10 @@ def test_account_form_errors_show_on_their_field(app):
     make_users()
     admin = app.test_client()
     login(admin, "admin")
-    response = admin.post(
+    response = post_form(
+        admin,
         "/admin/users/new?lang=en",
-        data={
-            "csrf_token": csrf_token(admin, "/admin/users/new"),
+        {
             "email": "wenchang@hainan.example",
             "role": "editor",
             "county_ids": [str(county("haikou").id)],
@@ -233,10 +234,10 @@ def test_account_form_errors_show_on_their_field(app):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="email-err"' in html and "already exists" in html
-    response = admin.post(
+    response = post_form(
+        admin,
         "/admin/users/new?lang=en",
-        data={
-            "csrf_token": csrf_token(admin, "/admin/users/new"),
+        {
             "email": "new@hainan.example",
             "role": "editor",
             "password": "Harbour-ferry-of-Hainan-5",

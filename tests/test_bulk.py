@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 from flask_babel import force_locale, gettext
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.db import db
@@ -29,6 +29,7 @@ from app.services.bulk import (
 from app.services.listings import PENDING
 from app.services.spreadsheets import MAX_BYTES, MAX_ROWS, BulkError, read_table
 from tests.admin_support import editor_of, provincial
+from tests.sheet_files import HEADER, csv_file, xlsx_file
 
 
 @pytest.fixture(autouse=True)
@@ -38,25 +39,6 @@ def in_a_request(app):
         yield
 
 
-HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
-
-
-def csv_file(rows: list[list[str]], header=HEADER, encoding="utf-8-sig", delimiter=",") -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=delimiter)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode(encoding)
-
-
-def xlsx_file(rows: list[list], header=HEADER) -> bytes:
-    workbook = Workbook()
-    workbook.active.append(header)
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def product(slug: str) -> Product | None:

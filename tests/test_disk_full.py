@@ -18,7 +18,8 @@ from app import storage
 from app.db import db
 from app.models import AuditEntry, CounterfeitReport, ProductImage
 from tests.admin_support import login, make_users
-from tests.test_admin_bulk import NEW_ROWS, csv_bytes, xlsx_bytes
+from tests.sheet_files import csv_file, xlsx_file
+from tests.test_admin_bulk import NEW_ROWS
 from tests.test_admin_bulk import upload as upload_sheet
 from tests.test_admin_photos import new_draft
 from tests.test_admin_photos import upload as upload_photo
@@ -180,7 +181,7 @@ def test_report_with_photo_on_a_failing_disk(app, client, monkeypatch, error_num
     assert _counts() == counts, "no report row"
 
 
-SHEETS = [("csv", csv_bytes(NEW_ROWS)), ("xlsx", xlsx_bytes(NEW_ROWS))]
+SHEETS = [("csv", csv_file(NEW_ROWS)), ("xlsx", xlsx_file(NEW_ROWS))]
 SHEET_POINTS = ("create", "first-write", "mid-write", "fsync", "rename", "second-file")
 
 

@@ -3,8 +3,7 @@ zh, traditional zh, pinyin (full, spaced, per word, initials), English, misspell
 reference numbers, county names and mixed queries. All run against a real Whoosh index."""
 import pytest
 
-from app.db import db
-from tests.search_helpers import first_keys, indexed_app
+from tests.search_helpers import first_keys, serve_indexed
 
 FIRST = [
     # Chinese
@@ -81,11 +80,7 @@ TOP3 = [
 
 @pytest.fixture(scope="module")
 def search_app(database_factory, tmp_path_factory, media_root):
-    app = indexed_app(database_factory(), tmp_path_factory.mktemp("relevance"), media_root)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_indexed(database_factory, tmp_path_factory.mktemp("relevance"), media_root)
 
 
 @pytest.mark.parametrize(("query", "expected"), FIRST)

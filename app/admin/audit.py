@@ -9,8 +9,8 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from app.admin import bp
 from app.admin.fields import TOO_LONG
-from app.admin.params import page_number
 from app.forms import BaseForm
+from app.params import admin_page_number
 from app.services.audit import ACTIONS, AuditFilter, audit_page
 from app.services.listings import KINDS
 
@@ -55,5 +55,5 @@ def audit():
             since=form.since.data,
             until=form.until.data,
         )
-    page = audit_page(filters, page_number())
+    page = audit_page(filters, admin_page_number())
     return render_template("admin/audit.html", form=form, page=page)

@@ -6,10 +6,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from app.admin import bp, printing
-from app.admin.fields import REQUIRED, SLUG_RULE, ActionForm, MultiCheckbox, limit, text_field
+from app.admin.fields import (
+    REQUIRED,
+    ActionForm,
+    MultiCheckbox,
+    limit,
+    slug_format,
+    text_field,
+)
 from app.db import db
 from app.errors import BadInput
 from app.forms import BaseForm
@@ -21,7 +28,7 @@ from app.services import audit, catalogue, expos
 class EventForm(BaseForm):
     slug = StringField(_l("Address (slug)"), validators=[
         DataRequired(message=REQUIRED), limit(ExpoEvent, "slug"),
-        Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=SLUG_RULE),
+        slug_format(),
     ])
     name_zh = text_field(ExpoEvent, "name_zh", _l("Name (Chinese)"), required=True)
     name_en = text_field(ExpoEvent, "name_en", _l("Name (English)"))

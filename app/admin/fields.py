@@ -9,14 +9,20 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.core import UnboundField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.forms import BaseForm
+from app.params import SLUG_PATTERN
 
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")
 SLUG_RULE = _l("Lower-case letters, digits and hyphens only, e.g. wenchang-chicken.")
+
+
+def slug_format() -> Regexp:
+    """The address-name validator (app.params.SLUG_PATTERN), worded for officials."""
+    return Regexp(SLUG_PATTERN, message=SLUG_RULE)
 
 
 def limit(model: Any, name: str) -> Length:

@@ -26,17 +26,16 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
 from app.admin.fields import (
     REQUIRED,
-    SLUG_RULE,
     TOO_LONG,
     MultiCheckbox,
     enum_choices,
     limit,
+    slug_format,
     text_validators,
 )
 from app.db import db
@@ -194,7 +193,7 @@ class ProductForm(ListingForm):
         validators=[
             Optional(),
             limit(Product, "slug"),
-            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=SLUG_RULE),
+            slug_format(),
         ],
     )
     name_zh = text(Product, "name_zh", required=True)

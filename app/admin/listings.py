@@ -12,8 +12,8 @@ from wtforms import DateField, DecimalField
 from app.admin import bp
 from app.admin.fields import ActionForm
 from app.admin.listing_forms import FORMS, ReturnForm
-from app.admin.params import page_number
 from app.db import db
+from app.params import admin_page_number
 from app.services import listings, workflow
 from app.services.access import ensure_can_edit
 from app.services.listings import KINDS, EditConflict, FieldErrors
@@ -33,7 +33,7 @@ def _listing_or_404(kind, listing_id: int):
 def listing_list(kind_key: str):
     kind = _kind(kind_key)
     status = request.args.get("status", "")
-    page = listings.listing_page(kind, g.user, page_number(), status)
+    page = listings.listing_page(kind, g.user, admin_page_number(), status)
     pending = listings.pending_ids(kind, [o.id for o in page.items])
     return render_template("admin/list.html", kind=kind, page=page, pending=pending, status=status)
 

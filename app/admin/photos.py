@@ -2,7 +2,10 @@
 Plain POST forms (no JavaScript needed); each view checks the user's right to change
 this product's photos through app.services.product_photos before reading anything."""
 
+from collections.abc import Callable
+
 from flask import abort, flash, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -16,6 +19,8 @@ from app.db import db
 from app.models import Product
 from app.forms import BaseForm
 from app.media.upload import MAX_UPLOAD_BYTES, MediaError, read_upload
+from app.models import Product, ProductImage
+from app.models.users import User
 from app.request_limits import FORM_OVERHEAD, accepts_upload
 from app.services import listings, product_photos
 from app.services.listings import KINDS
@@ -135,24 +140,28 @@ def product_photo_move(listing_id: int, image_id: int):
     return _back(product)
 
 
-@bp.route("/products/<int:listing_id>/photos/<int:image_id>/cover", methods=["POST"])
-def product_photo_cover(listing_id: int, image_id: int):
+def _photo_button(
+    listing_id: int,
+    image_id: int,
+    change: Callable[[User, Product, ProductImage], None],
+    done: str,
+) -> ResponseReturnValue:
+    """A photo button with no input: `change` the photo, commit and say `done`."""
     product = _product(listing_id)
     image = _photo(product, image_id)
     if ActionForm().validate_on_submit():
-        product_photos.make_cover(g.user, product, image)
+        change(g.user, product, image)
         db.session.commit()
-        flash(_("Cover photo chosen."), "info")
+        flash(done, "info")
     return _back(product)
+
+
+@bp.route("/products/<int:listing_id>/photos/<int:image_id>/cover", methods=["POST"])
+def product_photo_cover(listing_id: int, image_id: int):
+    return _photo_button(listing_id, image_id, product_photos.make_cover, _("Cover photo chosen."))
 
 
 # Registered last: the route matrix posts to each photo route in turn with the same photo.
 @bp.route("/products/<int:listing_id>/photos/<int:image_id>/remove", methods=["POST"])
 def product_photo_remove(listing_id: int, image_id: int):
-    product = _product(listing_id)
-    image = _photo(product, image_id)
-    if ActionForm().validate_on_submit():
-        product_photos.remove(g.user, product, image)
-        db.session.commit()
-        flash(_("Photo removed."), "info")
-    return _back(product)
+    return _photo_button(listing_id, image_id, product_photos.remove, _("Photo removed."))

@@ -11,10 +11,10 @@ from wtforms.validators import Length, Optional
 
 from app.admin import bp
 from app.admin.fields import TOO_LONG
-from app.admin.params import page_number
 from app.db import db
 from app.forms import BaseForm
 from app.models import ReportStatus
+from app.params import admin_page_number
 from app.services import audit, reports
 from app.services.reports import ALLOWED_TRANSITIONS, NotYourCounty
 
@@ -56,7 +56,7 @@ def reports_queue():
     status = request.args.get("status", ReportStatus.NEW.value)
     if status not in {s.value for s in ReportStatus}:
         status = ReportStatus.NEW.value
-    page = page_number()
+    page = admin_page_number()
     queue = reports.report_queue(
         _report_scope(), ReportStatus(status), REPORTS_PER_PAGE + 1,
         (page - 1) * REPORTS_PER_PAGE,

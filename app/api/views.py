@@ -3,6 +3,7 @@ app/errors); responses carry a strong ETag and answer If-None-Match with 304. An
 depend only on the URL and the catalogue generation: they are cached (app/caching)."""
 import hashlib
 import json
+from typing import NoReturn
 
 from flask import current_app, request, url_for
 from werkzeug.exceptions import BadRequest, NotFound
@@ -11,6 +12,7 @@ from app.api import bp
 from app.api.openapi import openapi_document
 from app.caching.routes import OPEN_DATA, cached
 from app.conditional import conditional
+from app.params import ascii_int
 from app.services import catalogue, opendata
 
 MAX_PER_PAGE = 100
@@ -28,7 +30,7 @@ FILTERS = {
 REFERENCE_FILTERS = frozenset({"county", "category", "product", "enterprise"})
 
 
-def _bad(message: str):
+def _bad(message: str) -> NoReturn:
     raise BadRequest(description=message)
 
 
@@ -36,9 +38,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    value = ascii_int(raw, low, high)
+    if value is None:
         _bad(f"'{name}' must be an integer from {low} to {high}.")
-    return int(raw)
+    return value
 
 
 def _filters(resource: str) -> dict:
@@ -50,7 +53,7 @@ def _filters(resource: str) -> dict:
         if value == "":
             _bad(f"'{name}' must not be empty; leave it out to not filter.")
         if name == "year":
-            if not (value.isascii() and value.isdigit() and len(value) == 4):
+            if len(value) != 4 or ascii_int(value, 0, 9999) is None:
                 _bad("'year' must be a four-digit year.")
             args[name] = int(value)
         else:

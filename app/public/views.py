@@ -2,9 +2,10 @@
 catalogue generation (app/caching)."""
 from flask import abort, current_app, render_template, url_for
 
+from app import params
 from app.caching.routes import HTML_PAGE, cached
 from app.models import Regime, SignStatus
-from app.public import bp, params
+from app.public import bp
 from app.services import catalogue
 
 

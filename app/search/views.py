@@ -5,10 +5,10 @@ import re
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
+from app import params
 from app.i18n import current_lang
 from app.labels import label
 from app.models import Regime
-from app.public import params
 from app.search import service, text
 from app.search.documents import DocKey
 from app.search.fallback import label_of

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select, text
 
@@ -11,6 +12,9 @@ from app.models.audit import GENESIS_HASH, AuditEntry
 from app.models.listing import utcnow
 from app.models.users import User
 from app.services.catalogue import Page, paginate
+
+if TYPE_CHECKING:  # listings records through this module: import it for the types only
+    from app.services.listings import ListingKind
 
 # Any constant: PostgreSQL serialises appenders on it until their transaction ends.
 _CHAIN_LOCK_KEY = 4_724_001
@@ -54,6 +58,21 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def record_listing(
+    action: str, actor: User, kind: "ListingKind", obj: Any, details: dict | None = None
+) -> AuditEntry:
+    """Append the entry for a change to listing `obj` of `kind` (object type, id and title
+    taken from the listing), `details` being e.g. {field: [before, after]}."""
+    return record(
+        action,
+        actor,
+        object_type=kind.key,
+        object_id=obj.id,
+        summary=kind.title(obj),
+        details=details,
+    )
 
 
 @dataclass

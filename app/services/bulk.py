@@ -33,6 +33,7 @@ from app.db import db
 from app.models import Category, County, PublicationStatus
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.models.users import User
+from app.params import SLUG_PATTERN
 from app.services import access, listings
 from app.services.listings import ListingField, ListingKind
 from app.services.spreadsheets import (
@@ -57,7 +58,7 @@ from app.services.spreadsheets import (
 from app.text_input import UnstorableText, check_storable
 
 MAX_TEXT = 20000  # a Text column: still bounded, as in the form
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG = re.compile(SLUG_PATTERN)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LIST_SEPARATORS = re.compile(r"\s*[;,；，、\n]\s*")
 # Exported for information (so officials see drafts), ignored on import: status only

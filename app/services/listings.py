@@ -685,16 +685,8 @@ def create_listing(kind: ListingKind, values: dict, actor: User) -> ListingRow:
     obj.created_by_id = obj.updated_by_id = actor.id
     db.session.add(obj)
     db.session.flush()
-    audit.record(
-        "create",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details=changed_fields(
-            {}, {k: v for k, v in kind.current_values(obj).items() if v not in (None, "", [])}
-        ),
-    )
+    filled = {k: v for k, v in kind.current_values(obj).items() if v not in (None, "", [])}
+    audit.record_listing("create", actor, kind, obj, changed_fields({}, filled))
     return obj
 
 
@@ -724,14 +716,7 @@ def save_listing(
         db.session.flush()
     except StaleDataError as race:  # another request won between our read and this write
         raise EditConflict(mine={**current, **values}, theirs=current) from race
-    audit.record(
-        action,
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details=changes,
-    )
+    audit.record_listing(action, actor, kind, obj, changes)
     return obj
 
 

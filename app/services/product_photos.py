@@ -43,13 +43,12 @@ def photo_of(product: Product, image_id: int) -> ProductImage | None:
 
 
 def _record(action: str, actor: User, product: Product, image: ProductImage, **details) -> None:
-    audit.record(
+    audit.record_listing(
         action,
         actor,
-        object_type=PRODUCTS.key,
-        object_id=product.id,
-        summary=PRODUCTS.title(product),
-        details={"photo": image.id, "content_hash": image.content_hash, **details},
+        PRODUCTS,
+        product,
+        {"photo": image.id, "content_hash": image.content_hash, **details},
     )
 
 
@@ -108,17 +107,15 @@ def make_cover(actor: User, product: Product, image: ProductImage) -> None:
 
 def remove(actor: User, product: Product, image: ProductImage) -> None:
     ensure_can_change(actor, product)
-    details = {"alt_zh": image.alt_zh, "was_cover": image.is_cover}
-    image_id, digest = image.id, image.content_hash
+    # Read before the row goes: the entry must name what was removed.
+    details = {
+        "photo": image.id,
+        "content_hash": image.content_hash,
+        "alt_zh": image.alt_zh,
+        "was_cover": image.is_cover,
+    }
     photos.remove_photo(product, image.id)
-    audit.record(
-        "photo_remove",
-        actor,
-        object_type=PRODUCTS.key,
-        object_id=product.id,
-        summary=PRODUCTS.title(product),
-        details={"photo": image_id, "content_hash": digest, **details},
-    )
+    audit.record_listing("photo_remove", actor, PRODUCTS, product, details)
 
 
 __all__ = [

@@ -46,7 +46,7 @@ def submit(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     else:
         raise WorkflowError(_l("There is nothing to submit."))
     db.session.flush()
-    audit.record("submit", actor, object_type=kind.key, object_id=obj.id, summary=kind.title(obj))
+    audit.record_listing("submit", actor, kind, obj)
 
 
 def publish(kind: ListingKind, obj: ListingRow, actor: User) -> None:
@@ -69,14 +69,7 @@ def publish(kind: ListingKind, obj: ListingRow, actor: User) -> None:
         raise WorkflowError(_l("There is nothing to publish."))
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record(
-        "publish",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details=details,
-    )
+    audit.record_listing("publish", actor, kind, obj, details)
 
 
 def _ensure_storable(values: dict) -> None:
@@ -111,14 +104,7 @@ def return_to_editors(kind: ListingKind, obj: ListingRow, actor: User, comment: 
         )
     )
     db.session.flush()
-    audit.record(
-        "return",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"comment": comment[:4000]},
-    )
+    audit.record_listing("return", actor, kind, obj, {"comment": comment[:4000]})
 
 
 def archive(kind: ListingKind, obj: ListingRow, actor: User) -> None:
@@ -136,14 +122,7 @@ def archive(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     if revision is not None:
         revision.state = RevisionState.DISCARDED
     db.session.flush()
-    audit.record(
-        "archive",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"status": [before, str(ARCHIVED)]},
-    )
+    audit.record_listing("archive", actor, kind, obj, {"status": [before, str(ARCHIVED)]})
 
 
 def restore(kind: ListingKind, obj: ListingRow, actor: User) -> None:
@@ -153,14 +132,7 @@ def restore(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     obj.status = DRAFT
     obj.updated_by_id = actor.id
     db.session.flush()
-    audit.record(
-        "restore",
-        actor,
-        object_type=kind.key,
-        object_id=obj.id,
-        summary=kind.title(obj),
-        details={"status": [str(ARCHIVED), str(DRAFT)]},
-    )
+    audit.record_listing("restore", actor, kind, obj, {"status": [str(ARCHIVED), str(DRAFT)]})
 
 
 def latest_note(kind: ListingKind, obj: ListingRow) -> ReviewNote | None:
