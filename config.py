@@ -1,5 +1,6 @@
 """Configuration classes. Secrets and paths come from the environment; the defaults run
 on a laptop (SQLite and the Whoosh index under instance/)."""
+
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ def database_url(default: str) -> str:
     url = os.environ.get("DATABASE_URL", default)
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -4,6 +4,7 @@ Logging: gunicorn's own loggers use the same dictConfig as the app (app/observab
 so every line on stderr has one format. gunicorn's access log stays off: the app writes one
 access line per request itself (method, path without query, status, duration, request id),
 the WSGI fast paths included."""
+
 import os
 
 from app.observability import logging_config

@@ -1,4 +1,5 @@
 """Application factory: config -> extensions -> blueprints -> errors -> CLI. No side effects."""
+
 import logging.config
 
 from flask import Flask

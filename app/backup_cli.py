@@ -1,5 +1,6 @@
 """`flask backup create PATH` and `flask backup restore PATH [--force]`: the whole site in
 one file (database, photos, originals, report photos); see app/services/backup.py."""
+
 from pathlib import Path
 
 import click
@@ -24,10 +25,12 @@ def create_command(path: Path) -> None:
         raise click.ClickException(f"backup failed: {error}") from None
     manifest = summary.manifest
     files = sum(1 for name in manifest["members"] if name.startswith("files/"))
-    click.echo(f"Backup written to {summary.path}: {manifest['database']} database at "
-               f"revision {manifest['schema_revision']}, "
-               f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, "
-               f"{files} files; {_megabytes(summary.size)} in {summary.seconds:.1f} s.")
+    click.echo(
+        f"Backup written to {summary.path}: {manifest['database']} database at "
+        f"revision {manifest['schema_revision']}, "
+        f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, "
+        f"{files} files; {_megabytes(summary.size)} in {summary.seconds:.1f} s."
+    )
 
 
 @backup_cli.command("restore")
@@ -37,17 +40,22 @@ def restore_command(path: Path, force: bool) -> None:
     """Verify the backup at PATH, restore its database and files, rebuild the search index."""
     try:
         summary = backup.restore_backup(
-            path, force=force, warn=lambda message: click.echo(f"Warning: {message}", err=True))
+            path, force=force, warn=lambda message: click.echo(f"Warning: {message}", err=True)
+        )
     except (backup.BackupError, OSError) as error:
         raise click.ClickException(f"restore refused: {error}") from None
     manifest = summary.manifest
-    click.echo(f"Restored {manifest['database']} backup of {manifest['created_at']} "
-               f"({_megabytes(Path(path).stat().st_size)}) in {summary.seconds:.1f} s: "
-               f"{summary.files_written} files, search index rebuilt "
-               f"({summary.indexed} documents in {summary.index_seconds:.1f} s).")
+    click.echo(
+        f"Restored {manifest['database']} backup of {manifest['created_at']} "
+        f"({_megabytes(Path(path).stat().st_size)}) in {summary.seconds:.1f} s: "
+        f"{summary.files_written} files, search index rebuilt "
+        f"({summary.indexed} documents in {summary.index_seconds:.1f} s)."
+    )
     if summary.upgraded_from:
-        click.echo(f"The backup was at schema revision {summary.upgraded_from}; "
-                   "`flask db upgrade` was run to bring it to this code's revision.")
+        click.echo(
+            f"The backup was at schema revision {summary.upgraded_from}; "
+            "`flask db upgrade` was run to bring it to this code's revision."
+        )
     click.echo(f"{'table':<28}{'backup':>10}{'restored':>10}")
     for name, expected in manifest["tables"].items():
         got = summary.counts.get(name, 0)
@@ -55,5 +63,6 @@ def restore_command(path: Path, force: bool) -> None:
         click.echo(f"{name:<28}{expected:>10}{got:>10}{flag}")
     if summary.mismatches:
         raise click.ClickException(
-            f"row counts differ from the manifest in {len(summary.mismatches)} tables")
+            f"row counts differ from the manifest in {len(summary.mismatches)} tables"
+        )
     click.echo("Row counts match the manifest.")

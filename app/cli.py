@@ -1,4 +1,5 @@
 """Command groups: seed (and, as their issues land, search and users)."""
+
 import sys
 
 import click

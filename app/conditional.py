@@ -6,6 +6,7 @@ existing page, and `If-Unmodified-Since` is ignored. This module follows §13.2.
 If-Match (strong comparison; `*` matches any current page), else If-Unmodified-Since; then
 If-None-Match (weak comparison; `*` matches; 304 for GET/HEAD, 412 otherwise), else
 If-Modified-Since (GET/HEAD only). A date that does not parse is ignored (§13.1.3, §13.1.4)."""
+
 from datetime import datetime
 
 from flask import request
@@ -13,8 +14,14 @@ from werkzeug.exceptions import PreconditionFailed
 from werkzeug.http import parse_date, parse_etags, unquote_etag
 
 SAFE_METHODS = ("GET", "HEAD")
-CONDITION_KEYS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
-                  "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
+CONDITION_KEYS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+)
 
 
 def precondition_status(environ, etag: str | None, last_modified: datetime | None) -> int:
@@ -58,7 +65,8 @@ def conditional(response):
         return response
     etag = response.headers.get("ETag")
     status = precondition_status(
-        request.environ, unquote_etag(etag)[0] if etag else None, response.last_modified)
+        request.environ, unquote_etag(etag)[0] if etag else None, response.last_modified
+    )
     if status == 412:
         raise PreconditionFailed()
     # werkzeug still adds Date and Content-Length; its own evaluation sees no conditions.

@@ -1,4 +1,5 @@
 """The declarative base, the Flask-SQLAlchemy handle and per-connection SQLite settings."""
+
 import sqlite3
 from typing import TYPE_CHECKING
 

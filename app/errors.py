@@ -4,6 +4,7 @@ Every error response keeps the headers the exception carries (RFC 9110: `Allow` 
 `WWW-Authenticate` on 401, `Retry-After` where given) and shows the request id; an
 unexpected exception is logged with its traceback and that id first. If rendering the
 error page fails too, a page that needs no template is sent instead."""
+
 import math
 import time
 
@@ -33,8 +34,11 @@ def _wants_json() -> bool:
 
 def _exception_headers(error: HTTPException) -> list[tuple[str, str]]:
     """The headers werkzeug would send with this exception, minus its own body's type."""
-    return [(name, value) for name, value in error.get_headers()
-            if name.lower() not in ("content-type", "content-length")]
+    return [
+        (name, value)
+        for name, value in error.get_headers()
+        if name.lower() not in ("content-type", "content-length")
+    ]
 
 
 def handle_http_error(error: HTTPException):
@@ -42,18 +46,31 @@ def handle_http_error(error: HTTPException):
     headers = _exception_headers(error)
     request_id = current_request_id()
     if _wants_json():
-        body = {"code": code, "name": error.name, "message": error.description,
-                "request_id": request_id}
+        body = {
+            "code": code,
+            "name": error.name,
+            "message": error.description,
+            "request_id": request_id,
+        }
         return jsonify(error=body), code, headers
     template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
     message = getattr(error, "user_message", None)
     html: str | bytes
     try:
-        html = render_template(template, code=code, message=message, request_id=request_id,
-                               limit=_size_text(request.max_content_length))
+        html = render_template(
+            template,
+            code=code,
+            message=message,
+            request_id=request_id,
+            limit=_size_text(request.max_content_length),
+        )
     except Exception:  # noqa: BLE001  a broken template or an unreachable database must not hide the error
-        error_log.exception("The %s error page failed (request %s)", code, request_id,
-                            extra={"request_id": request_id})
+        error_log.exception(
+            "The %s error page failed (request %s)",
+            code,
+            request_id,
+            extra={"request_id": request_id},
+        )
         html = fallback_error_page(request_id)[0]
     return html, code, headers
 
@@ -72,14 +89,19 @@ def handle_csrf_error(_error: CSRFError):
         "The form has expired or was not sent from this site. "
         "Please go back, reload the page and try again."
     )
-    return render_template("errors/400.html", code=400, message=message,
-                           request_id=current_request_id()), 400
+    return render_template(
+        "errors/400.html", code=400, message=message, request_id=current_request_id()
+    ), 400
 
 
 def handle_unexpected_error(error: Exception):
     error_log.error(
-        "Unhandled exception (request %s) %s %s", current_request_id(), request.method,
-        request.path, exc_info=error, extra={"request_id": current_request_id()},
+        "Unhandled exception (request %s) %s %s",
+        current_request_id(),
+        request.method,
+        request.path,
+        exc_info=error,
+        extra={"request_id": current_request_id()},
     )
     return handle_http_error(InternalServerError(original_exception=error))
 
@@ -107,4 +129,3 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     app.after_request(add_retry_after)
-

@@ -5,6 +5,7 @@ Every field of a BaseForm, whatever its type, first refuses what no text column 
 what was posted, with a translated error naming the field. It runs before the field's own
 validators, so none of them queries the database with such a value, and the form never
 validates, so nothing reaches a service. A test checks that every form subclasses this."""
+
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.validators import StopValidation
@@ -20,11 +21,15 @@ def refuse_unstorable_text(_form, field) -> None:
     for value in posted:
         problem = unstorable(value)
         if problem is not None:
-            raise StopValidation(_(
-                "“%(field)s” contains a character that cannot be saved (%(char)s, character "
-                "%(position)s). Remove it and try again.",
-                field=str(field.label.text), char=problem.described, position=problem.position,
-            ))
+            raise StopValidation(
+                _(
+                    "“%(field)s” contains a character that cannot be saved (%(char)s, character "
+                    "%(position)s). Remove it and try again.",
+                    field=str(field.label.text),
+                    char=problem.described,
+                    position=problem.position,
+                )
+            )
 
 
 class BaseForm(FlaskForm):

@@ -1,4 +1,5 @@
 """Liveness for load balancers: the database answers."""
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

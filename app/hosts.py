@@ -1,6 +1,7 @@
 """Requests for hosts outside TRUSTED_HOSTS are refused with 400 (Flask's check), by Flask
 and by the WSGI fast paths alike, and nothing is ever built from the Host header: absolute
 URLs come from SITE_BASE_URL."""
+
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 

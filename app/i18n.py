@@ -1,5 +1,6 @@
 """Language choice: ?lang= (remembered in a cookie), then the cookie, then Accept-Language;
 and the URLs of a page's language versions (canonical, hreflang), built from SITE_BASE_URL."""
+
 from collections.abc import Sequence
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import quote, urlencode
@@ -147,6 +148,10 @@ def tr(obj, field: str) -> str:
 def init_app(app: Flask) -> None:
     app.after_request(remember_language)
     app.jinja_env.globals.update(
-        lang=current_lang, bi=localized_html, tr=tr,
-        canonical_url=canonical_url, language_versions=language_versions, hreflang=HREFLANG,
+        lang=current_lang,
+        bi=localized_html,
+        tr=tr,
+        canonical_url=canonical_url,
+        language_versions=language_versions,
+        hreflang=HREFLANG,
     )

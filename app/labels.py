@@ -4,6 +4,7 @@ search facets and the templates (the `label` filter). Not the QR label sheets
 
 Each table is keyed by the enum's members; they are strings (StrEnum), so a table also
 answers for the plain value ("valid") a form, a URL or a search facet carries."""
+
 import enum
 
 from flask_babel import lazy_gettext as _l

@@ -7,6 +7,7 @@ the proxy's and the app's log lines can be joined and nothing a visitor sends ca
 log line; anything else is replaced by a fresh random id. The id is sent back in
 `X-Request-ID` on every response (the WSGI fast paths included), shown on error pages and
 written on every log line of the request."""
+
 import contextvars
 import logging
 import re
@@ -22,8 +23,7 @@ ENVIRON_KEY = "gi.request_id"
 ACCESS_LOGGER = "app.access"
 MAX_LOGGED_PATH = 300
 
-_current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "request_id", default="-")
+_current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_log = logging.getLogger(ACCESS_LOGGER)
 error_log = logging.getLogger("app.errors")
 
@@ -58,24 +58,32 @@ def logging_config(level: str = "INFO", *, include_root: bool = False) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"line": {
-            "format": "%(asctime)s %(levelname)s [%(process)d] %(name)s "
-                      "request_id=%(request_id)s %(message)s",
-        }},
-        "handlers": {"stderr": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-            "formatter": "line",
-            "filters": ["request_id"],
-        }},
+        "formatters": {
+            "line": {
+                "format": "%(asctime)s %(levelname)s [%(process)d] %(name)s "
+                "request_id=%(request_id)s %(message)s",
+            }
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "line",
+                "filters": ["request_id"],
+            }
+        },
         "loggers": {
             # Flask's app.logger is "app"; every module logs under app.<module>. Not passed
             # on to the root logger, which gunicorn (or an embedding app) may give its own
             # handler: the line would be written twice.
             # The filter here too: Flask's own app.logger records (an error handler that
             # failed) carry the id wherever they are handled.
-            "app": {"level": level, "handlers": ["stderr"], "propagate": False,
-                    "filters": ["request_id"]},
+            "app": {
+                "level": level,
+                "handlers": ["stderr"],
+                "propagate": False,
+                "filters": ["request_id"],
+            },
             "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
         },
     }
@@ -87,8 +95,9 @@ def logging_config(level: str = "INFO", *, include_root: bool = False) -> dict:
 def logged_path(environ) -> str:
     """The path as sent, percent-encoded so no space, quote or newline can split the log
     line; never the query string (it can carry codes people look up, tokens, e-mails)."""
-    raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1",
-                                                                                   "replace")
+    raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode(
+        "latin-1", "replace"
+    )
     return quote(raw, safe="/:@!$&'()*+,;=-._~")[:MAX_LOGGED_PATH]
 
 
@@ -110,25 +119,32 @@ class RequestObserver:
 
         def observed_start_response(status, headers, exc_info=None):
             sent[:] = [status]
-            return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)],
-                                  exc_info)
+            return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)], exc_info)
 
         try:
             body = self.wsgi_app(environ, observed_start_response)
         except Exception:  # noqa: BLE001  whatever escaped is logged and answered
-            error_log.exception("Unhandled exception outside Flask (request %s)", request_id,
-                                extra={"request_id": request_id})
+            error_log.exception(
+                "Unhandled exception outside Flask (request %s)",
+                request_id,
+                extra={"request_id": request_id},
+            )
             body = fallback_error_page(request_id)
-            observed_start_response("500 INTERNAL SERVER ERROR", [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Length", str(len(body[0]))),
-            ])
+            observed_start_response(
+                "500 INTERNAL SERVER ERROR",
+                [
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Content-Length", str(len(body[0]))),
+                ],
+            )
 
         def log_access() -> None:
             status = sent[0].split(" ", 1)[0] if sent else "-"
             access_log.info(
                 "method=%s path=%s status=%s duration_ms=%.1f",
-                environ.get("REQUEST_METHOD", "-"), logged_path(environ), status,
+                environ.get("REQUEST_METHOD", "-"),
+                logged_path(environ),
+                status,
                 (time.perf_counter() - started) * 1000,
                 extra={"request_id": request_id},
             )

@@ -12,6 +12,7 @@
 
 Werkzeug's multipart parser, its limited stream and Flask's per-request limits do the work
 (Flask 3.1 `MAX_CONTENT_LENGTH`, `MAX_FORM_MEMORY_SIZE`, `MAX_FORM_PARTS`)."""
+
 from collections.abc import Callable
 from typing import TypeVar
 

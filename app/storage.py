@@ -13,6 +13,7 @@ before it adds database rows, so a failed write leaves the database unchanged.
 
 Low-level os calls (os.open/os.write/os.fsync/os.replace) are used on purpose: they are
 what fails on a full disk, and what the tests make fail."""
+
 import errno
 import logging
 import os
@@ -27,8 +28,16 @@ log = logging.getLogger(__name__)
 
 TMP_SUFFIX = ".tmp"
 # Errors that mean "the storage cannot take this write now" rather than a bug.
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES,
-                  errno.EPERM, errno.EFBIG, errno.ENOMEM}
+STORAGE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EFBIG,
+    errno.ENOMEM,
+}
 
 
 class StorageUnavailable(ServiceUnavailable):

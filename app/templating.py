@@ -1,4 +1,5 @@
 """Jinja helpers shared by every template."""
+
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
@@ -29,8 +30,18 @@ def site_name() -> str:
 
 def month_names() -> list[str]:
     return [
-        _("January"), _("February"), _("March"), _("April"), _("May"), _("June"),
-        _("July"), _("August"), _("September"), _("October"), _("November"), _("December"),
+        _("January"),
+        _("February"),
+        _("March"),
+        _("April"),
+        _("May"),
+        _("June"),
+        _("July"),
+        _("August"),
+        _("September"),
+        _("October"),
+        _("November"),
+        _("December"),
     ]
 
 

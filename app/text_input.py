@@ -11,6 +11,7 @@
    `UnstorableText` for them; forms (app/forms.py), bulk import and the CLI call it at the edge.
 
 Plain functions over str, no Flask: the search package may call `clean_text` too."""
+
 import enum
 import re
 import unicodedata
@@ -32,9 +33,7 @@ _SURROGATES_NONCHARACTERS = "\ud800-\udfff\ufdd0-\ufdef" + "".join(
 )
 # What no text column may hold (see the module docstring). Tab, newline and carriage return
 # stay: browsers send a textarea's line breaks as CR LF (HTML, "form submission").
-_UNSTORABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _SURROGATES_NONCHARACTERS + "]"
-)
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _SURROGATES_NONCHARACTERS + "]")
 # In clean text, a control character stands between words: it becomes a space.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE_OR_NONCHARACTER = re.compile("[" + _SURROGATES_NONCHARACTERS + "]")
@@ -42,9 +41,12 @@ _SURROGATE_OR_NONCHARACTER = re.compile("[" + _SURROGATES_NONCHARACTERS + "]")
 # minus signs and look-alikes of Sm/Lm/Po) -> "-". U+30FC (katakana-hiragana prolonged sound
 # mark, "ー") is what a Chinese or Japanese IME often gives for "-"; no code contains kana.
 _DASHES = dict.fromkeys(
-    map(ord, "\u058a\u05be\u1400\u1806\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2796"
-             "\u02d7\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u30a0\u30fc\ufe31\ufe32\ufe58\ufe63"
-             "\uff0d\uff70\U00010ead"),
+    map(
+        ord,
+        "\u058a\u05be\u1400\u1806\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2796"
+        "\u02d7\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u30a0\u30fc\ufe31\ufe32\ufe58\ufe63"
+        "\uff0d\uff70\U00010ead",
+    ),
     "-",
 )
 _DASH_RUN = re.compile(r"-{2,}")
@@ -138,11 +140,14 @@ class UnstorableText(ValueError):
 
         return _l(
             "A character that cannot be saved (%(char)s, character %(position)s). Remove it "
-            "and try again.", char=self.described, position=self.position)
+            "and try again.",
+            char=self.described,
+            position=self.position,
+        )
 
 
 def describe(char: str) -> str:
-    """"U+0000", "U+FFFF": how an invisible character can be named to a person."""
+    """ "U+0000", "U+FFFF": how an invisible character can be named to a person."""
     return f"U+{ord(char):04X}"
 
 

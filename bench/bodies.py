@@ -4,6 +4,7 @@ Posts an 8 MiB url-encoded body of 3 million fields (and a few other bodies) to 
 /admin/login through the app's WSGI callable in this process (no network, so the figure is
 the worker's own time), best of --repeat runs. Works on any checkout: run it from the
 repository root of the tree to measure (`.venv/bin/python bench/bodies.py`)."""
+
 import argparse
 import sys
 import tempfile
@@ -21,7 +22,7 @@ URLENCODED = "application/x-www-form-urlencoded"
 
 def bodies() -> dict[str, tuple[bytes, str]]:
     fields = 3_000_000
-    many = ("&".join(["a=b"] * (fields // 2)) + "&" + "&".join(["c"] * (fields - fields // 2)))
+    many = "&".join(["a=b"] * (fields // 2)) + "&" + "&".join(["c"] * (fields - fields // 2))
     many_bytes = many.encode()[: 8 * 1024 * 1024]
     return {
         "8 MiB, 3 million fields": (many_bytes, URLENCODED),
@@ -35,9 +36,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
-    config = type("BenchConfig", (TestingConfig,), {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "INSTANCE_DIR": workdir, "MEDIA_ROOT": workdir / "media"})
+    config = type(
+        "BenchConfig",
+        (TestingConfig,),
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "INSTANCE_DIR": workdir,
+            "MEDIA_ROOT": workdir / "media",
+        },
+    )
     app = create_app(config)
     app.config["RATELIMIT_ENABLED"] = False
     with app.app_context():

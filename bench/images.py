@@ -8,6 +8,7 @@ fields, mid-scale texture and sensor grain, so it compresses like a photograph r
 than like a flat fill or pure noise. Targets (issue 4): under 2 s and under 300 MB peak
 for a 12-megapixel photo; the 800 px WebP under 120 KB.
 """
+
 import argparse
 import json
 import subprocess
@@ -98,14 +99,18 @@ def measure(source: Path) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         output = subprocess.run(
             [sys.executable, __file__, "--child", str(source), workdir],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case (best and worst shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per case (best and worst shown)"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -119,11 +124,17 @@ def main() -> None:
             best = min(runs, key=lambda r: r["seconds"])
             worst_time = max(r["seconds"] for r in runs)
             peak = max(r["peak_mb"] for r in runs)
-            print(f"\n{label}: input {best['input_kb']:.0f} KB, upright {best['size'][0]}x{best['size'][1]}")
-            print(f"  time   best {best['seconds']:.2f} s, worst {worst_time:.2f} s of {args.repeat}"
-                  f"  (target < {TARGET_SECONDS:.0f} s)")
-            print(f"  memory peak RSS {peak:.0f} MB (of which interpreter, imports and input: "
-                  f"{best['before_mb']:.0f} MB)  (target < {TARGET_PEAK_MB} MB)")
+            print(
+                f"\n{label}: input {best['input_kb']:.0f} KB, upright {best['size'][0]}x{best['size'][1]}"
+            )
+            print(
+                f"  time   best {best['seconds']:.2f} s, worst {worst_time:.2f} s of {args.repeat}"
+                f"  (target < {TARGET_SECONDS:.0f} s)"
+            )
+            print(
+                f"  memory peak RSS {peak:.0f} MB (of which interpreter, imports and input: "
+                f"{best['before_mb']:.0f} MB)  (target < {TARGET_PEAK_MB} MB)"
+            )
             for name, kb in best["renditions"].items():
                 print(f"  {name:>10}  {kb:7.1f} KB")
             webp_800 = best["renditions"].get("800.webp", 0)

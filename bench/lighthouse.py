@@ -10,6 +10,7 @@ scores per page and every audit that cost a point; exits non-zero when SEO is un
 
 Run: `make bench-lighthouse` or `.venv/bin/python bench/lighthouse.py [--lang en-US]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,15 @@ def passport_code(env: dict) -> str:
         f"    p = db.session.scalar(select(Product).where(Product.slug == {PASSPORT_OF!r}))\n"
         "    print(codes.code_for(p))"
     )
-    done = subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not re.fullmatch(r"[0-9A-Z]{8}", code):
         raise BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
@@ -61,10 +69,21 @@ def passport_code(env: dict) -> str:
 def run_lighthouse(url: str, lang: str, out: Path) -> dict:
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
     done = subprocess.run(
-        [str(LIGHTHOUSE), url, "--output=json", f"--output-path={out}", "--quiet",
-         f"--only-categories={','.join(CATEGORIES)}",
-         f"--chrome-flags={CHROME_FLAGS} --lang={lang} --accept-lang={lang}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--output=json",
+            f"--output-path={out}",
+            "--quiet",
+            f"--only-categories={','.join(CATEGORIES)}",
+            f"--chrome-flags={CHROME_FLAGS} --lang={lang} --accept-lang={lang}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if done.returncode != 0 or not out.exists():
         raise BenchError(f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -99,8 +118,12 @@ def main() -> int:
         code = passport_code(env)
         server = start_gunicorn(["--workers", "2"], port, env, tmp)
         base = f"http://127.0.0.1:{port}"
-        pages = {"home": "/", "county": "/counties/wenchang",
-                 "product": "/products/wenchang-chicken", "passport": f"/q/{code}"}
+        pages = {
+            "home": "/",
+            "county": "/counties/wenchang",
+            "product": "/products/wenchang-chicken",
+            "passport": f"/q/{code}",
+        }
         for path in pages.values():  # render once so Lighthouse sees cached pages
             get(base + path)
         print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {args.lang}")
@@ -109,7 +132,9 @@ def main() -> int:
         for label, path in pages.items():
             report = run_lighthouse(base + path, args.lang, tmp / f"{label}.json")
             scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
-            print(f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}")
+            print(
+                f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}"
+            )
             seo_ok &= scores[3] == 100
             for category in CATEGORIES:
                 for item in lost_points(report, category):
@@ -128,7 +153,9 @@ def main() -> int:
 
 
 def lighthouse_version() -> str:
-    done = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=False
+    )
     return done.stdout.strip()
 
 

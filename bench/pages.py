@@ -27,6 +27,7 @@ to start or wrk reports socket errors or error responses.
 
 Run: `make bench` (installs wrk and nginx-light) or `.venv/bin/python bench/pages.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,13 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 PAGES = {  # label -> path
@@ -96,6 +102,7 @@ class BenchError(RuntimeError):
 
 # --- processes and ports -------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,8 +113,13 @@ def start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Pope
     """Start a server in its own process group, output to a log file."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -150,13 +162,17 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
 
 # --- the app instance ----------------------------------------------------------------
 
+
 def app_env(instance: Path, port: int) -> dict:
     env = dict(os.environ)
     for name in ("DATABASE_URL", "MEDIA_ROOT", "REDIS_URL"):  # throwaway SQLite, media, memory
         env.pop(name, None)
     env.update(
-        INSTANCE_PATH=str(instance), APP_ENV="production", SECRET_KEY="bench",
-        SITE_BASE_URL=f"http://127.0.0.1:{port}", FLASK_APP="wsgi",
+        INSTANCE_PATH=str(instance),
+        APP_ENV="production",
+        SECRET_KEY="bench",
+        SITE_BASE_URL=f"http://127.0.0.1:{port}",
+        FLASK_APP="wsgi",
     )
     return env
 
@@ -165,8 +181,12 @@ def build_instance(env: dict) -> None:
     flask = str(VENV_BIN / "flask")
     for args in (["db", "upgrade"], ["seed"]):
         done = subprocess.run(
-            [flask, "--app", "wsgi", *args], cwd=ROOT, env=env,
-            capture_output=True, text=True, timeout=300,
+            [flask, "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if done.returncode != 0:
             raise BenchError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
@@ -176,7 +196,8 @@ def start_gunicorn(workers: list[str], port: int, env: dict, tmp: Path) -> subpr
     log = tmp / f"gunicorn-{port}.log"
     proc = start(
         [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *workers, "wsgi:app"],
-        log, env,
+        log,
+        env,
     )
     wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log)
     return proc
@@ -238,6 +259,7 @@ def start_nginx(html: bytes, port: int, tmp: Path) -> subprocess.Popen:
 
 # --- wrk -----------------------------------------------------------------------------
 
+
 @dataclass
 class LoadResult:
     rps: float
@@ -270,7 +292,8 @@ def parse_wrk(out: str) -> LoadResult:
     requests = int(total[1])
     errors = {}
     socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     if socket_errors:
         for name, value in zip(("connect", "read", "write", "timeout"), socket_errors.groups()):
             if int(value):
@@ -289,8 +312,16 @@ def parse_wrk(out: str) -> LoadResult:
 
 
 def run_wrk(url: str, seconds: int = WRK_SECONDS) -> LoadResult:
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
-           "-H", f"Accept-Language: {ACCEPT_LANGUAGE}", url]
+    cmd = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"Accept-Language: {ACCEPT_LANGUAGE}",
+        url,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
     if done.returncode != 0:
         raise BenchError(f"wrk failed on {url}:\n{done.stdout}{done.stderr}")
@@ -301,14 +332,18 @@ def run_wrk(url: str, seconds: int = WRK_SECONDS) -> LoadResult:
 
 
 def print_load(label: str, result: LoadResult) -> None:
-    print(f"  {label:<26} {result.rps:>9.0f} req/s  p50 {result.p50_ms:>7.2f} ms  "
-          f"p99 {result.p99_ms:>7.2f} ms  ({result.requests} requests, "
-          f"{result.bytes_per_request / 1024:.1f} KB each)", flush=True)
+    print(
+        f"  {label:<26} {result.rps:>9.0f} req/s  p50 {result.p50_ms:>7.2f} ms  "
+        f"p99 {result.p99_ms:>7.2f} ms  ({result.requests} requests, "
+        f"{result.bytes_per_request / 1024:.1f} KB each)",
+        flush=True,
+    )
 
 
 def cpu_busy_percent(seconds: float = 1.0) -> float:
     """How busy the whole machine is right now (all CPUs, from /proc/stat): anything well
     above zero while the bench is idle means another process will skew the figures."""
+
     def sample() -> tuple[int, int]:
         with open("/proc/stat") as stat:
             ticks = [int(n) for n in stat.readline().split()[1:]]
@@ -330,6 +365,7 @@ def print_noise(when: str) -> None:
 
 
 # --- first view in a phone browser ---------------------------------------------------
+
 
 @dataclass
 class FirstView:
@@ -366,8 +402,11 @@ def first_views(base: str) -> dict[str, FirstView]:
         try:
             for label, path in PAGES.items():
                 context = browser.new_context(  # a fresh context: empty cache, a first view
-                    viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                    is_mobile=True, has_touch=True, locale=ACCEPT_LANGUAGE,
+                    viewport={"width": 390, "height": 844},
+                    device_scale_factor=3,
+                    is_mobile=True,
+                    has_touch=True,
+                    locale=ACCEPT_LANGUAGE,
                 )
                 try:
                     views[label] = measure_page(context.new_page(), base + path)
@@ -407,11 +446,14 @@ def print_first_view(label: str, view: FirstView) -> None:
         f"{kind} {count}x {nbytes / 1024:.1f}"
         for kind, (count, nbytes) in sorted(view.by_type.items(), key=lambda kv: -kv[1][1])
     )
-    print(f"  {label:<26} {view.total / 1024:>6.1f} KB  ({parts} KB); "
-          f"HTML {view.html_bytes / 1024:.1f} KB, gzip -6 {view.html_gzip_bytes / 1024:.1f} KB")
+    print(
+        f"  {label:<26} {view.total / 1024:>6.1f} KB  ({parts} KB); "
+        f"HTML {view.html_bytes / 1024:.1f} KB, gzip -6 {view.html_gzip_bytes / 1024:.1f} KB"
+    )
 
 
 # --- the run -------------------------------------------------------------------------
+
 
 def compare_workers(env: dict, tmp: Path) -> str:
     """Short product-page trial of each candidate setting; returns the fastest."""
@@ -434,13 +476,18 @@ def compare_workers(env: dict, tmp: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare-workers", action="store_true",
-                        help="first try each gunicorn worker setting and use the fastest")
+    parser.add_argument(
+        "--compare-workers",
+        action="store_true",
+        help="first try each gunicorn worker setting and use the fastest",
+    )
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
-            print(f"{tool} missing: run ./scripts/ensure-debian-packages wrk nginx-light",
-                  file=sys.stderr)
+            print(
+                f"{tool} missing: run ./scripts/ensure-debian-packages wrk nginx-light",
+                file=sys.stderr,
+            )
             return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
@@ -458,8 +505,10 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         warm(base)
 
-        print(f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
-              f"Accept-Language: {ACCEPT_LANGUAGE}; gunicorn {' '.join(WORKER_CANDIDATES[chosen])}")
+        print(
+            f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
+            f"Accept-Language: {ACCEPT_LANGUAGE}; gunicorn {' '.join(WORKER_CANDIDATES[chosen])}"
+        )
         load = {}
         for label, path in PAGES.items():
             load[label] = run_wrk(base + path)
@@ -501,11 +550,13 @@ def print_summary(load: dict[str, LoadResult], views: dict[str, FirstView]) -> N
         print(f"{label:<26}{result.rps:>9.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}{kb:>15}")
     product, ceiling = load[PRODUCT], load[NGINX_LABEL]
     share = 100 * product.rps / ceiling.rps
-    print(f"product / nginx = {share:.1f} %   (target >= {TARGET_SHARE_OF_NGINX:g} %: "
-          f"{pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
-          f"p99 target < {TARGET_P99_MS:g} ms: {pass_fail(product.p99_ms < TARGET_P99_MS)}   "
-          f"first view < {TARGET_FIRST_VIEW_KB:g} KB: "
-          f"{pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}")
+    print(
+        f"product / nginx = {share:.1f} %   (target >= {TARGET_SHARE_OF_NGINX:g} %: "
+        f"{pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
+        f"p99 target < {TARGET_P99_MS:g} ms: {pass_fail(product.p99_ms < TARGET_P99_MS)}   "
+        f"first view < {TARGET_FIRST_VIEW_KB:g} KB: "
+        f"{pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}"
+    )
 
 
 if __name__ == "__main__":

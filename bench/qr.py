@@ -13,6 +13,7 @@ Run: .venv/bin/python bench/qr.py [--duration 30] [--connections 256]
    the scans stored in the database are compared with the requests wrk sent.
 Prints requests/s, p50/p99, errors, the ratio to nginx, the passport's transfer size, and
 scans counted vs requests sent."""
+
 import argparse
 import json
 import os
@@ -30,8 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
-PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-            "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
 
 WRK_SCRIPT = r"""
 local paths = {}
@@ -111,9 +114,19 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int = 2) -> dict:
     done = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-         "-s", str(script), url],
-        capture_output=True, text=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
     )
     out = done.stdout
     if done.returncode != 0:
@@ -129,8 +142,9 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
 
 def transfer_size(base: str, path: str) -> tuple[int, int, int]:
     """(html bytes incl. headers, image bytes incl. headers, total) for a first view."""
-    request = urllib.request.Request(base + path, headers={"User-Agent": PHONE_UA,
-                                                           "Accept-Language": "zh-CN"})
+    request = urllib.request.Request(
+        base + path, headers={"User-Agent": PHONE_UA, "Accept-Language": "zh-CN"}
+    )
     with urllib.request.urlopen(request) as response:
         body = response.read()
         html_size = len(body) + len(str(response.headers))
@@ -153,8 +167,9 @@ def exact_count_check(base: str, codes: list[str], total: int, clients: int = 64
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
         ok = 0
         for i in range(total // clients):
-            connection.request("GET", f"/q/{codes[(n + i) % len(codes)]}",
-                               headers={"User-Agent": PHONE_UA})
+            connection.request(
+                "GET", f"/q/{codes[(n + i) % len(codes)]}", headers={"User-Agent": PHONE_UA}
+            )
             response = connection.getresponse()
             response.read()
             ok += response.status == 200
@@ -187,29 +202,54 @@ def main() -> None:
     work.chmod(0o755)  # nginx workers (www-data) read the static copy
     app_port, nginx_port = free_port(), free_port()
     base = f"http://127.0.0.1:{app_port}"
-    env = {**os.environ, "INSTANCE_PATH": str(work / "instance"), "APP_ENV": "production",
-           "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{work / 'instance' / 'db.sqlite3'}",
-           "SITE_BASE_URL": base, "SCAN_FLUSH_SECONDS": "1", "FLASK_APP": "wsgi"}
+    env = {
+        **os.environ,
+        "INSTANCE_PATH": str(work / "instance"),
+        "APP_ENV": "production",
+        "SECRET_KEY": "bench",
+        "DATABASE_URL": f"sqlite:///{work / 'instance' / 'db.sqlite3'}",
+        "SITE_BASE_URL": base,
+        "SCAN_FLUSH_SECONDS": "1",
+        "FLASK_APP": "wsgi",
+    }
     (work / "instance").mkdir()
-    subprocess.run([VENV_BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run([VENV_BIN / "flask", "seed"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [VENV_BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run([VENV_BIN / "flask", "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
     db_path = work / "instance" / "db.sqlite3"
     with sqlite3.connect(db_path) as conn:
-        codes = [row[0] for row in conn.execute(
-            "SELECT s.code FROM short_codes s JOIN products p ON p.id = s.target_id "
-            "WHERE s.target_type = 'product' AND p.status = 'published' ORDER BY s.code")]
+        codes = [
+            row[0]
+            for row in conn.execute(
+                "SELECT s.code FROM short_codes s JOIN products p ON p.id = s.target_id "
+                "WHERE s.target_type = 'product' AND p.status = 'published' ORDER BY s.code"
+            )
+        ]
     paths_file = work / "paths.txt"
     paths_file.write_text("".join(f"/q/{c}\n" for c in codes))
     script = work / "qr.lua"
     script.write_text(WRK_SCRIPT % {"paths": paths_file, "ua": PHONE_UA})
 
     gunicorn = subprocess.Popen(
-        [VENV_BIN / "gunicorn", "--workers", "2", "--threads", "8", "--worker-class", "gthread",
-         "--bind", f"127.0.0.1:{app_port}", "--backlog", "2048", "--log-level", "warning",
-         "wsgi:app"],
-        cwd=ROOT, env=env,
+        [
+            VENV_BIN / "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--worker-class",
+            "gthread",
+            "--bind",
+            f"127.0.0.1:{app_port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     nginx = None
     try:
@@ -218,16 +258,20 @@ def main() -> None:
         warm = 0
         for _ in range(4):
             for code in codes:
-                urllib.request.urlopen(urllib.request.Request(
-                    f"{base}/q/{code}", headers={"User-Agent": PHONE_UA})).read()
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{base}/q/{code}", headers={"User-Agent": PHONE_UA})
+                ).read()
                 warm += 1
         html_size, image_size, first_view = transfer_size(base, f"/q/{codes[0]}")
 
         www = work / "www" / "q"
         www.mkdir(parents=True)
         (work / "tmp").mkdir()
-        (www / codes[0]).write_bytes(urllib.request.urlopen(urllib.request.Request(
-            f"{base}/q/{codes[0]}", headers={"User-Agent": PHONE_UA})).read())
+        (www / codes[0]).write_bytes(
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/q/{codes[0]}", headers={"User-Agent": PHONE_UA})
+            ).read()
+        )
         warm += 1
         conf = work / "nginx.conf"
         conf.write_text(NGINX_CONF % {"dir": work, "port": nginx_port})
@@ -246,8 +290,9 @@ def main() -> None:
         exact_stored = sum(scans_in(db_path).values()) - before
         after_exact = before + exact_stored
         app_run = run_wrk(base, script, args.duration, args.connections)
-        nginx_run = run_wrk(f"http://127.0.0.1:{nginx_port}", static_script, args.duration,
-                            args.connections)
+        nginx_run = run_wrk(
+            f"http://127.0.0.1:{nginx_port}", static_script, args.duration, args.connections
+        )
         light = run_wrk(base, script, 10, 8)
     finally:
         if nginx:
@@ -261,23 +306,36 @@ def main() -> None:
     sent = app_run["sent"] + light["sent"]
     completed = app_run["requests"] + light["requests"]
     ratio = app_run["rps"] / nginx_run["rps"]
-    print(f"passport mix: {len(codes)} product codes, wrk {args.connections} connections "
-          f"{args.duration}s, gunicorn 2 workers x 8 threads (gthread), SQLite")
-    for name, run in (("gunicorn /q/<code>", app_run), ("nginx static passport", nginx_run),
-                      ("gunicorn light load (8 conn, 10s)", light)):
-        print(f"{name:36s} {run['rps']:10.0f} req/s  p50 {run['p50_ms']:7.2f} ms  "
-              f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors_total']} {run['errors']}")
+    print(
+        f"passport mix: {len(codes)} product codes, wrk {args.connections} connections "
+        f"{args.duration}s, gunicorn 2 workers x 8 threads (gthread), SQLite"
+    )
+    for name, run in (
+        ("gunicorn /q/<code>", app_run),
+        ("nginx static passport", nginx_run),
+        ("gunicorn light load (8 conn, 10s)", light),
+    ):
+        print(
+            f"{name:36s} {run['rps']:10.0f} req/s  p50 {run['p50_ms']:7.2f} ms  "
+            f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors_total']} {run['errors']}"
+        )
     print(f"ratio gunicorn/nginx: {ratio:.2%} (target >= 4%)")
-    print(f"first view transfer: html {html_size} B + photo {image_size} B = {first_view} B "
-          f"(target < 50000 B, uncompressed)")
-    print(f"exact count check: {exact_total} requests from 64 concurrent keep-alive clients "
-          f"in {exact_seconds:.1f}s, scans stored {exact_stored}: "
-          f"{'EQUAL' if exact_stored == exact_total else 'LOST ' + str(exact_total - exact_stored)}")
+    print(
+        f"first view transfer: html {html_size} B + photo {image_size} B = {first_view} B "
+        f"(target < 50000 B, uncompressed)"
+    )
+    print(
+        f"exact count check: {exact_total} requests from 64 concurrent keep-alive clients "
+        f"in {exact_seconds:.1f}s, scans stored {exact_stored}: "
+        f"{'EQUAL' if exact_stored == exact_total else 'LOST ' + str(exact_total - exact_stored)}"
+    )
     within = completed <= scans_total <= sent
-    print(f"wrk runs: scans stored {scans_total}; wrk sent {sent}, completed {completed} "
-          f"({sent - completed} in flight or unsent at wrk's cut-off): "
-          f"{'within [completed, sent]' if within else 'OUTSIDE [completed, sent]'}; "
-          f"all kinds {counted}, warm-up {warm}")
+    print(
+        f"wrk runs: scans stored {scans_total}; wrk sent {sent}, completed {completed} "
+        f"({sent - completed} in flight or unsent at wrk's cut-off): "
+        f"{'within [completed, sent]' if within else 'OUTSIDE [completed, sent]'}; "
+        f"all kinds {counted}, warm-up {warm}"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

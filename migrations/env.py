@@ -1,4 +1,5 @@
 """Alembic environment, run through Flask-Migrate (`flask db upgrade`)."""
+
 import logging
 from logging.config import fileConfig
 
@@ -26,7 +27,11 @@ def get_metadata():
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=get_metadata(), literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=get_metadata(),
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -59,12 +59,12 @@ def csrf_token(client, url: str = "/admin/login") -> str:
     return match.group(1) or match.group(2)
 
 
-
 def post_form(client, url: str, data: dict):
     """POST a back-office form as a browser would: `data` plus the CSRF token of the form's
     own page (`url` without its query string)."""
     token = csrf_token(client, url.split("?")[0])
     return client.post(url, data={"csrf_token": token, **data})
+
 
 def login(client, who: str, password: str = PASSWORD):
     token = csrf_token(client)
@@ -151,8 +151,10 @@ def qr_admin_objects(app) -> dict:
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     photo = reports.store_photo(app.config["INSTANCE_DIR"] / "reports", jpeg_bytes())
     report = reports.submit_report(
-        where_bought="Market stall", description="Label looks printed at home",
-        product=product, photo_name=photo,
+        where_bought="Market stall",
+        description="Label looks printed at home",
+        product=product,
+        photo_name=photo,
     )
     expo = expos.create_event("matrix-expo", "矩阵博览会", date(2030, 5, 1), date(2030, 5, 3))
     booth = expos.add_booth(expo, "M-1", products=[product])

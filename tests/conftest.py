@@ -17,6 +17,7 @@ start empty, and the test's session is expired afterwards, so what a request com
 what the test reads next. Commit before a request anything the request should see.
 `runner.invoke` does reuse a held context (Flask's `with_appcontext`), so a test driving a
 second app's commands (tests/test_backup.py) holds no context of the first app meanwhile."""
+
 import contextvars
 import logging
 import os

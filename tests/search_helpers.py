@@ -1,4 +1,5 @@
 """Shared by the search tests: an app whose node index is built from the seeded copy."""
+
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -129,8 +129,9 @@ def test_every_admin_route_answers_each_role_as_expected(app, role):
     assert len(rules) > 40
     seen = set()
     with app.test_request_context():
-        urls = [(rule, url_for_rule(rule, listings, people["editor_a"].id, extras))
-                for rule in rules]
+        urls = [
+            (rule, url_for_rule(rule, listings, people["editor_a"].id, extras)) for rule in rules
+        ]
     # Pages first, then the buttons (a deleted booth would hide its pages from the GETs).
     urls.sort(key=lambda pair: "GET" not in pair[0].methods)
     token = csrf_token(client, LOGIN_PATH if role == "anonymous" else "/admin/logout")

@@ -24,7 +24,15 @@ pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
 NEW_ROWS = [
-    ["wenchang-coconut-candy", "文昌椰子糖", "Wenchang coconut candy", "processed-food", "wenchang", "1-12", "椰子糖"],
+    [
+        "wenchang-coconut-candy",
+        "文昌椰子糖",
+        "Wenchang coconut candy",
+        "processed-food",
+        "wenchang",
+        "1-12",
+        "椰子糖",
+    ],
     ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
 ]
 _PREVIEW = re.compile(r"/admin/(products|enterprises)/import/([A-Za-z0-9_-]+)$")
@@ -113,7 +121,9 @@ def test_export_is_limited_to_the_editors_counties(app):
     response = reviewer.get("/admin/products/export.xlsx")
     workbook = load_workbook(io.BytesIO(response.data), read_only=True)
     try:
-        all_slugs = {row[0] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)}
+        all_slugs = {
+            row[0] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)
+        }
     finally:
         workbook.close()
     assert {"wenchang-chicken", "sanya-mango"} <= all_slugs
@@ -162,7 +172,10 @@ def test_confirm_imports_all_rows_and_twice_changes_nothing(app):
     page = client.get(url + "?lang=en").get_data(as_text=True)
     assert "0 new, 0 changed, 2 unchanged" in page
     assert confirm(client, url).status_code == 302
-    assert (product("wenchang-coconut-candy").version, product("wenchang-pepper").version) == versions
+    assert (
+        product("wenchang-coconut-candy").version,
+        product("wenchang-pepper").version,
+    ) == versions
     assert count("create") == 2 and count("update") == 0
     assert verify_chain().ok
 
@@ -185,7 +198,9 @@ def test_a_staged_upload_is_only_usable_by_its_uploader(app):
     url = preview_url(upload(owner, csv_file(NEW_ROWS)))
     other = signed_in(app, "reviewer")
     response = other.get(url)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/products/import")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/admin/products/import"
+    )
     assert confirm(other, url).status_code == 302
     assert product("wenchang-coconut-candy") is None
     # Nor under another kind's address, nor with a path for a token.
@@ -198,7 +213,9 @@ def test_changes_to_a_published_listing_become_a_revision_for_review(app):
     make_users()
     client = signed_in(app, "editor_a")
     exported = client.get("/admin/products/export.csv").data.decode("utf-8-sig")
-    rows = [row for row in csv.DictReader(io.StringIO(exported)) if row["slug"] == "wenchang-chicken"]
+    rows = [
+        row for row in csv.DictReader(io.StringIO(exported)) if row["slug"] == "wenchang-chicken"
+    ]
     live = product("wenchang-chicken")
     assert live.status == PublicationStatus.PUBLISHED
     old_summary, version = live.summary_zh, live.version
@@ -220,7 +237,9 @@ def test_changes_to_a_published_listing_become_a_revision_for_review(app):
     assert proposed["summary_zh"] == "新的简介：文昌鸡"
     assert proposed["county_ids"] == sorted(c.id for c in live.counties)  # nothing else moved
     assert count("revise") == 1
-    assert "新的简介：文昌鸡" not in app.test_client().get("/products/wenchang-chicken").get_data(as_text=True)
+    assert "新的简介：文昌鸡" not in app.test_client().get("/products/wenchang-chicken").get_data(
+        as_text=True
+    )
 
 
 def test_unreadable_files_get_a_message_on_the_upload_form(app):
@@ -230,8 +249,12 @@ def test_unreadable_files_get_a_message_on_the_upload_form(app):
     assert response.status_code == 400
     assert "Old Excel files (.xls) are not supported" in response.get_data(as_text=True)
     response = upload(client, csv_file(NEW_ROWS, header=HEADER + ["colour"]), lang="en")
-    assert response.status_code == 400 and "Unknown columns: colour" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Unknown columns: colour" in response.get_data(
+        as_text=True
+    )
     token = csrf_token(client, "/admin/products/import")
     response = client.post("/admin/products/import?lang=en", data={"csrf_token": token})
-    assert response.status_code == 400 and "Please choose a file to import." in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Please choose a file to import." in response.get_data(
+        as_text=True
+    )
     assert staged_files(app) == []

@@ -44,17 +44,30 @@ def new_draft(client) -> Product:
     return db.session.scalar(select(Product).where(Product.slug == "wenchang-coconut-candy"))
 
 
-def upload(client, product_id: int, data: bytes, alt_zh="椰子糖摆盘", alt_en="Coconut candy", name="photo.jpg", lang="zh"):
+def upload(
+    client,
+    product_id: int,
+    data: bytes,
+    alt_zh="椰子糖摆盘",
+    alt_en="Coconut candy",
+    name="photo.jpg",
+    lang="zh",
+):
     token = csrf_token(client, f"/admin/products/{product_id}/edit?lang={lang}")
     fields = {"csrf_token": token, "alt_zh": alt_zh, "alt_en": alt_en}
-    return post_multipart(client, f"/admin/products/{product_id}/photos?lang={lang}", fields, data, name)
+    return post_multipart(
+        client, f"/admin/products/{product_id}/photos?lang={lang}", fields, data, name
+    )
 
 
 def post_multipart(client, url: str, fields: dict, data: bytes, name: str, field="photo"):
     """Encoded in memory: the test client would otherwise spool a large body to a temporary
     file that nobody closes when the app refuses the body unread (a ResourceWarning)."""
     stream, length, boundary = stream_encode_multipart(
-        {**fields, field: FileStorage(BytesIO(data), name, content_type="application/octet-stream")},
+        {
+            **fields,
+            field: FileStorage(BytesIO(data), name, content_type="application/octet-stream"),
+        },
         use_tempfile=False,
     )
     return client.post(
@@ -127,7 +140,11 @@ def test_editor_uploads_a_jpeg_and_the_public_page_shows_it_after_publishing(app
 @pytest.mark.parametrize(
     ("data", "lang", "message"),
     [
-        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "en", "SVG drawings are not accepted"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+            "en",
+            "SVG drawings are not accepted",
+        ),
         (b"GIF89a" + b"\x00" * 200, "en", "This file is not a JPEG, PNG or WebP photo."),
         (jpeg()[:2000], "zh", "照片已损坏或不完整"),
         (b"", "en", "Please choose a photo to upload."),
@@ -201,7 +218,12 @@ def test_editor_of_another_county_cannot_touch_the_photos(app):
     )
     assert response.status_code == 403
     base = f"/admin/products/{product.id}/photos/{image.id}"
-    for action, extra in (("alt", {"alt_zh": "hijacked"}), ("move", {"direction": "down"}), ("cover", {}), ("remove", {})):
+    for action, extra in (
+        ("alt", {"alt_zh": "hijacked"}),
+        ("move", {"direction": "down"}),
+        ("cover", {}),
+        ("remove", {}),
+    ):
         assert post(intruder, f"{base}/{action}", **extra).status_code == 403, action
     [after] = photos_of(product.id)
     assert (after.id, after.alt_zh, after.is_cover) == (image.id, "椰子糖摆盘", True)
@@ -219,7 +241,9 @@ def test_reorder_cover_alt_and_remove(app):
     login(client, "editor_a")
     product = new_draft(client)
     for n, color in enumerate(((200, 0, 0), (0, 200, 0), (0, 0, 200))):
-        assert upload(client, product.id, jpeg(color), alt_zh=f"照片{n}", alt_en="").status_code == 302
+        assert (
+            upload(client, product.id, jpeg(color), alt_zh=f"照片{n}", alt_en="").status_code == 302
+        )
     first, second, third = photos_of(product.id)
     assert [p.is_cover for p in (first, second, third)] == [True, False, False]
     base = f"/admin/products/{product.id}/photos"
@@ -234,7 +258,10 @@ def test_reorder_cover_alt_and_remove(app):
     assert post(client, f"{base}/{second.id}/cover").status_code == 302
     assert [p.id for p in photos_of(product.id) if p.is_cover] == [second.id]
 
-    assert post(client, f"{base}/{third.id}/alt", alt_zh="新的描述", alt_en="New text").status_code == 302
+    assert (
+        post(client, f"{base}/{third.id}/alt", alt_zh="新的描述", alt_en="New text").status_code
+        == 302
+    )
     third_now = db.session.get(ProductImage, third.id)
     assert (third_now.alt_zh, third_now.alt_en) == ("新的描述", "New text")
     assert post(client, f"{base}/{third.id}/alt", alt_zh="").status_code == 302
@@ -266,11 +293,14 @@ def test_published_product_photos_are_for_reviewers(app):
     login(editor, "editor_a")
     page = editor.get(f"/admin/products/{product.id}/edit?lang=en").get_data(as_text=True)
     assert "its photos are changed by a reviewer" in page
-    assert f"/admin/products/{product.id}/photos\"" not in page  # no upload form
+    assert f'/admin/products/{product.id}/photos"' not in page  # no upload form
     response = upload(editor, product.id, jpeg(), lang="en")
     assert response.status_code == 403
     assert "its photos are changed by a reviewer" in response.get_data(as_text=True)
-    assert post(editor, f"/admin/products/{product.id}/photos/{illustration.id}/remove").status_code == 403
+    assert (
+        post(editor, f"/admin/products/{product.id}/photos/{illustration.id}/remove").status_code
+        == 403
+    )
     assert len(photos_of(product.id)) == 1
 
     reviewer = app.test_client()

@@ -89,9 +89,13 @@ def test_editor_chooses_own_county_products_and_the_sheet_decodes_to_their_urls(
     chicken, mango = product("wenchang-chicken"), product("sanya-mango")
     assert f'value="{chicken.id}"' in chooser and chicken.name_zh in chooser
     assert mango.name_zh not in chooser  # a Sanya product is not offered to Wenchang
-    response = client.post("/admin/labels/sheet", data={
-        "csrf_token": csrf_token(client, "/admin/labels/"), "products": [str(chicken.id)],
-    })
+    response = client.post(
+        "/admin/labels/sheet",
+        data={
+            "csrf_token": csrf_token(client, "/admin/labels/"),
+            "products": [str(chicken.id)],
+        },
+    )
     assert response.status_code == 200
     sheet = page(response)
     assert sheet.count('class="sheet a4"') == 1 and sheet.count('class="label"') == 1
@@ -104,41 +108,62 @@ def test_editor_chooses_own_county_products_and_the_sheet_decodes_to_their_urls(
 def test_editor_posting_another_countys_product_gets_no_sheet(app, people):
     client = signed_in(app, "editor_a")
     mango = product("sanya-mango")
-    response = client.post("/admin/labels/sheet", data={
-        "csrf_token": csrf_token(client, "/admin/labels/"), "products": [str(mango.id)],
-    })
+    response = client.post(
+        "/admin/labels/sheet",
+        data={
+            "csrf_token": csrf_token(client, "/admin/labels/"),
+            "products": [str(mango.id)],
+        },
+    )
     assert response.status_code == 400
     assert 'class="sheet' not in page(response) and "errors" in page(response)
 
 
 def test_every_published_product_fills_sheets_of_24(app, people):
     client = signed_in(app, "reviewer")
-    published = db.session.scalar(select(func.count()).select_from(Product).where(
-        Product.status == PublicationStatus.PUBLISHED))
-    response = client.post("/admin/labels/sheet", data={
-        "csrf_token": csrf_token(client, "/admin/labels/"), "everything": ["products"],
-    })
+    published = db.session.scalar(
+        select(func.count())
+        .select_from(Product)
+        .where(Product.status == PublicationStatus.PUBLISHED)
+    )
+    response = client.post(
+        "/admin/labels/sheet",
+        data={
+            "csrf_token": csrf_token(client, "/admin/labels/"),
+            "everything": ["products"],
+        },
+    )
     sheet = page(response)
     assert sheet.count('class="label"') == published
     assert sheet.count('class="sheet a4"') == -(-published // 24)
-    first = db.session.scalar(select(Product).where(Product.status == PublicationStatus.PUBLISHED)
-                              .order_by(Product.name_zh, Product.id))
+    first = db.session.scalar(
+        select(Product)
+        .where(Product.status == PublicationStatus.PUBLISHED)
+        .order_by(Product.name_zh, Product.id)
+    )
     assert decode_svgs(sheet)[0] == short_url(app, first)
 
 
 def test_label_sheet_needs_a_choice_and_a_csrf_token(app, people):
     client = signed_in(app, "editor_a")
-    empty = client.post("/admin/labels/sheet",
-                        data={"csrf_token": csrf_token(client, "/admin/labels/")})
+    empty = client.post(
+        "/admin/labels/sheet", data={"csrf_token": csrf_token(client, "/admin/labels/")}
+    )
     assert empty.status_code == 400 and "Choose at least one listing" in page(
-        client.post("/admin/labels/sheet?lang=en",
-                    data={"csrf_token": csrf_token(client, "/admin/labels/")}))
+        client.post(
+            "/admin/labels/sheet?lang=en", data={"csrf_token": csrf_token(client, "/admin/labels/")}
+        )
+    )
     chicken = product("wenchang-chicken")
     forged = client.post("/admin/labels/sheet", data={"products": [str(chicken.id)]})
     assert forged.status_code == 400 and 'class="sheet' not in page(forged)
-    junk = client.post("/admin/labels/sheet", data={
-        "csrf_token": csrf_token(client, "/admin/labels/"), "products": ["1 OR 1=1"],
-    })
+    junk = client.post(
+        "/admin/labels/sheet",
+        data={
+            "csrf_token": csrf_token(client, "/admin/labels/"),
+            "products": ["1 OR 1=1"],
+        },
+    )
     assert junk.status_code == 400
 
 
@@ -148,8 +173,9 @@ def test_label_sheet_needs_a_choice_and_a_csrf_token(app, people):
 @pytest.fixture
 def expo(app):
     today = catalogue.local_today()
-    event = expos.create_event("spring-fair", "春季农博会", today, today + timedelta(days=2),
-                               name_en="Spring Fair")
+    event = expos.create_event(
+        "spring-fair", "春季农博会", today, today + timedelta(days=2), name_en="Spring Fair"
+    )
     expos.add_booth(event, "C-7", products=[product("wenchang-chicken")], hall_zh="3号馆")
     db.session.commit()
     return event
@@ -192,17 +218,22 @@ def counted(app, expo):
     """Chicken (Wenchang) scanned 3 + 5 times, once at the fair; mango (Sanya) 4 times; bots
     and previews counted apart."""
     today = catalogue.local_today()
-    chicken, mango = codes.code_for(product("wenchang-chicken")), codes.code_for(
-        product("sanya-mango"))
+    chicken, mango = (
+        codes.code_for(product("wenchang-chicken")),
+        codes.code_for(product("sanya-mango")),
+    )
     yesterday = today - timedelta(days=1)
     with db.engine.begin() as connection:
-        scans.add_counts(connection, {
-            (chicken, yesterday, 0, ScanKind.SCAN.value): 3,
-            (chicken, today, expo.id, ScanKind.SCAN.value): 5,
-            (chicken, today, 0, ScanKind.BOT.value): 7,
-            (mango, today, 0, ScanKind.SCAN.value): 4,
-            (mango, today - timedelta(days=400), 0, ScanKind.SCAN.value): 9,
-        })
+        scans.add_counts(
+            connection,
+            {
+                (chicken, yesterday, 0, ScanKind.SCAN.value): 3,
+                (chicken, today, expo.id, ScanKind.SCAN.value): 5,
+                (chicken, today, 0, ScanKind.BOT.value): 7,
+                (mango, today, 0, ScanKind.SCAN.value): 4,
+                (mango, today - timedelta(days=400), 0, ScanKind.SCAN.value): 9,
+            },
+        )
     return {"chicken": chicken, "mango": mango, "today": today, "yesterday": yesterday}
 
 
@@ -217,7 +248,7 @@ def test_dashboard_draws_inline_svg_charts_with_table_fallback(app, people, coun
     assert "Spring Fair" in html and "Outside any event" in html
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td></tr>', html)
     assert rows[0] == (f"Wenchang Chicken · {counted['chicken']}", "8")
-    assert ("<th scope=\"row\">" + counted["yesterday"].isoformat() + "</th><td>3</td>") in html
+    assert ('<th scope="row">' + counted["yesterday"].isoformat() + "</th><td>3</td>") in html
     assert "<script" not in html
 
 
@@ -238,14 +269,17 @@ def test_editor_sees_only_the_codes_of_their_counties(app, people, counted):
     assert counted["mango"] not in page(exported) and counted["chicken"] in page(exported)
 
 
-@pytest.mark.parametrize("query, message", [
-    ("start=2024-13-45", "Not a valid date value"),
-    ("start=2024-05-10&end=2024-05-01", "The end date is before the start date."),
-    ("start=2020-01-01&end=2024-01-01", "Choose at most 366 days."),
-    ("start=2000-01-01", "Choose at most 366 days."),
-    ("event=abc", "Not a valid choice"),
-    ("start=" + "9" * 5000, "Not a valid date value"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("start=2024-13-45", "Not a valid date value"),
+        ("start=2024-05-10&end=2024-05-01", "The end date is before the start date."),
+        ("start=2020-01-01&end=2024-01-01", "Choose at most 366 days."),
+        ("start=2000-01-01", "Choose at most 366 days."),
+        ("event=abc", "Not a valid choice"),
+        ("start=" + "9" * 5000, "Not a valid date value"),
+    ],
+)
 def test_bad_filters_are_a_400_with_a_message(app, people, query, message):
     client = signed_in(app, "reviewer")
     for path in ("/admin/scans/", "/admin/scans.csv"):
@@ -257,11 +291,13 @@ def test_bad_filters_are_a_400_with_a_message(app, people, query, message):
 def test_csv_export(app, people, counted):
     response = signed_in(app, "reviewer").get("/admin/scans.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"].startswith("attachment; filename=\"scans-")
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="scans-')
     rows = list(csv.DictReader(io.StringIO(page(response))))
     assert {(r["code"], r["kind"], r["count"]) for r in rows} == {
-        (counted["chicken"], "scan", "3"), (counted["chicken"], "scan", "5"),
-        (counted["chicken"], "bot", "7"), (counted["mango"], "scan", "4"),
+        (counted["chicken"], "scan", "3"),
+        (counted["chicken"], "scan", "5"),
+        (counted["chicken"], "bot", "7"),
+        (counted["mango"], "scan", "4"),
     }
 
 
@@ -277,11 +313,17 @@ def test_dashboard_without_scans(app, people):
 def filed(app):
     photo = reports.store_photo(app.config["INSTANCE_DIR"] / "reports", jpeg_bytes())
     wenchang = reports.submit_report(
-        where_bought="Haikou market <b>stall 4</b>", description="<script>alert(1)</script>",
-        product=product("wenchang-chicken"), photo_name=photo,
+        where_bought="Haikou market <b>stall 4</b>",
+        description="<script>alert(1)</script>",
+        product=product("wenchang-chicken"),
+        photo_name=photo,
     )
-    sanya = reports.submit_report(where_bought="Online shop", description="Fake mango box",
-                                  product=product("sanya-mango"), photo_name=photo)
+    sanya = reports.submit_report(
+        where_bought="Online shop",
+        description="Fake mango box",
+        product=product("sanya-mango"),
+        photo_name=photo,
+    )
     db.session.commit()
     return {"wenchang": wenchang, "sanya": sanya}
 
@@ -289,13 +331,15 @@ def filed(app):
 def test_queue_has_status_tabs_with_counts_and_is_scoped_per_county(app, people, filed):
     editor = signed_in(app, "editor_a")
     html = page(editor.get("/admin/reports/?lang=en"))
-    assert f"/admin/reports/{filed['wenchang'].id}\"" in html
-    assert f"/admin/reports/{filed['sanya'].id}\"" not in html
+    assert f'/admin/reports/{filed["wenchang"].id}"' in html
+    assert f'/admin/reports/{filed["sanya"].id}"' not in html
     assert "New (1)" in html and "Investigating (0)" in html and "Closed (0)" in html
     assert "&lt;b&gt;stall 4&lt;/b&gt;" in html
     reviewer = page(signed_in(app, "reviewer").get("/admin/reports/?lang=en"))
     assert "New (2)" in reviewer
-    assert "No reports with this status." in page(editor.get("/admin/reports/?status=closed&lang=en"))
+    assert "No reports with this status." in page(
+        editor.get("/admin/reports/?status=closed&lang=en")
+    )
     assert editor.get("/admin/reports/?status=bogus&page=x").status_code == 200
     # A digit that int() refuses: page 1 like any other unusable page number, not a 500.
     assert editor.get("/admin/reports/", query_string={"page": "\u00b2"}).status_code == 200
@@ -306,8 +350,10 @@ def test_another_countys_report_and_photo_are_404(app, people, filed):
     sanya = filed["sanya"].id
     assert editor.get(f"/admin/reports/{sanya}").status_code == 404
     assert editor.get(f"/admin/reports/{sanya}/photo").status_code == 404
-    response = editor.post(f"/admin/reports/{sanya}", data={
-        "csrf_token": csrf_token(editor, "/admin/reports/"), "status": "closed", "note": "x"})
+    response = editor.post(
+        f"/admin/reports/{sanya}",
+        data={"csrf_token": csrf_token(editor, "/admin/reports/"), "status": "closed", "note": "x"},
+    )
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(CounterfeitReport, sanya).report_status == ReportStatus.NEW
@@ -332,10 +378,14 @@ def test_detail_escapes_the_report_and_changes_status_with_an_audited_note(app, 
     html = page(editor.get(f"/admin/reports/{report.id}?lang=en"))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert f'src="/admin/reports/{report.id}/photo"' in html
-    response = editor.post(f"/admin/reports/{report.id}", data={
-        "csrf_token": csrf_token(editor, f"/admin/reports/{report.id}"),
-        "status": "investigating", "note": "Visited the stall; samples taken.",
-    })
+    response = editor.post(
+        f"/admin/reports/{report.id}",
+        data={
+            "csrf_token": csrf_token(editor, f"/admin/reports/{report.id}"),
+            "status": "investigating",
+            "note": "Visited the stall; samples taken.",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     stored = db.session.get(CounterfeitReport, report.id)
@@ -355,10 +405,14 @@ def test_bad_status_changes_are_refused_and_change_nothing(app, people, filed):
     db.session.commit()
     client = signed_in(app, "reviewer")
     url = f"/admin/reports/{report.id}"
-    for data in ({"status": "new"}, {"status": "deleted"},
-                 {"status": "investigating", "note": "x" * 4001}):
-        response = client.post(url + "?lang=en", data={"csrf_token": csrf_token(client, url),
-                                                        **data})
+    for data in (
+        {"status": "new"},
+        {"status": "deleted"},
+        {"status": "investigating", "note": "x" * 4001},
+    ):
+        response = client.post(
+            url + "?lang=en", data={"csrf_token": csrf_token(client, url), **data}
+        )
         assert response.status_code == 400, data
     no_token = client.post(url, data={"status": "investigating"})
     assert no_token.status_code == 400
@@ -371,10 +425,17 @@ def test_bad_status_changes_are_refused_and_change_nothing(app, people, filed):
 
 
 def event_data(client, **changes):
-    data = {"csrf_token": csrf_token(client, "/admin/expos/new"), "slug": "autumn-fair",
-            "name_zh": "秋季农博会", "name_en": "Autumn Fair", "venue_zh": "海口",
-            "venue_en": "Haikou", "starts_on": "2030-10-01", "ends_on": "2030-10-03",
-            "published": "y"}
+    data = {
+        "csrf_token": csrf_token(client, "/admin/expos/new"),
+        "slug": "autumn-fair",
+        "name_zh": "秋季农博会",
+        "name_en": "Autumn Fair",
+        "venue_zh": "海口",
+        "venue_en": "Haikou",
+        "starts_on": "2030-10-01",
+        "ends_on": "2030-10-03",
+        "published": "y",
+    }
     data.update(changes)
     return data
 
@@ -384,17 +445,30 @@ def test_reviewer_creates_an_event_and_a_booth_shown_on_the_public_page(app, peo
     response = client.post("/admin/expos/new", data=event_data(client))
     assert response.status_code == 302
     event = db.session.scalar(select(ExpoEvent).where(ExpoEvent.slug == "autumn-fair"))
-    assert (event.name_en, event.starts_on, event.venue_en) == ("Autumn Fair", date(2030, 10, 1),
-                                                               "Haikou")
+    assert (event.name_en, event.starts_on, event.venue_en) == (
+        "Autumn Fair",
+        date(2030, 10, 1),
+        "Haikou",
+    )
     chicken = product("wenchang-chicken")
-    enterprise = db.session.scalar(select(Enterprise).where(
-        Enterprise.status == PublicationStatus.PUBLISHED).order_by(Enterprise.id))
+    enterprise = db.session.scalar(
+        select(Enterprise)
+        .where(Enterprise.status == PublicationStatus.PUBLISHED)
+        .order_by(Enterprise.id)
+    )
     url = f"/admin/expos/{event.id}/booths/new"
-    response = client.post(url, data={
-        "csrf_token": csrf_token(client, url), "number": "D-1", "hall_zh": "1号馆",
-        "hall_en": "Hall 1", "sort_order": "2", "product_ids": [str(chicken.id)],
-        "enterprise_ids": [str(enterprise.id)],
-    })
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "number": "D-1",
+            "hall_zh": "1号馆",
+            "hall_en": "Hall 1",
+            "sort_order": "2",
+            "product_ids": [str(chicken.id)],
+            "enterprise_ids": [str(enterprise.id)],
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     booth = db.session.scalar(select(Booth).where(Booth.event_id == event.id))
@@ -409,14 +483,17 @@ def test_reviewer_creates_an_event_and_a_booth_shown_on_the_public_page(app, peo
     assert {"expo_create", "booth_create"} <= actions
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"ends_on": "2030-09-01"}, "An event cannot end before it starts."),
-    ({"starts_on": "not a date"}, "Not a valid date value"),
-    ({"slug": "Bad Slug!"}, "Lower-case letters, digits and hyphens only"),
-    ({"slug": "spring-fair"}, "Another event already uses this address."),
-    ({"name_zh": ""}, "This field is required."),
-    ({"name_en": "x" * 301}, "At most 300 characters."),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"ends_on": "2030-09-01"}, "An event cannot end before it starts."),
+        ({"starts_on": "not a date"}, "Not a valid date value"),
+        ({"slug": "Bad Slug!"}, "Lower-case letters, digits and hyphens only"),
+        ({"slug": "spring-fair"}, "Another event already uses this address."),
+        ({"name_zh": ""}, "This field is required."),
+        ({"name_en": "x" * 301}, "At most 300 characters."),
+    ],
+)
 def test_bad_event_input_is_a_form_message(app, people, expo, changes, message):
     client = signed_in(app, "reviewer")
     before = db.session.scalar(select(func.count()).select_from(ExpoEvent))
@@ -428,8 +505,9 @@ def test_bad_event_input_is_a_form_message(app, people, expo, changes, message):
 def test_editing_an_event_and_its_booths(app, people, expo):
     client = signed_in(app, "reviewer")
     url = f"/admin/expos/{expo.id}/edit"
-    response = client.post(url, data=event_data(client, slug="spring-fair",
-                                                 name_en="Spring Fair 2"))
+    response = client.post(
+        url, data=event_data(client, slug="spring-fair", name_en="Spring Fair 2")
+    )
     assert response.status_code == 302
     booth = expo.booths[0]
     burl = f"/admin/expos/{expo.id}/booths/{booth.id}/edit"
@@ -438,16 +516,26 @@ def test_editing_an_event_and_its_booths(app, people, expo):
     assert re.search(rf'<input checked [^>]*name="product_ids" [^>]*value="{chicken}"', form)
     second = expos.add_booth(expo, "C-8")
     db.session.commit()
-    duplicate = client.post(burl + "?lang=en", data={"csrf_token": csrf_token(client, burl),
-                                                     "number": "C-8"})
+    duplicate = client.post(
+        burl + "?lang=en", data={"csrf_token": csrf_token(client, burl), "number": "C-8"}
+    )
     assert duplicate.status_code == 400 and "already has a booth with this number" in page(
-        duplicate)
-    foreign = client.post(burl + "?lang=en", data={"csrf_token": csrf_token(client, burl),
-                                                   "number": "C-7", "product_ids": ["999999"]})
+        duplicate
+    )
+    foreign = client.post(
+        burl + "?lang=en",
+        data={"csrf_token": csrf_token(client, burl), "number": "C-7", "product_ids": ["999999"]},
+    )
     assert foreign.status_code == 400
     mango = product("sanya-mango")
-    saved = client.post(burl, data={"csrf_token": csrf_token(client, burl), "number": "C-7",
-                                    "product_ids": [str(mango.id)]})
+    saved = client.post(
+        burl,
+        data={
+            "csrf_token": csrf_token(client, burl),
+            "number": "C-7",
+            "product_ids": [str(mango.id)],
+        },
+    )
     assert saved.status_code == 302
     db.session.expire_all()
     assert db.session.get(ExpoEvent, expo.id).name_en == "Spring Fair 2"
@@ -464,14 +552,16 @@ def test_deleting_booths_keeps_their_codes_and_events_go_only_when_empty(app, pe
     assert refused.status_code == 302
     db.session.expire_all()
     assert db.session.get(ExpoEvent, expo.id) is not None
-    removed = client.post(f"/admin/expos/{expo.id}/booths/{booth.id}/delete",
-                          data={"csrf_token": token})
+    removed = client.post(
+        f"/admin/expos/{expo.id}/booths/{booth.id}/delete", data={"csrf_token": token}
+    )
     assert removed.status_code == 302
     db.session.expire_all()
     assert db.session.get(Booth, booth_id) is None
     assert db.session.get(ShortCode, code) is not None  # never reused
-    assert client.post(f"/admin/expos/{expo_id}/delete",
-                       data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/admin/expos/{expo_id}/delete", data={"csrf_token": token}).status_code == 302
+    )
     db.session.expire_all()
     assert db.session.get(ExpoEvent, expo_id) is None
 
@@ -479,10 +569,18 @@ def test_deleting_booths_keeps_their_codes_and_events_go_only_when_empty(app, pe
 def test_editors_cannot_manage_expos(app, people, expo):
     editor = signed_in(app, "editor_a")
     token = csrf_token(editor, "/admin/")
-    assert editor.post("/admin/expos/new", data={**event_data(editor), "csrf_token": token}
-                       ).status_code == 403
-    assert editor.post(f"/admin/expos/{expo.id}/booths/{expo.booths[0].id}/delete",
-                       data={"csrf_token": token}).status_code == 403
+    assert (
+        editor.post(
+            "/admin/expos/new", data={**event_data(editor), "csrf_token": token}
+        ).status_code
+        == 403
+    )
+    assert (
+        editor.post(
+            f"/admin/expos/{expo.id}/booths/{expo.booths[0].id}/delete", data={"csrf_token": token}
+        ).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ExpoEvent)) == 1
     assert db.session.scalar(select(func.count()).select_from(Booth)) == 1
@@ -503,10 +601,12 @@ def test_dashboard_links_the_new_screens_and_counts_new_reports(app, people, fil
 
 def test_screens_are_translated(app, people, filed, expo):
     client = signed_in(app, "reviewer")
-    for url, zh, en in (("/admin/reports/", "仿冒举报", "Counterfeit reports"),
-                        ("/admin/scans/", "扫码统计", "QR scans"),
-                        ("/admin/labels/", "二维码标签", "QR labels"),
-                        ("/admin/expos/", "展会", "Expos")):
+    for url, zh, en in (
+        ("/admin/reports/", "仿冒举报", "Counterfeit reports"),
+        ("/admin/scans/", "扫码统计", "QR scans"),
+        ("/admin/labels/", "二维码标签", "QR labels"),
+        ("/admin/expos/", "展会", "Expos"),
+    ):
         assert zh in page(client.get(url + "?lang=zh")), url
         assert en in page(client.get(url + "?lang=en")), url
 
@@ -514,8 +614,10 @@ def test_screens_are_translated(app, people, filed, expo):
 def test_audit_log_filters_report_changes(app, people, filed):
     report = filed["wenchang"]
     editor = signed_in(app, "editor_a")
-    editor.post(f"/admin/reports/{report.id}", data={
-        "csrf_token": csrf_token(editor, f"/admin/reports/{report.id}"), "status": "closed"})
+    editor.post(
+        f"/admin/reports/{report.id}",
+        data={"csrf_token": csrf_token(editor, f"/admin/reports/{report.id}"), "status": "closed"},
+    )
     admin = signed_in(app, "admin")
     html = page(admin.get("/admin/audit/?action=report_status&object_type=report&lang=en"))
     assert "report_status" in html and f"report #{report.id}" in html

@@ -2,6 +2,7 @@
 schemathesis: every operation, generated valid and invalid inputs, responses checked
 against the schema with every check schemathesis has (status codes, content types,
 headers, bodies, 405 with Allow for undocumented methods) and never a 5xx."""
+
 import threading
 
 import pytest
@@ -38,9 +39,15 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 def test_api_conforms_to_its_openapi_document(case):
     # Every check schemathesis 4 has (checks=None): not_a_server_error,
     # status_code_conformance, content_type_conformance, response_headers_conformance,

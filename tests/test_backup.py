@@ -1,6 +1,7 @@
 """`flask backup create/restore`: a backup taken while the site writes restores into a fresh
 instance whole (rows, audit chain, files, search); every damaged archive is refused before
 anything is touched. Runs on SQLite and, with TEST_DATABASE=postgresql, on PostgreSQL."""
+
 import hashlib
 import io
 import json
@@ -67,7 +68,9 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).resolve().parents[1] / "migrations"))
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parents[1] / "migrations")
+    )
     return ScriptDirectory.from_config(config).get_current_head()
 
 
@@ -83,8 +86,15 @@ def manifest_of(archive: Path) -> dict:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()} if root.is_dir() else {}
+    return (
+        {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+        if root.is_dir()
+        else {}
+    )
 
 
 def add_private_files(app) -> dict[str, bytes]:
@@ -128,8 +138,13 @@ class WriteLoad(threading.Thread):
         while not self.stop.is_set():
             scans.record_scan(self.app, code, start + timedelta(days=n), 0, ScanKind.SCAN)
             values = kind.current_values(product)
-            save_listing(kind, product, {**values, "name_en": f"Wenchang chicken {n}"}, admin,
-                         edit_token(kind, product))
+            save_listing(
+                kind,
+                product,
+                {**values, "name_en": f"Wenchang chicken {n}"},
+                admin,
+                edit_token(kind, product),
+            )
             db.session.commit()
             n += 1
             self.commits = n
@@ -158,7 +173,8 @@ def wait_for_commits(load: WriteLoad, n: int) -> None:
 
 
 def test_backup_under_write_load_restores_into_fresh_instance(
-        app, fresh_instance, tmp_path, monkeypatch):
+    app, fresh_instance, tmp_path, monkeypatch
+):
     with app.app_context():
         make_users()
     private = add_private_files(app)
@@ -226,7 +242,8 @@ def test_backup_under_write_load_restores_into_fresh_instance(
     restored_media = tree(Path(target.config["MEDIA_ROOT"]))
     source_media = tree(Path(app.config["MEDIA_ROOT"]))
     assert restored_media and restored_media == {
-        k: v for k, v in source_media.items() if f"files/media/{k}" in manifest["members"]}
+        k: v for k, v in source_media.items() if f"files/media/{k}" in manifest["members"]
+    }
     instance = Path(target.config["INSTANCE_DIR"])
     for name, data in private.items():
         assert (instance / name).read_bytes() == data
@@ -255,8 +272,15 @@ def test_restore_refuses_non_empty_database_unless_forced(app_ctx, app, tmp_path
 # --- a damaged archive is refused before anything is touched -------------------------------
 
 
-def rewrite(archive: Path, out: Path, drop=(), add=(), manifest_change=None,
-            manifest_body=None, fix_sum=True) -> None:
+def rewrite(
+    archive: Path,
+    out: Path,
+    drop=(),
+    add=(),
+    manifest_change=None,
+    manifest_body=None,
+    fix_sum=True,
+) -> None:
     """Copy `archive` to `out` with members dropped/added and the manifest changed."""
     with tarfile.open(archive) as src, tarfile.open(out, "w") as dst:
         members = [(m, src.extractfile(m).read()) for m in src.getmembers()]
@@ -302,59 +326,119 @@ BAD_ARCHIVES = [
     ("not a tar: text", lambda a, o: o.write_text("name,code\n文昌鸡,1\n"), "not a complete"),
     ("not a tar: zeros", lambda a, o: o.write_bytes(b"\0" * 10240), "no manifest"),
     ("not a tar: random", lambda a, o: o.write_bytes(bytes(range(256)) * 40), "not a complete"),
-    ("not a tar: gzip", lambda a, o: o.write_bytes(b"\x1f\x8b\x08\x00" + b"x" * 600),
-     "not a complete"),
-    ("not a tar: sqlite file", lambda a, o: o.write_bytes(b"SQLite format 3\0" + b"\0" * 4080),
-     "not a complete"),
+    (
+        "not a tar: gzip",
+        lambda a, o: o.write_bytes(b"\x1f\x8b\x08\x00" + b"x" * 600),
+        "not a complete",
+    ),
+    (
+        "not a tar: sqlite file",
+        lambda a, o: o.write_bytes(b"SQLite format 3\0" + b"\0" * 4080),
+        "not a complete",
+    ),
     ("truncated to 1 block", lambda a, o: truncate(a, o, lambda n: 512), "not a complete"),
     ("truncated at 10%", lambda a, o: truncate(a, o, lambda n: n // 10), "not a complete"),
     ("truncated at half", lambda a, o: truncate(a, o, lambda n: n // 2), "not a complete"),
     ("truncated at 99%", lambda a, o: truncate(a, o, lambda n: n * 99 // 100), ""),
     ("truncated before end blocks", lambda a, o: truncate(a, o, lambda n: n - 10240 - 1), ""),
-    ("byte flipped in the database",
-     lambda a, o: flip(a, o, member_offset(a, "database/")), "checksum mismatch"),
-    ("byte flipped in a photo",
-     lambda a, o: flip(a, o, member_offset(a, "files/media/")), "checksum mismatch"),
-    ("byte flipped in an original",
-     lambda a, o: flip(a, o, member_offset(a, "files/originals/")), "checksum mismatch"),
-    ("byte flipped in the manifest",
-     lambda a, o: flip(a, o, member_offset(a, "manifest.json")), "checksum mismatch"),
-    ("byte flipped in the manifest sum",
-     lambda a, o: flip(a, o, member_offset(a, "manifest.sha256")), "checksum mismatch"),
+    (
+        "byte flipped in the database",
+        lambda a, o: flip(a, o, member_offset(a, "database/")),
+        "checksum mismatch",
+    ),
+    (
+        "byte flipped in a photo",
+        lambda a, o: flip(a, o, member_offset(a, "files/media/")),
+        "checksum mismatch",
+    ),
+    (
+        "byte flipped in an original",
+        lambda a, o: flip(a, o, member_offset(a, "files/originals/")),
+        "checksum mismatch",
+    ),
+    (
+        "byte flipped in the manifest",
+        lambda a, o: flip(a, o, member_offset(a, "manifest.json")),
+        "checksum mismatch",
+    ),
+    (
+        "byte flipped in the manifest sum",
+        lambda a, o: flip(a, o, member_offset(a, "manifest.sha256")),
+        "checksum mismatch",
+    ),
     ("byte flipped in a header", lambda a, o: flip(a, o, 3), ""),
     ("missing manifest", lambda a, o: rewrite(a, o, drop=["manifest.json"]), "no manifest"),
-    ("missing manifest sum",
-     lambda a, o: rewrite(a, o, drop=["manifest.sha256"]), "checksum mismatch"),
-    ("manifest of a newer revision", lambda a, o: rewrite(
-        a, o, manifest_change=lambda m: m.update(schema_revision="0099_future")), "newer"),
-    ("manifest of an unknown revision", lambda a, o: rewrite(
-        a, o, manifest_change=lambda m: m.update(schema_revision=None)), "newer"),
-    ("manifest of a newer format", lambda a, o: rewrite(
-        a, o, manifest_change=lambda m: m.update(format_version=2)), "format version"),
-    ("manifest of another program", lambda a, o: rewrite(
-        a, o, manifest_change=lambda m: m.update(format="other")), "does not describe"),
+    (
+        "missing manifest sum",
+        lambda a, o: rewrite(a, o, drop=["manifest.sha256"]),
+        "checksum mismatch",
+    ),
+    (
+        "manifest of a newer revision",
+        lambda a, o: rewrite(
+            a, o, manifest_change=lambda m: m.update(schema_revision="0099_future")
+        ),
+        "newer",
+    ),
+    (
+        "manifest of an unknown revision",
+        lambda a, o: rewrite(a, o, manifest_change=lambda m: m.update(schema_revision=None)),
+        "newer",
+    ),
+    (
+        "manifest of a newer format",
+        lambda a, o: rewrite(a, o, manifest_change=lambda m: m.update(format_version=2)),
+        "format version",
+    ),
+    (
+        "manifest of another program",
+        lambda a, o: rewrite(a, o, manifest_change=lambda m: m.update(format="other")),
+        "does not describe",
+    ),
     ("manifest not JSON", lambda a, o: rewrite(a, o, manifest_body=b"{not json"), "not valid"),
-    ("manifest edited, sum not", lambda a, o: rewrite(
-        a, o, manifest_change=lambda m: m["tables"].update(products=1), fix_sum=False),
-     "checksum mismatch"),
-    ("wrong database kind", lambda a, o: rewrite(a, o, manifest_change=other_kind),
-     "cross-kind restore is not supported"),
-    ("member missing", lambda a, o: rewrite(
-        a, o, drop=[n for n in manifest_of(a)["members"] if n.startswith("files/media/")][:1]),
-     "missing from the archive"),
-    ("member not in manifest", lambda a, o: rewrite(
-        a, o, add=[("files/media/zz/extra.webp", b"RIFF")]), "not listed"),
-    ("member escaping its folder", lambda a, o: rewrite(
-        a, o, add=[("../../evil.txt", b"boo")]), "unexpected member"),
-    ("absolute member", lambda a, o: rewrite(
-        a, o, add=[("/tmp/evil.txt", b"boo")]), "unexpected member"),
+    (
+        "manifest edited, sum not",
+        lambda a, o: rewrite(
+            a, o, manifest_change=lambda m: m["tables"].update(products=1), fix_sum=False
+        ),
+        "checksum mismatch",
+    ),
+    (
+        "wrong database kind",
+        lambda a, o: rewrite(a, o, manifest_change=other_kind),
+        "cross-kind restore is not supported",
+    ),
+    (
+        "member missing",
+        lambda a, o: rewrite(
+            a, o, drop=[n for n in manifest_of(a)["members"] if n.startswith("files/media/")][:1]
+        ),
+        "missing from the archive",
+    ),
+    (
+        "member not in manifest",
+        lambda a, o: rewrite(a, o, add=[("files/media/zz/extra.webp", b"RIFF")]),
+        "not listed",
+    ),
+    (
+        "member escaping its folder",
+        lambda a, o: rewrite(a, o, add=[("../../evil.txt", b"boo")]),
+        "unexpected member",
+    ),
+    (
+        "absolute member",
+        lambda a, o: rewrite(a, o, add=[("/tmp/evil.txt", b"boo")]),
+        "unexpected member",
+    ),
 ]
 
 
-@pytest.mark.parametrize("make, expected", [(m, e) for _, m, e in BAD_ARCHIVES],
-                         ids=[name for name, _, _ in BAD_ARCHIVES])
-def test_damaged_archive_is_refused_and_target_untouched(
-        app_ctx, app, tmp_path, make, expected):
+@pytest.mark.parametrize(
+    "make, expected",
+    [(m, e) for _, m, e in BAD_ARCHIVES],
+    ids=[name for name, _, _ in BAD_ARCHIVES],
+)
+def test_damaged_archive_is_refused_and_target_untouched(app_ctx, app, tmp_path, make, expected):
     add_private_files(app)
     good = outbox(tmp_path) / "good.tar"
     assert run_cli(app, "backup", "create", str(good)).exit_code == 0
@@ -377,8 +461,7 @@ def test_damaged_archive_is_refused_and_target_untouched(
     assert (tree(instance / "reports"), tree(instance / "originals")) == files_before
     assert sorted(Path(app.config["MEDIA_ROOT"]).rglob("*")) == media_before
     assert not list(instance.glob(".restore-*"))
-    assert not (Path("/tmp/evil.txt").exists() and
-                Path("/tmp/evil.txt").read_bytes() == b"boo")
+    assert not (Path("/tmp/evil.txt").exists() and Path("/tmp/evil.txt").read_bytes() == b"boo")
 
 
 # --- create never leaves a partial file ----------------------------------------------------
@@ -403,11 +486,14 @@ def test_failed_backup_leaves_no_partial_file(app, tmp_path, monkeypatch):
     assert sorted(p.name for p in archive.parent.iterdir()) == ["site.tar"]
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("no-such-folder/site.tar", "does not exist"),
-    ("gone/deeper/site.tar", "does not exist"),
-    (".", "is a directory"),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("no-such-folder/site.tar", "does not exist"),
+        ("gone/deeper/site.tar", "does not exist"),
+        (".", "is a directory"),
+    ],
+)
 def test_backup_to_an_impossible_path_is_a_clear_error(app, tmp_path, path, expected):
     result = run_cli(app, "backup", "create", str(tmp_path / path))
     assert result.exit_code != 0 and expected in result.output, result.output
@@ -432,7 +518,8 @@ def test_missing_pg_tools_is_a_clear_error(app_ctx, app, tmp_path, command):
     if command == "create":
         assert not archive.exists()
     assert sorted(p.name for p in archive.parent.iterdir()) == (
-        ["site.tar"] if command == "restore" else [])
+        ["site.tar"] if command == "restore" else []
+    )
 
 
 def test_password_never_on_the_command_line(tmp_path):

@@ -1,5 +1,6 @@
 """Bulk import/export on real CSV and XLSX files (written here with csv and openpyxl, in
 the encodings Excel produces), against the seeded database."""
+
 import csv
 import io
 import json
@@ -39,8 +40,6 @@ def in_a_request(app):
         yield
 
 
-
-
 def product(slug: str) -> Product | None:
     return db.session.scalar(select(Product).filter_by(slug=slug))
 
@@ -50,7 +49,15 @@ def product_count() -> int:
 
 
 NEW_ROWS = [
-    ["wenchang-coconut-candy", "文昌椰子糖", "Wenchang coconut candy", "processed-food", "wenchang", "1-12", "椰子糖"],
+    [
+        "wenchang-coconut-candy",
+        "文昌椰子糖",
+        "Wenchang coconut candy",
+        "processed-food",
+        "wenchang",
+        "1-12",
+        "椰子糖",
+    ],
     ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
 ]
 
@@ -65,7 +72,9 @@ def test_template_has_the_columns_and_a_help_sheet(app):
         sheet = template("products", "xlsx")
     workbook = load_workbook(io.BytesIO(sheet.data))
     assert [c.value for c in workbook.worksheets[0][1]] == names
-    help_text = " ".join(str(c.value) for row in workbook.worksheets[1].iter_rows() for c in row if c.value)
+    help_text = " ".join(
+        str(c.value) for row in workbook.worksheets[1].iter_rows() for c in row if c.value
+    )
     assert "wenchang" in help_text and "文昌市" in help_text and "poultry" in help_text
     assert re.search(r"[\u4e00-\u9fff]{4}", workbook.worksheets[1]["C2"].value)  # help in Chinese
 
@@ -107,7 +116,9 @@ def test_only_differing_fields_are_written(app):
     plan = import_listings("products", csv_file(changed), editor_of("wenchang"))
     db.session.commit()
     assert [r.action for r in plan.rows] == ["update", "unchanged"]
-    assert plan.rows[0].changes == {"name_en": ("Wenchang coconut candy", "Wenchang coconut sweets")}
+    assert plan.rows[0].changes == {
+        "name_en": ("Wenchang coconut candy", "Wenchang coconut sweets")
+    }
     assert candy.name_en == "Wenchang coconut sweets" and candy.version == version + 1
 
 
@@ -131,8 +142,16 @@ def test_dry_run_lists_each_bad_row_and_import_applies_none(app):
     plan = dry_run("products", data, editor_of("wenchang"))
     found = {(e.row, e.field) for e in plan.errors}
     assert found == {
-        (3, "name_zh"), (4, "category"), (5, "counties"), (6, "season"), (7, "counties"),
-        (8, "slug"), (9, "slug"), (10, "counties"), (11, "name_zh"), (12, None),
+        (3, "name_zh"),
+        (4, "category"),
+        (5, "counties"),
+        (6, "season"),
+        (7, "counties"),
+        (8, "slug"),
+        (9, "slug"),
+        (10, "counties"),
+        (11, "name_zh"),
+        (12, None),
     }
     with force_locale("zh"):
         chinese = {e.row: str(e.message) for e in plan.errors}
@@ -158,11 +177,13 @@ def test_published_changes_become_a_pending_revision_when_asked(app):
     plan = import_listings("products", data, editor_of("wenchang"), revise_published=True)
     db.session.commit()
     assert [r.action for r in plan.rows] == ["update"]
-    revision = db.session.scalar(select(ListingRevision).where(
-        ListingRevision.listing_type == "products",
-        ListingRevision.listing_id == product("wenchang-chicken").id,
-        ListingRevision.state.in_(PENDING),
-    ))
+    revision = db.session.scalar(
+        select(ListingRevision).where(
+            ListingRevision.listing_type == "products",
+            ListingRevision.listing_id == product("wenchang-chicken").id,
+            ListingRevision.state.in_(PENDING),
+        )
+    )
     assert json.loads(revision.data)["name_en"] == "Wenchang Chicken (new)"
     assert product("wenchang-chicken").name_en == "Wenchang Chicken"  # nothing went public
 
@@ -171,7 +192,9 @@ def test_province_wide_and_other_counties_need_the_provincial_office(app):
     rows = [["island-salt", "海盐", "", "processed-food", "", "", ""]]
     header = HEADER + ["province_wide"]
     data = csv_file([r + ["yes"] for r in rows], header=header)
-    assert {(e.row, e.field) for e in dry_run("products", data, editor_of("wenchang")).errors} == {(2, "province_wide")}
+    assert {(e.row, e.field) for e in dry_run("products", data, editor_of("wenchang")).errors} == {
+        (2, "province_wide")
+    }
     assert dry_run("products", data, provincial()).ok  # every county
 
 
@@ -192,15 +215,20 @@ def test_export_round_trips_without_changes(app, fmt):
     assert not db.session.dirty and not db.session.new
 
     everything = export_listings("products", provincial(), fmt)
-    assert {r.action for r in import_listings("products", everything.data, provincial()).rows} == {"unchanged"}
+    assert {r.action for r in import_listings("products", everything.data, provincial()).rows} == {
+        "unchanged"
+    }
 
 
-DANGEROUS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-5 °C", "@SUM(A1)", "'=quoted"]
+DANGEROUS = ['=HYPERLINK("http://evil","x")', "+1+2", "-5 °C", "@SUM(A1)", "'=quoted"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
-    rows = [[f"risky-{i}", "风险", value, "fruit", "wenchang", "", value] for i, value in enumerate(DANGEROUS)]
+    rows = [
+        [f"risky-{i}", "风险", value, "fruit", "wenchang", "", value]
+        for i, value in enumerate(DANGEROUS)
+    ]
     import_listings("products", csv_file(rows), editor_of("wenchang"))
     quoted = product("risky-4")  # a file's "'=x" means "=x": put a real apostrophe in directly
     quoted.name_en = quoted.summary_zh = DANGEROUS[4]
@@ -220,7 +248,8 @@ def test_export_neutralises_formulas_and_still_round_trips(app, fmt):
 
 
 @pytest.mark.parametrize(
-    "encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ","), ("gbk", ","), ("gb18030", ";"), ("utf-16", "\t")]
+    "encoding, delimiter",
+    [("utf-8", ","), ("utf-8-sig", ","), ("gbk", ","), ("gb18030", ";"), ("utf-16", "\t")],
 )
 def test_encodings_excel_writes_are_read(app, encoding, delimiter):
     data = csv_file(NEW_ROWS, encoding=encoding, delimiter=delimiter)
@@ -230,15 +259,29 @@ def test_encodings_excel_writes_are_read(app, encoding, delimiter):
 
 FILE_ERRORS = {
     "empty": (lambda: b"", "empty"),
-    "unknown encoding": (lambda: b"slug,name_zh,category\nx,\xff\xfe\xff\xfe\x80,fruit\n", "encoding"),
+    "unknown encoding": (
+        lambda: b"slug,name_zh,category\nx,\xff\xfe\xff\xfe\x80,fruit\n",
+        "encoding",
+    ),
     "old xls": (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "xls"),
     "damaged xlsx": (lambda: b"PK\x03\x04" + b"garbage" * 50, "damaged"),
     "oversized": (lambda: csv_file([["a" * 1000] * 7] * (MAX_BYTES // 7000 + 10)), "too_large"),
-    "too many rows": (lambda: csv_file([[f"p{i}", "名", "", "fruit", "wenchang", "", ""] for i in range(MAX_ROWS + 1)]), "too_many_rows"),
+    "too many rows": (
+        lambda: csv_file(
+            [[f"p{i}", "名", "", "fruit", "wenchang", "", ""] for i in range(MAX_ROWS + 1)]
+        ),
+        "too_many_rows",
+    ),
     "header only": (lambda: csv_file([]), "no_rows"),
-    "unknown column": (lambda: csv_file([["a", "b", "c", "d", "e", "f", "g", "h"]], header=HEADER + ["price"]), "unknown_columns"),
+    "unknown column": (
+        lambda: csv_file([["a", "b", "c", "d", "e", "f", "g", "h"]], header=HEADER + ["price"]),
+        "unknown_columns",
+    ),
     "missing column": (lambda: csv_file([["a"]], header=["slug"]), "missing_columns"),
-    "duplicate column": (lambda: csv_file([["a", "b", "c"]], header=["slug", "slug", "name_zh"]), "duplicate_columns"),
+    "duplicate column": (
+        lambda: csv_file([["a", "b", "c"]], header=["slug", "slug", "name_zh"]),
+        "duplicate_columns",
+    ),
     "NUL byte": (lambda: b"slug,name_zh,category\nx,\x00,fruit\n", "damaged"),
 }
 
@@ -276,7 +319,14 @@ ENTERPRISE_HEADER = ["credit_code", "slug", "name_zh", "county", "website", "ema
 
 
 def test_enterprises_import_validate_and_round_trip(app):
-    good = [new_credit_code(901), "wenchang-coconut-co", "文昌椰子公司", "wenchang", "https://example.cn", "info@example.cn"]
+    good = [
+        new_credit_code(901),
+        "wenchang-coconut-co",
+        "文昌椰子公司",
+        "wenchang",
+        "https://example.cn",
+        "info@example.cn",
+    ]
     data = csv_file([good], header=ENTERPRISE_HEADER)
     import_listings("enterprises", data, editor_of("wenchang"))
     db.session.commit()
@@ -284,7 +334,14 @@ def test_enterprises_import_validate_and_round_trip(app):
     assert created.status == PublicationStatus.DRAFT and created.credit_code == good[0]
 
     bad = [
-        [good[0][:17] + "0" if good[0][17] != "0" else good[0][:17] + "1", "x-1", "甲", "wenchang", "", ""],
+        [
+            good[0][:17] + "0" if good[0][17] != "0" else good[0][:17] + "1",
+            "x-1",
+            "甲",
+            "wenchang",
+            "",
+            "",
+        ],
         [new_credit_code(902), "x-2", "乙", "wenchang", "javascript:alert(1)", ""],
         [new_credit_code(903), "x-3", "丙", "wenchang", "", "not-an-email"],
         [new_credit_code(904), "wenchang-coconut-co", "丁", "wenchang", "", ""],  # slug taken
@@ -292,7 +349,11 @@ def test_enterprises_import_validate_and_round_trip(app):
     ]
     plan = dry_run("enterprises", csv_file(bad, header=ENTERPRISE_HEADER), editor_of("wenchang"))
     assert {(e.row, e.field) for e in plan.errors} == {
-        (2, "credit_code"), (3, "website"), (4, "email"), (5, "slug"), (6, "county"),
+        (2, "credit_code"),
+        (3, "website"),
+        (4, "email"),
+        (5, "slug"),
+        (6, "county"),
     }
 
     exported = export_listings("enterprises", editor_of("wenchang"), "xlsx")
@@ -322,7 +383,14 @@ def test_an_imported_change_to_a_published_listing_is_revised_and_audited_as_a_f
     editor = editor_of("wenchang")
     db.session.commit()
     chicken = product("wenchang-chicken")
-    row = ["wenchang-chicken", "文昌鸡", "Wenchang Chicken (imported)", "poultry", "wenchang", "1-12"]
+    row = [
+        "wenchang-chicken",
+        "文昌鸡",
+        "Wenchang Chicken (imported)",
+        "poultry",
+        "wenchang",
+        "1-12",
+    ]
     import_listings("products", csv_file([row], header=HEADER[:6]), editor, revise_published=True)
     imported = _last_audit("revise")
     revision = listings.pending_revision(KINDS["products"], chicken)

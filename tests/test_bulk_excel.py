@@ -38,8 +38,19 @@ CODE = code("91469005MA5T1234X")
 ENTERPRISE_HEADER = ["credit_code", "slug", "name_zh", "county", "phone"]
 ENTERPRISE_ROW = [CODE, "wenchang-excel-co", "文昌表格公司", "wenchang", "0898-65321234"]
 PRODUCT_HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
-PRODUCT_ROW = ["wenchang-excel-candy", "文昌表格糖", "Candy", "processed-food", "wenchang", "3-5", "糖"]
-ROWS = {"enterprises": (ENTERPRISE_HEADER, ENTERPRISE_ROW), "products": (PRODUCT_HEADER, PRODUCT_ROW)}
+PRODUCT_ROW = [
+    "wenchang-excel-candy",
+    "文昌表格糖",
+    "Candy",
+    "processed-food",
+    "wenchang",
+    "3-5",
+    "糖",
+]
+ROWS = {
+    "enterprises": (ENTERPRISE_HEADER, ENTERPRISE_ROW),
+    "products": (PRODUCT_HEADER, PRODUCT_ROW),
+}
 
 
 def xlsx_cell(kind: str, column: str, value, number_format: str = "General") -> bytes:
@@ -56,7 +67,9 @@ def xlsx_cell(kind: str, column: str, value, number_format: str = "General") -> 
     return buffer.getvalue()
 
 
-def csv_cell(kind: str, column: str, value: str, encoding="utf-8-sig", delimiter=",", rows=None) -> bytes:
+def csv_cell(
+    kind: str, column: str, value: str, encoding="utf-8-sig", delimiter=",", rows=None
+) -> bytes:
     """The base row with one cell as Excel writes it on "Save as CSV" (CRLF line ends)."""
     header, row = ROWS[kind]
     row = list(row)
@@ -70,57 +83,352 @@ def csv_cell(kind: str, column: str, value: str, encoding="utf-8-sig", delimiter
 
 # (case id, listing kind, column, file bytes, words of the English explanation)
 DAMAGED = [
-    ("code-float", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", 9.1469005e17), "stored this code as a number"),
-    ("code-float-scientific-format", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", 9.14690050000001e17, "0.00E+00"), "stored this code as a number"),
-    ("code-int", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", 914690050000000000), "stored this code as a number"),
-    ("code-short-int-cell", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", 91469005123), "stored this code as a number"),
-    ("code-date-cell", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", datetime(2026, 3, 12), "yyyy/m/d"), "turned this value into a date"),
-    ("code-csv-scientific", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "9.1469E+17"), "scientific notation"),
-    ("code-csv-scientific-long", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "9.14690050000001E+17"), "scientific notation"),
-    ("code-csv-scientific-lower", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "9.1469e+17", "gbk"), "scientific notation"),
-    ("code-csv-rounded", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "914690050000000000"), "rounded it to 15 digits"),
-    ("code-csv-point-zero", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "914690050000000000.0"), "stored this code as a number"),
-    ("code-csv-thousands", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "914,690,050,000,000,000"), "stored this code as a number"),
-    ("code-csv-short-integer", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", "91469005123"), "this one has 11 digits"),
-    ("phone-int-lost-zero", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 89865321234), "dropped the leading 0"),
-    ("phone-float-lost-zero", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 89865321234.0), "0898653212"),
-    ("phone-csv-lost-zero", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "89865321234"), "dropped the leading 0"),
-    ("phone-csv-beijing-lost-zero", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "1012345678", "gbk", ";"), "dropped the leading 0"),
-    ("phone-csv-lost-zero-point-zero", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "89865321234.0"), "dropped the leading 0"),
-    ("phone-csv-lost-zero-thousands", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "898,653,212"), "dropped the leading 0"),
-    ("phone-csv-scientific", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "8.98653E+10"), "scientific notation"),
-    ("phone-csv-scientific-mobile", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "1.38001E+10"), "scientific notation"),
-    ("phone-int-lost-plus", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 8613800138000), "dropped the +"),
-    ("phone-fraction", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 6532123.4), "with decimals"),
-    ("phone-date-cell", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", datetime(2026, 6, 5), "m/d/yy"), "turned this value into a date"),
-    ("phone-time-cell", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", time(8, 30), "h:mm"), "into a date or time (08:30:00)"),
-    ("season-date-cell", "products", "season", lambda: xlsx_cell("products", "season", datetime(2026, 3, 12), "m月d日"), "probably “3-12”"),
-    ("season-date-cell-iso", "products", "season", lambda: xlsx_cell("products", "season", datetime(2026, 3, 5), "yyyy-mm-dd"), "month range into a date"),
-    ("season-serial", "products", "season", lambda: xlsx_cell("products", "season", 45678), "serial number (45678 = 2025-01-21)"),
-    ("season-csv-serial", "products", "season", lambda: csv_cell("products", "season", "46093"), "serial number"),
-    ("season-csv-day-month", "products", "season", lambda: csv_cell("products", "season", "12-Mar"), "month range into a date"),
-    ("season-csv-slashes", "products", "season", lambda: csv_cell("products", "season", "2026/3/12", "gbk"), "month range into a date"),
-    ("season-csv-chinese", "products", "season", lambda: csv_cell("products", "season", "3月12日", "gbk", ";"), "month range into a date"),
-    ("season-csv-month-day-short", "products", "season", lambda: csv_cell("products", "season", "3/12"), "month range into a date"),
-    ("slug-date-cell", "products", "slug", lambda: xlsx_cell("products", "slug", datetime(2026, 1, 2), "yyyy/m/d"), "turned this value into a date"),
-    ("name-long-number", "products", "name_en", lambda: xlsx_cell("products", "name_en", 1234567890123456789), "first 15 digits"),
+    (
+        "code-float",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", 9.1469005e17),
+        "stored this code as a number",
+    ),
+    (
+        "code-float-scientific-format",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", 9.14690050000001e17, "0.00E+00"),
+        "stored this code as a number",
+    ),
+    (
+        "code-int",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", 914690050000000000),
+        "stored this code as a number",
+    ),
+    (
+        "code-short-int-cell",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", 91469005123),
+        "stored this code as a number",
+    ),
+    (
+        "code-date-cell",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", datetime(2026, 3, 12), "yyyy/m/d"),
+        "turned this value into a date",
+    ),
+    (
+        "code-csv-scientific",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "9.1469E+17"),
+        "scientific notation",
+    ),
+    (
+        "code-csv-scientific-long",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "9.14690050000001E+17"),
+        "scientific notation",
+    ),
+    (
+        "code-csv-scientific-lower",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "9.1469e+17", "gbk"),
+        "scientific notation",
+    ),
+    (
+        "code-csv-rounded",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "914690050000000000"),
+        "rounded it to 15 digits",
+    ),
+    (
+        "code-csv-point-zero",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "914690050000000000.0"),
+        "stored this code as a number",
+    ),
+    (
+        "code-csv-thousands",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "914,690,050,000,000,000"),
+        "stored this code as a number",
+    ),
+    (
+        "code-csv-short-integer",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", "91469005123"),
+        "this one has 11 digits",
+    ),
+    (
+        "phone-int-lost-zero",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 89865321234),
+        "dropped the leading 0",
+    ),
+    (
+        "phone-float-lost-zero",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 89865321234.0),
+        "0898653212",
+    ),
+    (
+        "phone-csv-lost-zero",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "89865321234"),
+        "dropped the leading 0",
+    ),
+    (
+        "phone-csv-beijing-lost-zero",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "1012345678", "gbk", ";"),
+        "dropped the leading 0",
+    ),
+    (
+        "phone-csv-lost-zero-point-zero",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "89865321234.0"),
+        "dropped the leading 0",
+    ),
+    (
+        "phone-csv-lost-zero-thousands",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "898,653,212"),
+        "dropped the leading 0",
+    ),
+    (
+        "phone-csv-scientific",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "8.98653E+10"),
+        "scientific notation",
+    ),
+    (
+        "phone-csv-scientific-mobile",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "1.38001E+10"),
+        "scientific notation",
+    ),
+    (
+        "phone-int-lost-plus",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 8613800138000),
+        "dropped the +",
+    ),
+    (
+        "phone-fraction",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 6532123.4),
+        "with decimals",
+    ),
+    (
+        "phone-date-cell",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", datetime(2026, 6, 5), "m/d/yy"),
+        "turned this value into a date",
+    ),
+    (
+        "phone-time-cell",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", time(8, 30), "h:mm"),
+        "into a date or time (08:30:00)",
+    ),
+    (
+        "season-date-cell",
+        "products",
+        "season",
+        lambda: xlsx_cell("products", "season", datetime(2026, 3, 12), "m月d日"),
+        "probably “3-12”",
+    ),
+    (
+        "season-date-cell-iso",
+        "products",
+        "season",
+        lambda: xlsx_cell("products", "season", datetime(2026, 3, 5), "yyyy-mm-dd"),
+        "month range into a date",
+    ),
+    (
+        "season-serial",
+        "products",
+        "season",
+        lambda: xlsx_cell("products", "season", 45678),
+        "serial number (45678 = 2025-01-21)",
+    ),
+    (
+        "season-csv-serial",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "46093"),
+        "serial number",
+    ),
+    (
+        "season-csv-day-month",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "12-Mar"),
+        "month range into a date",
+    ),
+    (
+        "season-csv-slashes",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "2026/3/12", "gbk"),
+        "month range into a date",
+    ),
+    (
+        "season-csv-chinese",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "3月12日", "gbk", ";"),
+        "month range into a date",
+    ),
+    (
+        "season-csv-month-day-short",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "3/12"),
+        "month range into a date",
+    ),
+    (
+        "slug-date-cell",
+        "products",
+        "slug",
+        lambda: xlsx_cell("products", "slug", datetime(2026, 1, 2), "yyyy/m/d"),
+        "turned this value into a date",
+    ),
+    (
+        "name-long-number",
+        "products",
+        "name_en",
+        lambda: xlsx_cell("products", "name_en", 1234567890123456789),
+        "first 15 digits",
+    ),
 ]
 
 # (case id, listing kind, column, file bytes, attribute, value stored)
 REPAIRED = [
-    ("phone-float-mobile", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 13800138000.0), "phone", "13800138000"),
-    ("phone-int-mobile", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 13800138000), "phone", "13800138000"),
-    ("phone-csv-point-zero", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "13800138000.0"), "phone", "13800138000"),
-    ("phone-csv-thousands", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "13,800,138,000"), "phone", "13800138000"),
-    ("phone-csv-formula-text", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", '="089865321234"'), "phone", "089865321234"),
-    ("phone-int-local", "enterprises", "phone", lambda: xlsx_cell("enterprises", "phone", 65321234), "phone", "65321234"),
-    ("phone-csv-400", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "4008123123", "gbk", ";"), "phone", "4008123123"),
-    ("phone-csv-trailing-spaces", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "0898-65321234   "), "phone", "0898-65321234"),
-    ("phone-csv-with-zero", "enterprises", "phone", lambda: csv_cell("enterprises", "phone", "089865321234"), "phone", "089865321234"),
-    ("code-csv-formula-text", "enterprises", "credit_code", lambda: csv_cell("enterprises", "credit_code", f'="{CODE}"', "gbk"), "credit_code", CODE),
-    ("code-text-cell", "enterprises", "credit_code", lambda: xlsx_cell("enterprises", "credit_code", CODE, "@"), "credit_code", CODE),
-    ("season-int-cell", "products", "season", lambda: xlsx_cell("products", "season", 3), "season_mask", 0b100),
-    ("season-range-text", "products", "season", lambda: csv_cell("products", "season", "3-5", "gbk", ";"), "season_mask", 0b11100),
+    (
+        "phone-float-mobile",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 13800138000.0),
+        "phone",
+        "13800138000",
+    ),
+    (
+        "phone-int-mobile",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 13800138000),
+        "phone",
+        "13800138000",
+    ),
+    (
+        "phone-csv-point-zero",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "13800138000.0"),
+        "phone",
+        "13800138000",
+    ),
+    (
+        "phone-csv-thousands",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "13,800,138,000"),
+        "phone",
+        "13800138000",
+    ),
+    (
+        "phone-csv-formula-text",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", '="089865321234"'),
+        "phone",
+        "089865321234",
+    ),
+    (
+        "phone-int-local",
+        "enterprises",
+        "phone",
+        lambda: xlsx_cell("enterprises", "phone", 65321234),
+        "phone",
+        "65321234",
+    ),
+    (
+        "phone-csv-400",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "4008123123", "gbk", ";"),
+        "phone",
+        "4008123123",
+    ),
+    (
+        "phone-csv-trailing-spaces",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "0898-65321234   "),
+        "phone",
+        "0898-65321234",
+    ),
+    (
+        "phone-csv-with-zero",
+        "enterprises",
+        "phone",
+        lambda: csv_cell("enterprises", "phone", "089865321234"),
+        "phone",
+        "089865321234",
+    ),
+    (
+        "code-csv-formula-text",
+        "enterprises",
+        "credit_code",
+        lambda: csv_cell("enterprises", "credit_code", f'="{CODE}"', "gbk"),
+        "credit_code",
+        CODE,
+    ),
+    (
+        "code-text-cell",
+        "enterprises",
+        "credit_code",
+        lambda: xlsx_cell("enterprises", "credit_code", CODE, "@"),
+        "credit_code",
+        CODE,
+    ),
+    (
+        "season-int-cell",
+        "products",
+        "season",
+        lambda: xlsx_cell("products", "season", 3),
+        "season_mask",
+        0b100,
+    ),
+    (
+        "season-range-text",
+        "products",
+        "season",
+        lambda: csv_cell("products", "season", "3-5", "gbk", ";"),
+        "season_mask",
+        0b11100,
+    ),
 ]
 
 
@@ -136,7 +444,9 @@ def listing_count(kind: str) -> int:
 
 
 @pytest.mark.parametrize("case, kind, column, build, words", DAMAGED, ids=[c[0] for c in DAMAGED])
-def test_excel_damage_is_explained_and_nothing_is_stored(app, in_a_request, case, kind, column, build, words):
+def test_excel_damage_is_explained_and_nothing_is_stored(
+    app, in_a_request, case, kind, column, build, words
+):
     data = build()
     plan = dry_run(kind, data, provincial())
     assert [(e.row, e.field) for e in plan.errors] == [(2, column)]
@@ -151,8 +461,12 @@ def test_excel_damage_is_explained_and_nothing_is_stored(app, in_a_request, case
     assert listing_count(kind) == before
 
 
-@pytest.mark.parametrize("case, kind, column, build, attr, stored", REPAIRED, ids=[c[0] for c in REPAIRED])
-def test_certain_excel_damage_is_repaired(app, in_a_request, case, kind, column, build, attr, stored):
+@pytest.mark.parametrize(
+    "case, kind, column, build, attr, stored", REPAIRED, ids=[c[0] for c in REPAIRED]
+)
+def test_certain_excel_damage_is_repaired(
+    app, in_a_request, case, kind, column, build, attr, stored
+):
     plan = import_listings(kind, build(), provincial())
     assert plan.ok and [r.action for r in plan.rows] == ["create"]
     model = Enterprise if kind == "enterprises" else Product
@@ -228,7 +542,11 @@ def test_template_keeps_every_column_text_with_notes_and_validations(app, in_a_r
             assert note is None, name
         validation = validations.get(f"{letter}2:{letter}1048576")
         if column_kind == spreadsheets.CODE:
-            assert (validation.type, validation.operator, validation.formula1) == ("textLength", "equal", "18")
+            assert (validation.type, validation.operator, validation.formula1) == (
+                "textLength",
+                "equal",
+                "18",
+            )
         elif choices:
             assert validation.type == "list" and validation.formula1.startswith("lists!$")
         else:
@@ -256,6 +574,9 @@ def test_export_round_trip_keeps_codes_and_phones_as_text(app, in_a_request):
             assert cell.number_format == "@" and isinstance(cell.value, str)
     table = read_table(exported.data)
     phones = {cells["slug"]: cells["phone"] for _, cells in table.rows}
-    assert phones["wenchang-digits-co"] == "089865321234" and phones["wenchang-mobile-co"] == "13800138000"
+    assert (
+        phones["wenchang-digits-co"] == "089865321234"
+        and phones["wenchang-mobile-co"] == "13800138000"
+    )
     again = import_listings("enterprises", exported.data, provincial())
     assert {r.key: r.action for r in again.rows}[rows[0][0]] == "unchanged"

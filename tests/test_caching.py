@@ -1,6 +1,7 @@
 """The caching wing (app/caching): the middleware answers every route marked cacheable, the
 cacheable paths come from the marked views, and the one flush hook bumps the catalogue
 generation for expo changes too."""
+
 from datetime import date
 
 import pytest
@@ -24,8 +25,14 @@ def test_cacheable_paths_come_from_the_marked_views(app):
     exact, prefixes = cacheable_paths(app)
     assert set(exact) == {"/", "/counties/", "/products/", "/categories/", "/register/"}
     assert {prefix for prefix, _route in prefixes} == {
-        "/counties/", "/products/", "/brands/", "/enterprises/", "/categories/", "/q/",
-        "/api/v1/", "/data/",
+        "/counties/",
+        "/products/",
+        "/brands/",
+        "/enterprises/",
+        "/categories/",
+        "/q/",
+        "/api/v1/",
+        "/data/",
     }
     assert dict(prefixes)["/api/v1/"] == OPEN_DATA and exact["/"] == HTML_PAGE
 
@@ -38,11 +45,14 @@ def test_a_path_cached_two_ways_is_refused():
         cacheable_paths(app)
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/products/wenchang-chicken",
-    "/api/v1/counties?per_page=5",
-    "/data/products.csv",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/products/wenchang-chicken",
+        "/api/v1/counties?per_page=5",
+        "/data/products.csv",
+    ],
+)
 def test_middleware_answers_open_data_like_flask(app, url):
     app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
     client = app.test_client(use_cookies=False)

@@ -5,6 +5,7 @@ translated 503, leaves no temporary or partial file and no database row behind.
 
 Faults are injected at the os level (os.open, os.write, os.fsync, os.replace), only for
 paths under the test's media and instance folders, at each point of a write."""
+
 import errno
 import io
 import os
@@ -105,8 +106,10 @@ def _leftovers(before: set[Path], *roots: Path) -> set[Path]:
 
 def _counts() -> tuple[int, int, int]:
     db.session.expire_all()
-    return tuple(db.session.scalar(select(func.count()).select_from(m))
-                 for m in (ProductImage, CounterfeitReport, AuditEntry))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (ProductImage, CounterfeitReport, AuditEntry)
+    )
 
 
 def _assert_refused(response, lang: str, disk: FaultyDisk) -> None:
@@ -144,15 +147,26 @@ def test_admin_photo_upload_on_a_failing_disk(app, monkeypatch, role, error_numb
     disk = FaultyDisk(roots, error_number, point)
     with monkeypatch.context() as patch:
         disk.install(patch)
-        response = upload_photo(client, product.id,
-                                _unique_jpeg(len(IDS) * (role == "reviewer") + IDS.index(
-                                    f"{errno.errorcode[error_number]}-{point}")), lang=lang)
+        response = upload_photo(
+            client,
+            product.id,
+            _unique_jpeg(
+                len(IDS) * (role == "reviewer")
+                + IDS.index(f"{errno.errorcode[error_number]}-{point}")
+            ),
+            lang=lang,
+        )
     _assert_refused(response, lang, disk)
     assert _leftovers(before, *roots) == set(), "no rendition, original or temporary file"
     assert _counts() == counts, "no photo row, no audit entry"
     # Space is back: the same upload succeeds and every rendition is whole.
-    again = upload_photo(client, product.id, _unique_jpeg(500 + IDS.index(
-        f"{errno.errorcode[error_number]}-{point}") + 100 * (role == "reviewer")))
+    again = upload_photo(
+        client,
+        product.id,
+        _unique_jpeg(
+            500 + IDS.index(f"{errno.errorcode[error_number]}-{point}") + 100 * (role == "reviewer")
+        ),
+    )
     assert again.status_code == 302
     [image] = db.session.scalars(select(ProductImage).where(ProductImage.product_id == product.id))
     for width in image.widths:
@@ -161,21 +175,28 @@ def test_admin_photo_upload_on_a_failing_disk(app, monkeypatch, role, error_numb
                 img.load()
 
 
-@pytest.mark.parametrize(("error_number", "point"), [c for c in CASES if c[1] != "third-file"],
-                         ids=[i for i, c in zip(IDS, CASES) if c[1] != "third-file"])
+@pytest.mark.parametrize(
+    ("error_number", "point"),
+    [c for c in CASES if c[1] != "third-file"],
+    ids=[i for i, c in zip(IDS, CASES) if c[1] != "third-file"],
+)
 def test_report_with_photo_on_a_failing_disk(app, client, monkeypatch, error_number, point):
     app.config["WTF_CSRF_ENABLED"] = False
     roots = [app.config["MEDIA_ROOT"], app.config["INSTANCE_DIR"]]
     before, counts = _snapshot(*roots), _counts()
     lang = "en" if error_number == errno.EROFS else "zh"
     photo = _unique_jpeg(900 + IDS.index(f"{errno.errorcode[error_number]}-{point}"), (640, 480))
-    data = {"where_bought": "海口某超市", "description": "标签上的地理标志看起来是伪造的",
-            "photo": (io.BytesIO(photo), "label.jpg")}
+    data = {
+        "where_bought": "海口某超市",
+        "description": "标签上的地理标志看起来是伪造的",
+        "photo": (io.BytesIO(photo), "label.jpg"),
+    }
     disk = FaultyDisk(roots, error_number, point)
     with monkeypatch.context() as patch:
         disk.install(patch)
-        response = client.post(f"/report?lang={lang}", data=data,
-                               content_type="multipart/form-data")
+        response = client.post(
+            f"/report?lang={lang}", data=data, content_type="multipart/form-data"
+        )
     _assert_refused(response, lang, disk)
     assert _leftovers(before, *roots) == set()
     assert _counts() == counts, "no report row"

@@ -1,6 +1,7 @@
 """Host header poisoning (issue 8, kind 4): unknown hosts get the site's 400 page (from
 Flask and from the fast paths), and no URL, link or cache entry is built from Host or
 X-Forwarded-* headers: absolute URLs come from SITE_BASE_URL only."""
+
 import re
 
 import pytest
@@ -14,8 +15,15 @@ from config import trusted_hosts
 
 SITE = "http://127.0.0.1:5000"  # TestingConfig's SITE_BASE_URL
 # Hosts other than ours that pages may name (licence, schema.org vocabulary, XML names).
-FOREIGN_OK = {"schema.org", "www.w3.org", "www.sitemaps.org", "creativecommons.org",
-              "www.cnipa.gov.cn", "example.com", "www.example.com"}
+FOREIGN_OK = {
+    "schema.org",
+    "www.w3.org",
+    "www.sitemaps.org",
+    "creativecommons.org",
+    "www.cnipa.gov.cn",
+    "example.com",
+    "www.example.com",
+}
 
 FORGED_HOSTS = [
     "evil.example",  # the issue's example
@@ -49,9 +57,18 @@ def passport_code() -> str:
 
 def site_urls(code: str) -> list[str]:
     """Pages and files that carry absolute URLs, cached and uncached."""
-    return ["/", "/products/wenchang-chicken", "/counties/wenchang", "/categories/",
-            "/sitemap.xml", "/robots.txt", "/verify", f"/q/{code}", f"/q/{code}.svg",
-            "/products/wenchang-chicken?lang=en"]
+    return [
+        "/",
+        "/products/wenchang-chicken",
+        "/counties/wenchang",
+        "/categories/",
+        "/sitemap.xml",
+        "/robots.txt",
+        "/verify",
+        f"/q/{code}",
+        f"/q/{code}.svg",
+        "/products/wenchang-chicken?lang=en",
+    ]
 
 
 def foreign_urls(body: str) -> set[str]:
@@ -132,8 +149,9 @@ def test_forwarded_headers_never_reach_a_url(app_ctx, app, headers, proxies):
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
-@pytest.mark.parametrize("path", ["/counties", "/products", "/categories", "/register",
-                                  "/counties?lang=en", "/q"])
+@pytest.mark.parametrize(
+    "path", ["/counties", "/products", "/categories", "/register", "/counties?lang=en", "/q"]
+)
 def test_routing_redirects_go_to_the_site_base_url(app, path, proxies):
     """Werkzeug's slash redirects are sent relative: no host, forged or not."""
     if proxies:
@@ -148,8 +166,17 @@ def test_routing_redirects_go_to_the_site_base_url(app, path, proxies):
     assert client.get(path, headers={"Host": "evil.example"}).status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/products/no-such-product", "/counties",
-                                  "/admin/", "/api/v1/products", "/static/css/site.css"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/no-such-page",
+        "/products/no-such-product",
+        "/counties",
+        "/admin/",
+        "/api/v1/products",
+        "/static/css/site.css",
+    ],
+)
 def test_untrusted_host_is_400_whatever_the_path(app, path):
     response = app.test_client().get(path, headers={"Host": "evil.example"})
     assert response.status_code == 400 and not foreign_urls(html(response))
@@ -159,11 +186,17 @@ def test_untrusted_host_is_400_whatever_the_path(app, path):
 CONFIGURED = [
     (None, "http://127.0.0.1:5000", ["127.0.0.1", "localhost"]),
     (None, "https://catalogue.example.cn", ["catalogue.example.cn", "localhost", "127.0.0.1"]),
-    (None, "https://catalogue.example.cn:8443/", ["catalogue.example.cn", "localhost",
-                                                   "127.0.0.1"]),
+    (
+        None,
+        "https://catalogue.example.cn:8443/",
+        ["catalogue.example.cn", "localhost", "127.0.0.1"],
+    ),
     ("catalogue.example.cn,127.0.0.1", "https://x.cn", ["catalogue.example.cn", "127.0.0.1"]),
-    (" Catalogue.Example.CN , ,www.example.cn ", "https://x.cn",
-     ["catalogue.example.cn", "www.example.cn"]),
+    (
+        " Catalogue.Example.CN , ,www.example.cn ",
+        "https://x.cn",
+        ["catalogue.example.cn", "www.example.cn"],
+    ),
     (".example.cn", "https://x.cn", [".example.cn"]),  # Werkzeug: the domain and subdomains
     ("*", "https://x.cn", None),  # any host: only behind a proxy that checks Host itself
     ("", "http://localhost:5000", ["localhost", "127.0.0.1"]),

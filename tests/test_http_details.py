@@ -1,5 +1,6 @@
 """Issue 8, kind 12: conditional requests (RFC 9110 §13) answered alike by Flask views and
 the WSGI fast paths, and error responses that keep the headers the protocol requires."""
+
 from datetime import timedelta
 
 import pytest
@@ -36,32 +37,59 @@ CONDITIONS = [
     ("another tag", "GET", {"If-None-Match": '"g0-0000000000000000"'}, 200),
     ("its tag with an extra character", "GET", {"If-None-Match": '"x{bare}"'}, 200),
     ("HEAD with its tag", "HEAD", {"If-None-Match": ETAG}, 304),
-    ("tag matches, old date", "GET",
-     {"If-None-Match": ETAG, "If-Modified-Since": lambda lm: before(lm, days=30)}, 304),
-    ("tag differs, date matches: the tag decides", "GET",
-     {"If-None-Match": '"nope"', "If-Modified-Since": LM}, 200),
+    (
+        "tag matches, old date",
+        "GET",
+        {"If-None-Match": ETAG, "If-Modified-Since": lambda lm: before(lm, days=30)},
+        304,
+    ),
+    (
+        "tag differs, date matches: the tag decides",
+        "GET",
+        {"If-None-Match": '"nope"', "If-Modified-Since": LM},
+        200,
+    ),
     ("If-Modified-Since its own date", "GET", {"If-Modified-Since": LM}, 304),
-    ("If-Modified-Since later", "GET",
-     {"If-Modified-Since": lambda lm: after(lm, hours=1)}, 304),
-    ("If-Modified-Since a day earlier", "GET",
-     {"If-Modified-Since": lambda lm: before(lm, days=1)}, 200),
+    ("If-Modified-Since later", "GET", {"If-Modified-Since": lambda lm: after(lm, hours=1)}, 304),
+    (
+        "If-Modified-Since a day earlier",
+        "GET",
+        {"If-Modified-Since": lambda lm: before(lm, days=1)},
+        200,
+    ),
     ("If-Modified-Since not a date", "GET", {"If-Modified-Since": "yesterday"}, 200),
-    ("If-Modified-Since 31 February", "GET",
-     {"If-Modified-Since": "Tue, 31 Feb 2026 10:00:00 GMT"}, 200),
+    (
+        "If-Modified-Since 31 February",
+        "GET",
+        {"If-Modified-Since": "Tue, 31 Feb 2026 10:00:00 GMT"},
+        200,
+    ),
     ("If-Modified-Since empty", "GET", {"If-Modified-Since": ""}, 200),
     ("If-Modified-Since as a number", "GET", {"If-Modified-Since": "1700000000"}, 200),
     ("If-Match *", "GET", {"If-Match": "*"}, 200),
     ("If-Match its tag", "GET", {"If-Match": ETAG}, 200),
     ("If-Match another tag", "GET", {"If-Match": '"nope"'}, 412),
     ("If-Match weak tag: strong comparison", "GET", {"If-Match": "W/" + ETAG}, 412),
-    ("If-Match fails before If-None-Match *", "GET",
-     {"If-Match": '"nope"', "If-None-Match": "*"}, 412),
-    ("If-Unmodified-Since earlier", "GET",
-     {"If-Unmodified-Since": lambda lm: before(lm, days=1)}, 412),
+    (
+        "If-Match fails before If-None-Match *",
+        "GET",
+        {"If-Match": '"nope"', "If-None-Match": "*"},
+        412,
+    ),
+    (
+        "If-Unmodified-Since earlier",
+        "GET",
+        {"If-Unmodified-Since": lambda lm: before(lm, days=1)},
+        412,
+    ),
     ("If-Unmodified-Since its own date", "GET", {"If-Unmodified-Since": LM}, 200),
     ("If-Unmodified-Since not a date", "GET", {"If-Unmodified-Since": "soon"}, 200),
-    ("If-Match * wins over If-Unmodified-Since", "GET",
-     {"If-Match": "*", "If-Unmodified-Since": lambda lm: before(lm, days=1)}, 200),
+    (
+        "If-Match * wins over If-Unmodified-Since",
+        "GET",
+        {"If-Match": "*", "If-Unmodified-Since": lambda lm: before(lm, days=1)},
+        200,
+    ),
 ]
 
 
@@ -96,9 +124,12 @@ def dated(headers: dict) -> bool:
     return any("modified" in name.lower() for name in headers)
 
 
-CASES = [pytest.param(target, *case, id=f"{target}: {case[0]}")
-         for target in TARGETS for case in CONDITIONS
-         if not (target in ETAG_ONLY and dated(case[2]))]
+CASES = [
+    pytest.param(target, *case, id=f"{target}: {case[0]}")
+    for target in TARGETS
+    for case in CONDITIONS
+    if not (target in ETAG_ONLY and dated(case[2]))
+]
 
 
 @pytest.fixture
@@ -160,20 +191,24 @@ def test_a_head_304_has_no_body_and_no_content_type(fast):
 
 # --- error statuses keep their headers ----------------------------------------------------
 
-@pytest.mark.parametrize(("method", "url", "allowed"), [
-    ("POST", "/products/wenchang-chicken", "GET"),
-    ("PUT", "/", "GET"),
-    ("DELETE", "/healthz", "GET"),
-    ("POST", "/api/v1/products", "GET"),
-    ("PATCH", "/api/v1/", "GET"),
-    ("POST", "/api/v1/openapi.json", "GET"),
-    ("POST", "/verify", "GET"),
-    ("PUT", "/report", "POST"),
-    ("POST", "/sitemap.xml", "GET"),
-    ("DELETE", "/admin/login", "POST"),
-    ("POST", "/data/products.csv", "GET"),
-    ("POST", "/search?q=x", "GET"),
-])
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("POST", "/products/wenchang-chicken", "GET"),
+        ("PUT", "/", "GET"),
+        ("DELETE", "/healthz", "GET"),
+        ("POST", "/api/v1/products", "GET"),
+        ("PATCH", "/api/v1/", "GET"),
+        ("POST", "/api/v1/openapi.json", "GET"),
+        ("POST", "/verify", "GET"),
+        ("PUT", "/report", "POST"),
+        ("POST", "/sitemap.xml", "GET"),
+        ("DELETE", "/admin/login", "POST"),
+        ("POST", "/data/products.csv", "GET"),
+        ("POST", "/search?q=x", "GET"),
+    ],
+)
 def test_405_carries_allow(client, method, url, allowed):
     response = client.open(url, method=method)
     assert response.status_code == 405
@@ -183,16 +218,18 @@ def test_405_carries_allow(client, method, url, allowed):
         assert response.get_json()["error"]["code"] == 405
 
 
-@pytest.mark.parametrize(("exception", "header", "expected"), [
-    (Unauthorized(www_authenticate=None), None, None),
-    (TooManyRequests(retry_after=120), "Retry-After", "120"),
-    (TooManyRequests(), "Retry-After", "60"),
-    (ServiceUnavailable(retry_after=30), "Retry-After", "30"),
-    (ServiceUnavailable(), "Retry-After", "60"),
-])
+@pytest.mark.parametrize(
+    ("exception", "header", "expected"),
+    [
+        (Unauthorized(www_authenticate=None), None, None),
+        (TooManyRequests(retry_after=120), "Retry-After", "120"),
+        (TooManyRequests(), "Retry-After", "60"),
+        (ServiceUnavailable(retry_after=30), "Retry-After", "30"),
+        (ServiceUnavailable(), "Retry-After", "60"),
+    ],
+)
 @pytest.mark.parametrize("prefix", ["/test-only", "/api/v1/test-only"])
-def test_error_responses_keep_and_add_required_headers(app, exception, header, expected,
-                                                       prefix):
+def test_error_responses_keep_and_add_required_headers(app, exception, header, expected, prefix):
     @app.get(f"{prefix}/raise")
     def raise_it():
         raise exception
@@ -236,8 +273,9 @@ def test_throttled_sign_in_says_when_to_retry(app):
     app.config["RATELIMIT_ENABLED"] = True
     make_users()
     client = app.test_client()
-    statuses = [login(client, "editor_a", password="not-the-password-1").status_code
-                for _ in range(6)]
+    statuses = [
+        login(client, "editor_a", password="not-the-password-1").status_code for _ in range(6)
+    ]
     assert statuses[-1] == 429
     blocked = login(client, "editor_a", password="not-the-password-1")
     assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 3600
@@ -255,13 +293,17 @@ def test_health_503_says_when_to_retry(app, monkeypatch):
 
 
 def test_413_keeps_the_request_id_and_is_bilingual(client):
-    response = client.post("/report?lang=zh", data=b"a" * (300 * 1024),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/report?lang=zh",
+        data=b"a" * (300 * 1024),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 413 and response.headers["X-Request-ID"]
     assert "发送的内容太大" in response.get_data(as_text=True)
 
 
 # --- CSV downloads: one charset ---------------------------------------------------------------
+
 
 def test_csv_downloads_name_their_charset_once(app):
     from tests.admin_support import login, make_users
@@ -270,10 +312,12 @@ def test_csv_downloads_name_their_charset_once(app):
     client = app.test_client()
     public = [client.get("/data/products.csv"), client.get("/data/counties.csv")]
     login(client, "admin")
-    admin = [client.get(f"/admin/{kind}/{what}.csv") for kind in ("products", "enterprises")
-             for what in ("template", "export")]
+    admin = [
+        client.get(f"/admin/{kind}/{what}.csv")
+        for kind in ("products", "enterprises")
+        for what in ("template", "export")
+    ]
     admin.append(client.get("/admin/scans.csv"))
     for response in public + admin:
         assert response.status_code == 200, response.request.path
-        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", \
-            response.request.path
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", response.request.path

@@ -1,4 +1,5 @@
 """Both message catalogues are complete, and placeholders survive translation."""
+
 import re
 from pathlib import Path
 

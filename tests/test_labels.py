@@ -1,5 +1,6 @@
 """The one label table: every value of a labelled enum has a name, and the `label` filter
 names a member and its plain value alike."""
+
 import pytest
 from flask import render_template_string
 
@@ -8,8 +9,9 @@ from app.models import AuthorizationStatus, BrandKind, PublicationStatus, Regime
 from app.models.users import Role
 
 
-@pytest.mark.parametrize("enum_type", [Regime, SignStatus, AuthorizationStatus, BrandKind,
-                                       PublicationStatus, Role])
+@pytest.mark.parametrize(
+    "enum_type", [Regime, SignStatus, AuthorizationStatus, BrandKind, PublicationStatus, Role]
+)
 def test_every_member_has_a_label(enum_type):
     assert set(TABLES[enum_type.__name__]) == set(enum_type)
 
@@ -20,5 +22,6 @@ def test_label_filter_names_members_and_plain_values(app):
             "{{ regime|label }}|{{ 'agri_gi'|label('Regime') }}"
             "|{{ 'draft'|label('PublicationStatus') }}|{{ 'sign'|label('SearchKind') }}"
             "|{{ 'unknown'|label('Regime') }}",
-            regime=Regime.GI_TRADEMARK)
+            regime=Regime.GI_TRADEMARK,
+        )
     assert rendered == "GI trademark|Agricultural-product GI|Draft|GI sign|unknown"

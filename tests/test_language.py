@@ -1,5 +1,6 @@
 """Language negotiation (issue 8, kind 1): real Accept-Language headers, through the real
 client, on a page answered by Flask and on cached pages answered by the WSGI fast paths."""
+
 import re
 
 import pytest
@@ -77,10 +78,41 @@ def test_negotiate_language(header, expected):
 
 RANGE = st.builds(
     "{}{}".format,
-    st.sampled_from(["zh", "ZH", "zh-CN", "zh_TW", "zh-Hant-HK", "en", "en-GB", "fr", "*", "",
-                     "q", "-", ";", "中文", "\u200b"]),
-    st.sampled_from(["", ";q=0", ";q=1", ";q=0.5", ";q=.5", ";q=x", ";q=1e400", ";q=-1", ";",
-                     ";level=1", "=", ";q=0.0000001"]),
+    st.sampled_from(
+        [
+            "zh",
+            "ZH",
+            "zh-CN",
+            "zh_TW",
+            "zh-Hant-HK",
+            "en",
+            "en-GB",
+            "fr",
+            "*",
+            "",
+            "q",
+            "-",
+            ";",
+            "中文",
+            "\u200b",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "",
+            ";q=0",
+            ";q=1",
+            ";q=0.5",
+            ";q=.5",
+            ";q=x",
+            ";q=1e400",
+            ";q=-1",
+            ";",
+            ";level=1",
+            "=",
+            ";q=0.0000001",
+        ]
+    ),
 )
 
 

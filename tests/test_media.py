@@ -1,6 +1,7 @@
 """Photo uploads end to end on real files: generated here with Pillow (and a little byte
 work for what Pillow will not write: bombs, polyglots, a hand-built ICC profile), pushed
 through the real pipeline onto disk, read back with Pillow, served by the media view."""
+
 import hashlib
 import re
 import struct
@@ -92,13 +93,18 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares huge dimensions in a few dozen bytes: a decompression bomb."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
         )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 SVG = b"""<?xml version="1.0"?>
@@ -137,12 +143,20 @@ def swapped_primaries_profile() -> bytes:
     """An ICC v2 matrix/TRC RGB profile whose red and blue primaries are sRGB's blue and
     red: a pure red pixel in a file tagged with it is blue in sRGB. Built by hand because
     no such profile ships with Pillow."""
-    srgb_red, srgb_green, srgb_blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    srgb_red, srgb_green, srgb_blue = (
+        (0.4361, 0.2225, 0.0139),
+        (0.3851, 0.7169, 0.0971),
+        (0.1431, 0.0606, 0.7141),
+    )
     gamma = b"curv\x00\x00\x00\x00" + struct.pack(">IH", 1, 0x0233) + b"\x00\x00"
     desc_text = b"swapped\x00"
     desc = (
-        b"desc\x00\x00\x00\x00" + struct.pack(">I", len(desc_text)) + desc_text
-        + b"\x00" * 8 + b"\x00\x00\x00" + b"\x00" * 67
+        b"desc\x00\x00\x00\x00"
+        + struct.pack(">I", len(desc_text))
+        + desc_text
+        + b"\x00" * 8
+        + b"\x00\x00\x00"
+        + b"\x00" * 67
     )
     tags = [
         (b"desc", desc),
@@ -164,9 +178,22 @@ def swapped_primaries_profile() -> bytes:
         body += data
     size = offset + len(body)
     header = (
-        struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntr" + b"RGB " + b"XYZ "
-        + b"\x00" * 12 + b"acsp" + b"\x00" * 24 + b"\x00" * 4
-        + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\x00" * 4 + b"\x00" * 16 + b"\x00" * 28
+        struct.pack(">I", size)
+        + b"lcms"
+        + bytes([2, 0x10, 0, 0])
+        + b"mntr"
+        + b"RGB "
+        + b"XYZ "
+        + b"\x00" * 12
+        + b"acsp"
+        + b"\x00" * 24
+        + b"\x00" * 4
+        + _s15(0.9642)
+        + _s15(1.0)
+        + _s15(0.8249)
+        + b"\x00" * 4
+        + b"\x00" * 16
+        + b"\x00" * 28
     )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + body
@@ -174,14 +201,18 @@ def swapped_primaries_profile() -> bytes:
 
 def jpeg_with_swapped_profile() -> bytes:
     return encode(
-        Image.new("RGB", (200, 100), (255, 0, 0)), "JPEG", quality=95,
+        Image.new("RGB", (200, 100), (255, 0, 0)),
+        "JPEG",
+        quality=95,
         icc_profile=swapped_primaries_profile(),
     )
 
 
 def mpo_phone_photo() -> bytes:
     """A multi-picture JPEG, as some phones write: the first frame is the photo."""
-    return encode(halves(), "MPO", save_all=True, append_images=[Image.new("RGB", (400, 200), "green")])
+    return encode(
+        halves(), "MPO", save_all=True, append_images=[Image.new("RGB", (400, 200), "green")]
+    )
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -369,7 +400,9 @@ def test_first_real_photo_replaces_the_generated_cover(app, client):
     chicken = product()
     generated = chicken.cover_image
     assert generated.generated
-    image = add_product_photo(chicken, jpeg_with_orientation_and_gps(), "  文昌鸡\n白切 ", "Wenchang chicken")
+    image = add_product_photo(
+        chicken, jpeg_with_orientation_and_gps(), "  文昌鸡\n白切 ", "Wenchang chicken"
+    )
     db.session.commit()
     assert (image.alt_zh, image.alt_en) == ("文昌鸡 白切", "Wenchang chicken")
     assert chicken.cover_image is image and not generated.is_cover
@@ -387,7 +420,12 @@ def test_first_real_photo_replaces_the_generated_cover(app, client):
 
 @pytest.mark.parametrize(
     "alt_zh, alt_en, code",
-    [("", "Chicken", "alt_required"), ("  \n ", None, "alt_required"), ("鸡" * 301, None, "alt_too_long"), ("鸡", "x" * 301, "alt_too_long")],
+    [
+        ("", "Chicken", "alt_required"),
+        ("  \n ", None, "alt_required"),
+        ("鸡" * 301, None, "alt_too_long"),
+        ("鸡", "x" * 301, "alt_too_long"),
+    ],
 )
 def test_chinese_alt_text_is_required(app, media_root, alt_zh, alt_en, code):
     chicken = product()
@@ -411,7 +449,11 @@ def test_reorder_choose_cover_and_remove(app):
     db.session.commit()
     assert [i.id for i in chicken.images] == [second.id, generated.id, first.id]
 
-    for stale in ([second.id, first.id], [second.id, generated.id, first.id, 999999], [first.id] * 3):
+    for stale in (
+        [second.id, first.id],
+        [second.id, generated.id, first.id, 999999],
+        [first.id] * 3,
+    ):
         with pytest.raises(MediaError):
             reorder_photos(chicken, stale)
 

@@ -1,5 +1,6 @@
 """Model rules: credit codes, partial dates, seasons, bilingual fallback, authorization
 status, optimistic locking."""
+
 from datetime import date
 
 import pytest
@@ -87,7 +88,9 @@ def test_season_mask_round_trip():
 
 
 def test_english_falls_back_to_chinese_and_says_so():
-    product = Product(slug="p", name_zh="牛大力", name_en=None, description_zh="根", description_en="")
+    product = Product(
+        slug="p", name_zh="牛大力", name_en=None, description_zh="根", description_en=""
+    )
     assert product.localized("description", "en") == ("根", True)
     assert product.localized("description", "zh") == ("根", False)
     product.description_en = "Root"

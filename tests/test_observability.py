@@ -1,6 +1,7 @@
 """Issue 8, kind 10: every unexpected exception is logged with its traceback and a request
 id; the id is on the error page and in X-Request-ID on every response; one access line per
 request. The crashing routes are registered on the test's own app, never in production."""
+
 import logging
 import re
 
@@ -48,16 +49,23 @@ def error_records(caplog):
     return [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-@pytest.mark.parametrize(("url", "headers", "error"), [
-    ("/test-only/crash?lang=en", {}, "Boom: the view failed"),
-    ("/test-only/crash?lang=zh", {}, "Boom: the view failed"),
-    ("/test-only/crash", {"Accept-Language": "en"}, "Boom: the view failed"),
-    ("/test-only/key-error?lang=en", {}, "KeyError: 'missing'"),
-    ("/test-only/crash?lang=en", {"X-Request-ID": "nginx-0123456789abcdef"},
-     "Boom: the view failed"),
-])
+@pytest.mark.parametrize(
+    ("url", "headers", "error"),
+    [
+        ("/test-only/crash?lang=en", {}, "Boom: the view failed"),
+        ("/test-only/crash?lang=zh", {}, "Boom: the view failed"),
+        ("/test-only/crash", {"Accept-Language": "en"}, "Boom: the view failed"),
+        ("/test-only/key-error?lang=en", {}, "KeyError: 'missing'"),
+        (
+            "/test-only/crash?lang=en",
+            {"X-Request-ID": "nginx-0123456789abcdef"},
+            "Boom: the view failed",
+        ),
+    ],
+)
 def test_a_crash_is_logged_with_traceback_and_the_id_is_on_the_page(
-        crashing_app, logs, url, headers, error):
+    crashing_app, logs, url, headers, error
+):
     response = crashing_app.test_client().get(url, headers=headers, buffered=True)
     assert response.status_code == 500
     request_id = response.headers["X-Request-ID"]
@@ -69,7 +77,8 @@ def test_a_crash_is_logged_with_traceback_and_the_id_is_on_the_page(
     assert request_id in record.getMessage() and record.request_id == request_id
     assert record.exc_info is not None
     assert error in logs.text or error in "".join(
-        logging.Formatter().formatException(record.exc_info).splitlines()[-1:])
+        logging.Formatter().formatException(record.exc_info).splitlines()[-1:]
+    )
 
 
 def test_an_api_crash_is_json_with_the_id(crashing_app, logs):
@@ -84,6 +93,7 @@ def test_an_api_crash_is_json_with_the_id(crashing_app, logs):
 def test_a_failing_error_page_still_answers_with_the_id(crashing_app, logs):
     """The error page's own template fails: the page that needs nothing is sent, and both
     failures are logged."""
+
     def broken_template(*_args, **_kwargs):
         raise RuntimeError("template engine down")
 
@@ -116,19 +126,28 @@ def test_a_404_is_not_logged_as_an_error(crashing_app, logs):
     assert error_records(logs) == []
 
 
-@pytest.mark.parametrize(("method", "url", "status"), [
-    ("GET", "/", 200), ("GET", "/products/wenchang-chicken", 200),
-    ("HEAD", "/products/wenchang-chicken", 200), ("GET", "/no-such-page", 404),
-    ("POST", "/healthz", 405), ("GET", "/api/v1/products", 200),
-    ("GET", "/api/v1/products?county=atlantis", 404), ("GET", "/healthz", 200),
-    ("GET", "/test-only/crash", 500), ("GET", "/search?q=%E6%96%87%E6%98%8C", 200),
-    ("GET", "/verify?code=91469005000000019U&token=secret", 200),
-    ("GET", "/q/../etc", 404),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", "/", 200),
+        ("GET", "/products/wenchang-chicken", 200),
+        ("HEAD", "/products/wenchang-chicken", 200),
+        ("GET", "/no-such-page", 404),
+        ("POST", "/healthz", 405),
+        ("GET", "/api/v1/products", 200),
+        ("GET", "/api/v1/products?county=atlantis", 404),
+        ("GET", "/healthz", 200),
+        ("GET", "/test-only/crash", 500),
+        ("GET", "/search?q=%E6%96%87%E6%98%8C", 200),
+        ("GET", "/verify?code=91469005000000019U&token=secret", 200),
+        ("GET", "/q/../etc", 404),
+    ],
+)
 def test_every_request_gets_one_access_line(crashing_app, logs, method, url, status):
     client = crashing_app.test_client()
-    response = client.open(url, method=method, headers={"Cookie": "session=secret-cookie"},
-                           buffered=True)
+    response = client.open(
+        url, method=method, headers={"Cookie": "session=secret-cookie"}, buffered=True
+    )
     assert response.status_code == status
     lines = [r for r in logs.records if r.name == ACCESS_LOGGER]
     assert len(lines) == 1
@@ -151,20 +170,23 @@ def test_fast_path_answers_carry_an_id_and_an_access_line(crashing_app, logs):
     assert logged == ids
 
 
-@pytest.mark.parametrize(("incoming", "kept"), [
-    ("0123456789abcdef0123456789abcdef", True),  # nginx $request_id
-    ("3f2b8c1e-9d4a-4e7b-8a2c-1b2c3d4e5f60", True),  # a UUID
-    ("req_ABCdef123", True),
-    ("short", False),
-    ("x" * 65, False),
-    ("abc def 12345", False),
-    ("abcdef12\nFAKE LOG LINE", False),
-    ("abcdefgh\r\nSet-Cookie: x=1", False),
-    ("<script>alert(1)</script>", False),
-    ("请求编号一二三四五六", False),
-    ("abcdefgh;rm -rf", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [
+        ("0123456789abcdef0123456789abcdef", True),  # nginx $request_id
+        ("3f2b8c1e-9d4a-4e7b-8a2c-1b2c3d4e5f60", True),  # a UUID
+        ("req_ABCdef123", True),
+        ("short", False),
+        ("x" * 65, False),
+        ("abc def 12345", False),
+        ("abcdef12\nFAKE LOG LINE", False),
+        ("abcdefgh\r\nSet-Cookie: x=1", False),
+        ("<script>alert(1)</script>", False),
+        ("请求编号一二三四五六", False),
+        ("abcdefgh;rm -rf", False),
+        ("", False),
+    ],
+)
 def test_incoming_request_ids_are_kept_only_when_safe(client, incoming, kept):
     assert (request_id_from(incoming) == incoming) is kept
     # Through the environ: the test client itself refuses a header with a newline.

@@ -2,6 +2,7 @@
 input method, zero-width spaces from chat apps, grouping spaces, any dash) go through one
 normaliser, app/text_input.py, at every entry point: /verify, the back-office code fields,
 bulk import cells and short codes."""
+
 import csv
 import io
 import sys
@@ -26,7 +27,7 @@ def full_width(text: str) -> str:
 
 
 def grouped(text: str, separator: str, size: int = 4) -> str:
-    return separator.join(text[i:i + size] for i in range(0, len(text), size))
+    return separator.join(text[i : i + size] for i in range(0, len(text), size))
 
 
 def between(text: str, mark: str) -> str:
@@ -109,19 +110,24 @@ def test_authorization_number_variants_verify_on_the_real_page(client, variant):
     assert "Authorised" in page and DEMO_AUTH_NUMBER in page, variant
 
 
-@pytest.mark.parametrize("variant", ["full-width (Chinese IME)", "ZWSP between every character",
-                                     "spaces every 4", "lower case"])
+@pytest.mark.parametrize(
+    "variant",
+    ["full-width (Chinese IME)", "ZWSP between every character", "spaces every 4", "lower case"],
+)
 def test_a_mistyped_credit_code_in_any_form_is_still_caught_by_its_check_character(client, variant):
     wrong = DEMO_CREDIT_CODE[:-1] + "0"
     page = verify_page(client, CREDIT_CODE_VARIANTS[variant](wrong))
     assert "probably mistyped" in page and "Authorised" not in page
 
 
-@pytest.mark.parametrize("typed", [
-    "DEMO-AUTH-2023-002",  # another number: never matched to the first
-    "DEMO-AUTH-2023-00",
-    "DEMOAUTH2023001",  # dashes are part of an authorization number
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "DEMO-AUTH-2023-002",  # another number: never matched to the first
+        "DEMO-AUTH-2023-00",
+        "DEMOAUTH2023001",  # dashes are part of an authorization number
+    ],
+)
 def test_a_different_number_is_never_matched(client, typed):
     page = verify_page(client, typed)
     assert "Authorised" not in page or DEMO_AUTH_NUMBER not in page
@@ -137,10 +143,15 @@ def test_every_format_character_is_removed_and_spaces_are_kept():
             assert clean_text(f"a{char}b c") == "ab c", hex(cp)
 
 
-@pytest.mark.parametrize("dash", [chr(cp) for cp in range(sys.maxunicode + 1)
-                                  if unicodedata.category(chr(cp)) == "Pd"
-                                  and chr(cp) not in "\u301c\u3030"]
-                         + ["\u2212", "\u2796", "\u02d7", "\u2043", "\u30fc", "\uff70"])
+@pytest.mark.parametrize(
+    "dash",
+    [
+        chr(cp)
+        for cp in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(cp)) == "Pd" and chr(cp) not in "\u301c\u3030"
+    ]
+    + ["\u2212", "\u2796", "\u02d7", "\u2043", "\u30fc", "\uff70"],
+)
 def test_every_dash_and_minus_becomes_one_hyphen(dash):
     assert normalize_code(f"ab{dash}12", CodeKind.REFERENCE) == "AB-12"
 
@@ -152,21 +163,35 @@ def test_clean_text_keeps_words_and_chinese_apart_from_invisible_marks():
     assert clean_text("ｗｅｎｃｈａｎｇ") == "wenchang"
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("琼地标[2023]12号", "琼地标〔2023〕12号"),
-    ("琼地标【2023】12号", "琼地标〔2023〕12号"),
-    ("琼地标（2023）12号", "琼地标〔2023〕12号"),
-    ("琼地标〔2023〕12号", "琼地标〔2023〕12号"),
-    ("国家质检总局公告2007年第209号", "国家质检总局公告2007年第209号"),
-    ("第 31363028 号", "第31363028号"),
-    ("３１３６３０２８", "31363028"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("琼地标[2023]12号", "琼地标〔2023〕12号"),
+        ("琼地标【2023】12号", "琼地标〔2023〕12号"),
+        ("琼地标（2023）12号", "琼地标〔2023〕12号"),
+        ("琼地标〔2023〕12号", "琼地标〔2023〕12号"),
+        ("国家质检总局公告2007年第209号", "国家质检总局公告2007年第209号"),
+        ("第 31363028 号", "第31363028号"),
+        ("３１３６３０２８", "31363028"),
+    ],
+)
 def test_reference_numbers_have_one_written_form(typed, expected):
     assert normalize_code(typed, CodeKind.REFERENCE) == expected
 
 
-@pytest.mark.parametrize("typed", ["abcd-efgh", "ABCD EFGH", "ａｂｃｄ－ｅｆｇｈ", "abcd\u200befgh",
-                                   "ABCDEFGH。", "(ABCDEFGH)", "\ufeffabcdefgh\n", "ABCD—EFGH"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "abcd-efgh",
+        "ABCD EFGH",
+        "ａｂｃｄ－ｅｆｇｈ",
+        "abcd\u200befgh",
+        "ABCDEFGH。",
+        "(ABCDEFGH)",
+        "\ufeffabcdefgh\n",
+        "ABCD—EFGH",
+    ],
+)
 def test_short_codes_use_the_same_normaliser(typed):
     assert codes.normalize(typed) == "ABCDEFGH"
 
@@ -210,13 +235,19 @@ def test_enterprise_created_in_the_back_office_from_a_full_width_code(app_ctx, a
     login(client, "reviewer")
     body = "91460000MA5T67890"
     code = body + credit_code_check_char(body)
-    response = client.post("/admin/enterprises/new", data={
-        "csrf_token": csrf_token(client, "/admin/enterprises/new"),
-        "name_zh": "全角测试企业", "credit_code": grouped(full_width(code.lower()), "\u3000"),
-        "county_id": str(county("wenchang").id),
-    })
+    response = client.post(
+        "/admin/enterprises/new",
+        data={
+            "csrf_token": csrf_token(client, "/admin/enterprises/new"),
+            "name_zh": "全角测试企业",
+            "credit_code": grouped(full_width(code.lower()), "\u3000"),
+            "county_id": str(county("wenchang").id),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
-    stored = db.session.scalar(select(Enterprise.credit_code).where(Enterprise.name_zh == "全角测试企业"))
+    stored = db.session.scalar(
+        select(Enterprise.credit_code).where(Enterprise.name_zh == "全角测试企业")
+    )
     assert stored == code and is_valid_credit_code(stored)
 
 
@@ -228,7 +259,9 @@ def test_bulk_import_cells_read_pasted_credit_codes(app_ctx, app, variant):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(["credit_code", "slug", "name_zh", "county"])
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == DEMO_CREDIT_CODE))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.credit_code == DEMO_CREDIT_CODE)
+    )
     writer.writerow([typed, enterprise.slug, enterprise.name_zh, enterprise.county.slug])
     with app.test_request_context("/admin/?lang=en"):
         plan = dry_run("enterprises", buffer.getvalue().encode("utf-8"), None)
@@ -238,7 +271,11 @@ def test_bulk_import_cells_read_pasted_credit_codes(app_ctx, app, variant):
 
 
 def test_demo_data_is_what_the_tests_assume(app_ctx):
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == DEMO_CREDIT_CODE))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.credit_code == DEMO_CREDIT_CODE)
+    )
     assert enterprise is not None and enterprise.status == PublicationStatus.PUBLISHED
-    number = db.session.scalar(select(Authorization).where(Authorization.number == DEMO_AUTH_NUMBER))
+    number = db.session.scalar(
+        select(Authorization).where(Authorization.number == DEMO_AUTH_NUMBER)
+    )
     assert number is not None and number.auth_status == "valid"

@@ -1,4 +1,5 @@
 """Public pages: content, publication filtering, languages, errors, caching, headers."""
+
 import json
 import re
 
@@ -79,7 +80,9 @@ def test_product_page_shows_images_with_srcset_dimensions_and_generated_alt(clie
 
 def test_product_page_has_jsonld_and_opengraph(client):
     page = html(client.get("/products/wenchang-chicken?lang=en"))
-    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+    )
     assert data["@type"] == "Product" and data["name"] == "Wenchang Chicken"
     assert '<meta property="og:title" content="Wenchang Chicken">' in page
 
@@ -184,9 +187,13 @@ def test_publishing_invalidates_the_page_cache(app_ctx, client):
 
 
 def test_language_follows_accept_language_by_default(client):
-    page = html(client.get("/products/wenchang-chicken", headers={"Accept-Language": "en-US,en;q=0.9"}))
+    page = html(
+        client.get("/products/wenchang-chicken", headers={"Accept-Language": "en-US,en;q=0.9"})
+    )
     assert '<html lang="en">' in page
-    page = html(client.get("/products/wenchang-chicken", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
+    page = html(
+        client.get("/products/wenchang-chicken", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    )
     assert '<html lang="zh-Hans">' in page
 
 
@@ -224,8 +231,17 @@ def test_ui_strings_are_translated(client):
 
 
 @pytest.mark.parametrize(
-    "url", ["/products/no-such-thing", "/counties/atlantis", "/brands/nope", "/enterprises/nope",
-            "/categories/nope", "/no/such/page", "/media/../config.py", "/media/ab/evil.svg"]
+    "url",
+    [
+        "/products/no-such-thing",
+        "/counties/atlantis",
+        "/brands/nope",
+        "/enterprises/nope",
+        "/categories/nope",
+        "/no/such/page",
+        "/media/../config.py",
+        "/media/ab/evil.svg",
+    ],
 )
 def test_unknown_things_are_404_in_the_users_language(client, url):
     response = client.get(url + ("&" if "?" in url else "?") + "lang=en")
@@ -238,9 +254,20 @@ def test_unknown_things_are_404_in_the_users_language(client, url):
 
 @pytest.mark.parametrize(
     "url",
-    ["/products/?page=abc", "/products/?page=%C2%B2", "/register/?year=%C2%B2%C2%B2%C2%B2%C2%B2", "/products/?page=0", "/products/?page=-1", "/products/?county=atlantis",
-     "/products/?regime=bogus", "/products/?category=%00", "/register/?year=20x7",
-     "/register/?sort=drop%20table", "/register/?dir=sideways", "/register/?status=maybe"],
+    [
+        "/products/?page=abc",
+        "/products/?page=%C2%B2",
+        "/register/?year=%C2%B2%C2%B2%C2%B2%C2%B2",
+        "/products/?page=0",
+        "/products/?page=-1",
+        "/products/?county=atlantis",
+        "/products/?regime=bogus",
+        "/products/?category=%00",
+        "/register/?year=20x7",
+        "/register/?sort=drop%20table",
+        "/register/?dir=sideways",
+        "/register/?status=maybe",
+    ],
 )
 def test_malformed_parameters_are_400_not_500(client, url):
     response = client.get(url)
@@ -339,7 +366,9 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, media_root):
     from app import create_app
     from tests.conftest import make_config
 
-    broken = create_app(make_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path, media_root))
+    broken = create_app(
+        make_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path, media_root)
+    )
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
 
@@ -424,12 +453,16 @@ def test_trusted_proxy_address_is_the_visitors(database_factory, tmp_path, media
     proxied = create_app(config)
     proxied.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
     response = proxied.test_client().get(
-        "/whoami", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        "/whoami",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
     )
     assert response.get_data(as_text=True) == "203.0.113.9"
     plain = create_app(make_config(database_factory(), tmp_path, media_root))
     plain.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
     response = plain.test_client().get(
-        "/whoami", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        "/whoami",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
     )
     assert response.get_data(as_text=True) == "127.0.0.1"

@@ -1,4 +1,5 @@
 """Short codes, passports, QR images, scan counting, expos, saved lists and print sheets."""
+
 import io
 import logging
 import re
@@ -49,7 +50,8 @@ def html(response) -> str:
 def scan_total(code: str, kind: ScanKind = ScanKind.SCAN) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(ScanCount.count), 0)).where(
-            ScanCount.code == code, ScanCount.kind == kind)
+            ScanCount.code == code, ScanCount.kind == kind
+        )
     )
 
 
@@ -75,8 +77,12 @@ def test_check_character_catches_every_single_typo_and_neighbour_swap():
     for i in range(8):
         for char in codes.ALPHABET:
             if char != code[i]:
-                assert codes.code_problem(code[:i] + char + code[i + 1:]) == codes.CodeProblem.CHECK
-    swaps = [code[:i] + code[i + 1] + code[i] + code[i + 2:] for i in range(7) if code[i] != code[i + 1]]
+                assert (
+                    codes.code_problem(code[:i] + char + code[i + 1 :]) == codes.CodeProblem.CHECK
+                )
+    swaps = [
+        code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(7) if code[i] != code[i + 1]
+    ]
     caught = sum(codes.code_problem(s) == codes.CodeProblem.CHECK for s in swaps)
     assert caught >= len(swaps) - 1  # Luhn mod N misses only one rare pair of values
 
@@ -98,8 +104,10 @@ def test_every_seeded_listing_has_exactly_one_code(app):
     for model in (Product, Brand, Enterprise, Authorization):
         rows = db.session.scalar(select(func.count(model.id)))
         coded = db.session.scalar(
-            select(func.count()).select_from(ShortCode).where(
-                ShortCode.target_type == codes.CODED_MODELS[model]))
+            select(func.count())
+            .select_from(ShortCode)
+            .where(ShortCode.target_type == codes.CODED_MODELS[model])
+        )
         assert rows == coded > 0
 
 
@@ -118,8 +126,14 @@ def test_new_listing_gets_a_code_in_the_same_transaction(app):
     db.session.flush()
     assert codes.code_problem(code_of(copy)) is None
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(ShortCode).where(
-        ShortCode.target_id == copy.id, ShortCode.target_type == "product")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ShortCode)
+            .where(ShortCode.target_id == copy.id, ShortCode.target_type == "product")
+        )
+        == 0
+    )
 
 
 def test_a_drawn_code_that_is_taken_is_never_reused(app):
@@ -142,8 +156,11 @@ def test_codes_are_unique_under_concurrent_creation(app):
         with app.app_context():
             try:
                 for i in range(10):
-                    db.session.add(Product(slug=f"conc-{n}-{i}", name_zh=f"并发{n}-{i}",
-                                           category_id=category_id))
+                    db.session.add(
+                        Product(
+                            slug=f"conc-{n}-{i}", name_zh=f"并发{n}-{i}", category_id=category_id
+                        )
+                    )
                     db.session.commit()
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
@@ -158,8 +175,11 @@ def test_codes_are_unique_under_concurrent_creation(app):
     assert not errors
     ids = db.session.scalars(select(Product.id).where(Product.slug.like("conc-%"))).all()
     assert len(ids) == 80
-    rows = db.session.execute(select(ShortCode.code).where(
-        ShortCode.target_type == "product", ShortCode.target_id.in_(ids))).all()
+    rows = db.session.execute(
+        select(ShortCode.code).where(
+            ShortCode.target_type == "product", ShortCode.target_id.in_(ids)
+        )
+    ).all()
     assert len(rows) == len({r.code for r in rows}) == 80
 
 
@@ -167,8 +187,11 @@ def test_backfill_gives_codes_only_to_rows_without(app):
     connection = db.session.connection()
     assert codes.backfill_codes(connection) == 0
     mango = product("sanya-mango")
-    db.session.execute(ShortCode.__table__.delete().where(
-        ShortCode.target_type == "product", ShortCode.target_id == mango.id))
+    db.session.execute(
+        ShortCode.__table__.delete().where(
+            ShortCode.target_type == "product", ShortCode.target_id == mango.id
+        )
+    )
     assert codes.backfill_codes(connection) == 1
     assert codes.code_problem(code_of(mango)) is None
 
@@ -230,8 +253,19 @@ def test_wrong_check_character_gets_a_helpful_404(client):
     assert "mistyped" in html(response) and 'name="code"' in html(response)
 
 
-@pytest.mark.parametrize("path", ["/q/XYZ", "/q/" + "A" * 5000, "/q/%00%00", "/q/ABCDEFGH.exe",
-                                  "/q/..%2Fadmin", "/q/../admin", "/q/a.svg", "/q/.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/q/XYZ",
+        "/q/" + "A" * 5000,
+        "/q/%00%00",
+        "/q/ABCDEFGH.exe",
+        "/q/..%2Fadmin",
+        "/q/../admin",
+        "/q/a.svg",
+        "/q/.png",
+    ],
+)
 def test_malformed_codes_and_path_tricks_are_404_never_500(client, path):
     response = client.get(path)
     assert response.status_code in (400, 404)
@@ -267,10 +301,15 @@ def test_draft_listing_is_not_revealed(client):
 
 def test_brand_enterprise_and_authorization_passports(client):
     brand = db.session.scalar(select(Brand).where(Brand.status == PublicationStatus.PUBLISHED))
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.status == PublicationStatus.PUBLISHED))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.status == PublicationStatus.PUBLISHED)
+    )
     authorization = db.session.scalar(select(Authorization))
-    for obj, text in ((brand, brand.name_zh), (enterprise, enterprise.credit_code),
-                      (authorization, authorization.enterprise.name_zh)):
+    for obj, text in (
+        (brand, brand.name_zh),
+        (enterprise, enterprise.credit_code),
+        (authorization, authorization.enterprise.name_zh),
+    ):
         response = client.get(f"/q/{code_of(obj)}?lang=zh")
         assert response.status_code == 200, obj
         assert text in html(response)
@@ -282,7 +321,9 @@ def test_public_pages_link_to_their_passport_and_qr(client):
     page = html(client.get("/products/sanya-mango"))
     for href in (f"/q/{code}", f"/q/{code}.svg", f"/q/{code}.png"):
         assert f'href="{href}"' in page
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.status == PublicationStatus.PUBLISHED))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.status == PublicationStatus.PUBLISHED)
+    )
     assert f'href="/q/{code_of(enterprise)}"' in html(client.get(f"/enterprises/{enterprise.slug}"))
     brand = db.session.scalar(select(Brand).where(Brand.status == PublicationStatus.PUBLISHED))
     assert f'href="/q/{code_of(brand)}"' in html(client.get(f"/brands/{brand.slug}"))
@@ -330,8 +371,9 @@ def test_qr_image_for_unknown_code_is_404(client):
 def test_scans_are_counted_per_code_and_day_without_personal_data(client):
     code = code_of(product("wenchang-chicken"))
     for _ in range(3):
-        client.get(f"/q/{code}", headers={"User-Agent": PHONE},
-                   environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        client.get(
+            f"/q/{code}", headers={"User-Agent": PHONE}, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+        )
     assert scan_total(code) == 3
     row = db.session.scalar(select(ScanCount).where(ScanCount.code == code))
     assert row.day == catalogue.local_today() and row.event_id == 0
@@ -339,15 +381,18 @@ def test_scans_are_counted_per_code_and_day_without_personal_data(client):
     assert columns == {"code", "day", "event_id", "kind", "count"}
 
 
-@pytest.mark.parametrize("agent, kind", [
-    ("facebookexternalhit/1.1", ScanKind.PREVIEW),
-    ("WhatsApp/2.23.20.0", ScanKind.PREVIEW),
-    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", ScanKind.BOT),
-    ("Baiduspider+(+http://www.baidu.com/search/spider.htm)", ScanKind.BOT),
-    ("python-requests/2.31", ScanKind.BOT),
-    ("", ScanKind.BOT),
-    ("Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.40 WeChat", ScanKind.SCAN),
-])
+@pytest.mark.parametrize(
+    "agent, kind",
+    [
+        ("facebookexternalhit/1.1", ScanKind.PREVIEW),
+        ("WhatsApp/2.23.20.0", ScanKind.PREVIEW),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", ScanKind.BOT),
+        ("Baiduspider+(+http://www.baidu.com/search/spider.htm)", ScanKind.BOT),
+        ("python-requests/2.31", ScanKind.BOT),
+        ("", ScanKind.BOT),
+        ("Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.40 WeChat", ScanKind.SCAN),
+    ],
+)
 def test_bots_and_link_previews_are_counted_separately(client, agent, kind):
     code = code_of(product("wenchang-chicken"))
     client.get(f"/q/{code}", headers={"User-Agent": agent})
@@ -453,13 +498,24 @@ def test_dashboard_queries_and_csv_export(client):
 @pytest.fixture
 def running_expo(app):
     today = catalogue.local_today()
-    expo = expos.create_event("hainan-expo", "海南农博会", today - timedelta(days=1),
-                              today + timedelta(days=2), name_en="Hainan Agri Expo",
-                              venue_zh="海口国际会展中心", venue_en="Haikou Convention Centre")
-    expos.add_booth(expo, "B-12", products=[product("sanya-mango")], hall_zh="2号馆",
-                    hall_en="Hall 2")
-    expos.add_booth(expo, "A-03", products=[product("wenchang-chicken"), product("xinglong-coffee")],
-                    sort_order=0)
+    expo = expos.create_event(
+        "hainan-expo",
+        "海南农博会",
+        today - timedelta(days=1),
+        today + timedelta(days=2),
+        name_en="Hainan Agri Expo",
+        venue_zh="海口国际会展中心",
+        venue_en="Haikou Convention Centre",
+    )
+    expos.add_booth(
+        expo, "B-12", products=[product("sanya-mango")], hall_zh="2号馆", hall_en="Hall 2"
+    )
+    expos.add_booth(
+        expo,
+        "A-03",
+        products=[product("wenchang-chicken"), product("xinglong-coffee")],
+        sort_order=0,
+    )
     db.session.commit()
     return expo
 
@@ -491,7 +547,9 @@ def test_saved_list_is_created_shared_and_needs_csrf(app, running_expo):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     ids = [product("sanya-mango").id, product("wenchang-chicken").id]
     assert client.post("/list", data={"product": ids}).status_code == 400  # no token
-    response = client.post("/list", data={"csrf_token": token, "product": ids, "expo": "hainan-expo"})
+    response = client.post(
+        "/list", data={"csrf_token": token, "product": ids, "expo": "hainan-expo"}
+    )
     assert response.status_code == 303
     location = response.headers["Location"]
     code = location.rsplit("/", 1)[1]
@@ -553,11 +611,22 @@ def test_fast_path_answers_exactly_like_the_flask_view(app, buffered):
     second = client.get(f"/q/{code}", headers=headers)  # answered by the fast path
     assert "Set-Cookie" not in second.headers
     assert second.data == first.data and second.status_code == 200
-    for name in ("Content-Type", "Content-Security-Policy", "Content-Language", "ETag",
-                 "Cache-Control", "X-Content-Type-Options", "X-Frame-Options"):
+    for name in (
+        "Content-Type",
+        "Content-Security-Policy",
+        "Content-Language",
+        "ETag",
+        "Cache-Control",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+    ):
         assert second.headers[name] == first.headers[name], name
-    assert client.get(f"/q/{code}", headers={**headers, "If-None-Match": first.headers["ETag"]}
-                      ).status_code == 304
+    assert (
+        client.get(
+            f"/q/{code}", headers={**headers, "If-None-Match": first.headers["ETag"]}
+        ).status_code
+        == 304
+    )
     zh = client.get(f"/q/{code}", headers={"Cookie": "lang=zh", "User-Agent": PHONE})
     assert "<h1>文昌鸡" in html(zh)
     assert buffered.flush() == 4 and scan_total(code) == 4
@@ -570,5 +639,8 @@ def test_fast_path_counts_head_and_bots_apart(app, buffered):
     client.head(f"/q/{code}", headers={"User-Agent": PHONE})
     client.get(f"/q/{code}", headers={"User-Agent": "Twitterbot/1.0"})
     buffered.flush()
-    assert (scan_total(code), scan_total(code, ScanKind.HEAD),
-            scan_total(code, ScanKind.PREVIEW)) == (1, 1, 1)
+    assert (
+        scan_total(code),
+        scan_total(code, ScanKind.HEAD),
+        scan_total(code, ScanKind.PREVIEW),
+    ) == (1, 1, 1)

@@ -1,5 +1,6 @@
 """Search pages, suggestions, bad input, the CLI and keeping the index in step with the
 database, on a real Whoosh index in the test's instance folder."""
+
 import json
 import re
 import shutil
@@ -48,8 +49,10 @@ def test_facet_filter_and_counts(client):
 def facet_counts(query: str, **filters) -> tuple[dict, list]:
     results = service.search(query, SearchFilters(**filters), 1, 500)
     assert results.source == "index" and results.total == len(results.hits)
-    return ({name: {f.value: f.count for f in values} for name, values in results.facets.items()},
-            results.hits)
+    return (
+        {name: {f.value: f.count for f in values} for name, values in results.facets.items()},
+        results.hits,
+    )
 
 
 def test_facet_counts_match_the_hits_and_follow_edits(app):
@@ -121,9 +124,29 @@ def test_drafts_never_leak(client):
 # --- bad input --------------------------------------------------------------------------
 
 BAD_QUERIES = [
-    'title:(', '"', 'AND OR', '*', 'a*', '~', 'wenchang~2', 'name:文昌鸡', '"unbalanced',
-    "(((", "NOT", "') OR 1=1 --", "%", "_", "\\", "文昌鸡\x00", "\x01\x02\x1b[31m",
-    "😀🐔", "鸡😀", "\u202e\u200b", "x" * 10_000, "文" * 10_000, "<script>alert(1)</script>",
+    "title:(",
+    '"',
+    "AND OR",
+    "*",
+    "a*",
+    "~",
+    "wenchang~2",
+    "name:文昌鸡",
+    '"unbalanced',
+    "(((",
+    "NOT",
+    "') OR 1=1 --",
+    "%",
+    "_",
+    "\\",
+    "文昌鸡\x00",
+    "\x01\x02\x1b[31m",
+    "😀🐔",
+    "鸡😀",
+    "\u202e\u200b",
+    "x" * 10_000,
+    "文" * 10_000,
+    "<script>alert(1)</script>",
 ]
 
 
@@ -154,8 +177,9 @@ def test_long_query_is_cut_to_200_characters(client):
     assert shown == "文昌鸡" + "a" * 197
 
 
-@pytest.mark.parametrize("param", ["kind=bogus", "regime=nope", "county=../etc", "page=0",
-                                    "page=abc", "category=%00"])
+@pytest.mark.parametrize(
+    "param", ["kind=bogus", "regime=nope", "county=../etc", "page=0", "page=abc", "category=%00"]
+)
 def test_bad_filters_are_400(client, param):
     assert client.get(f"/search?q=wenchang&{param}").status_code == 400
 
@@ -288,8 +312,9 @@ def test_index_state_records_the_outbox_progress(app):
 
 
 def test_enterprise_document_follows_its_authorizations(app):
-    enterprise = db.session.scalar(select(Enterprise).where(
-        Enterprise.slug == "demo-wenchang-yexiang-poultry"))
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.slug == "demo-wenchang-yexiang-poultry")
+    )
     auth = enterprise.authorizations[0]
     auth.number = "DEMO-AUTH-2099-777"
     db.session.commit()
@@ -307,12 +332,19 @@ def test_cached_segmentation_gives_jiebas_own_tokens():
 
     from app.search import text
 
-    samples = ["文昌鸡 Wenchang chicken，产于文昌市。", "Hainan's coffee: 兴隆咖啡（示例）!! 3.5kg\tx",
-               "國家質檢總局公告2007年第209號", "abc123文昌鸡def C++ & 100% a-b_c.d", "", "  "]
+    samples = [
+        "文昌鸡 Wenchang chicken，产于文昌市。",
+        "Hainan's coffee: 兴隆咖啡（示例）!! 3.5kg\tx",
+        "國家質檢總局公告2007年第209號",
+        "abc123文昌鸡def C++ & 100% a-b_c.d",
+        "",
+        "  ",
+    ]
     for _round in range(2):  # the second round answers from the cache
         for sample in samples:
             assert list(text.segment(sample)) == list(
-                text.jieba_instance().tokenize(sample, mode="search")), sample
+                text.jieba_instance().tokenize(sample, mode="search")
+            ), sample
     text.add_words(["瓜片朝阳鸡"])  # a new word empties the cache: blocks re-segment
     assert ("瓜片朝阳鸡", 0, 5) in list(text.segment("瓜片朝阳鸡，好"))
     assert jieba.dt is text.jieba_instance()

@@ -1,6 +1,7 @@
 """Several processes on one database: two app servers each with their own index (scale
 out), a writer killed between the database commit and the index write, and two processes
 writing at once. Real subprocesses: `flask run` servers and `flask search` commands."""
+
 import os
 import signal
 import socket
@@ -20,14 +21,21 @@ FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 def environment(database_url: str, instance: Path, media: Path) -> dict:
     env = dict(os.environ)
-    env.update(DATABASE_URL=database_url, INSTANCE_PATH=str(instance), MEDIA_ROOT=str(media),
-               APP_ENV="development", SECRET_KEY="test", PYTHONWARNINGS="error")
+    env.update(
+        DATABASE_URL=database_url,
+        INSTANCE_PATH=str(instance),
+        MEDIA_ROOT=str(media),
+        APP_ENV="development",
+        SECRET_KEY="test",
+        PYTHONWARNINGS="error",
+    )
     return env
 
 
 def run(args, env, timeout=120):
-    result = subprocess.run(FLASK + args, cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        FLASK + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -45,8 +53,13 @@ def fetch(port: int, path: str) -> str:
 
 def start_server(env) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen(FLASK + ["run", "--port", str(port), "--no-reload"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        FLASK + ["run", "--port", str(port), "--no-reload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -144,8 +157,13 @@ def test_two_app_servers_each_keep_their_own_index(shared_db, tmp_path, media_ro
 def test_a_killed_writer_loses_nothing(shared_db, tmp_path, media_root):
     env = environment(shared_db, tmp_path / "node", media_root)
     run(["search", "reindex"], env)
-    worker = subprocess.Popen(FLASK + ["search", "worker", "--interval", "0.1"], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        FLASK + ["search", "worker", "--interval", "0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(1.5)
         worker.send_signal(signal.SIGSTOP)  # the writer hangs ...
@@ -162,9 +180,16 @@ def test_a_killed_writer_loses_nothing(shared_db, tmp_path, media_root):
 def test_two_processes_writing_at_once_lose_nothing(shared_db, tmp_path, media_root):
     env = environment(shared_db, tmp_path / "node", media_root)
     run(["search", "reindex"], env)
-    workers = [subprocess.Popen(FLASK + ["search", "worker", "--interval", "0.05"], cwd=ROOT,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            FLASK + ["search", "worker", "--interval", "0.05"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     editor = (
         "import sys; from app import create_app; from app.db import db; "
         "from app.models import Product; from sqlalchemy import select\n"
@@ -177,16 +202,20 @@ def test_two_processes_writing_at_once_lose_nothing(shared_db, tmp_path, media_r
     )
     editor_env = dict(env, INSTANCE_PATH=str(tmp_path / "editor"))
     try:
-        editors = [subprocess.Popen([sys.executable, "-c", editor, slug, word], cwd=ROOT,
-                                    env=editor_env)
-                   for slug, word in (("hele-crab", "Alpha"), ("sanya-mango", "Bravo"))]
+        editors = [
+            subprocess.Popen([sys.executable, "-c", editor, slug, word], cwd=ROOT, env=editor_env)
+            for slug, word in (("hele-crab", "Alpha"), ("sanya-mango", "Bravo"))
+        ]
         for proc in editors:
             assert proc.wait(120) == 0
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if "Index and database agree." in subprocess.run(
-                    FLASK + ["search", "check"], cwd=ROOT, env=env, capture_output=True,
-                    text=True).stdout:
+            if (
+                "Index and database agree."
+                in subprocess.run(
+                    FLASK + ["search", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+                ).stdout
+            ):
                 break
             time.sleep(0.3)
     finally:

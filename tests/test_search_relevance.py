@@ -1,6 +1,7 @@
 """Relevance over the seed data: (query -> expected first result, or expected in the top 3).
 zh, traditional zh, pinyin (full, spaced, per word, initials), English, misspellings,
 reference numbers, county names and mixed queries. All run against a real Whoosh index."""
+
 import pytest
 
 from tests.search_helpers import first_keys, serve_indexed

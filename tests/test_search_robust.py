@@ -4,6 +4,7 @@
 notice, an error in the log, `search check` reporting the damage, and full-quality search
 again after `search check --fix`. Also: the fallback understands pinyin and initials, and
 `flask seed` leaves a built index."""
+
 import errno
 import logging
 import os
@@ -60,7 +61,7 @@ def _random_bytes(path: Path) -> None:
 
 def _overwrite_tail(path: Path) -> None:
     data = bytearray(path.read_bytes())
-    data[len(data) // 2:] = random.Random(9).randbytes(len(data) - len(data) // 2)
+    data[len(data) // 2 :] = random.Random(9).randbytes(len(data) - len(data) // 2)
     path.write_bytes(bytes(data))
 
 
@@ -68,8 +69,14 @@ def _delete(path: Path) -> None:
     path.unlink()
 
 
-DAMAGE = {"truncated": _truncate, "emptied": _truncate_to_nothing, "zero-filled": _zero_fill,
-          "random": _random_bytes, "tail-overwritten": _overwrite_tail, "deleted": _delete}
+DAMAGE = {
+    "truncated": _truncate,
+    "emptied": _truncate_to_nothing,
+    "zero-filled": _zero_fill,
+    "random": _random_bytes,
+    "tail-overwritten": _overwrite_tail,
+    "deleted": _delete,
+}
 FILES = ("segment", "toc", "state", "current", "words")
 CASES = [(f, d) for f in FILES for d in DAMAGE]
 
@@ -87,8 +94,9 @@ def _assert_fallback_answers(client, logs) -> None:
         assert "/products/wenchang-chicken" in urls, (query, urls)
     pinyin = client.get("/search?q=wenchangji&lang=en").get_data(as_text=True)
     assert "/products/wenchang-chicken" in pinyin and "simpler results" in pinyin
-    errors = [r for r in logs.records if r.levelno >= logging.ERROR
-              and r.name == "app.search.lifecycle"]
+    errors = [
+        r for r in logs.records if r.levelno >= logging.ERROR and r.name == "app.search.lifecycle"
+    ]
     assert errors and errors[0].exc_info, "the failure is logged with its traceback"
 
 
@@ -104,8 +112,9 @@ def _assert_repaired(runner) -> None:
 
 
 @pytest.mark.parametrize(("file_kind", "damage"), CASES, ids=[f"{f}-{d}" for f, d in CASES])
-def test_damaged_index_file_degrades_reports_and_repairs(app, client, runner, logs,
-                                                           file_kind, damage):
+def test_damaged_index_file_degrades_reports_and_repairs(
+    app, client, runner, logs, file_kind, damage
+):
     store = lifecycle.get_store()
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]  # a searcher is open
     store.close()
@@ -162,14 +171,19 @@ def _failing(error_number: int, where: str):
     return fake_open, fake_write, fake_replace
 
 
-WRITE_FAILURES = [(e, w) for e in (errno.ENOSPC, errno.EIO, errno.EROFS)
-                  for w in ("open", "write", "rename")]
+WRITE_FAILURES = [
+    (e, w) for e in (errno.ENOSPC, errno.EIO, errno.EROFS) for w in ("open", "write", "rename")
+]
 
 
-@pytest.mark.parametrize(("error_number", "where"), WRITE_FAILURES,
-                         ids=[f"{errno.errorcode[e]}-{w}" for e, w in WRITE_FAILURES])
-def test_index_that_cannot_be_written_degrades_then_catches_up(app, client, runner, logs,
-                                                               monkeypatch, error_number, where):
+@pytest.mark.parametrize(
+    ("error_number", "where"),
+    WRITE_FAILURES,
+    ids=[f"{errno.errorcode[e]}-{w}" for e, w in WRITE_FAILURES],
+)
+def test_index_that_cannot_be_written_degrades_then_catches_up(
+    app, client, runner, logs, monkeypatch, error_number, where
+):
     import builtins
 
     store = lifecycle.get_store()
@@ -258,8 +272,9 @@ FALLBACK_QUERIES = [
 ]
 
 
-@pytest.mark.parametrize(("query", "kind", "slug"), FALLBACK_QUERIES,
-                         ids=[q for q, _, _ in FALLBACK_QUERIES])
+@pytest.mark.parametrize(
+    ("query", "kind", "slug"), FALLBACK_QUERIES, ids=[q for q, _, _ in FALLBACK_QUERIES]
+)
 def test_fallback_finds_pinyin_initials_chinese_and_english(app, query, kind, slug):
     store = lifecycle.get_store()
     store.close()
@@ -280,8 +295,10 @@ def test_fallback_pinyin_follows_a_rename_in_the_same_flush(app):
     slugs = {h.obj.slug for h in service.search("wcyj", SearchFilters()).hits}
     assert "wenchang-chicken" in slugs
     assert "wenchang-chicken" not in {
-        h.obj.slug for h in service.search("wenchangji", SearchFilters()).hits
-        if h.key.kind == "product"}
+        h.obj.slug
+        for h in service.search("wenchangji", SearchFilters()).hits
+        if h.key.kind == "product"
+    }
     db.session.rollback()
 
 

@@ -2,6 +2,7 @@
 did-you-mean only offers close corrections, compound query words find the catalogue word
 they extend, everyday names find products through the synonym table, and invisible
 characters never split a word. All against a real Whoosh index over the seed data."""
+
 import html as htmllib
 import re
 
@@ -60,7 +61,7 @@ def assert_whole_words(snippet: str) -> None:
     the same Latin word right outside it, and jieba's segmentation agrees for Chinese."""
     plain_parts, spans, cursor, position = [], [], 0, 0
     for match in _MARK.finditer(snippet):
-        before = htmllib.unescape(snippet[cursor:match.start()])
+        before = htmllib.unescape(snippet[cursor : match.start()])
         inner = htmllib.unescape(match.group(1))
         plain_parts += [before, inner]
         position += len(before)
@@ -74,7 +75,7 @@ def assert_whole_words(snippet: str) -> None:
         word = plain[start:end]
         assert word.strip() == word and word, (word, snippet)
         if word.isascii():
-            outside = plain[start - 1:start] + plain[end:end + 1]
+            outside = plain[start - 1 : start] + plain[end : end + 1]
             assert not any(ch.isascii() and ch.isalnum() for ch in outside), (word, snippet)
         else:
             assert start in bounds and end in bounds, (word, snippet)
@@ -196,15 +197,39 @@ def test_close_misspellings_are_corrected(search_app, typed, correction, expecte
     assert results.suggestion == correction and results.corrected
     assert len(results.suggestion.split()) == len(typed.split())
     assert expected in slugs(correction)
-    assert expected in [getattr(h.obj, "slug", None) or h.obj.product.slug
-                        for h in results.hits]
+    assert expected in [getattr(h.obj, "slug", None) or h.obj.product.slug for h in results.hits]
 
 
 # Words that are not misspellings of anything in the catalogue (or are too short to tell):
 # never "corrected", least of all into pinyin syllables.
-NOT_MISSPELLINGS = ["lime", "limes", "pizza", "li", "xyz", "a", "q", "x", "7", "12345",
-                    "apple", "sushi", "tofu", "kiwi", "durian", "cheese", "salmon", "lion",
-                    "mine", "wine", "beer", "hello", "zzzqqqxx", "ab", "lim", "bean"]
+NOT_MISSPELLINGS = [
+    "lime",
+    "limes",
+    "pizza",
+    "li",
+    "xyz",
+    "a",
+    "q",
+    "x",
+    "7",
+    "12345",
+    "apple",
+    "sushi",
+    "tofu",
+    "kiwi",
+    "durian",
+    "cheese",
+    "salmon",
+    "lion",
+    "mine",
+    "wine",
+    "beer",
+    "hello",
+    "zzzqqqxx",
+    "ab",
+    "lim",
+    "bean",
+]
 
 
 @pytest.mark.parametrize("word", NOT_MISSPELLINGS)
@@ -227,9 +252,16 @@ def test_no_close_word_says_so_and_shows_places(search_app, word):
     assert "no similar word" not in zh  # translated
 
 
-@pytest.mark.parametrize(("word", "length", "edits"), [
-    ("li", 2, 0), ("tea", 3, 0), ("lime", 4, 1), ("cofee", 5, 1), ("wenchng", 7, 2),
-])
+@pytest.mark.parametrize(
+    ("word", "length", "edits"),
+    [
+        ("li", 2, 0),
+        ("tea", 3, 0),
+        ("lime", 4, 1),
+        ("cofee", 5, 1),
+        ("wenchng", 7, 2),
+    ],
+)
 def test_allowed_edits_grow_with_length(word, length, edits):
     assert len(word) == length and spelling.max_edits(length) == edits
 
@@ -281,12 +313,19 @@ def test_a_form_or_part_of_a_product_finds_it(search_app, query, expected):
     assert expected in slugs(query)
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("兴隆咖啡", "product:xinglong-coffee"), ("文昌鸡", "product:wenchang-chicken"),
-    ("和乐蟹", "product:hele-crab"), ("屯昌黑猪", "product:tunchang-black-pig"),
-    ("五指山红茶", "product:wuzhishan-black-tea"), ("三门坡荔枝", "product:sanmenpo-lychee"),
-    ("万宁东山羊", "product:wanning-dongshan-goat"), ("椰子", "product:wenchang-coconut"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("兴隆咖啡", "product:xinglong-coffee"),
+        ("文昌鸡", "product:wenchang-chicken"),
+        ("和乐蟹", "product:hele-crab"),
+        ("屯昌黑猪", "product:tunchang-black-pig"),
+        ("五指山红茶", "product:wuzhishan-black-tea"),
+        ("三门坡荔枝", "product:sanmenpo-lychee"),
+        ("万宁东山羊", "product:wanning-dongshan-goat"),
+        ("椰子", "product:wenchang-coconut"),
+    ],
+)
 def test_exact_names_stay_ahead_of_part_and_synonym_matches(search_app, query, expected):
     first = service.search(query, SearchFilters(), 1, 1).hits[0]
     assert f"{first.key.kind}:{first.obj.slug}" == expected
@@ -356,14 +395,17 @@ def test_synonym_edits_apply_to_the_next_search_without_reindex(search_app):
     assert slugs("榴莲") == []
 
 
-@pytest.mark.parametrize(("raw", "terms"), [
-    ("螃蟹，蟹, Crab", ["螃蟹", "蟹", "crab"]),
-    ("椰青、椰子;椰果", ["椰青", "椰子", "椰果"]),
-    ("ＣＲＡＢ\n螃蟹\n螃蟹", ["crab", "螃蟹"]),
-    ("荔枝, 離枝", ["荔枝", "离枝"]),
-    ("wax  apple, 莲雾", ["wax apple", "莲雾"]),
-    ("\u200b螃\u200b蟹, 蟹", ["螃蟹", "蟹"]),
-])
+@pytest.mark.parametrize(
+    ("raw", "terms"),
+    [
+        ("螃蟹，蟹, Crab", ["螃蟹", "蟹", "crab"]),
+        ("椰青、椰子;椰果", ["椰青", "椰子", "椰果"]),
+        ("ＣＲＡＢ\n螃蟹\n螃蟹", ["crab", "螃蟹"]),
+        ("荔枝, 離枝", ["荔枝", "离枝"]),
+        ("wax  apple, 莲雾", ["wax apple", "莲雾"]),
+        ("\u200b螃\u200b蟹, 蟹", ["螃蟹", "蟹"]),
+    ],
+)
 def test_synonym_terms_are_normalised_like_queries(raw, terms):
     assert synonym_service.parse_terms(raw) == terms
 
@@ -395,24 +437,31 @@ def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):
     assert client.post("/admin/synonyms/new", data={"terms": "榴莲"}).status_code == 400  # CSRF
     bad = client.post("/admin/synonyms/new", data={"csrf_token": token, "terms": "榴莲"})
     assert bad.status_code == 400 and "请至少输入两个" in bad.get_data(as_text=True)
-    response = client.post("/admin/synonyms/new",
-                           data={"csrf_token": token, "terms": "榴莲, 莲雾", "note": "x"})
+    response = client.post(
+        "/admin/synonyms/new", data={"csrf_token": token, "terms": "榴莲, 莲雾", "note": "x"}
+    )
     assert response.status_code == 302
     group = db.session.scalar(select(SynonymGroup).where(SynonymGroup.terms == "榴莲,莲雾"))
     assert group is not None
     page = client.get("/search?q=榴莲").get_data(as_text=True)
     assert "/products/sanya-wax-apple" in page
-    response = client.post(f"/admin/synonyms/{group.id}/edit",
-                           data={"csrf_token": token, "terms": "榴莲, 芒果", "note": ""})
+    response = client.post(
+        f"/admin/synonyms/{group.id}/edit",
+        data={"csrf_token": token, "terms": "榴莲, 芒果", "note": ""},
+    )
     assert response.status_code == 302
     assert "/products/sanya-mango" in client.get("/search?q=榴莲").get_data(as_text=True)
     group_id = group.id
     response = client.post(f"/admin/synonyms/{group_id}/delete", data={"csrf_token": token})
     assert response.status_code == 302
     assert db.session.get(SynonymGroup, group_id) is None
-    actions = list(db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_type == "synonym")
-        .order_by(AuditEntry.seq)))
+    actions = list(
+        db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_type == "synonym")
+            .order_by(AuditEntry.seq)
+        )
+    )
     assert actions == ["synonym_create", "synonym_update", "synonym_delete"]
 
 
@@ -424,20 +473,42 @@ def test_editors_cannot_change_synonyms(admin_app, role):
     token = csrf_token(client, "/admin/")
     before = db.session.scalar(select(func.count(SynonymGroup.id)))
     assert client.get("/admin/synonyms/").status_code == 403
-    response = client.post("/admin/synonyms/new",
-                           data={"csrf_token": token, "terms": "榴莲, 莲雾"})
+    response = client.post("/admin/synonyms/new", data={"csrf_token": token, "terms": "榴莲, 莲雾"})
     assert response.status_code == 403
     assert db.session.scalar(select(func.count(SynonymGroup.id))) == before
 
 
 # --- e) invisible characters ------------------------------------------------------------------
 
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00ad", "\u200e", "\u200f",
-             "\u202a", "\u202c", "\u2066", "\u061c", "\u180e"]
+INVISIBLE = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\ufeff",
+    "\u2060",
+    "\u00ad",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202c",
+    "\u2066",
+    "\u061c",
+    "\u180e",
+]
 # (query, where to put the character)
-PLACES = [("文昌鸡", 1), ("文昌鸡", 2), ("文昌鸡", 0), ("文昌鸡", 3), ("和乐蟹", 2),
-          ("wenchangji", 4), ("wcj", 1), ("Wenchang chicken", 3), ("Wenchang chicken", 8),
-          ("兴隆咖啡", 2), ("coffee", 3)]
+PLACES = [
+    ("文昌鸡", 1),
+    ("文昌鸡", 2),
+    ("文昌鸡", 0),
+    ("文昌鸡", 3),
+    ("和乐蟹", 2),
+    ("wenchangji", 4),
+    ("wcj", 1),
+    ("Wenchang chicken", 3),
+    ("Wenchang chicken", 8),
+    ("兴隆咖啡", 2),
+    ("coffee", 3),
+]
 
 
 @pytest.mark.parametrize("char", INVISIBLE)
@@ -457,16 +528,19 @@ def test_invisible_characters_in_suggest_and_the_page(search_app, char):
     assert "/products/wenchang-chicken" in page and char not in page
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("文\u200b昌鸡", "文昌鸡"),
-    ("\ufeffwenchangji", "wenchangji"),
-    ("wen\u00adchang", "wenchang"),
-    ("ｗｅｎｃｈａｎｇ", "wenchang"),
-    ("文昌\u3000鸡", "文昌 鸡"),
-    ("ﬁsh", "fish"),
-    ("①", "1"),
-    ("文昌雞", "文昌鸡"),
-    ("\u202e蟹乐和\u202c", "蟹乐和"),
-])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("文\u200b昌鸡", "文昌鸡"),
+        ("\ufeffwenchangji", "wenchangji"),
+        ("wen\u00adchang", "wenchang"),
+        ("ｗｅｎｃｈａｎｇ", "wenchang"),
+        ("文昌\u3000鸡", "文昌 鸡"),
+        ("ﬁsh", "fish"),
+        ("①", "1"),
+        ("文昌雞", "文昌鸡"),
+        ("\u202e蟹乐和\u202c", "蟹乐和"),
+    ],
+)
 def test_the_query_normaliser(raw, clean):
     assert text.clean_query(raw) == clean

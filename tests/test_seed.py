@@ -1,4 +1,5 @@
 """The seed: real facts from shared data, merged per product, idempotent, nothing invented."""
+
 import csv
 from pathlib import Path
 
@@ -74,7 +75,10 @@ def test_likely_rows_are_unverified(app):
     signs = yaml.safe_load((SEED / "signs.yaml").read_text(encoding="utf-8"))
     unverified = sum(1 for s in signs if not s["verified"])
     assert unverified > 0
-    assert db.session.scalar(select(func.count(GISign.id)).where(GISign.verified.is_(False))) == unverified
+    assert (
+        db.session.scalar(select(func.count(GISign.id)).where(GISign.verified.is_(False)))
+        == unverified
+    )
 
 
 def test_no_announcement_number_is_invented(app):

@@ -1,6 +1,7 @@
 """Canonical and alternate-language URLs (issue 8, kind 5): every language version of every
 public page names itself canonical, every version and the sitemap carry the same hreflang
 set plus x-default, and every indexable page has a title and a meta description."""
+
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -33,8 +34,12 @@ class Head(HTMLParser):
         self.html_lang = ""
         self._in_title = False
         self.feed(page)
-        self.jsonld = [json.loads(unescape(m)) for m in re.findall(
-            r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL)]
+        self.jsonld = [
+            json.loads(unescape(m))
+            for m in re.findall(
+                r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL
+            )
+        ]
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -70,8 +75,13 @@ def first_published(model) -> str:
 def page_kinds(app) -> dict[str, str]:
     """One URL per public page kind (path, maybe with the page's own query)."""
     today = catalogue.local_today()
-    expos.create_event("hainan-expo", "海南农博会", today - timedelta(days=1),
-                       today + timedelta(days=2), name_en="Hainan Agri Expo")
+    expos.create_event(
+        "hainan-expo",
+        "海南农博会",
+        today - timedelta(days=1),
+        today + timedelta(days=2),
+        name_en="Hainan Agri Expo",
+    )
     db.session.commit()
     chicken = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     return {
@@ -93,9 +103,23 @@ def page_kinds(app) -> dict[str, str]:
     }
 
 
-KINDS = ["home", "counties", "county", "products", "products page 2", "product", "brand",
-         "enterprise", "categories", "category", "register", "register filtered", "passport",
-         "expo", "verify"]
+KINDS = [
+    "home",
+    "counties",
+    "county",
+    "products",
+    "products page 2",
+    "product",
+    "brand",
+    "enterprise",
+    "categories",
+    "category",
+    "register",
+    "register filtered",
+    "passport",
+    "expo",
+    "verify",
+]
 
 
 def with_lang(url: str, lang: str | None) -> str:
@@ -130,8 +154,8 @@ def test_every_language_version_is_self_canonical_with_full_hreflang_set(
 
 
 @pytest.mark.parametrize(
-    ("header", "lang"), [("zh-CN,en-US;q=0.7,en;q=0.3", "zh"), ("en-GB,en;q=0.5", "en"),
-                         ("fr", "zh"), (None, "zh")]
+    ("header", "lang"),
+    [("zh-CN,en-US;q=0.7,en;q=0.3", "zh"), ("en-GB,en;q=0.5", "en"), ("fr", "zh"), (None, "zh")],
 )
 @pytest.mark.parametrize("kind", ["home", "county", "product", "passport", "register filtered"])
 def test_the_bare_url_names_the_version_it_shows(app_ctx, app, page_kinds, kind, header, lang):
@@ -170,14 +194,35 @@ def test_sitemap_lists_each_language_version_with_itself_and_x_default(client):
         path = loc.removeprefix(SITE).rsplit("?lang=", 1)[0]
         assert alternates == expected_alternates(path), loc
         assert loc.startswith(SITE + "/")
-    for path in ("/", "/products/", "/counties/", "/categories/", "/register/",
-                 "/counties/wenchang", "/categories/fruit", "/products/wenchang-chicken"):
+    for path in (
+        "/",
+        "/products/",
+        "/counties/",
+        "/categories/",
+        "/register/",
+        "/counties/wenchang",
+        "/categories/fruit",
+        "/products/wenchang-chicken",
+    ):
         for lang in ("zh", "en", None):
             assert SITE + with_lang(path, lang) in entries, path
 
 
-@pytest.mark.parametrize("kind", ["home", "counties", "county", "products", "product", "brand",
-                                  "enterprise", "categories", "category", "register"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "home",
+        "counties",
+        "county",
+        "products",
+        "product",
+        "brand",
+        "enterprise",
+        "categories",
+        "category",
+        "register",
+    ],
+)
 def test_sitemap_and_page_carry_the_same_hreflang_set(app_ctx, app, page_kinds, kind):
     client = app.test_client(use_cookies=False)
     entries = sitemap_entries(client)

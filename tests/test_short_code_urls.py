@@ -3,6 +3,7 @@ trailing slash or punctuation, in lower case or full-width, with hyphens or spac
 Crockford's look-alike letters is redirected (301, relative Location) to its canonical
 /q/<CODE>, never to another code; what is not a code, or fails its check character, gets
 the helpful 404. Only the canonical request counts a scan."""
+
 from urllib.parse import quote
 
 import pytest
@@ -25,8 +26,11 @@ def chicken_code() -> str:
 
 
 def scan_total(code: str, kind: ScanKind = ScanKind.SCAN) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(ScanCount.count), 0)).where(
-        ScanCount.code == code, ScanCount.kind == kind))
+    return db.session.scalar(
+        select(func.coalesce(func.sum(ScanCount.count), 0)).where(
+            ScanCount.code == code, ScanCount.kind == kind
+        )
+    )
 
 
 def full_width(text: str) -> str:
@@ -89,9 +93,11 @@ def test_crockford_look_alike_letters_read_as_digits_and_never_as_another_code(c
     for code in with_digits:
         if "1" not in code and "0" not in code:
             continue
-        for typed in (code.replace("1", "I").replace("0", "O"),
-                      code.replace("1", "l").replace("0", "o"),
-                      code.replace("1", "L")):
+        for typed in (
+            code.replace("1", "I").replace("0", "O"),
+            code.replace("1", "l").replace("0", "o"),
+            code.replace("1", "L"),
+        ):
             if typed == code:
                 continue
             response = client.get(f"/q/{typed}")
@@ -109,7 +115,7 @@ def _wrong_check(code: str) -> str:
 
 def _swapped(code: str) -> str:
     i = next(i for i in range(6) if code[i] != code[i + 1])
-    return code[:i] + code[i + 1] + code[i] + code[i + 2:]
+    return code[:i] + code[i + 1] + code[i] + code[i + 2 :]
 
 
 NOT_FOUND = {
@@ -147,8 +153,9 @@ def test_what_is_not_a_code_is_a_helpful_404_not_a_redirect(client, variant):
 
 def test_a_scan_through_a_redirect_is_counted_once(client):
     code = chicken_code()
-    response = client.get(f"/q/{code.lower()}/", headers={"User-Agent": PHONE},
-                          follow_redirects=True)
+    response = client.get(
+        f"/q/{code.lower()}/", headers={"User-Agent": PHONE}, follow_redirects=True
+    )
     assert response.status_code == 200
     assert scan_total(code) == 1
 
@@ -177,15 +184,18 @@ def test_typed_code_form_reads_pasted_codes(client):
         assert response.status_code == 302 and response.headers["Location"] == f"/q/{code}"
 
 
-@pytest.mark.parametrize("make, status", [
-    (lambda c: c.lower(), 301),
-    (lambda c: c + "/", 301),
-    (lambda c: c[:4] + "-" + c[4:] + ".", 301),
-    (lambda c: full_width(c), 301),
-    (_wrong_check, 404),
-    (lambda c: c + "/extra", 404),
-    (lambda c: c[:-1], 404),
-])
+@pytest.mark.parametrize(
+    "make, status",
+    [
+        (lambda c: c.lower(), 301),
+        (lambda c: c + "/", 301),
+        (lambda c: c[:4] + "-" + c[4:] + ".", 301),
+        (lambda c: full_width(c), 301),
+        (_wrong_check, 404),
+        (lambda c: c + "/extra", 404),
+        (lambda c: c[:-1], 404),
+    ],
+)
 def test_saved_list_codes_redirect_the_same_way(app, make, status):
     products = list(db.session.scalars(select(Product).where(Product.slug == "wenchang-chicken")))
     saved = expos.create_saved_list(products)

@@ -3,6 +3,7 @@ surrogates) or that have no place in text (other C0/C1 controls, DEL, noncharact
 refused at every edge (every form, bulk import cells, the CLI) with a translated error naming
 the field, nothing is saved (not even as a revision), and publishing a revision that holds
 such text fails with a message instead of a 500. Run on SQLite and PostgreSQL."""
+
 import io
 import json
 import re
@@ -42,8 +43,17 @@ BAD = {
     "noncharacter U+10FFFF": "\U0010ffff",
 }
 # Kept: what real text contains.
-GOOD = ["tab\there", "line\nbreak", "windows\r\nline", "文昌鸡", "emoji 🐔‍", "zero\u200bwidth",
-        "private \ue000 use", "Ω≈ç√", "\u3000ideographic"]
+GOOD = [
+    "tab\there",
+    "line\nbreak",
+    "windows\r\nline",
+    "文昌鸡",
+    "emoji 🐔‍",
+    "zero\u200bwidth",
+    "private \ue000 use",
+    "Ω≈ç√",
+    "\u3000ideographic",
+]
 
 
 def has_error(page: str, label: str) -> bool:
@@ -72,8 +82,10 @@ def test_lone_surrogates_are_refused_by_the_form_base(app, char):
     from app.qr.forms import ReportForm
 
     with app.test_request_context("/report?lang=en", method="POST"):
-        form = ReportForm(formdata=MultiDict({"where_bought": f"x{char}", "description": "ok"}),
-                          meta={"csrf": False})
+        form = ReportForm(
+            formdata=MultiDict({"where_bought": f"x{char}", "description": "ok"}),
+            meta={"csrf": False},
+        )
         form.product.choices = form.county.choices = [("", "-")]
         assert not form.validate()
         assert any("cannot be saved" in e for e in form.where_bought.errors)
@@ -114,11 +126,16 @@ def test_product_create_refuses_each_bad_character(app):
     login(client, "editor_a")
     before = db.session.scalar(select(func.count(Product.id)))
     for name, char in BAD.items():
-        response = client.post("/admin/products/new?lang=en", data={
-            "csrf_token": csrf_token(client, "/admin/products/new"),
-            "name_zh": "坏字符测试", "name_en": f"Bad{char}name",
-            "category_id": "1", "county_ids": [str(county("wenchang").id)],
-        })
+        response = client.post(
+            "/admin/products/new?lang=en",
+            data={
+                "csrf_token": csrf_token(client, "/admin/products/new"),
+                "name_zh": "坏字符测试",
+                "name_en": f"Bad{char}name",
+                "category_id": "1",
+                "county_ids": [str(county("wenchang").id)],
+            },
+        )
         assert response.status_code == 200, name
         assert has_error(response.get_data(as_text=True), "Name (English)"), name
     assert db.session.scalar(select(func.count(Product.id))) == before
@@ -133,9 +150,13 @@ def test_reviewer_edit_of_a_published_product_never_becomes_a_revision(app):
     url = f"/admin/products/{product.id}/edit?lang=en"
     for name, char in BAD.items():
         data = form_values(client.get(url).get_data(as_text=True))
-        data.update({"category_id": str(product.category_id),
-                     "county_ids": [str(c.id) for c in product.counties],
-                     "description_en": f"Free-range{char} chicken"})
+        data.update(
+            {
+                "category_id": str(product.category_id),
+                "county_ids": [str(c.id) for c in product.counties],
+                "description_en": f"Free-range{char} chicken",
+            }
+        )
         response = client.post(url, data=data)
         assert response.status_code == 200, name
         assert has_error(response.get_data(as_text=True), "Description (English)"), name
@@ -148,11 +169,18 @@ def test_account_create_refuses_each_bad_character(app):
     login(client, "admin")
     users = db.session.scalar(select(func.count(User.id)))
     for name, char in BAD.items():
-        for field, label, value in (("name", "Name", f"Li{char}Ming"),
-                                    ("email", "E-mail", f"li{char}ming@hainan.example")):
-            data = {"csrf_token": csrf_token(client, "/admin/users/new"),
-                    "email": "liming@hainan.example", "name": "Li Ming", "role": "reviewer",
-                    "password": "Harbour-ferry-of-Hainan-5", field: value}
+        for field, label, value in (
+            ("name", "Name", f"Li{char}Ming"),
+            ("email", "E-mail", f"li{char}ming@hainan.example"),
+        ):
+            data = {
+                "csrf_token": csrf_token(client, "/admin/users/new"),
+                "email": "liming@hainan.example",
+                "name": "Li Ming",
+                "role": "reviewer",
+                "password": "Harbour-ferry-of-Hainan-5",
+                field: value,
+            }
             response = client.post("/admin/users/new?lang=en", data=data)
             assert response.status_code == 200, (name, field)
             assert has_error(response.get_data(as_text=True), label), (name, field)
@@ -163,15 +191,25 @@ def test_login_email_refuses_each_bad_character(app):
     make_users()
     for name, char in BAD.items():
         client = app.test_client()
-        response = client.post("/admin/login?lang=en", data={
-            "csrf_token": csrf_token(client), "email": f"reviewer{char}@hainan.example",
-            "password": "Correct-horse-battery-9"})
+        response = client.post(
+            "/admin/login?lang=en",
+            data={
+                "csrf_token": csrf_token(client),
+                "email": f"reviewer{char}@hainan.example",
+                "password": "Correct-horse-battery-9",
+            },
+        )
         assert response.status_code == 200, name
         assert has_error(response.get_data(as_text=True), "E-mail"), name
     chinese = app.test_client()
-    zh = chinese.post("/admin/login?lang=zh", data={
-        "csrf_token": csrf_token(chinese), "email": "reviewer\x00@hainan.example",
-        "password": "Correct-horse-battery-9"})
+    zh = chinese.post(
+        "/admin/login?lang=zh",
+        data={
+            "csrf_token": csrf_token(chinese),
+            "email": "reviewer\x00@hainan.example",
+            "password": "Correct-horse-battery-9",
+        },
+    )
     assert "含有无法保存的字符（U+0000，第 9 个字符）" in zh.get_data(as_text=True)
 
 
@@ -180,8 +218,10 @@ def test_report_form_refuses_each_bad_character(app):
     app.config["REPORT_RATE_LIMIT"] = "1000 per minute"
     client = app.test_client()
     for name, char in BAD.items():
-        response = client.post("/report?lang=en", data={
-            "where_bought": f"海口{char}某超市", "description": "标签看起来是伪造的"})
+        response = client.post(
+            "/report?lang=en",
+            data={"where_bought": f"海口{char}某超市", "description": "标签看起来是伪造的"},
+        )
         assert response.status_code == 400, name
         assert has_error(response.get_data(as_text=True), "Where did you buy or see it?"), name
     assert db.session.scalar(select(func.count(CounterfeitReport.id))) == 0
@@ -191,7 +231,9 @@ def test_saved_list_form_refuses_a_bad_expo_value(app):
     app.config["WTF_CSRF_ENABLED"] = False
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     for char in ("\x00", "\uffff", "\x85"):
-        response = app.test_client().post("/list", data={"product": [product.id], "expo": f"x{char}"})
+        response = app.test_client().post(
+            "/list", data={"product": [product.id], "expo": f"x{char}"}
+        )
         assert response.status_code == 400
 
 
@@ -199,8 +241,9 @@ def test_saved_list_form_refuses_a_bad_expo_value(app):
 
 
 def _csv(name_zh: str) -> bytes:
-    return ("slug,name_zh,category,counties\n"
-            f"bad-char-test,{name_zh},fruit,wenchang\n").encode("utf-8")
+    return (f"slug,name_zh,category,counties\nbad-char-test,{name_zh},fruit,wenchang\n").encode(
+        "utf-8"
+    )
 
 
 def _xlsx_with(char: str) -> bytes:
@@ -246,18 +289,32 @@ def test_bulk_import_cell_with_a_bad_character_is_a_row_error(app, case):
 # --- the CLI -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("option, value", [
-    ("--email", "li\x00ming@hainan.example"),
-    ("--email", "li\udcffming@hainan.example"),  # a non-UTF-8 byte in the terminal
-    ("--name", "Li\x1bMing"),
-    ("--name", "Li\uffffMing"),
-    ("--password", "Harbour\x00ferry-of-Hainan-5"),
-])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--email", "li\x00ming@hainan.example"),
+        ("--email", "li\udcffming@hainan.example"),  # a non-UTF-8 byte in the terminal
+        ("--name", "Li\x1bMing"),
+        ("--name", "Li\uffffMing"),
+        ("--password", "Harbour\x00ferry-of-Hainan-5"),
+    ],
+)
 def test_cli_users_create_refuses_bad_characters(app, runner, option, value):
-    args = {"--email": "liming@hainan.example", "--name": "Li Ming",
-            "--password": "Harbour-ferry-of-Hainan-5", option: value}
-    result = runner.invoke(args=["users", "create", "--role", "reviewer",
-                                 *[part for pair in args.items() for part in pair]])
+    args = {
+        "--email": "liming@hainan.example",
+        "--name": "Li Ming",
+        "--password": "Harbour-ferry-of-Hainan-5",
+        option: value,
+    }
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "reviewer",
+            *[part for pair in args.items() for part in pair],
+        ]
+    )
     assert result.exit_code == 2, result.output
     assert "cannot be saved" in result.output and option in result.output
     assert db.session.scalar(select(func.count(User.id)).where(User.email.like("%liming%"))) == 0
@@ -265,8 +322,16 @@ def test_cli_users_create_refuses_bad_characters(app, runner, option, value):
 
 def test_cli_lookups_refuse_bad_characters_instead_of_crashing(app, runner):
     for command in ("set-password", "disable"):
-        result = runner.invoke(args=["users", command, "--email", "x\x00@hainan.example",
-                                     "--password", "Harbour-ferry-of-Hainan-5"][: 4 if command == "disable" else 6])
+        result = runner.invoke(
+            args=[
+                "users",
+                command,
+                "--email",
+                "x\x00@hainan.example",
+                "--password",
+                "Harbour-ferry-of-Hainan-5",
+            ][: 4 if command == "disable" else 6]
+        )
         assert result.exit_code == 2 and "cannot be saved" in result.output
 
 
@@ -282,7 +347,9 @@ def test_publishing_a_revision_with_bad_text_fails_cleanly(app, char):
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     kind = listings.KINDS["products"]
     values = {**listings.working_values(kind, product), "description_en": f"bad{char}text"}
-    listings.save_listing(kind, product, values, people["reviewer"], listings.edit_token(kind, product))
+    listings.save_listing(
+        kind, product, values, people["reviewer"], listings.edit_token(kind, product)
+    )
     db.session.commit()
     revision = db.session.scalar(select(ListingRevision))
     assert json.loads(revision.data)["description_en"] == f"bad{char}text"
@@ -295,8 +362,11 @@ def test_publishing_a_revision_with_bad_text_fails_cleanly(app, char):
     client = app.test_client()
     login(client, "reviewer")
     token = csrf_token(client, f"/admin/products/{product.id}/edit")
-    response = client.post(f"/admin/products/{product.id}/publish?lang=en",
-                           data={"csrf_token": token}, follow_redirects=True)
+    response = client.post(
+        f"/admin/products/{product.id}/publish?lang=en",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert re.search(r"cannot be published.*description_en", response.get_data(as_text=True), re.S)
     db.session.expire_all()

@@ -1,4 +1,5 @@
 """/verify (authorised or not) and /report (counterfeit reports into a non-public queue)."""
+
 import io
 import re
 
@@ -27,7 +28,8 @@ def html(response) -> str:
 
 def authorization(status: str) -> Authorization:
     return db.session.scalar(
-        select(Authorization).where(Authorization.auth_status == status).order_by(Authorization.id))
+        select(Authorization).where(Authorization.auth_status == status).order_by(Authorization.id)
+    )
 
 
 # --- /verify --------------------------------------------------------------------------------
@@ -81,7 +83,9 @@ def test_wrong_check_character_is_explained(client):
     assert "probably mistyped" in page and "Where to find it" in page
 
 
-@pytest.mark.parametrize("code", ["<script>alert(1)</script>", "x" * 500, "  ", "91IOSVZ00000000000"])
+@pytest.mark.parametrize(
+    "code", ["<script>alert(1)</script>", "x" * 500, "  ", "91IOSVZ00000000000"]
+)
 def test_malformed_codes_are_explained_not_500(client, code):
     response = client.get("/verify", query_string={"code": code, "lang": "en"})
     assert response.status_code == 200
@@ -94,8 +98,11 @@ def test_unknown_but_well_formed_credit_code_is_not_authorised(client):
     from app.models.enterprises import credit_code_check_char
 
     body = "91460000MA5T12345"
-    page = html(client.get("/verify", query_string={"code": body + credit_code_check_char(body),
-                                                    "lang": "en"}))
+    page = html(
+        client.get(
+            "/verify", query_string={"code": body + credit_code_check_char(body), "lang": "en"}
+        )
+    )
     assert "No authorization found" in page
 
 
@@ -169,11 +176,14 @@ def test_missing_fields_are_reported_in_the_form(client):
     assert "Please say where you bought or saw it." in html(response)
 
 
-@pytest.mark.parametrize("payload, message", [
-    (b"GIF89a" + b"\x00" * 100, "not a JPEG, PNG or WebP"),
-    (b"%PDF-1.4 not an image", "not a JPEG, PNG or WebP"),
-    (photo_bytes("GIF"), "not a JPEG, PNG or WebP"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (b"GIF89a" + b"\x00" * 100, "not a JPEG, PNG or WebP"),
+        (b"%PDF-1.4 not an image", "not a JPEG, PNG or WebP"),
+        (photo_bytes("GIF"), "not a JPEG, PNG or WebP"),
+    ],
+)
 def test_bad_photos_get_a_form_message_and_nothing_is_stored(client, payload, message):
     data = report_form(photo=(io.BytesIO(payload), "x.jpg"))
     response = client.post("/report?lang=en", data=data, content_type="multipart/form-data")
@@ -186,11 +196,12 @@ def post_large(client, url: str, data: dict):
     from werkzeug.datastructures import FileStorage
     from werkzeug.test import encode_multipart
 
-    fields = {k: FileStorage(io.BytesIO(v[0].getvalue()), filename=v[1]) if isinstance(v, tuple)
-              else v for k, v in data.items()}
+    fields = {
+        k: FileStorage(io.BytesIO(v[0].getvalue()), filename=v[1]) if isinstance(v, tuple) else v
+        for k, v in data.items()
+    }
     boundary, body = encode_multipart(fields)
-    return client.post(url, data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def test_oversized_photo_is_refused_with_a_message(client):

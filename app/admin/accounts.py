@@ -19,7 +19,6 @@ from app.models.users import Role
 from app.services import accounts
 
 
-
 class UserForm(BaseForm):
     email = EmailField(
         _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]

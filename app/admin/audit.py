@@ -41,10 +41,16 @@ class AuditFilterForm(BaseForm):
 def audit():
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("Any"))] + [(a, a) for a in ACTIONS]
-    form.object_type.choices = [("", _("Any")), ("user", _("Account"))] + [
-        (k.key, str(k.plural)) for k in KINDS.values()
-    ] + [("report", _("Counterfeit reports")), ("expo", _("Expos")), ("booth", _("Booths")),
-         ("synonym", _("Search synonyms"))]
+    form.object_type.choices = (
+        [("", _("Any")), ("user", _("Account"))]
+        + [(k.key, str(k.plural)) for k in KINDS.values()]
+        + [
+            ("report", _("Counterfeit reports")),
+            ("expo", _("Expos")),
+            ("booth", _("Booths")),
+            ("synonym", _("Search synonyms")),
+        ]
+    )
     filters = AuditFilter()
     if form.validate():
         filters = AuditFilter(

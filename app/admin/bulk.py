@@ -129,7 +129,11 @@ def _register_bulk_routes() -> None:
         )
         bp.add_url_rule(f"/{key}/export.{FMT}", f"{ep}_export", bulk_export, defaults=defaults)
         bp.add_url_rule(
-            f"/{key}/import", f"{ep}_import", bulk_import, defaults=defaults, methods=["GET", "POST"]
+            f"/{key}/import",
+            f"{ep}_import",
+            bulk_import,
+            defaults=defaults,
+            methods=["GET", "POST"],
         )
         bp.add_url_rule(
             f"/{key}/import/<token>",

@@ -61,8 +61,13 @@ class LineChart:
     y_ticks: list[Tick]
 
 
-def line_chart(labels: list[str], series: dict[str, list[int]], width: int = 760,
-               height: int = 280, max_x_ticks: int = 8) -> LineChart:
+def line_chart(
+    labels: list[str],
+    series: dict[str, list[int]],
+    width: int = 760,
+    height: int = 280,
+    max_x_ticks: int = 8,
+) -> LineChart:
     """One line per series over the categories in `labels` (days, oldest first)."""
     left, top, right, bottom = 48, 12, width - 12, height - 32
     peak = nice_ceiling(max((max(v, default=0) for v in series.values()), default=0))
@@ -75,8 +80,12 @@ def line_chart(labels: list[str], series: dict[str, list[int]], width: int = 760
         return bottom - (bottom - top) * v / peak
 
     drawn = [
-        Series(name, PALETTE[n % len(PALETTE)], values,
-               [Point(x(i), y(v), labels[i], v) for i, v in enumerate(values)])
+        Series(
+            name,
+            PALETTE[n % len(PALETTE)],
+            values,
+            [Point(x(i), y(v), labels[i], v) for i, v in enumerate(values)],
+        )
         for n, (name, values) in enumerate(series.items())
     ]
     every = max(1, -(-len(labels) // max_x_ticks))
@@ -105,8 +114,13 @@ class BarChart:
     colour: str = PALETTE[0]
 
 
-def bar_chart(items: list[tuple[str, int]], width: int = 760, label_width: int = 300,
-              bar_height: int = 22, gap: int = 6) -> BarChart:
+def bar_chart(
+    items: list[tuple[str, int]],
+    width: int = 760,
+    label_width: int = 300,
+    bar_height: int = 22,
+    gap: int = 6,
+) -> BarChart:
     """Horizontal bars, largest first as given, labels on the left."""
     peak = nice_ceiling(max((v for _, v in items), default=0))
     right = width - 56  # room for the value after the longest bar

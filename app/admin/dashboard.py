@@ -14,6 +14,8 @@ def dashboard():
     scope = None if g.user.can_review else g.user.county_ids
     new_reports = reports.report_queue(scope, ReportStatus.NEW, limit=0).counts[ReportStatus.NEW]
     return render_template(
-        "admin/dashboard.html", board=workflow.dashboard(g.user), kinds=KINDS,
+        "admin/dashboard.html",
+        board=workflow.dashboard(g.user),
+        kinds=KINDS,
         new_reports=new_reports,
     )

@@ -26,10 +26,14 @@ from app.services import audit, catalogue, expos
 
 
 class EventForm(BaseForm):
-    slug = StringField(_l("Address (slug)"), validators=[
-        DataRequired(message=REQUIRED), limit(ExpoEvent, "slug"),
-        slug_format(),
-    ])
+    slug = StringField(
+        _l("Address (slug)"),
+        validators=[
+            DataRequired(message=REQUIRED),
+            limit(ExpoEvent, "slug"),
+            slug_format(),
+        ],
+    )
     name_zh = text_field(ExpoEvent, "name_zh", _l("Name (Chinese)"), required=True)
     name_en = text_field(ExpoEvent, "name_en", _l("Name (English)"))
     venue_zh = text_field(ExpoEvent, "venue_zh", _l("Venue (Chinese)"))
@@ -38,8 +42,16 @@ class EventForm(BaseForm):
     ends_on = DateField(_l("Last day"), validators=[InputRequired(message=REQUIRED)])
     published = BooleanField(_l("Shown on the public site"), default=True)
 
-    FIELDS = ("slug", "name_zh", "name_en", "venue_zh", "venue_en", "starts_on", "ends_on",
-              "published")
+    FIELDS = (
+        "slug",
+        "name_zh",
+        "name_en",
+        "venue_zh",
+        "venue_en",
+        "starts_on",
+        "ends_on",
+        "published",
+    )
 
     def values(self) -> dict:
         data = {name: self[name].data for name in self.FIELDS}
@@ -52,10 +64,14 @@ class BoothForm(BaseForm):
     number = text_field(Booth, "number", _l("Booth number"), required=True)
     hall_zh = text_field(Booth, "hall_zh", _l("Hall (Chinese)"))
     hall_en = text_field(Booth, "hall_en", _l("Hall (English)"))
-    sort_order = IntegerField(_l("Position in the walking order"), default=0, validators=[
-        Optional(),
-        NumberRange(min=0, max=9999, message=_l("Enter a number between %(min)s and %(max)s.")),
-    ])
+    sort_order = IntegerField(
+        _l("Position in the walking order"),
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=9999, message=_l("Enter a number between %(min)s and %(max)s.")),
+        ],
+    )
     product_ids = MultiCheckbox(_l("Products shown"), coerce=int)
     enterprise_ids = MultiCheckbox(_l("Enterprises at the booth"), coerce=int)
 
@@ -88,8 +104,9 @@ def _show_error(form, error: expos.ExpoInvalid) -> None:
 
 @bp.route("/expos/")
 def expos_list():
-    return render_template("admin/qr/expos.html", events=expos.all_events(),
-                           today=catalogue.local_today())
+    return render_template(
+        "admin/qr/expos.html", events=expos.all_events(), today=catalogue.local_today()
+    )
 
 
 def _save_event(expo: ExpoEvent | None):
@@ -104,17 +121,23 @@ def _save_event(expo: ExpoEvent | None):
                 expo = _event_or_404(expo.id)
             _show_error(form, error)
         else:
-            audit.record("expo_create" if expo is None else "expo_update", g.user,
-                         object_type="expo", object_id=saved.id, summary=saved.name_zh,
-                         ip=request.remote_addr or "")
+            audit.record(
+                "expo_create" if expo is None else "expo_update",
+                g.user,
+                object_type="expo",
+                object_id=saved.id,
+                summary=saved.name_zh,
+                ip=request.remote_addr or "",
+            )
             db.session.commit()
             if expo is None:
                 flash(_("Event created. Now add its booths."), "info")
             else:
                 flash(_("Saved."), "info")
             return redirect(url_for("admin.expo_edit", event_id=saved.id))
-    return render_template("admin/qr/expo_edit.html", form=form, expo=expo,
-                           action_form=ActionForm()), (400 if form.errors else 200)
+    return render_template(
+        "admin/qr/expo_edit.html", form=form, expo=expo, action_form=ActionForm()
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/expos/new", methods=["GET", "POST"])
@@ -137,8 +160,14 @@ def expo_delete(event_id: int):
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("admin.expo_edit", event_id=event_id))
-    audit.record("expo_delete", g.user, object_type="expo", object_id=expo_id, summary=name,
-                 ip=request.remote_addr or "")
+    audit.record(
+        "expo_delete",
+        g.user,
+        object_type="expo",
+        object_id=expo_id,
+        summary=name,
+        ip=request.remote_addr or "",
+    )
     db.session.commit()
     flash(_("Event deleted."), "info")
     return redirect(url_for("admin.expos_list"))
@@ -147,13 +176,14 @@ def expo_delete(event_id: int):
 def _booth_form(booth: Booth | None) -> BoothForm:
     data = None
     if booth is not None and request.method == "GET":
-        data = {"product_ids": [p.id for p in booth.products],
-                "enterprise_ids": [e.id for e in booth.enterprises]}
+        data = {
+            "product_ids": [p.id for p in booth.products],
+            "enterprise_ids": [e.id for e in booth.enterprises],
+        }
     form = BoothForm(obj=booth, data=data)
     lang = current_lang()
     products = db.session.scalars(select(Product).order_by(Product.name_zh, Product.id))
-    enterprises = db.session.scalars(select(Enterprise).order_by(Enterprise.name_zh,
-                                                                  Enterprise.id))
+    enterprises = db.session.scalars(select(Enterprise).order_by(Enterprise.name_zh, Enterprise.id))
     form.product_ids.choices = [(p.id, p.text("name", lang)) for p in products]
     form.enterprise_ids.choices = [(e.id, e.text("name", lang)) for e in enterprises]
     return form
@@ -168,7 +198,10 @@ def _save_booth(expo: ExpoEvent, booth: Booth | None):
     if form.validate_on_submit():
         try:
             saved = expos.save_booth(
-                expo, booth, form.values(), _chosen(Product, form.product_ids.data or []),
+                expo,
+                booth,
+                form.values(),
+                _chosen(Product, form.product_ids.data or []),
                 _chosen(Enterprise, form.enterprise_ids.data or []),
             )
         except expos.ExpoInvalid as error:
@@ -176,14 +209,20 @@ def _save_booth(expo: ExpoEvent, booth: Booth | None):
             expo = _event_or_404(expo.id)
             _show_error(form, error)
         else:
-            audit.record("booth_create" if booth is None else "booth_update", g.user,
-                         object_type="booth", object_id=saved.id,
-                         summary=f"{expo.name_zh} {saved.number}", ip=request.remote_addr or "")
+            audit.record(
+                "booth_create" if booth is None else "booth_update",
+                g.user,
+                object_type="booth",
+                object_id=saved.id,
+                summary=f"{expo.name_zh} {saved.number}",
+                ip=request.remote_addr or "",
+            )
             db.session.commit()
             flash(_("Booth saved."), "info")
             return redirect(url_for("admin.expo_edit", event_id=expo.id))
-    return render_template("admin/qr/booth_edit.html", form=form, expo=expo, booth=booth,
-                           action_form=ActionForm()), (400 if form.errors else 200)
+    return render_template(
+        "admin/qr/booth_edit.html", form=form, expo=expo, booth=booth, action_form=ActionForm()
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/expos/<int:event_id>/booths/new", methods=["GET", "POST"])
@@ -203,8 +242,14 @@ def expo_booth_delete(event_id: int, booth_id: int):
     booth = _booth_or_404(expo, booth_id)
     summary = f"{expo.name_zh} {booth.number}"
     expos.delete_booth(booth)
-    audit.record("booth_delete", g.user, object_type="booth", object_id=booth_id,
-                 summary=summary, ip=request.remote_addr or "")
+    audit.record(
+        "booth_delete",
+        g.user,
+        object_type="booth",
+        object_id=booth_id,
+        summary=summary,
+        ip=request.remote_addr or "",
+    )
     db.session.commit()
     flash(_("Booth removed."), "info")
     return redirect(url_for("admin.expo_edit", event_id=expo.id))
@@ -217,6 +262,8 @@ def expo_booth_poster(event_id: int, booth_id: int):
     size = request.args.get("size", "A4").upper()
     if size not in ("A4", "A3"):
         raise BadInput(_("Posters are printed on A4 or A3 paper."))
-    return make_response(printing.booth_poster_html(
-        booth, size, back_url=url_for("admin.expo_edit", event_id=expo.id)
-    ))
+    return make_response(
+        printing.booth_poster_html(
+            booth, size, back_url=url_for("admin.expo_edit", event_id=expo.id)
+        )
+    )

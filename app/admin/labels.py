@@ -18,11 +18,14 @@ class LabelSheetForm(BaseForm):
     products = MultiCheckbox(_l("Products"), coerce=int)
     brands = MultiCheckbox(_l("Brands"), coerce=int)
     enterprises = MultiCheckbox(_l("Enterprises"), coerce=int)
-    everything = MultiCheckbox(_l("Every listing of a kind"), choices=[
-        ("products", _l("All products listed here")),
-        ("brands", _l("All brands listed here")),
-        ("enterprises", _l("All enterprises listed here")),
-    ])
+    everything = MultiCheckbox(
+        _l("Every listing of a kind"),
+        choices=[
+            ("products", _l("All products listed here")),
+            ("brands", _l("All brands listed here")),
+            ("enterprises", _l("All enterprises listed here")),
+        ],
+    )
 
     def setup(self, printable: dict[str, list], title) -> None:
         for key in LABEL_KINDS:

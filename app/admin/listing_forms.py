@@ -185,8 +185,6 @@ def enterprise_choices(user) -> list[tuple[int, str]]:
     return [(e.id, _name(e)) for e in db.session.scalars(stmt)]
 
 
-
-
 class ProductForm(ListingForm):
     kind_key = "products"
     slug = StringField(

@@ -34,18 +34,24 @@ def labels_for(listings: list) -> list[Label]:
     base = current_app.config["SITE_BASE_URL"]
     found = codes.codes_for(listings)
     return [
-        Label(found[obj], obj.name_zh, getattr(obj, "name_en", None),
-              codes.short_url(base, found[obj]))
-        for obj in listings if obj in found
+        Label(
+            found[obj],
+            obj.name_zh,
+            getattr(obj, "name_en", None),
+            codes.short_url(base, found[obj]),
+        )
+        for obj in listings
+        if obj in found
     ]
 
 
 def label_sheet_html(labels: list[Label], back_url: str | None = None) -> str:
     """A4 pages of 24 labels each: name in Chinese and English, QR code, short URL.
     `back_url` adds a screen-only printing hint with a way back (the back office's sheet)."""
-    pages = [labels[i:i + LABELS_PER_A4] for i in range(0, len(labels), LABELS_PER_A4)]
-    return render_template("qr/print/labels.html", pages=pages or [[]], back_url=back_url,
-                           count=len(labels))
+    pages = [labels[i : i + LABELS_PER_A4] for i in range(0, len(labels), LABELS_PER_A4)]
+    return render_template(
+        "qr/print/labels.html", pages=pages or [[]], back_url=back_url, count=len(labels)
+    )
 
 
 # Listings that carry a label: what a county prints on packaging and shelves.
@@ -74,5 +80,12 @@ def booth_poster_html(booth: Booth, size: str = "A4", back_url: str | None = Non
     if code is None:  # every saved booth gets one on insert; a missing row is damage
         raise LookupError(f"booth {booth.id} has no short code: a poster would print a dead link")
     url = codes.short_url(current_app.config["SITE_BASE_URL"], code)
-    return render_template("qr/print/poster.html", booth=booth, size=size, code=code, url=url,
-                           qr=qr_svg_inline(url, booth.number), back_url=back_url)
+    return render_template(
+        "qr/print/poster.html",
+        booth=booth,
+        size=size,
+        code=code,
+        url=url,
+        qr=qr_svg_inline(url, booth.number),
+        back_url=back_url,
+    )

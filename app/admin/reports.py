@@ -58,12 +58,18 @@ def reports_queue():
         status = ReportStatus.NEW.value
     page = admin_page_number()
     queue = reports.report_queue(
-        _report_scope(), ReportStatus(status), REPORTS_PER_PAGE + 1,
+        _report_scope(),
+        ReportStatus(status),
+        REPORTS_PER_PAGE + 1,
         (page - 1) * REPORTS_PER_PAGE,
     )
     return render_template(
-        "admin/qr/reports.html", queue=queue, items=queue.items[:REPORTS_PER_PAGE],
-        status=status, labels=REPORT_STATUS_LABELS, page=page,
+        "admin/qr/reports.html",
+        queue=queue,
+        items=queue.items[:REPORTS_PER_PAGE],
+        status=status,
+        labels=REPORT_STATUS_LABELS,
+        page=page,
         has_next=len(queue.items) > REPORTS_PER_PAGE,
     )
 
@@ -71,9 +77,11 @@ def reports_queue():
 @bp.route("/reports/<int:report_id>", methods=["GET", "POST"])
 def report_detail(report_id: int):
     report = _report_or_404(report_id)
-    form = ReportStatusForm(data={"status": report.report_status.value,
-                                  "note": report.official_note or ""}
-                            if request.method == "GET" else None)
+    form = ReportStatusForm(
+        data={"status": report.report_status.value, "note": report.official_note or ""}
+        if request.method == "GET"
+        else None
+    )
     current = report.report_status
     form.status.choices = [
         (s.value, str(REPORT_STATUS_LABELS[s]))
@@ -82,21 +90,28 @@ def report_detail(report_id: int):
     ]
     if form.validate_on_submit():
         before = (current.value, report.official_note)
-        reports.update_report(report, _report_scope(), ReportStatus(form.status.data),
-                              form.note.data, g.user.id)
+        reports.update_report(
+            report, _report_scope(), ReportStatus(form.status.data), form.note.data, g.user.id
+        )
         audit.record(
-            "report_status", g.user, object_type="report", object_id=report.id,
+            "report_status",
+            g.user,
+            object_type="report",
+            object_id=report.id,
             summary=f"{before[0]} -> {report.report_status.value}",
-            details={"report_status": [before[0], report.report_status.value],
-                     "official_note": [before[1], report.official_note]},
+            details={
+                "report_status": [before[0], report.report_status.value],
+                "official_note": [before[1], report.official_note],
+            },
             ip=request.remote_addr or "",
         )
         db.session.commit()
         flash(_("The report was updated."), "info")
         return redirect(url_for("admin.report_detail", report_id=report.id))
     status = 400 if form.errors else 200
-    return render_template("admin/qr/report.html", report=report, form=form,
-                           labels=REPORT_STATUS_LABELS), status
+    return render_template(
+        "admin/qr/report.html", report=report, form=form, labels=REPORT_STATUS_LABELS
+    ), status
 
 
 @bp.route("/reports/<int:report_id>/photo")

@@ -32,9 +32,7 @@ class ScanFilterForm(BaseForm):
             if field.data < self.start.data:
                 raise ValidationError(_l("The end date is before the start date."))
             if (field.data - self.start.data).days >= MAX_SCAN_DAYS:
-                raise ValidationError(
-                    _l("Choose at most %(days)s days.", days=MAX_SCAN_DAYS)
-                )
+                raise ValidationError(_l("Choose at most %(days)s days.", days=MAX_SCAN_DAYS))
 
 
 def _scan_filters():
@@ -99,8 +97,14 @@ def scans_dashboard():
     targets = scans.code_targets(top)
     top_chart = bar_chart([(_code_label(c.code, targets.get(c.code)), c.scans) for c in top])
     return render_template(
-        "admin/qr/scans.html", form=form, daily=daily, top=top_chart, start=start, end=end,
-        total=sum(r.scans for r in rows), other=sum(r.other for r in rows),
+        "admin/qr/scans.html",
+        form=form,
+        daily=daily,
+        top=top_chart,
+        start=start,
+        end=end,
+        total=sum(r.scans for r in rows),
+        other=sum(r.other for r in rows),
     )
 
 

@@ -1,6 +1,7 @@
 """Search synonyms in the back office (/admin/synonyms/): reviewers and admins list, add,
 edit and delete groups (the guard's REVIEWER_ONLY_PREFIXES checks the role on the server).
 Searches use a change at once: synonyms are applied to queries, not to the index."""
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,8 +19,10 @@ from app.services import synonyms
 class SynonymForm(BaseForm):
     terms = TextAreaField(
         _l("Words that mean the same"),
-        description=_l("Separate the words with commas, e.g. 螃蟹, 蟹, crab. Each one "
-                       "finds what the others find."),
+        description=_l(
+            "Separate the words with commas, e.g. 螃蟹, 蟹, crab. Each one "
+            "finds what the others find."
+        ),
         validators=[DataRequired(message=REQUIRED), Length(max=2000)],
     )
     note = StringField(_l("Note (optional)"), validators=[Length(max=200)])
@@ -31,8 +34,9 @@ def _group_or_404(group_id: int) -> SynonymGroup:
 
 def _save(form: SynonymForm, group: SynonymGroup | None):
     try:
-        synonyms.save_group(group, form.terms.data, form.note.data or "", g.user,
-                            ip=request.remote_addr or "")
+        synonyms.save_group(
+            group, form.terms.data, form.note.data or "", g.user, ip=request.remote_addr or ""
+        )
     except synonyms.SynonymInvalid as error:
         db.session.rollback()
         form[error.field].errors = list(form[error.field].errors) + [str(error)]
@@ -53,18 +57,23 @@ def synonym_new():
     if form.validate_on_submit() and (done := _save(form, None)):
         return done
     return render_template("admin/synonym_edit.html", form=form, group=None), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/synonyms/<int:group_id>/edit", methods=["GET", "POST"])
 def synonym_edit(group_id: int):
     group = _group_or_404(group_id)
-    form = SynonymForm(data={"terms": ", ".join(group.term_list), "note": group.note}
-                       if request.method == "GET" else None)
+    form = SynonymForm(
+        data={"terms": ", ".join(group.term_list), "note": group.note}
+        if request.method == "GET"
+        else None
+    )
     if form.validate_on_submit() and (done := _save(form, group)):
         return done
-    return render_template("admin/synonym_edit.html", form=form, group=group,
-                           action_form=ActionForm()), (400 if form.errors else 200)
+    return render_template(
+        "admin/synonym_edit.html", form=form, group=group, action_form=ActionForm()
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/synonyms/<int:group_id>/delete", methods=["POST"])

@@ -1,5 +1,6 @@
 """/data/: the whole published catalogue as CSV (one file per table) and as one JSON file,
 with the licence and the snapshot date (the last change to the catalogue)."""
+
 from flask import abort, current_app, render_template
 
 from app.api import data_bp
@@ -24,8 +25,9 @@ def snapshot_meta() -> dict:
 
 @data_bp.get("/")
 def index():
-    response = current_app.make_response(render_template(
-        "api/data_index.html", meta=snapshot_meta(), tables=opendata.DOWNLOADS))
+    response = current_app.make_response(
+        render_template("api/data_index.html", meta=snapshot_meta(), tables=opendata.DOWNLOADS)
+    )
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
     response.vary.update(("Accept-Language", "Cookie"))
@@ -41,8 +43,9 @@ def download(name: str, fmt: str):
         abort(404)  # one JSON file with everything; one CSV per table
     meta = snapshot_meta()
     today = catalogue.local_today()
-    body = (opendata.catalogue_json(meta, today) if fmt == "json"
-            else opendata.table_csv(name, today))
+    body = (
+        opendata.catalogue_json(meta, today) if fmt == "json" else opendata.table_csv(name, today)
+    )
     response = current_app.response_class(body, mimetype=MIMETYPES[fmt])
     filename = f"hainan-gi-{name}-{meta['snapshot_date']}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of /api/v1 (tested against the running app with schemathesis)."""
+
 from app.models import AuthorizationStatus, BrandKind, Regime, SignStatus
 
 SLUG = {"type": "string", "pattern": "^[a-z0-9-]{1,96}$"}
@@ -11,67 +12,150 @@ def _obj(properties: dict) -> dict:
 
 
 SCHEMAS = {
-    "County": _obj({"slug": SLUG, "code": {"type": "string"}, "name_zh": {"type": "string"},
-                    "name_en": NULLABLE_STR, "kind": {"type": "string"},
-                    "seat_lat": {"type": ["number", "null"]},
-                    "seat_lon": {"type": ["number", "null"]}}),
+    "County": _obj(
+        {
+            "slug": SLUG,
+            "code": {"type": "string"},
+            "name_zh": {"type": "string"},
+            "name_en": NULLABLE_STR,
+            "kind": {"type": "string"},
+            "seat_lat": {"type": ["number", "null"]},
+            "seat_lon": {"type": ["number", "null"]},
+        }
+    ),
     "Category": _obj({"slug": SLUG, "name_zh": {"type": "string"}, "name_en": NULLABLE_STR}),
-    "Sign": _obj({
-        "id": {"type": "integer"}, "regime": {"enum": [r.value for r in Regime]},
-        "official_name_zh": {"type": "string"}, "official_name_en": NULLABLE_STR,
-        "number": NULLABLE_STR,
-        "approval_date": {"type": ["string", "null"],
-                          "description": "YYYY, YYYY-MM or YYYY-MM-DD: as precise as known"},
-        "issuing_body_zh": NULLABLE_STR, "holder_zh": NULLABLE_STR, "standard": NULLABLE_STR,
-        "status": {"enum": [s.value for s in SignStatus]}, "verified": {"type": "boolean"},
-        "product": SLUG, "counties": {"type": "array", "items": SLUG}}),
-    "Product": _obj({
-        "slug": SLUG, "short_code": SHORT_CODE, "name_zh": {"type": "string"},
-        "name_en": NULLABLE_STR, "category": SLUG, "counties": {"type": "array", "items": SLUG},
-        "province_wide": {"type": "boolean"}, "summary_zh": {"type": "string"},
-        "summary_en": NULLABLE_STR,
-        "season_months": {"type": "array",
-                          "items": {"type": "integer", "minimum": 1, "maximum": 12}}}),
-    "Brand": _obj({
-        "slug": SLUG, "short_code": SHORT_CODE, "name_zh": {"type": "string"},
-        "name_en": NULLABLE_STR, "kind": {"enum": [k.value for k in BrandKind]},
-        "registration_number": NULLABLE_STR, "owner": {"type": ["string", "null"]},
-        "products": {"type": "array", "items": SLUG}, "is_demo": {"type": "boolean"}}),
-    "Enterprise": _obj({
-        "slug": SLUG, "short_code": SHORT_CODE, "name_zh": {"type": "string"},
-        "name_en": NULLABLE_STR,
-        "credit_code": {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$"},
-        "county": SLUG, "is_demo": {"type": "boolean"}}),
-    "Authorization": _obj({
-        "id": {"type": "integer"}, "short_code": SHORT_CODE, "number": NULLABLE_STR,
-        "enterprise": SLUG, "sign": {"type": "integer"}, "product": SLUG,
-        "valid_from": {"type": ["string", "null"], "format": "date"},
-        "valid_to": {"type": ["string", "null"], "format": "date"},
-        "status": {"enum": [s.value for s in AuthorizationStatus],
-                   "description": "'expired' when valid_to has passed"},
-        "is_demo": {"type": "boolean"}}),
-    "Meta": _obj({"page": {"type": "integer", "minimum": 1},
-                  "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
-                  "total": {"type": "integer", "minimum": 0},
-                  "pages": {"type": "integer", "minimum": 1}}),
-    "Links": {"type": "object", "required": ["self"],
-              "properties": {"self": {"type": "string"}, "next": {"type": "string"},
-                             "prev": {"type": "string"}}},
-    "Error": _obj({"error": _obj({"code": {"type": "integer"}, "name": {"type": "string"},
-                                  "message": {"type": "string"}})}),
+    "Sign": _obj(
+        {
+            "id": {"type": "integer"},
+            "regime": {"enum": [r.value for r in Regime]},
+            "official_name_zh": {"type": "string"},
+            "official_name_en": NULLABLE_STR,
+            "number": NULLABLE_STR,
+            "approval_date": {
+                "type": ["string", "null"],
+                "description": "YYYY, YYYY-MM or YYYY-MM-DD: as precise as known",
+            },
+            "issuing_body_zh": NULLABLE_STR,
+            "holder_zh": NULLABLE_STR,
+            "standard": NULLABLE_STR,
+            "status": {"enum": [s.value for s in SignStatus]},
+            "verified": {"type": "boolean"},
+            "product": SLUG,
+            "counties": {"type": "array", "items": SLUG},
+        }
+    ),
+    "Product": _obj(
+        {
+            "slug": SLUG,
+            "short_code": SHORT_CODE,
+            "name_zh": {"type": "string"},
+            "name_en": NULLABLE_STR,
+            "category": SLUG,
+            "counties": {"type": "array", "items": SLUG},
+            "province_wide": {"type": "boolean"},
+            "summary_zh": {"type": "string"},
+            "summary_en": NULLABLE_STR,
+            "season_months": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 12},
+            },
+        }
+    ),
+    "Brand": _obj(
+        {
+            "slug": SLUG,
+            "short_code": SHORT_CODE,
+            "name_zh": {"type": "string"},
+            "name_en": NULLABLE_STR,
+            "kind": {"enum": [k.value for k in BrandKind]},
+            "registration_number": NULLABLE_STR,
+            "owner": {"type": ["string", "null"]},
+            "products": {"type": "array", "items": SLUG},
+            "is_demo": {"type": "boolean"},
+        }
+    ),
+    "Enterprise": _obj(
+        {
+            "slug": SLUG,
+            "short_code": SHORT_CODE,
+            "name_zh": {"type": "string"},
+            "name_en": NULLABLE_STR,
+            "credit_code": {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$"},
+            "county": SLUG,
+            "is_demo": {"type": "boolean"},
+        }
+    ),
+    "Authorization": _obj(
+        {
+            "id": {"type": "integer"},
+            "short_code": SHORT_CODE,
+            "number": NULLABLE_STR,
+            "enterprise": SLUG,
+            "sign": {"type": "integer"},
+            "product": SLUG,
+            "valid_from": {"type": ["string", "null"], "format": "date"},
+            "valid_to": {"type": ["string", "null"], "format": "date"},
+            "status": {
+                "enum": [s.value for s in AuthorizationStatus],
+                "description": "'expired' when valid_to has passed",
+            },
+            "is_demo": {"type": "boolean"},
+        }
+    ),
+    "Meta": _obj(
+        {
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 1},
+        }
+    ),
+    "Links": {
+        "type": "object",
+        "required": ["self"],
+        "properties": {
+            "self": {"type": "string"},
+            "next": {"type": "string"},
+            "prev": {"type": "string"},
+        },
+    },
+    "Error": _obj(
+        {
+            "error": _obj(
+                {
+                    "code": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "message": {"type": "string"},
+                }
+            )
+        }
+    ),
 }
 
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
-    {"name": "per_page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+    {
+        "name": "page",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1},
+    },
+    {
+        "name": "per_page",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+    },
 ]
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 FILTER_PARAMS = {
@@ -100,9 +184,15 @@ FILTER_PARAMS = {
     ],
 }
 
-ITEM_SCHEMA = {"counties": "County", "categories": "Category", "signs": "Sign",
-               "products": "Product", "brands": "Brand", "enterprises": "Enterprise",
-               "authorizations": "Authorization"}
+ITEM_SCHEMA = {
+    "counties": "County",
+    "categories": "Category",
+    "signs": "Sign",
+    "products": "Product",
+    "brands": "Brand",
+    "enterprises": "Enterprise",
+    "authorizations": "Authorization",
+}
 BY_ID = {"signs", "authorizations"}
 
 
@@ -111,13 +201,15 @@ def _ref(name: str) -> dict:
 
 
 def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "headers": {"ETag": {"schema": {"type": "string"}}},
-            "content": {"application/json": {"schema": schema}}}
+    return {
+        "description": description,
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
 NOT_MODIFIED = {"description": "Not modified (If-None-Match matched the ETag)"}
@@ -126,40 +218,59 @@ NOT_MODIFIED = {"description": "Not modified (If-None-Match matched the ETag)"}
 def openapi_document(base_url: str) -> dict:
     paths = {}
     for resource, item in ITEM_SCHEMA.items():
-        paths[f"/{resource}"] = {"get": {
-            "operationId": f"list_{resource}",
-            "summary": f"Published {resource}, paginated",
-            "parameters": PAGE_PARAMS + FILTER_PARAMS[resource],
-            "responses": {
-                "200": _json(_obj({"data": {"type": "array", "items": _ref(item)},
-                                   "meta": _ref("Meta"), "links": _ref("Links")}),
-                             f"A page of {resource}"),
-                "304": NOT_MODIFIED,
-                "400": _error("A parameter is malformed or not one of its allowed values"),
-                "404": _error("A filter names a county, category, product or enterprise "
-                              "that is not in the published catalogue"),
-            },
-        }}
+        paths[f"/{resource}"] = {
+            "get": {
+                "operationId": f"list_{resource}",
+                "summary": f"Published {resource}, paginated",
+                "parameters": PAGE_PARAMS + FILTER_PARAMS[resource],
+                "responses": {
+                    "200": _json(
+                        _obj(
+                            {
+                                "data": {"type": "array", "items": _ref(item)},
+                                "meta": _ref("Meta"),
+                                "links": _ref("Links"),
+                            }
+                        ),
+                        f"A page of {resource}",
+                    ),
+                    "304": NOT_MODIFIED,
+                    "400": _error("A parameter is malformed or not one of its allowed values"),
+                    "404": _error(
+                        "A filter names a county, category, product or enterprise "
+                        "that is not in the published catalogue"
+                    ),
+                },
+            }
+        }
         if resource in BY_ID:
-            key = {"name": "id", "in": "path", "required": True,
-                   "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+            key = {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            }
         else:
             key = {"name": "slug", "in": "path", "required": True, "schema": SLUG}
-        paths[f"/{resource}/{{{key['name']}}}"] = {"get": {
-            "operationId": f"get_{resource}",
-            "summary": f"One published item of {resource}",
-            "parameters": [key],
-            "responses": {"200": _json(_obj({"data": _ref(item)}), "The item"),
-                          "304": NOT_MODIFIED,
-                          "404": _error("No published item with this key")},
-        }}
+        paths[f"/{resource}/{{{key['name']}}}"] = {
+            "get": {
+                "operationId": f"get_{resource}",
+                "summary": f"One published item of {resource}",
+                "parameters": [key],
+                "responses": {
+                    "200": _json(_obj({"data": _ref(item)}), "The item"),
+                    "304": NOT_MODIFIED,
+                    "404": _error("No published item with this key"),
+                },
+            }
+        }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Hainan GI catalogue open data API",
             "version": "1.0.0",
             "description": "Read-only. Published listings only. Rows with is_demo are "
-                           "fictitious demonstration data.",
+            "fictitious demonstration data.",
             "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
         },
         "servers": [{"url": f"{base_url}/api/v1"}],

@@ -1,6 +1,7 @@
 """Read-only JSON API. Every answer is JSON, errors included ({"error": {...}}, see
 app/errors); responses carry a strong ETag and answer If-None-Match with 304. Answers
 depend only on the URL and the catalogue generation: they are cached (app/caching)."""
+
 import hashlib
 import json
 from typing import NoReturn
@@ -88,8 +89,9 @@ def _list(resource: str):
         if unknown.name in REFERENCE_FILTERS:
             # A well-formed slug naming nothing: no resource at this URI (RFC 9110
             # §15.5.5; the query is part of the target), not a malformed request.
-            raise NotFound(description=f"No {unknown.name} '{filters[unknown.name]}' "
-                                       "in the catalogue.") from None
+            raise NotFound(
+                description=f"No {unknown.name} '{filters[unknown.name]}' in the catalogue."
+            ) from None
         _bad(f"Unknown value for filter '{unknown.name}'.")
     pages = max(1, -(-result.total // per_page))
     links = {"self": _page_url(resource, page, per_page, filters)}
@@ -97,11 +99,13 @@ def _list(resource: str):
         links["next"] = _page_url(resource, page + 1, per_page, filters)
     if page > 1:
         links["prev"] = _page_url(resource, min(page - 1, pages), per_page, filters)
-    return json_body({
-        "data": result.items,
-        "meta": {"page": page, "per_page": per_page, "total": result.total, "pages": pages},
-        "links": links,
-    })
+    return json_body(
+        {
+            "data": result.items,
+            "meta": {"page": page, "per_page": per_page, "total": result.total, "pages": pages},
+            "links": links,
+        }
+    )
 
 
 def _page_url(resource: str, page: int, per_page: int, filters: dict) -> str:
@@ -117,11 +121,13 @@ def _detail(resource: str, key):
 
 @bp.get("/")
 def index():
-    return json_response({
-        "openapi": url_for("api.openapi"),
-        "resources": {name: url_for("api.collection", resource=name) for name in FILTERS},
-        "licence": current_app.config["OPEN_DATA_LICENCE"],
-    })
+    return json_response(
+        {
+            "openapi": url_for("api.openapi"),
+            "resources": {name: url_for("api.collection", resource=name) for name in FILTERS},
+            "licence": current_app.config["OPEN_DATA_LICENCE"],
+        }
+    )
 
 
 @bp.get("/openapi.json")
@@ -129,7 +135,9 @@ def openapi():
     return json_response(openapi_document(current_app.config["SITE_BASE_URL"]))
 
 
-@bp.get("/<any(counties, categories, signs, products, brands, enterprises, authorizations):resource>")
+@bp.get(
+    "/<any(counties, categories, signs, products, brands, enterprises, authorizations):resource>"
+)
 @cached(OPEN_DATA)
 def collection(resource: str):
     return _list(resource)

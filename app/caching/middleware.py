@@ -10,6 +10,7 @@ If-Unmodified-Since (they can end in a 412 page), a route whose hook is not read
 written through), an entry not yet cached or not a 200, or a generation not re-checked
 within PAGE_CACHE_CHECK_SECONDS. If-None-Match and If-Modified-Since are answered here by
 the same evaluator Flask uses (app/conditional.py)."""
+
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -85,8 +86,9 @@ class CachedResponses:
             return None
         return route
 
-    def _answer(self, route: CachedRoute, environ: dict, start_response: StartResponse
-                ) -> Iterable[bytes] | None:
+    def _answer(
+        self, route: CachedRoute, environ: dict, start_response: StartResponse
+    ) -> Iterable[bytes] | None:
         generation = response_cache.recent_generation(self.config["PAGE_CACHE_CHECK_SECONDS"])
         if generation is None:
             return None
@@ -101,8 +103,7 @@ class CachedResponses:
         return wsgi_answer(entry, environ, start_response)
 
 
-def wsgi_answer(entry: CacheEntry, environ: dict, start_response: StartResponse
-                ) -> list[bytes]:
+def wsgi_answer(entry: CacheEntry, environ: dict, start_response: StartResponse) -> list[bytes]:
     """A cached 200 entry at the WSGI level: 304 and HEAD handled, HSTS on https (as
     app/security.py adds it)."""
     secure = environ.get("wsgi.url_scheme") == "https"
@@ -110,8 +111,7 @@ def wsgi_answer(entry: CacheEntry, environ: dict, start_response: StartResponse
     if precondition_status(environ, entry.etag, entry.last_modified) == 304:
         start_response("304 NOT MODIFIED", entry.not_modified_headers + hsts)
         return [b""]
-    start_response("200 OK",
-                   [*entry.wsgi_headers, *hsts, ("Content-Length", str(len(entry.body)))])
+    start_response("200 OK", [*entry.wsgi_headers, *hsts, ("Content-Length", str(len(entry.body)))])
     return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [entry.body]
 
 

@@ -5,6 +5,7 @@ A route says how it is cached with a `CachedRoute` and is marked cacheable on it
 (`cached` wraps the whole view; `cacheable` only marks a view that calls `cached_response`
 itself for part of its answers, like the passport). The middleware derives the set of
 cacheable paths from those marks."""
+
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,8 +59,9 @@ class WithExtra:
     extra: tuple[object, ...]
 
 
-def cached_response(route: CachedRoute, render: Callable[[], ResponseReturnValue | WithExtra]
-                    ) -> Response:
+def cached_response(
+    route: CachedRoute, render: Callable[[], ResponseReturnValue | WithExtra]
+) -> Response:
     """This request's answer from the cache, rendered (and kept) on a miss. `render`
     returns what a view returns (or WithExtra); an answer whose status is not one of the
     route's statuses (a 404, a redirect) is sent as it is and not kept. Conditional
@@ -75,7 +77,8 @@ def cached_response(route: CachedRoute, render: Callable[[], ResponseReturnValue
         if isinstance(rendered, WithExtra):
             extra = rendered.extra
         response = current_app.make_response(
-            rendered.response if isinstance(rendered, WithExtra) else rendered)
+            rendered.response if isinstance(rendered, WithExtra) else rendered
+        )
         if response.status_code not in route.statuses:
             return response
         entry = _entry(route, response, changed_at, today, extra)
@@ -85,12 +88,18 @@ def cached_response(route: CachedRoute, render: Callable[[], ResponseReturnValue
     return conditional(flask_response(entry))
 
 
-def _entry(route: CachedRoute, response: Response, changed_at: datetime, today: date,
-           extra: tuple[object, ...]) -> CacheEntry:
+def _entry(
+    route: CachedRoute,
+    response: Response,
+    changed_at: datetime,
+    today: date,
+    extra: tuple[object, ...],
+) -> CacheEntry:
     response.vary.update(route.vary)
     if response.status_code != 200:
-        return CacheEntry(response.status_code, _own_headers(response), response.get_data(),
-                          extra=extra)
+        return CacheEntry(
+            response.status_code, _own_headers(response), response.get_data(), extra=extra
+        )
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["PUBLIC_MAX_AGE"]
     if route.shared_max_age is not None:
@@ -100,13 +109,15 @@ def _entry(route: CachedRoute, response: Response, changed_at: datetime, today: 
     if route.dated:
         midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
         last_modified = max(changed_at, midnight)
-    return CacheEntry(200, _own_headers(response), body, content_etag(body), last_modified,
-                      extra)
+    return CacheEntry(200, _own_headers(response), body, content_etag(body), last_modified, extra)
 
 
 def _own_headers(response: Response) -> tuple[tuple[str, str], ...]:
-    return tuple((name, value) for name, value in response.headers.items()
-                 if name not in ("Content-Length", "ETag", "Last-Modified"))
+    return tuple(
+        (name, value)
+        for name, value in response.headers.items()
+        if name not in ("Content-Length", "ETag", "Last-Modified")
+    )
 
 
 def content_etag(body: bytes) -> str:
@@ -115,8 +126,9 @@ def content_etag(body: bytes) -> str:
 
 
 def flask_response(entry: CacheEntry) -> Response:
-    response = current_app.response_class(entry.body, status=entry.status,
-                                          headers=list(entry.headers))
+    response = current_app.response_class(
+        entry.body, status=entry.status, headers=list(entry.headers)
+    )
     if entry.etag is not None:
         response.set_etag(entry.etag)
     if entry.last_modified is not None:  # (werkzeug would write None as "now")

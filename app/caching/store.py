@@ -6,6 +6,7 @@ every PAGE_CACHE_CHECK_SECONDS, so on several app servers a publish shows everyw
 that time, and at once on the server that made it (the store expires after a local
 commit). ETag and Last-Modified are computed once per entry, so browsers and proxies
 revalidate cheaply."""
+
 import threading
 import time
 from collections import OrderedDict
@@ -64,8 +65,7 @@ def cache_key(environ: dict, lang: str, generation: int, today: date) -> CacheKe
     """The one key of a cached answer, for the views and the middleware alike: the path and
     query as sent, the language ("" for routes that do not depend on it), the catalogue
     generation and the local day ("in season" and expiry dates change at midnight)."""
-    return (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), lang, generation,
-            today)
+    return (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), lang, generation, today)
 
 
 class ResponseCache:
@@ -143,6 +143,4 @@ def bump_generation(connection: Connection) -> None:
         )
     )
     if result.rowcount == 0:
-        connection.execute(
-            insert(CatalogueGeneration).values(id=1, generation=1, changed_at=now)
-        )
+        connection.execute(insert(CatalogueGeneration).values(id=1, generation=1, changed_at=now))

@@ -5,6 +5,7 @@ Plain functions for the back office: no request, they add/flush and the caller c
 Who may touch which product is the caller's object-level check; these functions only
 guard the photo's own rules. Errors are MediaError with a translated `user_message`.
 """
+
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -112,7 +113,10 @@ def clean_alt_text(alt_zh: str | None, alt_en: str | None) -> tuple[str, str | N
     if len(alt_zh) > ALT_MAX_LENGTH or len(alt_en or "") > ALT_MAX_LENGTH:
         raise MediaError(
             "alt_too_long",
-            _l("The photo description is too long (at most %(max)s characters).", max=ALT_MAX_LENGTH),
+            _l(
+                "The photo description is too long (at most %(max)s characters).",
+                max=ALT_MAX_LENGTH,
+            ),
         )
     return alt_zh, alt_en
 

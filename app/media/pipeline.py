@@ -1,5 +1,6 @@
 """Image pipeline: re-encode any accepted image into content-addressed WebP and JPEG
 renditions. The back office's upload (app/media/upload.py) and the seed feed this."""
+
 import hashlib
 from io import BytesIO
 from pathlib import Path
@@ -78,8 +79,9 @@ def write_renditions(image: Image.Image, digest: str, media_root: Path) -> list[
     return write_prepared(prepare(image), digest, media_root)
 
 
-def write_prepared(image: Image.Image, digest: str, media_root: Path,
-                   created: list[Path] | None = None) -> list[int]:
+def write_prepared(
+    image: Image.Image, digest: str, media_root: Path, created: list[Path] | None = None
+) -> list[int]:
     """Write the renditions of prepared pixels; each file this call creates is appended to
     `created`. Raises storage.StorageUnavailable when a file cannot be written (disk full,
     I/O error, read-only): the files this call created are removed again, and no
@@ -101,8 +103,9 @@ def remove_files(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _write_renditions(image: Image.Image, digest: str, media_root: Path,
-                      created: list[Path]) -> list[int]:
+def _write_renditions(
+    image: Image.Image, digest: str, media_root: Path, created: list[Path]
+) -> list[int]:
     widths = rendition_widths(image.width)
     folder = media_root / digest[:2]  # created by storage.write_bytes
     # Largest first, each from the previous: a 12-megapixel source is resampled once.

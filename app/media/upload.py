@@ -11,6 +11,7 @@ never by the user's file name. The original bytes are kept under ORIGINALS_ROOT
 
 Errors carry `user_message`, a lazy translation rendered in the user's language.
 """
+
 import warnings
 from dataclasses import dataclass
 from io import BytesIO

@@ -1,4 +1,5 @@
 """Serving processed images: immutable, content-addressed, never user-named."""
+
 import re
 
 from flask import Blueprint, abort, current_app, send_from_directory

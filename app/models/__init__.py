@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see the whole metadata."""
+
 from app.models.audit import AuditEntry
 from app.models.brands import Brand, BrandKind, brand_products
 from app.models.enterprises import Authorization, AuthorizationStatus, Enterprise

@@ -1,4 +1,5 @@
 """Trademark brands built on GI products."""
+
 import enum
 from typing import TYPE_CHECKING
 

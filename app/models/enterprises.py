@@ -1,4 +1,5 @@
 """Enterprises and their authorizations to use the official GI mark."""
+
 import enum
 import re
 from datetime import date
@@ -101,6 +102,10 @@ class Authorization(Listing, Model):
 
     def effective_status(self, today: date) -> AuthorizationStatus:
         """A 'valid' record past its end date is expired, whatever the stored status says."""
-        if self.auth_status == AuthorizationStatus.VALID and self.valid_to and self.valid_to < today:
+        if (
+            self.auth_status == AuthorizationStatus.VALID
+            and self.valid_to
+            and self.valid_to < today
+        ):
             return AuthorizationStatus.EXPIRED
         return self.auth_status

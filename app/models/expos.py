@@ -1,4 +1,5 @@
 """Expos: events with booths showing enterprises and products; visitors' saved lists."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table
@@ -45,7 +46,8 @@ class ExpoEvent(Bilingual, Model):
     published: Mapped[bool] = mapped_column(default=True)
 
     booths: Mapped[list["Booth"]] = relationship(
-        back_populates="event", order_by="(Booth.sort_order, Booth.number)",
+        back_populates="event",
+        order_by="(Booth.sort_order, Booth.number)",
         cascade="all, delete-orphan",
     )
 

@@ -1,4 +1,5 @@
 """Industry facts: the economy around a product, per year, each with its source."""
+
 from decimal import Decimal
 from typing import TYPE_CHECKING
 

@@ -1,5 +1,6 @@
 """What every editable listing shares: publication status, optimistic-lock version,
 timestamps and the users who created and last changed it; and bilingual text access."""
+
 import enum
 from datetime import UTC, datetime
 

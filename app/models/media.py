@@ -1,4 +1,5 @@
 """Product photos. Files live under MEDIA_ROOT as content-addressed renditions."""
+
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String

@@ -1,4 +1,5 @@
 """Dates known only to the year or month, as registration dates often are."""
+
 import calendar
 import re
 from dataclasses import dataclass

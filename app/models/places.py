@@ -1,4 +1,5 @@
 """The province and its county-level units. Another province is a matter of seed data."""
+
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
 """Categories and products: the thing itself, what makes it special, where and when."""
+
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
@@ -20,6 +21,7 @@ product_counties = Table(
     Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
     Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
 )
+
 
 def months_to_mask(months: list[int]) -> int:
     mask = 0

@@ -1,4 +1,5 @@
 """Permanent short codes behind every printed QR code, and anonymous scan counts."""
+
 import enum
 from datetime import date, datetime
 

@@ -1,4 +1,5 @@
 """Consumers' reports of suspected counterfeits or misuse: a back-office queue, never public."""
+
 import enum
 from datetime import datetime
 

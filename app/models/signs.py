@@ -1,4 +1,5 @@
 """GI signs: the registrations (protected GI product, GI trademark, agricultural GI)."""
+
 import enum
 from typing import TYPE_CHECKING
 

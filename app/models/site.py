@@ -1,4 +1,5 @@
 """Site-wide state shared by every app server through the database."""
+
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer

@@ -1,6 +1,7 @@
 """Search synonyms: groups of words people use for the same thing (螃蟹 and 蟹, 椰青 and
 椰子, crab and 蟹), kept as data so officials can edit them in the back office. Applied to
 queries, not to the index (app.search.synonyms), so an edit needs no reindex."""
+
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String

@@ -1,5 +1,6 @@
 """schema.org JSON-LD for product, brand and enterprise pages (rendered on the page itself:
 "url" is the page's canonical URL)."""
+
 from flask import current_app, url_for
 
 from app.i18n import canonical_url, current_lang

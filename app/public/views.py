@@ -1,5 +1,6 @@
 """Thin public views: parse, ask the catalogue service, render. Pages are cached per
 catalogue generation (app/caching)."""
+
 from flask import abort, current_app, render_template, url_for
 
 from app import params

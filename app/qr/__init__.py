@@ -1,6 +1,7 @@
 """Blueprint for what printed codes lead to: /q/<code> passports and QR images, expos and
 saved lists, /verify and /report. Routes live in app.qr.views, expo_views and trust_views;
 app.register_blueprints imports them."""
+
 from flask import Blueprint
 
 bp = Blueprint("qr", __name__)

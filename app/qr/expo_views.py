@@ -1,4 +1,5 @@
 """/expo/<slug>: booths in floor order; /list: a visitor's shareable shortlist."""
+
 from flask import abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -14,8 +15,11 @@ def expo(slug: str):
     found = expos.event_by_slug(slug) or abort(404)
     page = expos.expo_page(found)
     # The save-list form carries a CSRF token bound to the visitor's session: not shareable.
-    response = current_app.make_response(render_template(
-        "qr/expo.html", page=page, form=SaveListForm(), today=catalogue.local_today()))
+    response = current_app.make_response(
+        render_template(
+            "qr/expo.html", page=page, form=SaveListForm(), today=catalogue.local_today()
+        )
+    )
     response.cache_control.private = True
     response.cache_control.max_age = 0
     return response
@@ -47,10 +51,15 @@ def saved_list(code: str):
         return redirect(url_for("qr.saved_list", code=normalized), code=301)
     found = expos.saved_list(normalized) or abort(404)
     products = catalogue.published_only(found.products)
-    response = current_app.make_response(render_template(
-        "qr/list.html", saved=found, products=products, codes=codes.codes_for(products),
-        share_url=f"{current_app.config['SITE_BASE_URL']}{url_for('qr.saved_list', code=found.code)}",
-    ))
+    response = current_app.make_response(
+        render_template(
+            "qr/list.html",
+            saved=found,
+            products=products,
+            codes=codes.codes_for(products),
+            share_url=f"{current_app.config['SITE_BASE_URL']}{url_for('qr.saved_list', code=found.code)}",
+        )
+    )
     response.cache_control.public = True
     response.cache_control.max_age = 300
     response.vary.update(("Accept-Language", "Cookie"))

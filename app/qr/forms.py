@@ -1,4 +1,5 @@
 """Public forms (CSRF-protected by Flask-WTF)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
@@ -9,8 +10,9 @@ from app.forms import BaseForm
 
 class ReportForm(BaseForm):
     product = SelectField(_l("Product"), coerce=str, validators=[Optional()])
-    county = SelectField(_l("County where it is sold or claimed to come from"), coerce=str,
-                         validators=[Optional()])
+    county = SelectField(
+        _l("County where it is sold or claimed to come from"), coerce=str, validators=[Optional()]
+    )
     where_bought = TextAreaField(
         _l("Where did you buy or see it?"),
         validators=[DataRequired(_l("Please say where you bought or saw it.")), Length(max=300)],

@@ -1,6 +1,7 @@
 """QR images with the short URL printed underneath, so a visitor can type it and spot a
 sticker pasted over the real code. segno makes the symbol (error correction M or better,
 raised when it fits the same size); the caption is ours."""
+
 import functools
 import io
 from urllib.parse import urlsplit

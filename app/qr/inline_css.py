@@ -1,5 +1,6 @@
 """Critical CSS inlined into the lean pages (passport), allowed by a CSP hash source rather
 than 'unsafe-inline': only this exact stylesheet can run inline."""
+
 import base64
 import functools
 import hashlib

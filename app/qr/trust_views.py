@@ -1,4 +1,5 @@
 """/verify (is this enterprise authorised?) and /report (suspected counterfeit)."""
+
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -30,11 +31,12 @@ def _report_limit() -> str:
 
 PHOTO_MESSAGES = {
     reports.PhotoRejected.TOO_LARGE: lambda: _(
-        "The photo is larger than 8 MB. Please send a smaller photo."),
-    reports.PhotoRejected.NOT_AN_IMAGE: lambda: _(
-        "The file is not a JPEG, PNG or WebP photo."),
+        "The photo is larger than 8 MB. Please send a smaller photo."
+    ),
+    reports.PhotoRejected.NOT_AN_IMAGE: lambda: _("The file is not a JPEG, PNG or WebP photo."),
     reports.PhotoRejected.TOO_MANY_PIXELS: lambda: _(
-        "The photo has too many pixels. Please send a smaller photo."),
+        "The photo has too many pixels. Please send a smaller photo."
+    ),
 }
 
 
@@ -47,9 +49,11 @@ def report():
     products = {str(p.id): p for p in reports.reportable_products()}
     counties = {str(c.id): c for c in catalogue.all_counties()}
     form.product.choices = [("", _("Not sure / not listed"))] + [
-        (key, p.text("name", lang)) for key, p in products.items()]
+        (key, p.text("name", lang)) for key, p in products.items()
+    ]
     form.county.choices = [("", _("Not sure"))] + [
-        (key, c.text("name", lang)) for key, c in counties.items()]
+        (key, c.text("name", lang)) for key, c in counties.items()
+    ]
     if request.method == "GET" and request.args.get("product") in products:
         form.product.data = request.args["product"]
     if form.validate_on_submit():
@@ -83,4 +87,3 @@ def report():
 @bp.get("/report/thanks")
 def report_thanks():
     return render_template("qr/report_thanks.html")
-

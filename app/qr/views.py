@@ -1,6 +1,7 @@
 """Thin views for the QR side of the site. The passport is the hottest page: it is served
 from the per-process response cache (app/caching) and counts the scan in memory
 (services/scans), on every answer, the middleware's included."""
+
 import hashlib
 from datetime import date
 from typing import cast
@@ -45,8 +46,13 @@ def _lean_response(body, status: int = 200):
 
 
 def _code_problem_page(token: str, heading: str, explanation: str, status: int, counties=()):
-    body = _lean("qr/code_problem.html", heading=heading, explanation=explanation,
-                 typed=token[:MAX_TOKEN], counties=counties)
+    body = _lean(
+        "qr/code_problem.html",
+        heading=heading,
+        explanation=explanation,
+        typed=token[:MAX_TOKEN],
+        counties=counties,
+    )
     return _lean_response(body, status)
 
 
@@ -115,8 +121,13 @@ class CountScan:
 
 # Browsers may keep a passport briefly; shared caches revalidate, so scans still arrive. A
 # withdrawn listing's 410 page is kept too (and counted), never answered by the middleware.
-PASSPORT = CachedRoute("passport", vary=("Accept-Language", "Cookie"), shared_max_age=0,
-                       statuses=frozenset({200, 410}), hook=CountScan())
+PASSPORT = CachedRoute(
+    "passport",
+    vary=("Accept-Language", "Cookie"),
+    shared_max_age=0,
+    statuses=frozenset({200, 410}),
+    hook=CountScan(),
+)
 
 
 @bp.route("/q/<path:token>", methods=["GET", "HEAD"])
@@ -139,16 +150,24 @@ def _render_passport(code: str):
     passport = passport_for(code, today)
     if passport.outcome == Outcome.UNKNOWN:
         return _code_problem_page(
-            code, _("Code not found"),
-            _("No listing in the catalogue has this code. Check the 8 characters under the "
-              "QR code; if they match, the label may not be genuine."), 404)
+            code,
+            _("Code not found"),
+            _(
+                "No listing in the catalogue has this code. Check the 8 characters under the "
+                "QR code; if they match, the label may not be genuine."
+            ),
+            404,
+        )
     if passport.outcome == Outcome.WITHDRAWN:
         body = _lean(
             "qr/code_problem.html",
             heading=_("No longer listed"),
-            explanation=_("This listing has been withdrawn from the catalogue. Its county's "
-                          "other GI products are still listed."),
-            typed=code, counties=passport.counties,
+            explanation=_(
+                "This listing has been withdrawn from the catalogue. Its county's "
+                "other GI products are still listed."
+            ),
+            typed=code,
+            counties=passport.counties,
         )
         status = 410
     else:
@@ -171,8 +190,11 @@ def qr_image(token: str, fmt: str):
     # A code and the site's address never change, so neither does its image.
     response.cache_control.public = True
     response.cache_control.max_age = 86400 * 30
-    response.set_etag(hashlib.blake2b(body if isinstance(body, bytes) else body.encode(),
-                                      digest_size=8).hexdigest())
+    response.set_etag(
+        hashlib.blake2b(
+            body if isinstance(body, bytes) else body.encode(), digest_size=8
+        ).hexdigest()
+    )
     if fmt == "svg":
         response.headers["Content-Security-Policy"] = "default-src 'none'"
     return conditional(response)

@@ -1,5 +1,6 @@
 """`flask search …`: reindex (rebuild and swap in), check [--fix], apply (catch up once),
 worker (the node's single writer: applies the outbox continuously, optimises when idle)."""
+
 import signal
 import sys
 import time
@@ -21,8 +22,9 @@ def reindex_command() -> None:
     """Rebuild the index from the database into a new directory and swap it in."""
 
     def progress(docs, kind, total):
-        with click.progressbar(docs, length=total, label=f"indexing {kind:<10}",
-                               file=sys.stderr) as bar:
+        with click.progressbar(
+            docs, length=total, label=f"indexing {kind:<10}", file=sys.stderr
+        ) as bar:
             yield from bar
 
     try:
@@ -31,12 +33,19 @@ def reindex_command() -> None:
         raise click.ClickException("another rebuild is running on this node") from None
     finally:
         db.session.remove()
-    plural = {"product": "products", "brand": "brands", "enterprise": "enterprises",
-              "sign": "GI signs", "county": "counties"}
+    plural = {
+        "product": "products",
+        "brand": "brands",
+        "enterprise": "enterprises",
+        "sign": "GI signs",
+        "county": "counties",
+    }
     counts = ", ".join(f"{n} {plural[kind]}" for kind, n in summary.counts.items())
-    click.echo(f"Indexed {sum(summary.counts.values())} documents ({counts}) in "
-               f"{summary.seconds:.1f} s; {summary.applied_after} changes applied after the "
-               f"build; live index: {summary.directory}")
+    click.echo(
+        f"Indexed {sum(summary.counts.values())} documents ({counts}) in "
+        f"{summary.seconds:.1f} s; {summary.applied_after} changes applied after the "
+        f"build; live index: {summary.directory}"
+    )
 
 
 @search_cli.command("check")
@@ -52,7 +61,8 @@ def check_command(fix: bool) -> None:
         if not fix:
             raise click.ClickException(
                 f"the search index cannot be read: {exc}. Run `flask search check --fix` "
-                "or `flask search reindex` to rebuild it.") from None
+                "or `flask search reindex` to rebuild it."
+            ) from None
         click.echo(f"The search index cannot be read ({exc}); rebuilding it.")
         _rebuild_or_fail(store)
         click.echo("Rebuilt.")
@@ -60,8 +70,11 @@ def check_command(fix: bool) -> None:
     finally:
         db.session.remove()
     click.echo(f"{report.indexed} documents indexed, {report.expected} expected.")
-    for label, keys in (("missing", report.missing), ("extra", report.extra),
-                        ("stale", report.stale)):
+    for label, keys in (
+        ("missing", report.missing),
+        ("extra", report.extra),
+        ("stale", report.stale),
+    ):
         if keys:
             shown = ", ".join(keys[:20]) + (" …" if len(keys) > 20 else "")
             click.echo(f"{label}: {len(keys)} ({shown})")
@@ -106,8 +119,12 @@ def _rebuild_or_fail(store) -> None:
 
 @search_cli.command("worker")
 @click.option("--interval", default=0.2, show_default=True, help="Seconds between polls.")
-@click.option("--idle-optimize", default=30.0, show_default=True,
-              help="Merge segments after this many idle seconds.")
+@click.option(
+    "--idle-optimize",
+    default=30.0,
+    show_default=True,
+    help="Merge segments after this many idle seconds.",
+)
 def worker_command(interval: float, idle_optimize: float) -> None:
     """Run this node's writer: rebuild when the index is missing or corrupt, then apply
     the outbox as it grows and optimise when idle. Run one per node."""

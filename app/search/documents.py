@@ -1,5 +1,6 @@
 """From database rows to search documents, and back. Only published listings (and every
 county) become documents; anything else is removed from the index."""
+
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -72,10 +73,20 @@ def _pinyin(*names: str | None) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def _document(kind: str, obj, *, name_zh: str, name_en: str | None, slug: str,
-              refs: Iterable[str | None] = (), places: Iterable[County] = (),
-              body: str = "", category: str | None = None, regimes: Iterable[str] = (),
-              target: str | None = None) -> dict:
+def _document(
+    kind: str,
+    obj,
+    *,
+    name_zh: str,
+    name_en: str | None,
+    slug: str,
+    refs: Iterable[str | None] = (),
+    places: Iterable[County] = (),
+    body: str = "",
+    category: str | None = None,
+    regimes: Iterable[str] = (),
+    target: str | None = None,
+) -> dict:
     places = list(places)
     pinyin = _pinyin(name_zh)
     english_words = text.normalize(name_en or "").lower()
@@ -84,9 +95,13 @@ def _document(kind: str, obj, *, name_zh: str, name_en: str | None, slug: str,
         "key": f"{kind}:{obj.id}",
         "kind": kind,
         "obj_id": obj.id,
-        "name_exact": exact_names(name_zh, name_en, _strip_demo(name_zh), _strip_demo(name_en),
-                                  *(short_place_name(c.name_zh) for c in places
-                                    if kind == "county")),
+        "name_exact": exact_names(
+            name_zh,
+            name_en,
+            _strip_demo(name_zh),
+            _strip_demo(name_en),
+            *(short_place_name(c.name_zh) for c in places if kind == "county"),
+        ),
         "name": _join(name_zh, name_en),
         "name_chars": name_zh,
         "pinyin": " ".join(pinyin),
@@ -119,13 +134,22 @@ def _strip_demo(name: str | None) -> str | None:
 
 def product_document(product: Product) -> dict:
     return _document(
-        "product", product,
-        name_zh=product.name_zh, name_en=product.name_en, slug=product.slug,
+        "product",
+        product,
+        name_zh=product.name_zh,
+        name_en=product.name_en,
+        slug=product.slug,
         places=product.counties,
-        body=_join(product.summary_zh, product.summary_en, product.description_zh,
-                   product.description_en, product.characteristics_zh,
-                   product.characteristics_en, product.category.name_zh,
-                   product.category.name_en),
+        body=_join(
+            product.summary_zh,
+            product.summary_en,
+            product.description_zh,
+            product.description_en,
+            product.characteristics_zh,
+            product.characteristics_en,
+            product.category.name_zh,
+            product.category.name_en,
+        ),
         category=product.category.slug,
         regimes=[s.regime.value for s in product.signs if s.status == PUBLISHED],
     )
@@ -135,11 +159,20 @@ def brand_document(brand: Brand) -> dict:
     products = [p for p in brand.products if p.status == PUBLISHED]
     places = {c.slug: c for p in products for c in p.counties}
     return _document(
-        "brand", brand,
-        name_zh=brand.name_zh, name_en=brand.name_en, slug=brand.slug,
-        refs=[brand.registration_number], places=places.values(),
-        body=_join(brand.holder_zh, brand.holder_en, brand.description_zh,
-                   brand.description_en, *(f"{p.name_zh} {p.name_en or ''}" for p in products)),
+        "brand",
+        brand,
+        name_zh=brand.name_zh,
+        name_en=brand.name_en,
+        slug=brand.slug,
+        refs=[brand.registration_number],
+        places=places.values(),
+        body=_join(
+            brand.holder_zh,
+            brand.holder_en,
+            brand.description_zh,
+            brand.description_en,
+            *(f"{p.name_zh} {p.name_en or ''}" for p in products),
+        ),
         category=products[0].category.slug if len({p.category_id for p in products}) == 1 else None,
     )
 
@@ -147,12 +180,19 @@ def brand_document(brand: Brand) -> dict:
 def enterprise_document(enterprise: Enterprise) -> dict:
     authorizations = [a for a in enterprise.authorizations if a.status == PUBLISHED]
     return _document(
-        "enterprise", enterprise,
-        name_zh=enterprise.name_zh, name_en=enterprise.name_en, slug=enterprise.slug,
+        "enterprise",
+        enterprise,
+        name_zh=enterprise.name_zh,
+        name_en=enterprise.name_en,
+        slug=enterprise.slug,
         refs=[enterprise.credit_code, *(a.number for a in authorizations)],
         places=[enterprise.county],
-        body=_join(enterprise.address_zh, enterprise.address_en, enterprise.description_zh,
-                   enterprise.description_en),
+        body=_join(
+            enterprise.address_zh,
+            enterprise.address_en,
+            enterprise.description_zh,
+            enterprise.description_en,
+        ),
         regimes=[a.sign.regime.value for a in authorizations],
     )
 
@@ -160,21 +200,37 @@ def enterprise_document(enterprise: Enterprise) -> dict:
 def sign_document(sign: GISign) -> dict:
     product = sign.product
     return _document(
-        "sign", sign,
-        name_zh=sign.official_name_zh, name_en=sign.official_name_en or product.name_en,
-        slug=product.slug, target=product.slug,
-        refs=[sign.number, sign.standard], places=sign.protected_counties or product.counties,
-        body=_join(sign.issuing_body_zh, sign.issuing_body_en, sign.holder_zh, sign.holder_en,
-                   sign.protected_area_zh, sign.protected_area_en, sign.approval_note,
-                   sign.number, sign.standard),
-        category=product.category.slug, regimes=[sign.regime.value],
+        "sign",
+        sign,
+        name_zh=sign.official_name_zh,
+        name_en=sign.official_name_en or product.name_en,
+        slug=product.slug,
+        target=product.slug,
+        refs=[sign.number, sign.standard],
+        places=sign.protected_counties or product.counties,
+        body=_join(
+            sign.issuing_body_zh,
+            sign.issuing_body_en,
+            sign.holder_zh,
+            sign.holder_en,
+            sign.protected_area_zh,
+            sign.protected_area_en,
+            sign.approval_note,
+            sign.number,
+            sign.standard,
+        ),
+        category=product.category.slug,
+        regimes=[sign.regime.value],
     )
 
 
 def county_document(county: County) -> dict:
     return _document(
-        "county", county,
-        name_zh=county.name_zh, name_en=county.name_en, slug=county.slug,
+        "county",
+        county,
+        name_zh=county.name_zh,
+        name_en=county.name_en,
+        slug=county.slug,
         places=[county],
         body=_join(county.full_name_zh, county.full_name_en, county.kind),
     )
@@ -193,25 +249,43 @@ BUILDERS: dict[str, Callable[[Any], dict]] = {
 def published_query(kind: str) -> Select:
     """The rows of one kind that belong in the index, with what their documents need."""
     if kind == "product":
-        return select(Product).where(Product.status == PUBLISHED).options(
-            selectinload(Product.counties), selectinload(Product.category),
-            selectinload(Product.signs))
+        return (
+            select(Product)
+            .where(Product.status == PUBLISHED)
+            .options(
+                selectinload(Product.counties),
+                selectinload(Product.category),
+                selectinload(Product.signs),
+            )
+        )
     if kind == "brand":
-        return select(Brand).where(Brand.status == PUBLISHED).options(
-            selectinload(Brand.products).selectinload(Product.counties),
-            selectinload(Brand.products).selectinload(Product.category))
+        return (
+            select(Brand)
+            .where(Brand.status == PUBLISHED)
+            .options(
+                selectinload(Brand.products).selectinload(Product.counties),
+                selectinload(Brand.products).selectinload(Product.category),
+            )
+        )
     if kind == "enterprise":
-        return select(Enterprise).where(Enterprise.status == PUBLISHED).options(
-            selectinload(Enterprise.county),
-            selectinload(Enterprise.authorizations).selectinload(Authorization.sign))
+        return (
+            select(Enterprise)
+            .where(Enterprise.status == PUBLISHED)
+            .options(
+                selectinload(Enterprise.county),
+                selectinload(Enterprise.authorizations).selectinload(Authorization.sign),
+            )
+        )
     if kind == "sign":
         return (
             select(GISign)
             .join(Product, Product.id == GISign.product_id)
             .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-            .options(selectinload(GISign.protected_counties),
-                     selectinload(GISign.product).selectinload(Product.category),
-                     selectinload(GISign.product).selectinload(Product.counties))
+            .options(
+                selectinload(GISign.protected_counties),
+                selectinload(GISign.product).selectinload(Product.category),
+                selectinload(GISign.product).selectinload(Product.counties),
+            )
         )
     return select(County).order_by(County.sort_order)
 
@@ -224,15 +298,16 @@ def count_published() -> dict[str, int]:
     return counts
 
 
-def iter_documents(kind: str, ids: Iterable[int] | None = None,
-                   batch: int = 500) -> Iterator[tuple[DocKey, dict]]:
+def iter_documents(
+    kind: str, ids: Iterable[int] | None = None, batch: int = 500
+) -> Iterator[tuple[DocKey, dict]]:
     """Documents for the published rows of one kind (all of them, or only these ids)."""
     model = MODELS[kind]
     stmt = published_query(kind).order_by(model.id)
     if ids is not None:
         ids = sorted(set(ids))
         for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
+            chunk = ids[start : start + batch]
             for obj in db.session.scalars(stmt.where(model.id.in_(chunk))):
                 yield DocKey(kind, obj.id), BUILDERS[kind](obj)
         return
@@ -251,10 +326,16 @@ def dependent_keys(kind: str, ids: set[int]) -> set[DocKey]:
     """Documents that copy text from these rows: a product's signs and brands."""
     keys: set[DocKey] = set()
     if kind == "product" and ids:
-        keys |= {DocKey("sign", i) for i in db.session.scalars(
-            select(GISign.id).where(GISign.product_id.in_(ids)))}
-        keys |= {DocKey("brand", i) for i in db.session.scalars(
-            select(brand_products.c.brand_id).where(brand_products.c.product_id.in_(ids)))}
+        keys |= {
+            DocKey("sign", i)
+            for i in db.session.scalars(select(GISign.id).where(GISign.product_id.in_(ids)))
+        }
+        keys |= {
+            DocKey("brand", i)
+            for i in db.session.scalars(
+                select(brand_products.c.brand_id).where(brand_products.c.product_id.in_(ids))
+            )
+        }
     return keys
 
 
@@ -294,9 +375,12 @@ def display_query(kind: str) -> Select:
     """Published rows with what a result line shows (lighter than published_query)."""
     model = MODELS[kind]
     if kind == "sign":
-        return (select(GISign).join(Product, Product.id == GISign.product_id)
-                .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-                .options(joinedload(GISign.product)))
+        return (
+            select(GISign)
+            .join(Product, Product.id == GISign.product_id)
+            .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+            .options(joinedload(GISign.product))
+        )
     if issubclass(model, County):  # every county is shown
         return select(County)
     stmt = select(model).where(model.status == PUBLISHED)

@@ -3,6 +3,7 @@ matching document (and re-read each column's offsets on every search): most of a
 query's time. Here each document's facet values are read once per index segment into a
 list of small integers (one per distinct combination of values), the scoring pass records
 the matching document numbers, and counting is one C-level Counter over those integers."""
+
 import threading
 from array import array
 from collections import Counter
@@ -10,8 +11,12 @@ from collections import Counter
 from whoosh import collectors
 
 # Facet name -> sortable column; multi-valued facets hold "a,b" in one column value.
-COUNT_FIELDS = {"kind": "kind", "county": "f_county_set", "category": "f_category",
-                "regime": "f_regime_set"}
+COUNT_FIELDS = {
+    "kind": "kind",
+    "county": "f_county_set",
+    "category": "f_category",
+    "regime": "f_regime_set",
+}
 
 Combination = tuple[tuple[str, ...], ...]  # one tuple of values per facet, COUNT_FIELDS order
 
@@ -54,8 +59,10 @@ class FacetTable:
             return cached
         columns = [list(reader.column_reader(field)) for field in COUNT_FIELDS.values()]
         interned: dict[Combination, Combination] = {}
-        values = [interned.setdefault(combo, combo)
-                  for combo in zip(*(map(_split, column) for column in columns), strict=True)]
+        values = [
+            interned.setdefault(combo, combo)
+            for combo in zip(*(map(_split, column) for column in columns), strict=True)
+        ]
         if segment_id:
             self._segments[segment_id] = values
         return values

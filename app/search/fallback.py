@@ -1,6 +1,7 @@
 """The database fallback: what answers searches and suggestions while the index cannot
 (missing, damaged, being rebuilt). Slower and plainer than the index, still correct:
 names, slugs, summaries and numbers by LIKE, and pinyin from the search_pinyin table."""
+
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -27,8 +28,12 @@ def label_of(kind: str, obj) -> dict:
     """The label an index document stores for a row (documents._document): names, slug, and
     the slug of the page it opens (a sign opens its product's)."""
     if kind == "sign":
-        return {"zh": obj.official_name_zh, "en": obj.official_name_en or "",
-                "slug": obj.product.slug, "target": obj.product.slug}
+        return {
+            "zh": obj.official_name_zh,
+            "en": obj.official_name_en or "",
+            "slug": obj.product.slug,
+            "target": obj.product.slug,
+        }
     return {"zh": obj.name_zh, "en": obj.name_en or "", "slug": obj.slug, "target": obj.slug}
 
 
@@ -54,8 +59,13 @@ def database_matches(query: str, limit: int) -> list[tuple[str, Any]]:
     pattern = _like(query)
     slug_pattern = _like("-".join(query.lower().split()))
     columns = {
-        "product": (Product.name_zh, Product.name_en, Product.slug, Product.summary_zh,
-                    Product.summary_en),
+        "product": (
+            Product.name_zh,
+            Product.name_en,
+            Product.slug,
+            Product.summary_zh,
+            Product.summary_en,
+        ),
         "county": (County.name_zh, County.name_en, County.slug),
         "brand": (Brand.name_zh, Brand.name_en, Brand.slug, Brand.registration_number),
         "enterprise": (Enterprise.name_zh, Enterprise.name_en, Enterprise.credit_code),
@@ -68,26 +78,34 @@ def database_matches(query: str, limit: int) -> list[tuple[str, Any]]:
         conditions += [c.ilike(slug_pattern, escape="\\") for c in cols if c.key == "slug"]
         if pinyin:
             # Full pinyin, per-word pinyin and initials, as the index's pinyin field has.
-            conditions.append(documents.MODELS[kind].id.in_(
-                select(SearchPinyin.obj_id).where(SearchPinyin.kind == kind,
-                                                  SearchPinyin.forms.like(pinyin))))
+            conditions.append(
+                documents.MODELS[kind].id.in_(
+                    select(SearchPinyin.obj_id).where(
+                        SearchPinyin.kind == kind, SearchPinyin.forms.like(pinyin)
+                    )
+                )
+            )
         stmt = documents.published_query(kind).where(or_(*conditions)).limit(limit)
         found.extend((kind, obj) for obj in db.session.scalars(stmt))
     return found
 
 
-def database_search(query: str, filters: SearchFilters, page: int,
-                    per_page: int) -> SearchResults:
+def database_search(query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
     """One page of the published rows matching the query (at most 500 looked at), kind
     filter applied; no facets, no ranking beyond the kinds' order."""
-    matches = [(kind, obj) for kind, obj in database_matches(query, 500)
-               if not filters.kind or filters.kind == kind]
+    matches = [
+        (kind, obj)
+        for kind, obj in database_matches(query, 500)
+        if not filters.kind or filters.kind == kind
+    ]
     start = (page - 1) * per_page
-    hits = [Hit(DocKey(kind, obj.id), obj) for kind, obj in matches[start:start + per_page]]
+    hits = [Hit(DocKey(kind, obj.id), obj) for kind, obj in matches[start : start + per_page]]
     return SearchResults(query, hits, len(matches), page, per_page, source="database")
 
 
 def database_suggestions(query: str, limit: int) -> list[Suggestion]:
     """Autocomplete from the database: up to `limit` matches of each kind."""
-    return [Suggestion(DocKey(kind, obj.id), label_of(kind, obj))
-            for kind, obj in database_matches(query, limit)]
+    return [
+        Suggestion(DocKey(kind, obj.id), label_of(kind, obj))
+        for kind, obj in database_matches(query, limit)
+    ]

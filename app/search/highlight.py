@@ -1,6 +1,7 @@
 """Highlighting: which words of a description a query marks (its words, their synonyms,
 the catalogue words they extend, and a pinyin query's Chinese), and the snippet of the
 description shown under a hit with those words marked."""
+
 import functools
 from dataclasses import dataclass, replace
 
@@ -27,19 +28,19 @@ class HighlightTerms:
     def marks(self, word: str) -> bool:
         if text.has_cjk(word):
             return any(term in word for term in self.chinese) or bool(
-                self.pinyin and not self.pinyin.isdisjoint(_pinyin_readings(word)))
+                self.pinyin and not self.pinyin.isdisjoint(_pinyin_readings(word))
+            )
         return not self.latin.isdisjoint(_analyzed(word.lower()))
 
 
-def highlight_terms(query: str, known: Synonyms | None = None,
-                    reader=None) -> HighlightTerms:
+def highlight_terms(query: str, known: Synonyms | None = None, reader=None) -> HighlightTerms:
     """The words of a query (and of its synonyms and catalogue parts) as HighlightTerms."""
     phrases = [query.lower()]
     if known:
-        phrases += [o for piece in (query.lower(), *query.lower().split())
-                    for o in known.of(piece)]
-        phrases += [o for piece in query.lower().split() for w in analyze(piece)
-                    for o in known.of(w)]
+        phrases += [o for piece in (query.lower(), *query.lower().split()) for o in known.of(piece)]
+        phrases += [
+            o for piece in query.lower().split() for w in analyze(piece) for o in known.of(w)
+        ]
     latin, chinese, pinyin = set(), set(), set()
     syllables = text.pinyin_syllables()
     for phrase in phrases:
@@ -95,8 +96,11 @@ def for_name(terms: HighlightTerms, name: str | None) -> HighlightTerms:
     (wenchangji -> 文昌鸡), looked for as Chinese words in its description."""
     if not terms.pinyin or not name:
         return terms
-    spelled = {word for word, _start, _end in text.segment(text.normalize(name))
-               if text.has_cjk(word) and not terms.pinyin.isdisjoint(_pinyin_readings(word))}
+    spelled = {
+        word
+        for word, _start, _end in text.segment(text.normalize(name))
+        if text.has_cjk(word) and not terms.pinyin.isdisjoint(_pinyin_readings(word))
+    }
     return replace(terms, chinese=terms.chinese | spelled) if spelled else terms
 
 
@@ -112,8 +116,9 @@ def _rough_spans(haystack: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def marked_spans(body: str, terms: HighlightTerms, begin: int = 0,
-                 end: int | None = None) -> list[tuple[int, int]]:
+def marked_spans(
+    body: str, terms: HighlightTerms, begin: int = 0, end: int | None = None
+) -> list[tuple[int, int]]:
     """(start, end) of every whole word of body[begin:end] that a query word marks. Words
     are jieba's segmentation of the text itself (a place name stays whole; search-mode
     fragments would show 三门 of 三门坡) and Latin words whole (coffees, not coffe). A few
@@ -122,9 +127,14 @@ def marked_spans(body: str, terms: HighlightTerms, begin: int = 0,
     end = len(body) if end is None else end
     low, high = max(0, begin - 8), min(len(body), end + 8)
     stretch = text.normalize(body[low:high])
-    return [(low + start, low + stop) for word, start, stop in text.words(stretch)
-            if begin <= low + start and low + stop <= end
-            and any(ch.isalnum() for ch in word) and terms.marks(word)]
+    return [
+        (low + start, low + stop)
+        for word, start, stop in text.words(stretch)
+        if begin <= low + start
+        and low + stop <= end
+        and any(ch.isalnum() for ch in word)
+        and terms.marks(word)
+    ]
 
 
 def snippet(body: str, terms: HighlightTerms, width: int = 120) -> Markup | None:

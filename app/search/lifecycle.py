@@ -2,6 +2,7 @@
 made ready (caught up with the outbox) for each search, and what happens when the index
 fails: a repair note for the node's writer and a background rebuild, retried with a
 growing delay, while searches are answered from the database."""
+
 import logging
 import threading
 import time
@@ -29,7 +30,8 @@ def get_store() -> IndexStore:
     store = current_app.extensions.get("search_store")
     if store is None:
         store = current_app.extensions.setdefault(
-            "search_store", IndexStore(current_app.config["INSTANCE_DIR"] / "search"))
+            "search_store", IndexStore(current_app.config["INSTANCE_DIR"] / "search")
+        )
     return store
 
 
@@ -46,9 +48,12 @@ def index_failed(store: IndexStore, error: BaseException) -> None:
         log.info("search index repair pending; answering from the database")
     else:
         detail = getattr(error, "detail", "")
-        log.error("search index failed (%s); answering from the database%s", error,
-                  f"\nCaused by:\n{detail}" if detail else "",
-                  exc_info=(type(error), error, error.__traceback__))
+        log.error(
+            "search index failed (%s); answering from the database%s",
+            error,
+            f"\nCaused by:\n{detail}" if detail else "",
+            exc_info=(type(error), error, error.__traceback__),
+        )
     try:
         store.close()
     except Exception:  # noqa: BLE001 - a damaged searcher may fail to close: drop it

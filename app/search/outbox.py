@@ -6,6 +6,7 @@ generation and the short codes; a rollback takes the rows with it.
 The same flush keeps search_pinyin in step: the pinyin forms of each listing's Chinese
 name, computed by the code that feeds Whoosh (text.pinyin_forms), so the database
 fallback finds `wenchangji` and `wcj` when the index cannot answer."""
+
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -58,9 +59,13 @@ def upsert_pinyin(connection, rows: list[dict]) -> None:
         return
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(SearchPinyin)
-    connection.execute(stmt.on_conflict_do_update(
-        index_elements=[SearchPinyin.kind, SearchPinyin.obj_id],
-        set_={"forms": stmt.excluded.forms}), rows)
+    connection.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SearchPinyin.kind, SearchPinyin.obj_id],
+            set_={"forms": stmt.excluded.forms},
+        ),
+        rows,
+    )
 
 
 def pinyin_row(kind: str, obj) -> dict:
@@ -71,8 +76,13 @@ def pinyin_row(kind: str, obj) -> dict:
     return {"kind": kind, "obj_id": obj.id, "forms": f" {forms} "}
 
 
-INDEXED = {Product: "product", Brand: "brand", Enterprise: "enterprise", GISign: "sign",
-           County: "county"}
+INDEXED = {
+    Product: "product",
+    Brand: "brand",
+    Enterprise: "enterprise",
+    GISign: "sign",
+    County: "county",
+}
 
 
 def _changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
@@ -87,8 +97,9 @@ def _changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
     return keys
 
 
-def _pinyin_changes(touched: Iterable[Any], deleted: set[Any]
-                    ) -> tuple[list[tuple[str, int]], list[dict]]:
+def _pinyin_changes(
+    touched: Iterable[Any], deleted: set[Any]
+) -> tuple[list[tuple[str, int]], list[dict]]:
     """(keys whose row goes, rows to write) for the listings this flush touched."""
     gone: list[tuple[str, int]] = []
     rows: dict[tuple[str, int], dict] = {}
@@ -103,8 +114,7 @@ def _pinyin_changes(touched: Iterable[Any], deleted: set[Any]
     return gone, list(rows.values())
 
 
-def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[Any]
-                 ) -> None:
+def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[Any]) -> None:
     """The outbox rows and pinyin rows for what a flush touched (called by the flush hook,
     app/services/flush.py; `deleted` is the part of `touched` that the flush deleted)."""
     keys = _changed_keys(touched)
@@ -117,6 +127,9 @@ def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[An
     )
     gone, rows = _pinyin_changes(touched, deleted)
     if gone:
-        connection.execute(delete(SearchPinyin).where(
-            tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_(sorted(set(gone)))))
+        connection.execute(
+            delete(SearchPinyin).where(
+                tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_(sorted(set(gone)))
+            )
+        )
     upsert_pinyin(connection, rows)

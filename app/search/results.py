@@ -1,6 +1,7 @@
 """The shapes search answers with, whether the index or the database fallback found the
 hits: filters in, results (a page of hits, facet counts, a spelling suggestion) and
 autocomplete suggestions out."""
+
 from dataclasses import dataclass, field
 
 from markupsafe import Markup

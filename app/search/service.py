@@ -2,6 +2,7 @@
 words as plain terms (never parsed as Whoosh syntax); results come back from the database
 by id in rank order. When the index is unavailable (lifecycle), the database answers
 instead (fallback)."""
+
 from dataclasses import dataclass
 
 from whoosh import collectors
@@ -17,13 +18,24 @@ from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
 from app.search.words import analyze, catalogue_parts
 
-FACET_FIELDS = {"kind": "kind", "county": "f_county", "category": "f_category",
-                "regime": "f_regime"}
+FACET_FIELDS = {
+    "kind": "kind",
+    "county": "f_county",
+    "category": "f_category",
+    "regime": "f_regime",
+}
 SUGGEST_LIMIT = 8
 # A name match outranks a place or description match; a whole name or reference number
 # outranks everything.
-FIELD_BOOSTS = {"name_exact": 12.0, "refs": 12.0, "name": 5.0, "pinyin": 4.0,
-                "name_chars": 2.0, "place": 1.5, "body": 1.0}
+FIELD_BOOSTS = {
+    "name_exact": 12.0,
+    "refs": 12.0,
+    "name": 5.0,
+    "pinyin": 4.0,
+    "name_chars": 2.0,
+    "place": 1.5,
+    "body": 1.0,
+}
 
 
 def _term(fieldname: str, value: str, factor: float = 1.0) -> Term:
@@ -37,15 +49,19 @@ PART_FACTOR = 0.3
 
 
 def _word_clause(word: str, factor: float = 1.0) -> Query:
-    alternatives = [_term("name", word, factor), _term("place", word, factor),
-                    _term("body", word, factor)]
+    alternatives = [
+        _term("name", word, factor),
+        _term("place", word, factor),
+        _term("body", word, factor),
+    ]
     if text.has_cjk(word) and len(word) <= 2:
         alternatives.append(_term("name_chars", word, factor))
     return Or(alternatives)
 
 
-def _piece_clause(piece: str, strict: bool, factor: float = 1.0, reader=None,
-                  synonyms: Synonyms | None = None) -> Query | None:
+def _piece_clause(
+    piece: str, strict: bool, factor: float = 1.0, reader=None, synonyms: Synonyms | None = None
+) -> Query | None:
     """One space-separated piece of the query: every word (strict) or any word (loose),
     each word also matching its synonyms; an all-Chinese piece also matches, with a lower
     weight, the catalogue words it starts with (咖啡粉 -> 咖啡)."""
@@ -58,8 +74,15 @@ def _piece_clause(piece: str, strict: bool, factor: float = 1.0, reader=None,
             clause = Or([clause, *(_phrase_clause(o, factor * SYNONYM_FACTOR) for o in others)])
         alternatives_per_word.append(clause)
     if piece.isascii() and piece.isalnum():
-        alternatives_per_word = [Or([*alternatives_per_word, _term("pinyin", piece, factor),
-                                     _term("refs", piece, factor)])]
+        alternatives_per_word = [
+            Or(
+                [
+                    *alternatives_per_word,
+                    _term("pinyin", piece, factor),
+                    _term("refs", piece, factor),
+                ]
+            )
+        ]
     if not alternatives_per_word:
         return None
     clause = And(alternatives_per_word) if strict else Or(alternatives_per_word)
@@ -79,8 +102,9 @@ def _phrase_clause(phrase: str, factor: float) -> Query:
     return And(clauses) if clauses else NullQuery
 
 
-def build_query(query: str, strict: bool = True, reader=None,
-                synonyms: Synonyms | None = None) -> Query:
+def build_query(
+    query: str, strict: bool = True, reader=None, synonyms: Synonyms | None = None
+) -> Query:
     """Every word of the query must match some field (strict), or any may (loose). Whole
     names and reference numbers match exactly and weigh most. (Or, not DisjunctionMax:
     Whoosh's DisjunctionMaxMatcher scores a document with a sibling's score.)
@@ -96,8 +120,11 @@ def build_query(query: str, strict: bool = True, reader=None,
     ]
     if compact.isascii() and compact.isalpha():
         top.append(_term("pinyin", compact))
-    pieces = [c for piece in lower.split()
-              if (c := _piece_clause(piece, strict, 1.0, reader, synonyms)) is not None]
+    pieces = [
+        c
+        for piece in lower.split()
+        if (c := _piece_clause(piece, strict, 1.0, reader, synonyms)) is not None
+    ]
     if pieces:
         top.append(And(pieces) if strict else Or(pieces))
     if synonyms and len(lower.split()) > 1:
@@ -105,8 +132,10 @@ def build_query(query: str, strict: bool = True, reader=None,
             top.append(_phrase_clause(other, SYNONYM_FACTOR))
             top.append(_term("name_exact", documents.exact_names(other), SYNONYM_FACTOR))
     elif synonyms:
-        top += [_term("name_exact", documents.exact_names(o), SYNONYM_FACTOR)
-                for o in synonyms.of(compact)]
+        top += [
+            _term("name_exact", documents.exact_names(o), SYNONYM_FACTOR)
+            for o in synonyms.of(compact)
+        ]
     return Or(top)
 
 
@@ -154,15 +183,20 @@ def _run(searcher, query: Query, filters: SearchFilters, page: int, per_page: in
     collector = MatchRecordingCollector(limit=page * per_page)
     filter_query = _filter_query(filters)
     searcher.search_with_collector(
-        compact(query, searcher.reader()), collectors.FilterCollector(collector, filter_query, None)
-        if filter_query is not None else collector)
+        compact(query, searcher.reader()),
+        collectors.FilterCollector(collector, filter_query, None)
+        if filter_query is not None
+        else collector,
+    )
     results = collector.results()
-    return _Ranked(ResultsPage(results, page, per_page),
-                   facet_table.count(searcher, collector.matched))
+    return _Ranked(
+        ResultsPage(results, page, per_page), facet_table.count(searcher, collector.matched)
+    )
 
 
-def index_search(searcher, query: str, filters: SearchFilters, page: int,
-                 per_page: int) -> SearchResults:
+def index_search(
+    searcher, query: str, filters: SearchFilters, page: int, per_page: int
+) -> SearchResults:
     results = SearchResults(query, [], 0, page, per_page)
     reader, known = searcher.reader(), current_synonyms()
 
@@ -184,11 +218,13 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
             hits = run(query, strict=False)
     searched = results.suggestion if results.corrected and results.suggestion else query
     marks = highlight.highlight_terms(searched, known, reader)
-    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name"))
-                 for h in hits.page]
+    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name")) for h in hits.page]
     rows = dict(documents.load_in_order([k for k, _, _ in page_hits]))
-    results.hits = [Hit(k, rows[k], highlight.snippet(body, highlight.for_name(marks, name)))
-                    for k, body, name in page_hits if k in rows]
+    results.hits = [
+        Hit(k, rows[k], highlight.snippet(body, highlight.for_name(marks, name)))
+        for k, body, name in page_hits
+        if k in rows
+    ]
     results.total = hits.total
     results.page = min(page, max(1, hits.page.pagecount))
     active = filters.active()
@@ -199,8 +235,9 @@ def index_search(searcher, query: str, filters: SearchFilters, page: int,
     return results
 
 
-def search(raw_query: str, filters: SearchFilters, page: int = 1,
-           per_page: int = 24) -> SearchResults:
+def search(
+    raw_query: str, filters: SearchFilters, page: int = 1, per_page: int = 24
+) -> SearchResults:
     query = text.clean_query(raw_query)
     store = lifecycle.get_store()
     try:

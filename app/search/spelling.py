@@ -1,5 +1,6 @@
 """Did you mean: a spelling correction for a query that found nothing, from the Latin words
 (English and pinyin) of the catalogue's names."""
+
 from collections import Counter
 
 from app.search import text
@@ -80,8 +81,13 @@ def _spelling_vocabulary(reader) -> dict[str, int]:
     vocabulary = {}
     for raw, info in reader.iter_field("spell"):
         word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        if (len(word) > 3 and word.isascii() and word.isalpha() and word not in syllables
-                and any(vowel in word for vowel in "aeiouy")):  # not initials: cmqtdg
+        if (
+            len(word) > 3
+            and word.isascii()
+            and word.isalpha()
+            and word not in syllables
+            and any(vowel in word for vowel in "aeiouy")
+        ):  # not initials: cmqtdg
             vocabulary[word] = info.doc_frequency()
     while len(_vocabularies) >= 16:  # a reader per thread and index version
         _vocabularies.pop(next(iter(_vocabularies)), None)

@@ -10,6 +10,7 @@
 
 Any number of processes read; only the holder of writer.lock writes. Every file here
 except Whoosh's own is written through app.storage (temporary name, fsync, rename)."""
+
 import contextlib
 import fcntl
 import gc
@@ -79,16 +80,26 @@ class IndexState:
     words_digest: str = ""
 
     def to_json(self) -> str:
-        return json.dumps({"horizon": self.horizon, "recent": sorted(self.recent),
-                           "built_at": self.built_at, "words_size": self.words_size,
-                           "words_digest": self.words_digest})
+        return json.dumps(
+            {
+                "horizon": self.horizon,
+                "recent": sorted(self.recent),
+                "built_at": self.built_at,
+                "words_size": self.words_size,
+                "words_digest": self.words_digest,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: str) -> "IndexState":
         data = json.loads(raw)
-        return cls(int(data["horizon"]), [int(i) for i in data.get("recent", [])],
-                   float(data.get("built_at", 0.0)), int(data.get("words_size", 0)),
-                   str(data.get("words_digest", "")))
+        return cls(
+            int(data["horizon"]),
+            [int(i) for i in data.get("recent", [])],
+            float(data.get("built_at", 0.0)),
+            int(data.get("words_size", 0)),
+            str(data.get("words_digest", "")),
+        )
 
 
 def write_atomically(path: Path, content: str) -> None:
@@ -237,7 +248,8 @@ class IndexStore:
         except FileNotFoundError:
             words = b""
         if len(words) < state.words_size or (
-                state.words_digest and _digest(words[:state.words_size]) != state.words_digest):
+            state.words_digest and _digest(words[: state.words_size]) != state.words_digest
+        ):
             raise IndexUnavailable(f"word list of {ix_dir.name} is damaged")
 
     # --- words ---------------------------------------------------------------------------
@@ -278,8 +290,9 @@ class IndexStore:
 
     def open_index(self, ix_dir: Path | None = None):
         ix_dir = ix_dir or self.current_dir()
-        return whoosh_call(f"cannot open index {ix_dir.name}",
-                           lambda: whoosh_index.open_dir(str(ix_dir)))
+        return whoosh_call(
+            f"cannot open index {ix_dir.name}", lambda: whoosh_index.open_dir(str(ix_dir))
+        )
 
     def searcher(self):
         """This thread's searcher, reopened when the index changed on disk (a fresh
@@ -301,8 +314,9 @@ class IndexStore:
         self.verify_words(ix_dir, self.read_state(ix_dir))
         self.load_words(ix_dir)
         ix = self.open_index(ix_dir)
-        searcher = whoosh_call(f"cannot read index {ix_dir.name}",
-                               lambda: ix.searcher(weighting=KindWeighting()))
+        searcher = whoosh_call(
+            f"cannot read index {ix_dir.name}", lambda: ix.searcher(weighting=KindWeighting())
+        )
         local.searcher, local.name = searcher, ix_dir.name
         return searcher
 

@@ -1,5 +1,6 @@
 """Keeping the local index true to the database: apply the outbox (one writer per node),
 rebuild from scratch into a new directory and swap it in, compare and repair."""
+
 import contextlib
 import hashlib
 import json
@@ -57,13 +58,12 @@ def advance(state: IndexState, applied: list[SearchOutbox], now: datetime) -> In
     cutoff = now - LATE_COMMIT_GRACE
     old = [row.id for row in rows if _aware(row.created_at) < cutoff]
     horizon = max([state.horizon, *old])
-    done = (set(state.recent) | {row.id for row in applied})
+    done = set(state.recent) | {row.id for row in applied}
     return IndexState(horizon, sorted(i for i in done if i > horizon), state.built_at)
 
 
 def document_digest(doc: dict) -> str:
-    payload = json.dumps(doc, sort_keys=True,
-                         ensure_ascii=False, default=str)
+    payload = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
 
 
@@ -164,8 +164,9 @@ class RebuildSummary:
     directory: str = ""
 
 
-def rebuild(store: IndexStore, progress: Progress | None = None,
-            lock_timeout: float = 60.0) -> RebuildSummary:
+def rebuild(
+    store: IndexStore, progress: Progress | None = None, lock_timeout: float = 60.0
+) -> RebuildSummary:
     """Build a complete index from the database in a new directory, then swap it in under
     the writer lock and apply what changed meanwhile. Readers never see a partial index."""
     started, started_at = time.monotonic(), time.time()
@@ -176,8 +177,9 @@ def rebuild(store: IndexStore, progress: Progress | None = None,
         now = datetime.now(timezone.utc)
         state = advance(IndexState(built_at=time.time()), [], now)
         # Rows committed now are reflected in what we read next; list them as applied.
-        state.recent = sorted(db.session.scalars(
-            select(SearchOutbox.id).where(SearchOutbox.id > state.horizon)))
+        state.recent = sorted(
+            db.session.scalars(select(SearchOutbox.id).where(SearchOutbox.id > state.horizon))
+        )
         new_dir = store.new_dir()
         try:
             summary.counts = _build_into(store, new_dir, state, progress)
@@ -197,8 +199,9 @@ def rebuild(store: IndexStore, progress: Progress | None = None,
     return summary
 
 
-def _build_into(store: IndexStore, new_dir: Path, state: IndexState,
-                progress: Progress | None) -> dict[str, int]:
+def _build_into(
+    store: IndexStore, new_dir: Path, state: IndexState, progress: Progress | None
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     learn_readings()
     store.add_words(documents.catalogue_words(), new_dir)
@@ -209,7 +212,7 @@ def _build_into(store: IndexStore, new_dir: Path, state: IndexState,
             counts[kind] = 0
             docs = documents.iter_documents(kind)
             total = documents.count_published()[kind] if progress else 0
-            for _key, doc in (progress(docs, kind, total) if progress else docs):
+            for _key, doc in progress(docs, kind, total) if progress else docs:
                 writer.add_document(**_indexable(doc))
                 counts[kind] += 1
     except BaseException:
@@ -314,14 +317,23 @@ def refresh_fallback() -> int:
     this fills it after the migration and repairs it with every rebuild). Commits: it runs
     from commands and the rebuild thread, never inside a request. Returns the row count."""
     learn_readings()
-    rows = [pinyin_row(kind, obj) for kind, model in documents.MODELS.items()
-            for obj in db.session.scalars(select(model))]
+    rows = [
+        pinyin_row(kind, obj)
+        for kind, model in documents.MODELS.items()
+        for obj in db.session.scalars(select(model))
+    ]
     keep = {(row["kind"], row["obj_id"]) for row in rows}
-    stale = [key for key in db.session.execute(select(SearchPinyin.kind, SearchPinyin.obj_id))
-             if tuple(key) not in keep]
+    stale = [
+        key
+        for key in db.session.execute(select(SearchPinyin.kind, SearchPinyin.obj_id))
+        if tuple(key) not in keep
+    ]
     if stale:
-        db.session.execute(delete(SearchPinyin).where(
-            tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_([tuple(k) for k in stale])))
+        db.session.execute(
+            delete(SearchPinyin).where(
+                tuple_(SearchPinyin.kind, SearchPinyin.obj_id).in_([tuple(k) for k in stale])
+            )
+        )
     upsert_pinyin(db.session.connection(), rows)
     db.session.commit()
     return len(rows)
@@ -329,7 +341,8 @@ def refresh_fallback() -> int:
 
 def fallback_filled() -> bool:
     return db.session.scalar(select(SearchPinyin.obj_id).limit(1)) is not None or not any(
-        db.session.scalar(select(model.id).limit(1)) for model in documents.MODELS.values())
+        db.session.scalar(select(model.id).limit(1)) for model in documents.MODELS.values()
+    )
 
 
 def outbox_backlog(store: IndexStore) -> int:

@@ -1,6 +1,7 @@
 """Synonyms at query time: the groups officials keep in the back office (SynonymGroup),
 looked up for each query word, so an edit applies at the next search without a reindex.
 Each process keeps the groups in memory and reloads them when the table changed."""
+
 import threading
 from collections.abc import Iterable
 
@@ -43,9 +44,16 @@ def current() -> Synonyms:
     """The groups as the database has them now: one small aggregate query per search tells
     whether this process's copy is still current (any add, edit or delete changes it)."""
     global _cached
-    stamp = tuple(db.session.execute(select(
-        func.count(SynonymGroup.id), func.max(SynonymGroup.id),
-        func.max(SynonymGroup.updated_at), func.sum(SynonymGroup.id))).one())
+    stamp = tuple(
+        db.session.execute(
+            select(
+                func.count(SynonymGroup.id),
+                func.max(SynonymGroup.id),
+                func.max(SynonymGroup.updated_at),
+                func.sum(SynonymGroup.id),
+            )
+        ).one()
+    )
     cached = _cached
     if cached is not None and cached[0] == stamp:
         return cached[1]

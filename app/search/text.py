@@ -1,6 +1,7 @@
 """Text handling shared by indexing and querying: one normalisation both ways, Chinese word
 segmentation (jieba, loaded once per process), and pinyin with the catalogue's own readings
 of place names."""
+
 import functools
 import logging
 import os
@@ -21,8 +22,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Control and format characters (NUL, bidi overrides, zero-width joiners) never mean anything
 # in a query or a name; they become spaces so words around them stay apart.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-                      r"\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    r"\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
 
 _converter = None
 _converter_lock = threading.Lock()
@@ -265,11 +268,9 @@ def pinyin_syllables() -> frozenset[str]:
     _pypinyin()
     from pypinyin.pinyin_dict import pinyin_dict
 
-    toned = {reading for readings in set(pinyin_dict.values())
-             for reading in readings.split(",")}
+    toned = {reading for readings in set(pinyin_dict.values()) for reading in readings.split(",")}
     decomposed = (unicodedata.normalize("NFD", r).replace("u\u0308", "v") for r in toned)
-    return frozenset("".join(ch for ch in r if not unicodedata.combining(ch))
-                     for r in decomposed)
+    return frozenset("".join(ch for ch in r if not unicodedata.combining(ch)) for r in decomposed)
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -279,8 +280,10 @@ def is_pinyin(word: str) -> bool:
     syllables = pinyin_syllables()
     reachable = [True] + [False] * len(word)
     for end in range(1, len(word) + 1):
-        reachable[end] = any(reachable[start] and word[start:end] in syllables
-                             for start in range(max(0, end - 6), end))
+        reachable[end] = any(
+            reachable[start] and word[start:end] in syllables
+            for start in range(max(0, end - 6), end)
+        )
     return reachable[-1]
 
 

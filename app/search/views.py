@@ -1,6 +1,7 @@
 """/search (HTML) and /search/suggest (JSON for the search box's autocomplete). Not page
 cached: results depend on the free-text query (an unbounded key space) and must show a
 publish at once; the index answers in milliseconds anyway."""
+
 import re
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -47,11 +48,13 @@ def search():
     query = text.clean_query(request.args.get("q"))
     if not query:
         return redirect(url_for("public.products"))
-    results = service.search(query, _filters(), params.page_number(),
-                             current_app.config["PER_PAGE"])
+    results = service.search(
+        query, _filters(), params.page_number(), current_app.config["PER_PAGE"]
+    )
     places = related_places(query) if not results.hits else None
-    return render_template("search/results.html", query=query, results=results,
-                           filters=_filters(), places=places)
+    return render_template(
+        "search/results.html", query=query, results=results, filters=_filters(), places=places
+    )
 
 
 @bp.get("/search/suggest")
@@ -61,8 +64,7 @@ def suggest():
     for found in service.suggest(request.args.get("q", "")):
         label = found.label
         name = (label["en"] or label["zh"]) if lang == "en" else label["zh"]
-        items.append({"label": name, "kind": found.key.kind,
-                      "url": url_for_key(found.key, label)})
+        items.append({"label": name, "kind": found.key.kind, "url": url_for_key(found.key, label)})
     response = jsonify({"query": text.clean_query(request.args.get("q")), "suggestions": items})
     response.cache_control.max_age = 60
     response.cache_control.public = True
@@ -74,8 +76,12 @@ def url_for_key(key: DocKey, label: dict) -> str:
     """The public page a hit or suggestion opens (a sign: its product's page, at the sign)."""
     if key.kind == "sign":
         return url_for("public.product", slug=label["target"], _anchor="sign")
-    endpoint = {"product": "public.product", "brand": "public.brand",
-                "enterprise": "public.enterprise", "county": "public.county"}[key.kind]
+    endpoint = {
+        "product": "public.product",
+        "brand": "public.brand",
+        "enterprise": "public.enterprise",
+        "county": "public.county",
+    }[key.kind]
     return url_for(endpoint, slug=label["slug"])
 
 
@@ -94,12 +100,16 @@ def related_places(query: str) -> dict:
     def related(obj) -> bool:
         names = f"{obj.name_zh} {obj.name_en or ''} {getattr(obj, 'slug', '')}".lower()
         return any(ch in names for ch in lower if text.is_cjk(ch)) or any(
-            len(w) > 2 and w in names for w in lower.split())
+            len(w) > 2 and w in names for w in lower.split()
+        )
 
     near_counties = [(c, n) for c, n in counties if related(c)]
     near_categories = [(c, n) for c, n in categories if related(c)]
-    return {"counties": near_counties or counties, "categories": near_categories or categories,
-            "related": bool(near_counties or near_categories)}
+    return {
+        "counties": near_counties or counties,
+        "categories": near_categories or categories,
+        "related": bool(near_counties or near_categories),
+    }
 
 
 @bp.context_processor
@@ -134,6 +144,10 @@ def result_helpers():
             places = []
         return " · ".join(c.text("name", current_lang()) for c in places)
 
-    return {"facet_label": facet_label, "result_url": url_for_hit,
-            "result_name": result_name, "result_other_name": result_other_name,
-            "result_places": result_places}
+    return {
+        "facet_label": facet_label,
+        "result_url": url_for_hit,
+        "result_name": result_name,
+        "result_other_name": result_other_name,
+        "result_places": result_places,
+    }

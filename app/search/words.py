@@ -1,6 +1,7 @@
 """The index's words, shared by the queries, the highlighting and the synonyms: a piece of
 text analysed as the index analyses it, and the catalogue words a Chinese query word is
 made of."""
+
 from app.search.schema import mixed_analyzer
 
 _analyzer = mixed_analyzer()

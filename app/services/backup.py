@@ -21,6 +21,7 @@ snapshot names is present (files added later are harmless extras).
 Errors are `BackupError` with a message for the operator; nothing is written to the target
 path, database or folders before an archive has been read completely and verified.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -137,8 +138,10 @@ def create_backup(path: Path) -> BackupSummary:
     kind = database_kind()
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with (tempfile.TemporaryDirectory(prefix=".backup-", dir=folder) as work,
-              os.fdopen(fd, "wb") as raw):
+        with (
+            tempfile.TemporaryDirectory(prefix=".backup-", dir=folder) as work,
+            os.fdopen(fd, "wb") as raw,
+        ):
             manifest = _write_archive(raw, kind, Path(work))
             raw.flush()
             os.fsync(raw.fileno())
@@ -244,8 +247,7 @@ def _dump_sqlite(target: Path) -> dict:
     engine = create_engine(f"sqlite:///{target}")
     try:
         with engine.connect() as connection:
-            return {"schema_revision": _revision(connection),
-                    "tables": table_counts(connection)}
+            return {"schema_revision": _revision(connection), "tables": table_counts(connection)}
     finally:
         engine.dispose()
 
@@ -260,13 +262,13 @@ def pg_tool(name: str) -> str:
     if not found:
         raise BackupError(
             f"{name} not found{' in ' + str(folder) if folder else ' on the PATH'}; install "
-            "the PostgreSQL client tools (Debian: postgresql-client) matching the server")
+            "the PostgreSQL client tools (Debian: postgresql-client) matching the server"
+        )
     return found
 
 
 def _tool_major(tool: str) -> int:
-    output = subprocess.run([tool, "--version"], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
     match = re.search(r"(\d+)(?:\.\d+)?", output)
     if not match:
         raise BackupError(f"cannot read the version of {tool}: {output.strip()}")
@@ -280,7 +282,8 @@ def _check_client(tool: str, connection: Connection) -> int:
     if client < server:
         raise BackupError(
             f"{Path(tool).name} is version {client} but the server is PostgreSQL {server}; "
-            f"install postgresql-client-{server} (or set PG_BIN_DIR)")
+            f"install postgresql-client-{server} (or set PG_BIN_DIR)"
+        )
     return client
 
 
@@ -292,14 +295,14 @@ def libpq_connection() -> tuple[str, dict[str, str]]:
     if url.password:
         environment["PGPASSWORD"] = str(url.password)
     # URL.set(password=None) means "unchanged": build the URL afresh without it.
-    plain = URL.create("postgresql", url.username, None, url.host, url.port, url.database,
-                       url.query)
+    plain = URL.create(
+        "postgresql", url.username, None, url.host, url.port, url.database, url.query
+    )
     return plain.render_as_string(hide_password=False), environment
 
 
 def _run(command: list[str], environment: dict[str, str]) -> None:
-    result = subprocess.run(command, env=environment, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-2000:]}")
 
@@ -311,11 +314,23 @@ def _dump_postgresql(target: Path) -> dict:
         client = _check_client(tool, conn)
         # Count and dump the same snapshot: pg_dump joins this transaction's snapshot.
         snapshot_id = conn.scalar(text("SELECT pg_export_snapshot()"))
-        facts = {"schema_revision": _revision(conn), "tables": table_counts(conn),
-                 "pg_dump_version": client}
-        _run([tool, "--format=custom", "--no-owner", "--no-privileges",
-              f"--snapshot={snapshot_id}", f"--file={target}", f"--dbname={uri}"],
-             environment)
+        facts = {
+            "schema_revision": _revision(conn),
+            "tables": table_counts(conn),
+            "pg_dump_version": client,
+        }
+        _run(
+            [
+                tool,
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot_id}",
+                f"--file={target}",
+                f"--dbname={uri}",
+            ],
+            environment,
+        )
         conn.rollback()
     return facts
 
@@ -377,8 +392,9 @@ def extract_verified(archive: Path, staging: Path) -> dict:
 
 def _read_manifest(small: dict[str, bytes]) -> dict:
     if MANIFEST not in small:
-        raise BackupError("the archive has no manifest.json: not a backup of this site, or "
-                          "truncated")
+        raise BackupError(
+            "the archive has no manifest.json: not a backup of this site, or truncated"
+        )
     body = small[MANIFEST]
     expected = small.get(MANIFEST_SUM, b"").strip().decode("ascii", "replace")
     if hashlib.sha256(body).hexdigest() != expected:
@@ -390,10 +406,11 @@ def _read_manifest(small: dict[str, bytes]) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError("manifest.json does not describe a backup of this site")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"backup format version {manifest.get('format_version')} is not "
-                          f"supported (this code reads version {FORMAT_VERSION})")
-    if manifest.get("database") not in DB_MEMBER or not isinstance(manifest.get("members"),
-                                                                     dict):
+        raise BackupError(
+            f"backup format version {manifest.get('format_version')} is not "
+            f"supported (this code reads version {FORMAT_VERSION})"
+        )
+    if manifest.get("database") not in DB_MEMBER or not isinstance(manifest.get("members"), dict):
         raise BackupError("manifest.json is incomplete")
     return manifest
 
@@ -409,7 +426,8 @@ def check_revision(revision: str | None) -> str | None:
     if revision not in known:
         raise BackupError(
             f"the backup's schema revision {revision} is newer than (or unknown to) this "
-            f"code, whose head is {head}: restore it with the release that wrote it")
+            f"code, whose head is {head}: restore it with the release that wrote it"
+        )
     return revision
 
 
@@ -429,8 +447,7 @@ def would_lose(contents: dict[str, int]) -> dict[str, int]:
     return {name: n for name, n in contents.items() if n and name != "alembic_version"}
 
 
-def restore_backup(archive: Path, force: bool = False,
-                   warn=lambda message: None) -> RestoreSummary:
+def restore_backup(archive: Path, force: bool = False, warn=lambda message: None) -> RestoreSummary:
     """Verify `archive`, then replace the database and restore the files, upgrade an older
     schema and rebuild the search index. Refuses a non-empty database unless `force`."""
     started = time.monotonic()
@@ -443,15 +460,18 @@ def restore_backup(archive: Path, force: bool = False,
             raise BackupError(
                 f"this is a {manifest['database']} backup and the configured database is "
                 f"{kind}; restore into a {manifest['database']} database (cross-kind restore "
-                "is not supported)")
+                "is not supported)"
+            )
         older = check_revision(manifest.get("schema_revision"))
         contents = current_contents()
         losing = would_lose(contents)
         if losing and not force:
             listed = ", ".join(f"{name} {n}" for name, n in losing.items())
-            raise BackupError(f"the database is not empty; restoring would replace "
-                              f"{sum(losing.values())} rows ({listed}). Use --force to "
-                              "replace it")
+            raise BackupError(
+                f"the database is not empty; restoring would replace "
+                f"{sum(losing.values())} rows ({listed}). Use --force to "
+                "replace it"
+            )
         if losing:
             warn(f"replacing {sum(losing.values())} rows of the current database")
         dump = staging / DB_MEMBER[kind]
@@ -470,7 +490,8 @@ def restore_backup(archive: Path, force: bool = False,
         upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
     summary.counts = current_contents()
     summary.mismatches = {
-        name: (n, summary.counts.get(name, 0)) for name, n in manifest["tables"].items()
+        name: (n, summary.counts.get(name, 0))
+        for name, n in manifest["tables"].items()
         if summary.counts.get(name, 0) != n and not older
     }
     indexing = time.monotonic()
@@ -504,10 +525,18 @@ def _restore_postgresql(dump: Path, clean: bool, manifest: dict) -> None:
     with db.engine.connect() as conn:
         client = _check_client(tool, conn)
     if client < int(manifest.get("pg_dump_version") or 0):
-        raise BackupError(f"pg_restore {client} cannot read a dump from pg_dump "
-                          f"{manifest['pg_dump_version']}; install a newer client")
-    command = [tool, "--single-transaction", "--exit-on-error", "--no-owner",
-               "--no-privileges", f"--dbname={uri}"]
+        raise BackupError(
+            f"pg_restore {client} cannot read a dump from pg_dump "
+            f"{manifest['pg_dump_version']}; install a newer client"
+        )
+    command = [
+        tool,
+        "--single-transaction",
+        "--exit-on-error",
+        "--no-owner",
+        "--no-privileges",
+        f"--dbname={uri}",
+    ]
     if clean:  # one transaction: the old tables are dropped only if the restore succeeds
         command += ["--clean", "--if-exists"]
     _run(command + [str(dump)], environment)

@@ -249,8 +249,6 @@ def email(value: str | None) -> str | None:
     return value
 
 
-
-
 # --- columns: derived from the listing kind's fields -----------------------------------------
 
 _EXCEL_KIND = {
@@ -382,9 +380,7 @@ class _ParsedRow:
     changed: tuple[str, ...] = ()  # the fields that differ from the listing
 
 
-def dry_run(
-    kind: str, data: bytes, actor: User, *, revise_published: bool = False
-) -> ImportPlan:
+def dry_run(kind: str, data: bytes, actor: User, *, revise_published: bool = False) -> ImportPlan:
     """Check every row and say what an import would do; writes nothing. Raises BulkError
     when the file itself is unusable."""
     return _plan(_kind(kind), read_table(data), actor, revise_published)[0]
@@ -422,8 +418,10 @@ def _plan(kind: ListingKind, table: Table, actor: User, revise_published: bool):
             row_plan = _diff(kind, row, lookups)
             # A row that changes nothing needs no permission: an export of a county that
             # includes a product shared with another county imports cleanly.
-            errors = [] if row_plan.action == "unchanged" else _check_row(
-                kind, row, actor, revise_published
+            errors = (
+                []
+                if row_plan.action == "unchanged"
+                else _check_row(kind, row, actor, revise_published)
             )
             if errors:
                 plan.errors.extend(errors)

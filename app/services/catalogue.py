@@ -1,4 +1,5 @@
 """Read side of the public catalogue: published listings only, loaded without N+1 queries."""
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -357,9 +358,7 @@ def brands_owned_by(enterprise: Enterprise) -> list[Brand]:
 def category_products(category: Category) -> list[Product]:
     return list(
         db.session.scalars(
-            product_card_query()
-            .where(Product.category_id == category.id)
-            .order_by(Product.name_zh)
+            product_card_query().where(Product.category_id == category.id).order_by(Product.name_zh)
         )
     )
 
@@ -439,7 +438,5 @@ def sitemap_entries() -> dict[str, list]:
         "brands": published(Brand),
         "enterprises": published(Enterprise),
         "counties": list(db.session.scalars(select(County.slug).order_by(County.sort_order))),
-        "categories": list(
-            db.session.scalars(select(Category.slug).order_by(Category.sort_order))
-        ),
+        "categories": list(db.session.scalars(select(Category.slug).order_by(Category.sort_order))),
     }

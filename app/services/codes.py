@@ -5,6 +5,7 @@ neighbours, so a mistyped code is told apart from an unknown one without a query
 Codes are assigned when a coded listing is first flushed (by the flush hook,
 app/services/flush.py, in the same transaction), are never reused and never change: the
 row does not mention names or slugs."""
+
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -82,16 +83,24 @@ def _insert_ignoring_taken(connection: Connection):
     )
 
 
-def assign_code(connection: Connection, target: CodeTarget, target_id: int,
-                make_code: Callable[[], str] = random_code) -> str:
+def assign_code(
+    connection: Connection,
+    target: CodeTarget,
+    target_id: int,
+    make_code: Callable[[], str] = random_code,
+) -> str:
     """Insert a fresh code for one target. A collision with an existing code (possible in
     principle, 34 billion codes) makes the insert a no-op, and another code is drawn."""
     stmt = _insert_ignoring_taken(connection)
     for _attempt in range(20):
         code = make_code()
         result = connection.execute(
-            stmt.values(code=code, target_type=target.value, target_id=target_id,
-                        created_at=datetime.now(timezone.utc))
+            stmt.values(
+                code=code,
+                target_type=target.value,
+                target_id=target_id,
+                created_at=datetime.now(timezone.utc),
+            )
         )
         if result.scalar() is not None:  # rowcount is not reliable here on every driver
             return code
@@ -123,9 +132,7 @@ def code_for(obj) -> str | None:
     if target is None or obj.id is None:
         return None
     return db.session.scalar(
-        select(ShortCode.code).where(
-            ShortCode.target_type == target, ShortCode.target_id == obj.id
-        )
+        select(ShortCode.code).where(ShortCode.target_type == target, ShortCode.target_id == obj.id)
     )
 
 
@@ -157,5 +164,3 @@ def codes_for(targets: list) -> dict:
 
 def short_url(base_url: str, code: str) -> str:
     return f"{base_url}/q/{code}"
-
-

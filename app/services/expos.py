@@ -1,4 +1,5 @@
 """Expos, booths and visitors' saved lists."""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,13 +24,21 @@ def create_event(slug: str, name_zh: str, starts_on: date, ends_on: date, **fiel
     return expo
 
 
-def add_booth(expo: ExpoEvent, number: str, products: Sequence[Product] = (),
-              enterprises: Sequence[Enterprise] = (), sort_order: int | None = None,
-              **fields) -> Booth:
+def add_booth(
+    expo: ExpoEvent,
+    number: str,
+    products: Sequence[Product] = (),
+    enterprises: Sequence[Enterprise] = (),
+    sort_order: int | None = None,
+    **fields,
+) -> Booth:
     booth = Booth(
-        event=expo, number=number,
+        event=expo,
+        number=number,
         sort_order=len(expo.booths) if sort_order is None else sort_order,
-        products=list(products), enterprises=list(enterprises), **fields,
+        products=list(products),
+        enterprises=list(enterprises),
+        **fields,
     )
     db.session.add(booth)
     db.session.flush()  # the flush hook gives the booth its short code
@@ -48,10 +57,13 @@ class ExpoInvalid(ValueError):
 
 
 def all_events() -> list[ExpoEvent]:
-    return list(db.session.scalars(
-        select(ExpoEvent).options(selectinload(ExpoEvent.booths))
-        .order_by(ExpoEvent.starts_on.desc(), ExpoEvent.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ExpoEvent)
+            .options(selectinload(ExpoEvent.booths))
+            .order_by(ExpoEvent.starts_on.desc(), ExpoEvent.id.desc())
+        )
+    )
 
 
 def _check_event(slug: str, starts_on: date, ends_on: date, event_id: int | None) -> None:
@@ -66,8 +78,7 @@ def _check_event(slug: str, starts_on: date, ends_on: date, event_id: int | None
 
 def save_event(expo: ExpoEvent | None, values: dict) -> ExpoEvent:
     """Create (expo None) or change an event from the form's values."""
-    _check_event(values["slug"], values["starts_on"], values["ends_on"],
-                 expo.id if expo else None)
+    _check_event(values["slug"], values["starts_on"], values["ends_on"], expo.id if expo else None)
     if expo is None:
         return create_event(**values)
     for name, value in values.items():
@@ -90,8 +101,13 @@ def _check_booth(expo: ExpoEvent, number: str, booth_id: int | None) -> None:
         raise ExpoInvalid("number", _l("This event already has a booth with this number."))
 
 
-def save_booth(expo: ExpoEvent, booth: Booth | None, values: dict, products: list[Product],
-               enterprises: list[Enterprise]) -> Booth:
+def save_booth(
+    expo: ExpoEvent,
+    booth: Booth | None,
+    values: dict,
+    products: list[Product],
+    enterprises: list[Enterprise],
+) -> Booth:
     """Create (booth None) or change a booth of `expo`."""
     _check_booth(expo, values["number"], booth.id if booth else None)
     if booth is None:
@@ -114,7 +130,8 @@ def event_by_slug(slug: str) -> ExpoEvent | None:
         select(ExpoEvent)
         .where(ExpoEvent.slug == slug, ExpoEvent.published.is_(True))
         .options(
-            selectinload(ExpoEvent.booths).selectinload(Booth.products)
+            selectinload(ExpoEvent.booths)
+            .selectinload(Booth.products)
             .selectinload(Product.images),
             selectinload(ExpoEvent.booths).selectinload(Booth.enterprises),
         )
@@ -165,6 +182,7 @@ def create_saved_list(products: list[Product], expo: ExpoEvent | None = None) ->
 
 def saved_list(code: str) -> SavedList | None:
     return db.session.scalar(
-        select(SavedList).where(SavedList.code == code)
+        select(SavedList)
+        .where(SavedList.code == code)
         .options(selectinload(SavedList.products).selectinload(Product.images))
     )

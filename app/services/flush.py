@@ -8,6 +8,7 @@ to everything that follows a change of data:
 
 A rollback takes all of it back. After a commit the local response cache re-reads the
 generation at once (other processes within PAGE_CACHE_CHECK_SECONDS)."""
+
 from dataclasses import dataclass
 from typing import Any
 

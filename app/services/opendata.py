@@ -1,6 +1,7 @@
 """The published catalogue as plain data: the JSON API, the downloads and their filters.
 
 Only published rows are exported; demo (fictitious) rows carry `is_demo: true`."""
+
 import csv
 import io
 import json
@@ -52,8 +53,15 @@ class UnknownFilterValue(ValueError):
 
 
 def county_data(c: County) -> dict:
-    return {"slug": c.slug, "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en,
-            "kind": c.kind, "seat_lat": c.seat_lat, "seat_lon": c.seat_lon}
+    return {
+        "slug": c.slug,
+        "code": c.code,
+        "name_zh": c.name_zh,
+        "name_en": c.name_en,
+        "kind": c.kind,
+        "seat_lat": c.seat_lat,
+        "seat_lon": c.seat_lon,
+    }
 
 
 def category_data(c: Category) -> dict:
@@ -62,28 +70,45 @@ def category_data(c: Category) -> dict:
 
 def sign_data(s: GISign) -> dict:
     return {
-        "id": s.id, "regime": s.regime.value, "official_name_zh": s.official_name_zh,
-        "official_name_en": s.official_name_en, "number": s.number,
+        "id": s.id,
+        "regime": s.regime.value,
+        "official_name_zh": s.official_name_zh,
+        "official_name_en": s.official_name_en,
+        "number": s.number,
         "approval_date": s.approval_date.isoformat() or None,
-        "issuing_body_zh": s.issuing_body_zh, "holder_zh": s.holder_zh,
-        "standard": s.standard, "status": s.sign_status.value, "verified": s.verified,
-        "product": s.product.slug, "counties": [c.slug for c in s.protected_counties],
+        "issuing_body_zh": s.issuing_body_zh,
+        "holder_zh": s.holder_zh,
+        "standard": s.standard,
+        "status": s.sign_status.value,
+        "verified": s.verified,
+        "product": s.product.slug,
+        "counties": [c.slug for c in s.protected_counties],
     }
 
 
 def product_data(p: Product, code: str | None) -> dict:
     return {
-        "slug": p.slug, "short_code": code, "name_zh": p.name_zh, "name_en": p.name_en,
-        "category": p.category.slug, "counties": [c.slug for c in p.counties],
-        "province_wide": p.province_wide, "summary_zh": p.summary_zh,
-        "summary_en": p.summary_en, "season_months": p.season_months,
+        "slug": p.slug,
+        "short_code": code,
+        "name_zh": p.name_zh,
+        "name_en": p.name_en,
+        "category": p.category.slug,
+        "counties": [c.slug for c in p.counties],
+        "province_wide": p.province_wide,
+        "summary_zh": p.summary_zh,
+        "summary_en": p.summary_en,
+        "season_months": p.season_months,
     }
 
 
 def brand_data(b: Brand, code: str | None) -> dict:
     return {
-        "slug": b.slug, "short_code": code, "name_zh": b.name_zh, "name_en": b.name_en,
-        "kind": b.kind.value, "registration_number": b.registration_number,
+        "slug": b.slug,
+        "short_code": code,
+        "name_zh": b.name_zh,
+        "name_en": b.name_en,
+        "kind": b.kind.value,
+        "registration_number": b.registration_number,
         "owner": b.owner.slug if b.owner else None,
         "products": [p.slug for p in b.products if p.status == PUBLISHED],
         "is_demo": b.is_demo,
@@ -91,17 +116,29 @@ def brand_data(b: Brand, code: str | None) -> dict:
 
 
 def enterprise_data(e: Enterprise, code: str | None) -> dict:
-    return {"slug": e.slug, "short_code": code, "name_zh": e.name_zh, "name_en": e.name_en,
-            "credit_code": e.credit_code, "county": e.county.slug, "is_demo": e.is_demo}
+    return {
+        "slug": e.slug,
+        "short_code": code,
+        "name_zh": e.name_zh,
+        "name_en": e.name_en,
+        "credit_code": e.credit_code,
+        "county": e.county.slug,
+        "is_demo": e.is_demo,
+    }
 
 
 def authorization_data(a: Authorization, code: str | None, today: date) -> dict:
     return {
-        "id": a.id, "short_code": code, "number": a.number, "enterprise": a.enterprise.slug,
-        "sign": a.sign_id, "product": a.sign.product.slug,
+        "id": a.id,
+        "short_code": code,
+        "number": a.number,
+        "enterprise": a.enterprise.slug,
+        "sign": a.sign_id,
+        "product": a.sign.product.slug,
         "valid_from": a.valid_from.isoformat() if a.valid_from else None,
         "valid_to": a.valid_to.isoformat() if a.valid_to else None,
-        "status": a.effective_status(today).value, "is_demo": a.is_demo,
+        "status": a.effective_status(today).value,
+        "is_demo": a.is_demo,
     }
 
 
@@ -136,7 +173,8 @@ def categories_query(_args: Filters) -> Select:
 
 def signs_query(args: Filters) -> Select:
     stmt = (
-        select(GISign).join(Product)
+        select(GISign)
+        .join(Product)
         .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
         .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
         .order_by(GISign.id)
@@ -148,46 +186,64 @@ def signs_query(args: Filters) -> Select:
     if year := args.get("year"):
         stmt = stmt.where(GISign.approval_year == year)
     if county := _slug_lookup(County, args.get("county"), "county"):
-        stmt = stmt.where(GISign.id.in_(
-            select(sign_counties.c.sign_id).where(sign_counties.c.county_id == county.id)))
+        stmt = stmt.where(
+            GISign.id.in_(
+                select(sign_counties.c.sign_id).where(sign_counties.c.county_id == county.id)
+            )
+        )
     return stmt
 
 
 def products_query(args: Filters) -> Select:
     stmt = (
-        select(Product).where(Product.status == PUBLISHED)
+        select(Product)
+        .where(Product.status == PUBLISHED)
         .options(selectinload(Product.category), selectinload(Product.counties))
         .order_by(Product.id)
     )
     if county := _slug_lookup(County, args.get("county"), "county"):
-        stmt = stmt.where(Product.id.in_(
-            select(product_counties.c.product_id).where(product_counties.c.county_id == county.id)))
+        stmt = stmt.where(
+            Product.id.in_(
+                select(product_counties.c.product_id).where(
+                    product_counties.c.county_id == county.id
+                )
+            )
+        )
     if category := _slug_lookup(Category, args.get("category"), "category"):
         stmt = stmt.where(Product.category_id == category.id)
     if regime := _enum(Regime, args.get("regime"), "regime"):
-        stmt = stmt.where(Product.id.in_(
-            select(GISign.product_id).where(GISign.regime == regime, GISign.status == PUBLISHED)))
+        stmt = stmt.where(
+            Product.id.in_(
+                select(GISign.product_id).where(GISign.regime == regime, GISign.status == PUBLISHED)
+            )
+        )
     return stmt
 
 
 def brands_query(args: Filters) -> Select:
     stmt = (
-        select(Brand).where(Brand.status == PUBLISHED)
+        select(Brand)
+        .where(Brand.status == PUBLISHED)
         .options(selectinload(Brand.owner), selectinload(Brand.products))
         .order_by(Brand.id)
     )
     if kind := _enum(BrandKind, args.get("kind"), "kind"):
         stmt = stmt.where(Brand.kind == kind)
     if product := _slug_lookup(Product, args.get("product"), "product"):
-        stmt = stmt.where(Brand.id.in_(
-            select(brand_products.c.brand_id).where(brand_products.c.product_id == product.id)))
+        stmt = stmt.where(
+            Brand.id.in_(
+                select(brand_products.c.brand_id).where(brand_products.c.product_id == product.id)
+            )
+        )
     return stmt
 
 
 def enterprises_query(args: Filters) -> Select:
     stmt = (
-        select(Enterprise).where(Enterprise.status == PUBLISHED)
-        .options(selectinload(Enterprise.county)).order_by(Enterprise.id)
+        select(Enterprise)
+        .where(Enterprise.status == PUBLISHED)
+        .options(selectinload(Enterprise.county))
+        .order_by(Enterprise.id)
     )
     if county := _slug_lookup(County, args.get("county"), "county"):
         stmt = stmt.where(Enterprise.county_id == county.id)
@@ -196,11 +252,18 @@ def enterprises_query(args: Filters) -> Select:
 
 def authorizations_query(args: Filters) -> Select:
     stmt = (
-        select(Authorization).join(Enterprise).join(GISign, GISign.id == Authorization.sign_id)
-        .where(Authorization.status == PUBLISHED, Enterprise.status == PUBLISHED,
-               GISign.status == PUBLISHED)
-        .options(selectinload(Authorization.enterprise),
-                 selectinload(Authorization.sign).selectinload(GISign.product))
+        select(Authorization)
+        .join(Enterprise)
+        .join(GISign, GISign.id == Authorization.sign_id)
+        .where(
+            Authorization.status == PUBLISHED,
+            Enterprise.status == PUBLISHED,
+            GISign.status == PUBLISHED,
+        )
+        .options(
+            selectinload(Authorization.enterprise),
+            selectinload(Authorization.sign).selectinload(GISign.product),
+        )
         .order_by(Authorization.id)
     )
     if enterprise := _slug_lookup(Enterprise, args.get("enterprise"), "enterprise"):
@@ -226,6 +289,7 @@ def _with_codes(make: Callable[[Any, str | None], dict]) -> Serialiser:
     def serialise(rows: Sequence[Any], _today: date) -> list[dict]:
         found = codes.codes_for(list(rows))
         return [make(row, found.get(row)) for row in rows]
+
     return serialise
 
 
@@ -235,18 +299,27 @@ def _authorizations(rows: Sequence[Authorization], today: date) -> list[dict]:
 
 
 RESOURCES = {
-    "counties": Resource("counties", counties_query,
-                         lambda rows, _t: [county_data(r) for r in rows], "slug", County),
-    "categories": Resource("categories", categories_query,
-                           lambda rows, _t: [category_data(r) for r in rows], "slug", Category),
-    "signs": Resource("signs", signs_query, lambda rows, _t: [sign_data(r) for r in rows],
-                      "id", GISign),
+    "counties": Resource(
+        "counties", counties_query, lambda rows, _t: [county_data(r) for r in rows], "slug", County
+    ),
+    "categories": Resource(
+        "categories",
+        categories_query,
+        lambda rows, _t: [category_data(r) for r in rows],
+        "slug",
+        Category,
+    ),
+    "signs": Resource(
+        "signs", signs_query, lambda rows, _t: [sign_data(r) for r in rows], "id", GISign
+    ),
     "products": Resource("products", products_query, _with_codes(product_data), "slug", Product),
     "brands": Resource("brands", brands_query, _with_codes(brand_data), "slug", Brand),
-    "enterprises": Resource("enterprises", enterprises_query, _with_codes(enterprise_data),
-                            "slug", Enterprise),
-    "authorizations": Resource("authorizations", authorizations_query, _authorizations, "id",
-                               Authorization),
+    "enterprises": Resource(
+        "enterprises", enterprises_query, _with_codes(enterprise_data), "slug", Enterprise
+    ),
+    "authorizations": Resource(
+        "authorizations", authorizations_query, _authorizations, "id", Authorization
+    ),
 }
 
 
@@ -275,8 +348,15 @@ def get_resource(name: str, key: str | int, today: date) -> dict | None:
 
 # --- full downloads --------------------------------------------------------------------------
 
-DOWNLOADS = ("counties", "categories", "signs", "products", "brands", "enterprises",
-             "authorizations")
+DOWNLOADS = (
+    "counties",
+    "categories",
+    "signs",
+    "products",
+    "brands",
+    "enterprises",
+    "authorizations",
+)
 
 
 def full_table(name: str, today: date) -> list[dict]:

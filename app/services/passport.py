@@ -1,4 +1,5 @@
 """What a scanned code shows: the listing's "passport", loaded in a handful of queries."""
+
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -57,8 +58,9 @@ def passport_for(code: str, today: date) -> Passport:
         return Passport(Outcome.WITHDRAWN, code, short.target_type)
     status = _status_of(target)
     if status == PublicationStatus.ARCHIVED:
-        return Passport(Outcome.WITHDRAWN, code, short.target_type, target,
-                        counties=_counties_of(target))
+        return Passport(
+            Outcome.WITHDRAWN, code, short.target_type, target, counties=_counties_of(target)
+        )
     if status != PUBLISHED:
         return Passport(Outcome.UNKNOWN, code)
     passport = Passport(Outcome.FOUND, code, short.target_type, target)
@@ -108,11 +110,14 @@ def _load(passport: Passport, target: Coded, today: date) -> None:
 
 def _load_product(passport: Passport, product: Product, today: date) -> None:
     # The same row again, with its images and counties loaded in two queries, not lazily.
-    product = db.session.scalar(
-        select(Product)
-        .where(Product.id == product.id)
-        .options(selectinload(Product.images), selectinload(Product.counties))
-    ) or product
+    product = (
+        db.session.scalar(
+            select(Product)
+            .where(Product.id == product.id)
+            .options(selectinload(Product.images), selectinload(Product.counties))
+        )
+        or product
+    )
     passport.target = product
     passport.signs = list(
         db.session.scalars(

@@ -52,7 +52,9 @@ def _record(action: str, actor: User, product: Product, image: ProductImage, **d
     )
 
 
-def add(actor: User, product: Product, data: bytes, alt_zh: str, alt_en: str | None) -> ProductImage:
+def add(
+    actor: User, product: Product, data: bytes, alt_zh: str, alt_en: str | None
+) -> ProductImage:
     """Process and attach an upload; raises PhotoRejected / MediaError (nothing written)."""
     ensure_can_change(actor, product)
     known = {image.id for image in product.images}

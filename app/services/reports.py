@@ -3,6 +3,7 @@
 Photos are never served publicly: they are opened with Pillow, accepted only as JPEG, PNG
 or WebP within a pixel limit, re-encoded to a fresh JPEG (dropping EXIF, GPS and any
 trailing bytes) and stored under INSTANCE_DIR/reports by content hash."""
+
 import hashlib
 import io
 import warnings
@@ -74,8 +75,10 @@ def store_photo(reports_dir: Path, data: bytes) -> str:
 def reportable_products() -> list[Product]:
     return list(
         db.session.scalars(
-            select(Product).where(Product.status == PublicationStatus.PUBLISHED)
-            .options(selectinload(Product.counties)).order_by(Product.name_zh)
+            select(Product)
+            .where(Product.status == PublicationStatus.PUBLISHED)
+            .options(selectinload(Product.counties))
+            .order_by(Product.name_zh)
         )
     )
 
@@ -89,9 +92,14 @@ def county_for(product: Product | None, county: County | None) -> County | None:
     return None
 
 
-def submit_report(*, where_bought: str, description: str, product: Product | None = None,
-                  county: County | None = None, photo_name: str | None = None
-                  ) -> CounterfeitReport:
+def submit_report(
+    *,
+    where_bought: str,
+    description: str,
+    product: Product | None = None,
+    county: County | None = None,
+    photo_name: str | None = None,
+) -> CounterfeitReport:
     report = CounterfeitReport(
         product=product,
         county=county_for(product, county),
@@ -125,8 +133,12 @@ class ReportQueue:
     counts: dict[ReportStatus, int]
 
 
-def report_queue(county_ids: set[int] | None, status: ReportStatus | None = None,
-                 limit: int = 50, offset: int = 0) -> ReportQueue:
+def report_queue(
+    county_ids: set[int] | None,
+    status: ReportStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ReportQueue:
     """Reports for the given counties (None = all, for provincial reviewers), newest first.
     Reports with no county are visible only to provincial reviewers."""
     scope = select(CounterfeitReport)
@@ -143,10 +155,12 @@ def report_queue(county_ids: set[int] | None, status: ReportStatus | None = None
         scope = scope.where(CounterfeitReport.report_status == status)
     items = list(
         db.session.scalars(
-            scope.options(selectinload(CounterfeitReport.product),
-                          selectinload(CounterfeitReport.county))
+            scope.options(
+                selectinload(CounterfeitReport.product), selectinload(CounterfeitReport.county)
+            )
             .order_by(CounterfeitReport.created_at.desc(), CounterfeitReport.id.desc())
-            .limit(limit).offset(offset)
+            .limit(limit)
+            .offset(offset)
         )
     )
     return ReportQueue(items, counts)
@@ -161,9 +175,13 @@ def report_for_official(report_id: int, county_ids: set[int] | None) -> Counterf
     return report
 
 
-def update_report(report: CounterfeitReport, county_ids: set[int] | None,
-                  status: ReportStatus, note: str | None, user_id: int | None
-                  ) -> CounterfeitReport:
+def update_report(
+    report: CounterfeitReport,
+    county_ids: set[int] | None,
+    status: ReportStatus,
+    note: str | None,
+    user_id: int | None,
+) -> CounterfeitReport:
     if county_ids is not None and report.county_id not in county_ids:
         raise NotYourCounty(report.id)
     if status != report.report_status and status not in ALLOWED_TRANSITIONS[report.report_status]:

@@ -6,6 +6,7 @@ upserts (INSERT ... ON CONFLICT DO UPDATE SET count = count + n), which concurre
 processes can run at once without losing increments. The buffer is also flushed at
 interpreter exit (gunicorn's graceful worker shutdown). SCAN_FLUSH_SECONDS = 0 writes
 through on every request instead."""
+
 import atexit
 import csv
 import io
@@ -189,28 +190,38 @@ def codes_in_counties(county_ids: set[int]) -> Select:
     """The short codes an editor of these counties may see counted: their products,
     brands, enterprises and authorizations (scoped as the back office scopes them) and the
     booths showing any of those products or enterprises."""
+
     def ids(key: str) -> Select:
         kind = KINDS[key]
         return select(kind.model.id).where(kind.scope_clause(county_ids))
 
     conditions = [
         and_(ShortCode.target_type == target, ShortCode.target_id.in_(ids(key)))
-        for target, key in ((CodeTarget.PRODUCT, "products"), (CodeTarget.BRAND, "brands"),
-                            (CodeTarget.ENTERPRISE, "enterprises"),
-                            (CodeTarget.AUTHORIZATION, "authorizations"))
+        for target, key in (
+            (CodeTarget.PRODUCT, "products"),
+            (CodeTarget.BRAND, "brands"),
+            (CodeTarget.ENTERPRISE, "enterprises"),
+            (CodeTarget.AUTHORIZATION, "authorizations"),
+        )
     ]
-    booths = select(booth_products.c.booth_id).where(
-        booth_products.c.product_id.in_(ids("products"))
-    ).union(select(booth_enterprises.c.booth_id).where(
-        booth_enterprises.c.enterprise_id.in_(ids("enterprises"))
-    ))
-    conditions.append(and_(ShortCode.target_type == CodeTarget.BOOTH,
-                           ShortCode.target_id.in_(booths)))
+    booths = (
+        select(booth_products.c.booth_id)
+        .where(booth_products.c.product_id.in_(ids("products")))
+        .union(
+            select(booth_enterprises.c.booth_id).where(
+                booth_enterprises.c.enterprise_id.in_(ids("enterprises"))
+            )
+        )
+    )
+    conditions.append(
+        and_(ShortCode.target_type == CodeTarget.BOOTH, ShortCode.target_id.in_(booths))
+    )
     return select(ShortCode.code).where(or_(*conditions))
 
 
-def _window(stmt, start: date | None, end: date | None, event_id: int | None,
-            codes: Select | None = None):
+def _window(
+    stmt, start: date | None, end: date | None, event_id: int | None, codes: Select | None = None
+):
     if codes is not None:
         stmt = stmt.where(ScanCount.code.in_(codes))
     if start is not None:
@@ -222,17 +233,23 @@ def _window(stmt, start: date | None, end: date | None, event_id: int | None,
     return stmt
 
 
-def scans_per_day(start: date | None = None, end: date | None = None,
-                  event_id: int | None = None, codes: Select | None = None) -> list[DayCount]:
+def scans_per_day(
+    start: date | None = None,
+    end: date | None = None,
+    event_id: int | None = None,
+    codes: Select | None = None,
+) -> list[DayCount]:
     """Scans (people) and other requests per day and event, oldest first."""
-    stmt = select(
-        ScanCount.day,
-        ScanCount.event_id,
-        func.coalesce(func.sum(ScanCount.count).filter(ScanCount.kind == ScanKind.SCAN), 0),
-        func.coalesce(
-            func.sum(ScanCount.count).filter(ScanCount.kind != ScanKind.SCAN), 0
-        ),
-    ).group_by(ScanCount.day, ScanCount.event_id).order_by(ScanCount.day, ScanCount.event_id)
+    stmt = (
+        select(
+            ScanCount.day,
+            ScanCount.event_id,
+            func.coalesce(func.sum(ScanCount.count).filter(ScanCount.kind == ScanKind.SCAN), 0),
+            func.coalesce(func.sum(ScanCount.count).filter(ScanCount.kind != ScanKind.SCAN), 0),
+        )
+        .group_by(ScanCount.day, ScanCount.event_id)
+        .order_by(ScanCount.day, ScanCount.event_id)
+    )
     rows = db.session.execute(_window(stmt, start, end, event_id, codes))
     return [DayCount(*row) for row in rows]
 
@@ -245,8 +262,13 @@ class CodeCount:
     scans: int
 
 
-def top_codes(limit: int = 20, start: date | None = None, end: date | None = None,
-              event_id: int | None = None, codes: Select | None = None) -> list[CodeCount]:
+def top_codes(
+    limit: int = 20,
+    start: date | None = None,
+    end: date | None = None,
+    event_id: int | None = None,
+    codes: Select | None = None,
+) -> list[CodeCount]:
     total = func.sum(ScanCount.count).label("scans")
     stmt = (
         select(ScanCount.code, ShortCode.target_type, ShortCode.target_id, total)
@@ -263,8 +285,12 @@ def top_codes(limit: int = 20, start: date | None = None, end: date | None = Non
 CSV_COLUMNS = ("day", "event_id", "code", "kind", "count")
 
 
-def scans_csv(start: date | None = None, end: date | None = None,
-              event_id: int | None = None, codes: Select | None = None) -> str:
+def scans_csv(
+    start: date | None = None,
+    end: date | None = None,
+    event_id: int | None = None,
+    codes: Select | None = None,
+) -> str:
     """Every stored counter in the window as CSV (for the dashboard's export button)."""
     stmt = select(
         ScanCount.day, ScanCount.event_id, ScanCount.code, ScanCount.kind, ScanCount.count
@@ -272,9 +298,7 @@ def scans_csv(start: date | None = None, end: date | None = None,
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for day, event, code, kind, n in db.session.execute(
-        _window(stmt, start, end, event_id, codes)
-    ):
+    for day, event, code, kind, n in db.session.execute(_window(stmt, start, end, event_id, codes)):
         writer.writerow((day.isoformat(), event, code, kind.value, n))
     return out.getvalue()
 

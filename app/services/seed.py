@@ -1,5 +1,6 @@
 """Load seed/ into the database idempotently: every record is found by its natural key and
 only fields that differ are written, so a second run changes nothing (not even versions)."""
+
 import csv
 import json
 import re
@@ -229,8 +230,7 @@ class SeedLoader:
             _assign_list(
                 sign,
                 "protected_counties",
-                self.county_list(row.get("protected_counties"))
-                or list(product.counties),
+                self.county_list(row.get("protected_counties")) or list(product.counties),
             )
             signs[(row["product"], row["regime"], row.get("number"))] = sign
             signs.setdefault((row["product"], row["regime"], None), sign)
@@ -358,9 +358,18 @@ class SeedLoader:
 
 
 CATEGORY_COLOURS = [
-    (46, 125, 50), (121, 85, 72), (93, 64, 55), (183, 28, 28), (230, 126, 34),
-    (21, 101, 192), (191, 54, 12), (85, 139, 47), (175, 143, 44), (106, 27, 154),
-    (0, 121, 107), (84, 110, 122),
+    (46, 125, 50),
+    (121, 85, 72),
+    (93, 64, 55),
+    (183, 28, 28),
+    (230, 126, 34),
+    (21, 101, 192),
+    (191, 54, 12),
+    (85, 139, 47),
+    (175, 143, 44),
+    (106, 27, 154),
+    (0, 121, 107),
+    (84, 110, 122),
 ]
 
 

@@ -115,7 +115,9 @@ def read_table(data: bytes) -> Table:
             continue
         if len(rows) >= MAX_ROWS:
             raise file_error("too_many_rows", limit=MAX_ROWS)
-        rows.append((index, {h: cells[i] if i < len(cells) else "" for i, h in enumerate(headers) if h}))
+        rows.append(
+            (index, {h: cells[i] if i < len(cells) else "" for i, h in enumerate(headers) if h})
+        )
         raw[index] = {h: record[i] if i < len(record) else None for i, h in enumerate(headers) if h}
     named = [h for h in headers if h]
     duplicates = sorted({h for h in named if named.count(h) > 1})
@@ -276,11 +278,13 @@ def _date_damage(kind: str, value: date | time):
             "Excel turned this month range into a date (%(date)s; probably “%(guess)s”). "
             "Write the months with semicolons, e.g. 3;4;5, or format the column as Text and "
             "type the range again.",
-            date=shown, guess=f"{value.month}-{value.day}",
+            date=shown,
+            guess=f"{value.month}-{value.day}",
         )
     return _l(
         "Excel turned this value into a date or time (%(date)s): the original text is lost. "
-        "Format the column as Text and type the value again.", date=shown,
+        "Format the column as Text and type the value again.",
+        date=shown,
     )
 
 
@@ -290,17 +294,22 @@ def _number_damage(kind: str, number: float, text: str) -> str:
         raise FieldError(_code_is_number(shown))
     if isinstance(number, float) and not number.is_integer():
         if kind == PHONE:
-            raise FieldError(_l(
-                "Excel stored this telephone number as a number with decimals (%(shown)s). "
-                "Format the column as Text and type the number again.", shown=text,
-            ))
+            raise FieldError(
+                _l(
+                    "Excel stored this telephone number as a number with decimals (%(shown)s). "
+                    "Format the column as Text and type the number again.",
+                    shown=text,
+                )
+            )
         return text
     if len(str(abs(int(number)))) > EXCEL_DIGITS:
-        raise FieldError(_l(
-            "Excel stored this as a number (%(shown)s) and kept only its first 15 digits: "
-            "the rest are lost. Format the column as Text and type or paste the value again.",
-            shown=shown,
-        ))
+        raise FieldError(
+            _l(
+                "Excel stored this as a number (%(shown)s) and kept only its first 15 digits: "
+                "the rest are lost. Format the column as Text and type or paste the value again.",
+                shown=shown,
+            )
+        )
     if kind == PHONE:
         return _phone_digits(str(int(number)))
     if kind == MONTHS and int(number) in _SERIAL_DATES:
@@ -310,11 +319,13 @@ def _number_damage(kind: str, number: float, text: str) -> str:
 
 def _text_damage(kind: str, text: str) -> str:
     if kind in (CODE, PHONE) and _SCIENTIFIC.match(text):
-        raise FieldError(_l(
-            "Excel showed this number in scientific notation (%(shown)s) and saved it that way: "
-            "its digits are lost. Format the column as Text and type or paste the value again.",
-            shown=text,
-        ))
+        raise FieldError(
+            _l(
+                "Excel showed this number in scientific notation (%(shown)s) and saved it that way: "
+                "its digits are lost. Format the column as Text and type or paste the value again.",
+                shown=text,
+            )
+        )
     if kind == CODE:
         return _code_damage(text)
     if kind == PHONE:
@@ -326,11 +337,13 @@ def _text_damage(kind: str, text: str) -> str:
         return _phone_digits(text) if _ascii_digits(text) else text
     if kind == MONTHS:
         if _TEXT_DATE.match(text):
-            raise FieldError(_l(
-                "Excel turned this month range into a date (%(date)s). Write the months with "
-                "semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
-                date=text,
-            ))
+            raise FieldError(
+                _l(
+                    "Excel turned this month range into a date (%(date)s). Write the months with "
+                    "semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
+                    date=text,
+                )
+            )
         if _ascii_digits(text) and int(text) in _SERIAL_DATES:
             raise FieldError(_serial_date(int(text)))
     return text
@@ -340,16 +353,20 @@ def _code_damage(text: str) -> str:
     if _POINT_ZERO.match(text) or _THOUSANDS.match(text):
         raise FieldError(_code_is_number(text))
     if _ascii_digits(text) and len(text) != CREDIT_CODE_LENGTH:
-        raise FieldError(_l(
-            "A unified social credit code has 18 characters; this one has %(count)s digits. "
-            "If Excel showed it as a number, format the column as Text and type the code again.",
-            count=len(text),
-        ))
+        raise FieldError(
+            _l(
+                "A unified social credit code has 18 characters; this one has %(count)s digits. "
+                "If Excel showed it as a number, format the column as Text and type the code again.",
+                count=len(text),
+            )
+        )
     if _ascii_digits(text) and text.endswith("000") and not is_valid_credit_code(text):
-        raise FieldError(_l(
-            "This code ends in zeros and its check character does not match: Excel probably "
-            "rounded it to 15 digits. Format the column as Text and paste the code again.",
-        ))
+        raise FieldError(
+            _l(
+                "This code ends in zeros and its check character does not match: Excel probably "
+                "rounded it to 15 digits. Format the column as Text and paste the code again.",
+            )
+        )
     return text
 
 
@@ -372,18 +389,29 @@ def _phone_digits(digits: str) -> str:
     """A telephone number of digits only, refused when Excel evidently dropped its leading
     0 (0898-6532 1234 -> 89865321234) or + (+86 ...): mobile (1xx, 11 digits), 400/800
     and local numbers (at most 8 digits) never start with 0."""
-    if digits.startswith("0") or len(digits) <= 8 or _MOBILE.match(digits) or _SERVICE.match(digits):
+    if (
+        digits.startswith("0")
+        or len(digits) <= 8
+        or _MOBILE.match(digits)
+        or _SERVICE.match(digits)
+    ):
         return digits
     if len(digits) in (12, 13) and digits.startswith("86"):
-        raise FieldError(_l(
-            "Excel dropped the + of this international number (probably +%(guess)s). "
-            "Format the column as Text and type the number again with its +.", guess=digits,
-        ))
+        raise FieldError(
+            _l(
+                "Excel dropped the + of this international number (probably +%(guess)s). "
+                "Format the column as Text and type the number again with its +.",
+                guess=digits,
+            )
+        )
     if len(digits) <= 11:
-        raise FieldError(_l(
-            "Excel dropped the leading 0 of this telephone number (probably 0%(guess)s). "
-            "Format the column as Text and type the number again with its 0.", guess=digits,
-        ))
+        raise FieldError(
+            _l(
+                "Excel dropped the leading 0 of this telephone number (probably 0%(guess)s). "
+                "Format the column as Text and type the number again with its 0.",
+                guess=digits,
+            )
+        )
     return digits
 
 
@@ -393,9 +421,9 @@ def _serial_date(number: int):
     return _l(
         "This looks like a date Excel stored as its serial number (%(number)s = %(date)s). "
         "Format the column as Text and type the value again.",
-        number=number, date=from_excel(number).date().isoformat(),
+        number=number,
+        date=from_excel(number).date().isoformat(),
     )
-
 
 
 # --- writing files --------------------------------------------------------------------------
@@ -479,7 +507,8 @@ def _keep_as_text_note(kind: str):
     return _l(
         "Keep this column as Text: Excel turns values like %(example)s into numbers or dates "
         "and loses digits, leading zeros or the value itself. Paste with “Match destination "
-        "formatting” (or as values) so the Text format stays.", example=examples[kind],
+        "formatting” (or as values) so the Text format stays.",
+        example=examples[kind],
     )
 
 
@@ -488,18 +517,26 @@ def _validation(kind: str, choice_range: str | None):
 
     if kind == CODE:
         return DataValidation(
-            type="textLength", operator="equal", formula1=str(CREDIT_CODE_LENGTH), allow_blank=True,
-            showErrorMessage=True, errorStyle="stop", errorTitle=str(_l("Credit code")),
+            type="textLength",
+            operator="equal",
+            formula1=str(CREDIT_CODE_LENGTH),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop",
+            errorTitle=str(_l("Credit code")),
             error=str(_l("A unified social credit code has exactly 18 characters, typed as text.")),
         )
     if kind == CHOICE and choice_range:
         # A warning, not a stop: names in either language are accepted too.
         return DataValidation(
-            type="list", formula1=choice_range, allow_blank=True, showErrorMessage=True,
-            errorStyle="warning", error=str(_l("Choose a value from the list (names are accepted too).")),
+            type="list",
+            formula1=choice_range,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            error=str(_l("Choose a value from the list (names are accepted too).")),
         )
     return None
-
 
 
 def _choice_lists(workbook, columns: list[SheetColumn], lists: dict) -> dict[str, str]:

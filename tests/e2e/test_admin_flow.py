@@ -86,7 +86,9 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(
     assert "照片已添加" in editor.locator(".flash").inner_text()
     thumbnail = editor.locator(".photo-list img").first
     assert thumbnail.get_attribute("alt") == "金黄的椰子酥摆在盘中"
-    assert editor.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) > 0
+    assert (
+        editor.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) > 0
+    )
     editor.get_by_role("button", name="提交审核").click()
     assert "已提交审核" in editor.locator(".flash").inner_text()
     overflow = editor.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -22,24 +22,28 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def qr_admin_server(database_factory, media_root, tmp_path_factory):
-    app = create_app(make_config(database_factory(), tmp_path_factory.mktemp("qradmin"),
-                                 media_root))
+    app = create_app(
+        make_config(database_factory(), tmp_path_factory.mktemp("qradmin"), media_root)
+    )
     with app.app_context():
         make_users()
         today = catalogue.local_today()
         counts = {}
-        for n, product in enumerate(db.session.scalars(
-                db.select(Product).order_by(Product.id).limit(6))):
+        for n, product in enumerate(
+            db.session.scalars(db.select(Product).order_by(Product.id).limit(6))
+        ):
             code = codes.code_for(product)
             for day in range(14):
-                counts[(code, today - timedelta(days=day), 0, ScanKind.SCAN.value)] = (
-                    (n + 1) * (day % 5 + 1))
+                counts[(code, today - timedelta(days=day), 0, ScanKind.SCAN.value)] = (n + 1) * (
+                    day % 5 + 1
+                )
         with db.engine.begin() as connection:
             scans.add_counts(connection, counts)
         photo = reports.store_photo(app.config["INSTANCE_DIR"] / "reports", jpeg_bytes())
         chicken = db.session.scalar(db.select(Product).where(Product.slug == "wenchang-chicken"))
-        report = reports.submit_report(where_bought="Haikou", description="Odd label",
-                                       product=chicken, photo_name=photo)
+        report = reports.submit_report(
+            where_bought="Haikou", description="Odd label", product=chicken, photo_name=photo
+        )
         db.session.commit()
         report_id = report.id
         db.session.remove()
@@ -55,8 +59,10 @@ def test_scan_dashboard_draws_svg_charts_without_script(browser, qr_admin_server
     base, _report = qr_admin_server
     page = sign_in(browser, base, "reviewer", lang="en")
     violations = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(f"{base}/admin/scans/")
     charts = page.locator("svg.chart-svg[role=img]")
     assert charts.count() == 2
@@ -76,13 +82,16 @@ def test_scan_dashboard_draws_svg_charts_without_script(browser, qr_admin_server
     page.context.close()
 
 
-@pytest.mark.parametrize("path", [
-    "/admin/scans/?lang=zh",
-    "/admin/labels/?lang=en",
-    "/admin/reports/?lang=zh",
-    "/admin/reports/{report}?lang=en",
-    "/admin/expos/new?lang=zh",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/scans/?lang=zh",
+        "/admin/labels/?lang=en",
+        "/admin/reports/?lang=zh",
+        "/admin/reports/{report}?lang=en",
+        "/admin/expos/new?lang=zh",
+    ],
+)
 def test_qr_admin_screens_have_no_serious_accessibility_violations(
     browser, qr_admin_server, artifacts, path
 ):
@@ -95,8 +104,13 @@ def test_qr_admin_screens_have_no_serious_accessibility_violations(
     name = "admin-" + path.strip("/").replace("/", "_").replace("?", "_").format(report="r")
     (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
     assert serious == [], json.dumps(
-        [{"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
-         for v in serious], ensure_ascii=False, indent=1)
+        [
+            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
+            for v in serious
+        ],
+        ensure_ascii=False,
+        indent=1,
+    )
     page.context.close()
 
 

@@ -1,5 +1,6 @@
 """The consumer's journey in a real browser: home -> county -> product, both languages,
 phone and desktop; accessibility checked with axe-core; no request leaves the machine."""
+
 import json
 from pathlib import Path
 from urllib.parse import urlparse
@@ -81,8 +82,15 @@ def test_search_box_works_without_javascript(browser, live_server):
 
 
 @pytest.mark.parametrize(
-    "path", ["/?lang=zh", "/counties/wenchang?lang=en", "/products/xinglong-coffee?lang=zh",
-             "/products/sanya-mango?lang=en", "/register/?lang=en", "/register/?lang=zh"]
+    "path",
+    [
+        "/?lang=zh",
+        "/counties/wenchang?lang=en",
+        "/products/xinglong-coffee?lang=zh",
+        "/products/sanya-mango?lang=en",
+        "/register/?lang=en",
+        "/register/?lang=zh",
+    ],
 )
 def test_no_serious_accessibility_violations(browser, live_server, artifacts, path):
     page = new_page(browser, DESKTOP, "en", bypass_csp=True)  # axe is injected inline
@@ -93,7 +101,11 @@ def test_no_serious_accessibility_violations(browser, live_server, artifacts, pa
     name = path.strip("/").replace("/", "_").replace("?", "_") or "home"
     (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
     assert serious == [], json.dumps(
-        [{"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]} for v in serious],
-        ensure_ascii=False, indent=1,
+        [
+            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
+            for v in serious
+        ],
+        ensure_ascii=False,
+        indent=1,
     )
     page.context.close()

@@ -2,6 +2,7 @@
 the URL; the passport opens small, styled (its inline CSS allowed by the CSP hash) and
 script-free; one tap switches language; an authorization is verified. Print labels are
 decoded back to their URLs."""
+
 import io
 import threading
 from urllib.parse import urlparse
@@ -44,8 +45,9 @@ def decode(png: bytes) -> list[str]:
 
 
 def phone_page(browser, lang="zh"):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="zh-CN" if lang == "zh" else "en-US")
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN" if lang == "zh" else "en-US"
+    )
     page = context.new_page()
     page.problems, page.transferred, page.outside = [], [], []
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
@@ -55,7 +57,9 @@ def phone_page(browser, lang="zh"):
         if urlparse(request.url).hostname != "127.0.0.1":
             page.outside.append(request.url)
         sizes = request.sizes()
-        page.transferred.append((request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"]))
+        page.transferred.append(
+            (request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"])
+        )
 
     page.on("requestfinished", finished)
     return page
@@ -100,8 +104,11 @@ def test_scan_decode_open_passport_switch_language_and_verify(browser, qr_site, 
     page.screenshot(path=artifacts / "passport-en-phone.png", full_page=True)
 
     with qr_site.app_context():
-        valid = db.session.scalar(select(Authorization).where(
-            Authorization.auth_status == AuthorizationStatus.VALID).order_by(Authorization.id))
+        valid = db.session.scalar(
+            select(Authorization)
+            .where(Authorization.auth_status == AuthorizationStatus.VALID)
+            .order_by(Authorization.id)
+        )
         credit_code = valid.enterprise.credit_code
     page.get_by_role("link", name="Check authenticity").tap()
     page.wait_for_url("**/verify")
@@ -115,8 +122,9 @@ def test_scan_decode_open_passport_switch_language_and_verify(browser, qr_site, 
 def test_printed_labels_decode_to_their_passports(browser, qr_site, artifacts):
     with qr_site.app_context():
         products = list(db.session.scalars(select(Product).order_by(Product.id).limit(3)))
-        expected = [codes.short_url(qr_site.config["SITE_BASE_URL"], codes.code_for(p))
-                    for p in products]
+        expected = [
+            codes.short_url(qr_site.config["SITE_BASE_URL"], codes.code_for(p)) for p in products
+        ]
         with qr_site.test_request_context():
             sheet = printing.label_sheet_html(printing.labels_for(products))
     page = browser.new_page(viewport={"width": 800, "height": 1000})
