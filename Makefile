@@ -44,9 +44,9 @@ system-deps:
 	@./scripts/ensure-debian-packages chromium fonts-noto-cjk
 	@./scripts/ensure-debian-packages redis-server
 
-# The full suite: unit/view tests on SQLite, again on PostgreSQL when reachable (required
-# in CI), and the browser tests once.
-test: install system-deps
+# The full suite: lint and types first, then unit/view tests on SQLite, again on PostgreSQL
+# when reachable (required in CI), and the browser tests once.
+test: install system-deps lint
 	$(BIN)/python -m pytest -m "not e2e" -q
 	@if ./scripts/postgres-reachable || [ "$$CI" = "true" ]; then \
 		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e" -q; \

@@ -3,9 +3,10 @@
     .venv/bin/python bench/images.py [--repeat N]
 
 Each case runs in a fresh subprocess, so the peak resident memory (VmHWM: unlike
-ru_maxrss it is not inherited from the parent across fork/exec) belongs to that one upload, on a file generated here with photo-like content: smooth colour
-fields, mid-scale texture and sensor grain, so it compresses like a photograph rather
-than like a flat fill or pure noise. Targets (issue 4): under 2 s and under 300 MB peak
+ru_maxrss it is not inherited from the parent across fork/exec) belongs to that one upload,
+on a file generated here with photo-like content: smooth colour fields, mid-scale texture
+and sensor grain, so it compresses like a photograph rather than like a flat fill or pure
+noise. Targets (issue 4): under 2 s and under 300 MB peak
 for a 12-megapixel photo; the 800 px WebP under 120 KB.
 """
 
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +125,8 @@ def main() -> None:
             worst_time = max(r["seconds"] for r in runs)
             peak = max(r["peak_mb"] for r in runs)
             print(
-                f"\n{label}: input {best['input_kb']:.0f} KB, upright {best['size'][0]}x{best['size'][1]}"
+                f"\n{label}: input {best['input_kb']:.0f} KB, "
+                f"upright {best['size'][0]}x{best['size'][1]}"
             )
             print(
                 f"  time   best {best['seconds']:.2f} s, worst {worst_time:.2f} s of {args.repeat}"

@@ -295,7 +295,9 @@ def parse_wrk(out: str) -> LoadResult:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
     if socket_errors:
-        for name, value in zip(("connect", "read", "write", "timeout"), socket_errors.groups()):
+        for name, value in zip(
+            ("connect", "read", "write", "timeout"), socket_errors.groups(), strict=True
+        ):
             if int(value):
                 errors[f"socket {name}"] = int(value)
     bad_status = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

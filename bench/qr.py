@@ -56,7 +56,8 @@ function request()
   counter = counter + 1
   sent = sent + 1
   local path = paths[(counter %% #paths) + 1]
-  return wrk.format("GET", path, {["User-Agent"] = "%(ua)s", ["Accept-Language"] = "zh-CN,zh;q=0.9,en;q=0.8"})
+  return wrk.format("GET", path, {["User-Agent"] = "%(ua)s",
+                                  ["Accept-Language"] = "zh-CN,zh;q=0.9,en;q=0.8"})
 end
 
 function done(summary, latency, requests)
@@ -66,7 +67,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     "JSON{\"requests\": %%d, \"sent\": %%d, \"duration_us\": %%d, \"bytes\": %%d, " ..
     "\"p50_ms\": %%.2f, \"p90_ms\": %%.2f, \"p99_ms\": %%.2f, \"max_ms\": %%.2f, " ..
-    "\"errors\": {\"connect\": %%d, \"read\": %%d, \"write\": %%d, \"status\": %%d, \"timeout\": %%d}}\n",
+    "\"errors\": {\"connect\": %%d, \"read\": %%d, \"write\": %%d, " ..
+    "\"status\": %%d, \"timeout\": %%d}}\n",
     summary.requests, total_sent, summary.duration, summary.bytes,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000,

@@ -15,7 +15,6 @@ import json
 import random
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile

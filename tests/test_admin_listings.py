@@ -381,8 +381,8 @@ def test_stale_write_race_is_a_conflict_not_a_lost_update(app):
     # Another server bumps the version behind this session's back.
     with db.engine.begin() as conn:
         conn.exec_driver_sql(
-            "UPDATE products SET version = version + 1, name_en = 'other' WHERE id = %d"
-            % product.id
+            "UPDATE products SET version = version + 1, name_en = 'other' "
+            f"WHERE id = {product.id:d}"
         )
     with pytest.raises(EditConflict):
         save_listing(kind, product, {**values, "name_en": "mine"}, people["reviewer"], token)

@@ -12,6 +12,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 from sqlalchemy import delete, func, select
 
+from app.admin import printing
 from app.db import db
 from app.models import (
     AuditEntry,
@@ -24,7 +25,6 @@ from app.models import (
     ReportStatus,
 )
 from app.models.qr import ScanKind, ShortCode
-from app.admin import printing
 from app.services import catalogue, codes, expos, reports, scans
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, jpeg_bytes, login, make_users

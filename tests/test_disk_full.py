@@ -178,7 +178,7 @@ def test_admin_photo_upload_on_a_failing_disk(app, monkeypatch, role, error_numb
 @pytest.mark.parametrize(
     ("error_number", "point"),
     [c for c in CASES if c[1] != "third-file"],
-    ids=[i for i, c in zip(IDS, CASES) if c[1] != "third-file"],
+    ids=[i for i, c in zip(IDS, CASES, strict=True) if c[1] != "third-file"],
 )
 def test_report_with_photo_on_a_failing_disk(app, client, monkeypatch, error_number, point):
     app.config["WTF_CSRF_ENABLED"] = False

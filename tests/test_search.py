@@ -84,7 +84,7 @@ def test_pagination(client, app):
     first = page(client.get("/search?q=wenchang"))
     second = page(client.get("/search?q=wenchang&page=2"))
     assert 'rel="next"' in first and 'rel="prev"' in second
-    links = lambda h: {l for l in h.split('class="result-title" href="')[1:]}  # noqa: E731
+    links = lambda h: {link for link in h.split('class="result-title" href="')[1:]}  # noqa: E731
     assert links(first).isdisjoint(links(second))
 
 

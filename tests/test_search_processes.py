@@ -140,7 +140,7 @@ def test_two_app_servers_each_keep_their_own_index(shared_db, tmp_path, media_ro
         started = time.monotonic()
         found = set()
         while time.monotonic() - started < 2.0 and len(found) < 2:
-            for proc, port in nodes:
+            for _proc, port in nodes:
                 if "/products/hele-crab" in fetch(port, query):
                     found.add(port)
         assert len(found) == 2, f"found on {len(found)} of 2 nodes within 2 s"

@@ -241,9 +241,7 @@ def test_saved_list_form_refuses_a_bad_expo_value(app):
 
 
 def _csv(name_zh: str) -> bytes:
-    return (f"slug,name_zh,category,counties\nbad-char-test,{name_zh},fruit,wenchang\n").encode(
-        "utf-8"
-    )
+    return (f"slug,name_zh,category,counties\nbad-char-test,{name_zh},fruit,wenchang\n").encode()
 
 
 def _xlsx_with(char: str) -> bytes:

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import (
     Authorization,
-    County,
     CounterfeitReport,
+    County,
     Product,
     ReportStatus,
 )

@@ -3,7 +3,6 @@ column (so a form can never accept what the database would refuse), a text field
 checkboxes, enum choices, and the bare form behind a button."""
 
 from collections.abc import Mapping
-from enum import Enum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -13,7 +12,6 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.forms import BaseForm
 from app.params import SLUG_PATTERN
-
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")

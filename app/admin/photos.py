@@ -16,7 +16,6 @@ from app.admin import bp
 from app.admin.fields import REQUIRED, TOO_LONG, ActionForm
 from app.admin.listings import fresh_edit_page
 from app.db import db
-from app.models import Product
 from app.forms import BaseForm
 from app.media.upload import MAX_UPLOAD_BYTES, MediaError, read_upload
 from app.models import Product, ProductImage

@@ -57,7 +57,8 @@ def saved_list(code: str):
             saved=found,
             products=products,
             codes=codes.codes_for(products),
-            share_url=f"{current_app.config['SITE_BASE_URL']}{url_for('qr.saved_list', code=found.code)}",
+            share_url=current_app.config["SITE_BASE_URL"]
+            + url_for("qr.saved_list", code=found.code),
         )
     )
     response.cache_control.public = True

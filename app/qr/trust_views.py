@@ -9,7 +9,8 @@ from app.i18n import current_lang
 from app.qr import bp
 from app.qr.forms import ReportForm
 from app.request_limits import FORM_OVERHEAD, accepts_upload
-from app.services import catalogue, reports, verify as verification
+from app.services import catalogue, reports
+from app.services import verify as verification
 
 
 @bp.get("/verify")

@@ -8,20 +8,20 @@ name, computed by the code that feeds Whoosh (text.pinyin_forms), so the databas
 fallback finds `wenchangji` and `wcj` when the index cannot answer."""
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, delete, insert, tuple_
-from sqlalchemy.engine import Connection
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, db
+from app.db import Model
 from app.models import Authorization, Brand, County, Enterprise, GISign, Product
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SearchOutbox(Model):

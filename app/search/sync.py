@@ -9,7 +9,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def pending_rows(state: IndexState) -> list[SearchOutbox]:
@@ -114,7 +114,7 @@ def _apply_pending(store: IndexStore) -> int:
         store.load_words(ix_dir)
         learn_readings()
         _write_keys(store, ix_dir, {DocKey(r.kind, r.obj_id) for r in rows})
-    store.write_state(advance(state, rows, datetime.now(timezone.utc)), ix_dir)
+    store.write_state(advance(state, rows, datetime.now(UTC)), ix_dir)
     return len(rows)
 
 
@@ -174,7 +174,7 @@ def rebuild(
     with store.rebuild_lock():
         text.jieba_instance(store.jieba_dir)
         store.discard_stale_builds()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         state = advance(IndexState(built_at=time.time()), [], now)
         # Rows committed now are reflected in what we read next; list them as applied.
         state.recent = sorted(

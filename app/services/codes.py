@@ -8,7 +8,7 @@ row does not mention names or slugs."""
 
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -99,7 +99,7 @@ def assign_code(
                 code=code,
                 target_type=target.value,
                 target_id=target_id,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             )
         )
         if result.scalar() is not None:  # rowcount is not reliable here on every driver

@@ -16,9 +16,9 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from typing import cast
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from flask import Flask
 from sqlalchemy import Select, and_, func, or_, select

@@ -321,7 +321,8 @@ def _text_damage(kind: str, text: str) -> str:
     if kind in (CODE, PHONE) and _SCIENTIFIC.match(text):
         raise FieldError(
             _l(
-                "Excel showed this number in scientific notation (%(shown)s) and saved it that way: "
+                "Excel showed this number in scientific notation (%(shown)s) and saved it "
+                "that way: "
                 "its digits are lost. Format the column as Text and type or paste the value again.",
                 shown=text,
             )
@@ -340,7 +341,8 @@ def _text_damage(kind: str, text: str) -> str:
             raise FieldError(
                 _l(
                     "Excel turned this month range into a date (%(date)s). Write the months with "
-                    "semicolons, e.g. 3;4;5, or format the column as Text and type the range again.",
+                    "semicolons, e.g. 3;4;5, or format the column as Text and type the range "
+                    "again.",
                     date=text,
                 )
             )
@@ -356,7 +358,8 @@ def _code_damage(text: str) -> str:
         raise FieldError(
             _l(
                 "A unified social credit code has 18 characters; this one has %(count)s digits. "
-                "If Excel showed it as a number, format the column as Text and type the code again.",
+                "If Excel showed it as a number, format the column as Text and type the code "
+                "again.",
                 count=len(text),
             )
         )

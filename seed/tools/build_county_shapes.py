@@ -123,7 +123,7 @@ def douglas_peucker(pts, tol):
             keep[idx] = True
             stack.append((i, idx))
             stack.append((idx, j))
-    return [p for p, k in zip(pts, keep) if k]
+    return [p for p, k in zip(pts, keep, strict=True) if k]
 
 
 # ----------------------------------------------------------------------- projection
@@ -184,7 +184,7 @@ def snap_borders(rings, owners, eps):
     grid: dict[tuple, list] = {}
     canon: dict[tuple, tuple] = {}
     owner_of: dict[tuple, set] = {}
-    for r, own in zip(rings, owners):
+    for r, own in zip(rings, owners, strict=True):
         for p in r:
             if p in canon:
                 owner_of[canon[p]].add(own)
@@ -337,7 +337,7 @@ def build(src: Path, tol: float):
     simplified = simplify_rings(rings, tol)
 
     shapes: dict[str, list[str]] = {c: [] for c in codes}
-    for (code, outer), simp in zip(ring_meta, simplified):
+    for (code, outer), simp in zip(ring_meta, simplified, strict=True):
         if len(simp) < 3 or abs(signed_area(simp)) < MIN_RING_AREA / 4:
             continue
         # Outer rings clockwise on screen (positive area in y-down coords), holes reversed,

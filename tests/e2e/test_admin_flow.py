@@ -1,5 +1,6 @@
 """The back office in a real browser: an editor of Wenchang creates a product with a photo
-and submits it, a reviewer publishes it, and the public page shows it. Accessibility checked with axe."""
+and submits it, a reviewer publishes it, and the public page shows it. Accessibility checked
+with axe."""
 
 import json
 import threading
