@@ -5,7 +5,17 @@ import logging.config
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import hosts, i18n, models, observability, request_limits, security, templating
+from app import (
+    conditional,
+    hosts,
+    i18n,
+    models,
+    observability,
+    params,
+    request_limits,
+    security,
+    templating,
+)
 from app.caching import middleware as caching_middleware
 from app.db import db
 from app.extensions import babel, csrf, limiter, login_manager, migrate
@@ -28,6 +38,7 @@ def create_app(config: object | None = None) -> Flask:
     # The tutorial's one allowed side effect: SQLite and the index need their folder.
     app.config["INSTANCE_DIR"].mkdir(parents=True, exist_ok=True)
     register_extensions(app)
+    params.register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -80,6 +91,7 @@ def register_extensions(app: Flask) -> None:
     hosts.init_app(app)  # refuses an untrusted Host before CSRF, the limiter or the guards
     # Body limits next: their before_request refuses an oversized body before CSRF parses it.
     request_limits.init_app(app)
+    conditional.init_app(app)  # If-None-Match: * on pages without validators
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -9,9 +9,9 @@ If-Modified-Since (GET/HEAD only). A date that does not parse is ignored (§13.1
 
 from datetime import datetime
 
-from flask import request
+from flask import Flask, Response, request
 from werkzeug.exceptions import PreconditionFailed
-from werkzeug.http import parse_date, parse_etags, unquote_etag
+from werkzeug.http import parse_date, parse_etags, remove_entity_headers, unquote_etag
 
 SAFE_METHODS = ("GET", "HEAD")
 CONDITION_KEYS = (
@@ -75,3 +75,24 @@ def conditional(response):
     if status == 304:
         response.status_code = 304
     return response
+
+
+def answer_star(response: Response) -> Response:
+    """`If-None-Match: *` on GET/HEAD of any page that exists is a 304 (RFC 9110 §13.1.2:
+    `*` matches every current representation, with or without an entity tag). Pages with
+    validators went through `conditional` already; this covers the rest (sitemap, search,
+    forms, downloads)."""
+    if (
+        response.status_code == 200
+        and request.method in SAFE_METHODS
+        and not response.is_streamed
+        and parse_etags(request.headers.get("If-None-Match", "").strip()).star_tag
+    ):
+        response.status_code = 304
+        response.set_data(b"")
+        remove_entity_headers(response.headers)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(answer_star)

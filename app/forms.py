@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.validators import StopValidation
 
-from app.text_input import unstorable
+from app.text_input import clean_text, unstorable
 
 
 def refuse_unstorable_text(_form, field) -> None:
@@ -30,6 +30,12 @@ def refuse_unstorable_text(_form, field) -> None:
                     position=problem.position,
                 )
             )
+
+
+def typed_address(value: object) -> object:
+    """WTForms filter for an e-mail address as typed or pasted: invisible characters dropped,
+    NFKC (a full-width ＠ or letters from a Chinese IME), surrounding spaces removed."""
+    return clean_text(value).strip() if isinstance(value, str) else value
 
 
 class BaseForm(FlaskForm):

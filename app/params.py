@@ -10,8 +10,9 @@ from collections.abc import Callable, Collection
 from enum import Enum
 from typing import NoReturn, TypeVar
 
-from flask import request
+from flask import Flask, request
 from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter, PathConverter
 
 from app.errors import BadInput
 
@@ -89,3 +90,32 @@ def choice(name: str, allowed: Collection[str], default: str) -> str:
     if raw not in allowed:
         bad_parameter(name)
     return raw
+
+
+# Row ids are INTEGER columns: PostgreSQL's hold 2**31 - 1 at most, and SQLite's driver
+# refuses anything past 2**63 - 1 with an OverflowError (a 500 before this converter).
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a positive id a database column can hold, so a larger
+    number is simply no such page (404), never an error in the database driver."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class TypedCodeConverter(PathConverter):
+    """`<typed_code:...>`: a printed code as a scanner or a person sent it, slashes and line
+    breaks included (keyboard-emulating scanners end with Enter); the view canonicalises it.
+    Werkzeug's `path` stops at a newline (its `.` does not match one)."""
+
+    regex = r"[^/][\s\S]*?"
+
+
+def register_converters(app: Flask) -> None:
+    """Before any route is added: rules bind their converters when they are registered."""
+    app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["typed_code"] = TypedCodeConverter

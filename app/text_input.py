@@ -81,6 +81,11 @@ def clean_text(text: str | None) -> str:
     return _CONTROL.sub(" ", text)
 
 
+def unify_dashes(text: str) -> str:
+    """Every dash and minus form (see _DASHES) as "-": DEMO—TM—0001 is DEMO-TM-0001."""
+    return text.translate(_DASHES)
+
+
 def strip_wrapping(text: str) -> str:
     """Whitespace, quotes and opening brackets before a pasted code; whitespace, closing
     brackets, sentence punctuation and slashes after it ("ABCD1234。", "(ABCD1234)", "…/")."""
@@ -108,7 +113,7 @@ def normalize_code(raw: str | None, kind: CodeKind) -> str:
     no separators, so their dashes go too; reference numbers keep one "-" and write a
     bracketed year as 〔2023〕 (GB/T 9704-2012). Check characters are not checked here (see
     app/models/enterprises.py and app/services/codes.py)."""
-    text = clean_text(raw).translate(_DASHES)
+    text = unify_dashes(clean_text(raw))
     if kind is CodeKind.REFERENCE:
         text = _BRACKETED_YEAR.sub(r"〔\1〕", text)
     text = "".join(strip_wrapping(text).split()).upper()

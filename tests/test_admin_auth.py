@@ -364,3 +364,29 @@ def test_cli_refuses_bad_accounts(app, runner, args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert db.session.scalar(select(User).where(User.email == "a@b.example")) is None
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+# The address as typed or pasted: a Chinese IME's full-width forms, invisible characters
+# copied along with it, spaces around it (issue 8, kind 2: one normaliser for typed text).
+TYPED_ADDRESSES = [
+    lambda e: e + "\u200b",
+    lambda e: "\ufeff" + e,
+    lambda e: e[:3] + "\u00ad" + e[3:],
+    lambda e: e.replace("@", "\u2060@"),
+    lambda e: _full_width(e),
+    lambda e: e.replace("@", "＠"),
+    lambda e: "\u3000" + e + " ",
+    lambda e: e.upper(),
+]
+
+
+@pytest.mark.parametrize("typed", TYPED_ADDRESSES)
+def test_sign_in_with_the_address_as_typed_or_pasted(client, typed):
+    make_users()
+    response = login(client, typed(EMAILS["admin"]))
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert client.get("/admin/").status_code == 200

@@ -321,3 +321,26 @@ def test_csv_downloads_name_their_charset_once(app):
     for response in public + admin:
         assert response.status_code == 200, response.request.path
         assert response.headers["Content-Type"] == "text/csv; charset=utf-8", response.request.path
+
+
+# Pages with no validators of their own: `If-None-Match: *` still matches them (RFC 9110
+# §13.1.2), so GET and HEAD get a 304 with no body and no entity headers.
+STAR_TARGETS = ["/sitemap.xml", "/robots.txt", "/data/", "/search?q=coffee", "/verify", "/report"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("path", STAR_TARGETS)
+@pytest.mark.parametrize("header", ["*", " * ", '*, W/"x"'])
+def test_if_none_match_star_on_pages_without_validators(client, path, method, header):
+    response = client.open(path, method=method, headers={"If-None-Match": header})
+    if header.startswith("*, "):  # not a valid list: `*` stands alone (RFC 9110 §13.1.2)
+        assert response.status_code in (200, 304)
+        return
+    assert response.status_code == 304, (path, response.status_code)
+    assert response.get_data() == b"" and "Content-Type" not in response.headers
+    assert client.open(path, method=method).status_code == 200
+
+
+def test_if_none_match_star_does_not_hide_a_missing_page(client):
+    response = client.get("/products/no-such-product", headers={"If-None-Match": "*"})
+    assert response.status_code == 404

@@ -494,6 +494,9 @@ INVISIBLE = [
     "\u2066",
     "\u061c",
     "\u180e",
+    "\u034f",  # combining grapheme joiner (default-ignorable, not Cf)
+    "\ufe0f",  # variation selector-16, as emoji keyboards add
+    "\u115f",  # Hangul choseong filler (default-ignorable)
 ]
 # (query, where to put the character)
 PLACES = [
@@ -540,7 +543,19 @@ def test_invisible_characters_in_suggest_and_the_page(search_app, char):
         ("①", "1"),
         ("文昌雞", "文昌鸡"),
         ("\u202e蟹乐和\u202c", "蟹乐和"),
+        ("DEMO\u2014TM\u20140001", "DEMO-TM-0001"),
+        ("DEMO\u2013TM\u22120001", "DEMO-TM-0001"),
+        ("DEMO\uff0dTM\ufe630001", "DEMO-TM-0001"),
+        ("文\ufe0f昌鸡", "文昌鸡"),
     ],
 )
 def test_the_query_normaliser(raw, clean):
     assert text.clean_query(raw) == clean
+
+
+@pytest.mark.parametrize("dash", ["\u2014", "\u2013", "\u2212", "\u2010", "\uff0d", "\ufe58"])
+def test_a_reference_number_with_any_dash_finds_what_the_ascii_one_finds(search_app, dash):
+    """One normaliser for everything typed (issue 8, kind 2): the search box unifies dash
+    forms as /verify does."""
+    wanted = keys("DEMO-TM-0001")
+    assert wanted and keys(f"DEMO{dash}TM{dash}0001") == wanted

@@ -12,7 +12,7 @@ from app.admin import bp
 from app.admin.fields import REQUIRED, TOO_LONG, MultiCheckbox, enum_choices
 from app.admin.listing_forms import county_choices
 from app.db import db
-from app.forms import BaseForm
+from app.forms import BaseForm, typed_address
 from app.labels import ROLE_LABELS
 from app.models import County, User
 from app.models.users import Role
@@ -21,7 +21,9 @@ from app.services import accounts
 
 class UserForm(BaseForm):
     email = EmailField(
-        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+        _l("E-mail"),
+        validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)],
+        filters=[typed_address],
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=128, message=TOO_LONG)])
     role = SelectField(_l("Role"), choices=[])

@@ -19,13 +19,15 @@ from app.admin.fields import REQUIRED, TOO_LONG, ActionForm
 from app.admin.guard import safe_next
 from app.db import db
 from app.extensions import limiter
-from app.forms import BaseForm
+from app.forms import BaseForm, typed_address
 from app.services import accounts
 
 
 class LoginForm(BaseForm):
     email = EmailField(
-        _l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)]
+        _l("E-mail"),
+        validators=[DataRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)],
+        filters=[typed_address],
     )
     password = PasswordField(
         _l("Password"),

@@ -40,7 +40,7 @@ def create_list():
     return redirect(url_for("qr.saved_list", code=saved.code), code=303)
 
 
-@bp.get("/list/<path:code>")
+@bp.get("/list/<typed_code:code>")
 def saved_list(code: str):
     """A list's code as shared or typed (lower case, dashes, a trailing slash or full stop)
     is sent on to its canonical address; anything that is not a code is a 404."""

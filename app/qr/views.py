@@ -130,7 +130,7 @@ PASSPORT = CachedRoute(
 )
 
 
-@bp.route("/q/<path:token>", methods=["GET", "HEAD"])
+@bp.route("/q/<typed_code:token>", methods=["GET", "HEAD"])
 @cacheable(PASSPORT)
 def landing(token: str):
     if len(token) > MAX_TOKEN * 2:

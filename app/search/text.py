@@ -14,6 +14,8 @@ from types import ModuleType
 
 from flask import current_app, has_app_context
 
+from app.text_input import clean_text, unify_dashes
+
 MAX_QUERY_LENGTH = 200
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -71,14 +73,14 @@ def clean_query(raw: str | None) -> str:
 
 
 def drop_invisible(text: str) -> str:
-    """What a person typed or pasted, as the characters they saw: every Unicode format
-    character (category Cf: zero-width space and joiners, BOM, word joiner, soft hyphen,
-    bidi marks) removed, so 文\u200b昌鸡 is one word again, then NFKC (UAX #15) for
-    compatibility forms (full-width letters, ligatures, circled digits).
+    """What a person typed or pasted, as the characters they saw: the site's one normaliser
+    of typed text (app/text_input.clean_text: invisible and default-ignorable characters
+    such as zero-width space, joiners, BOM, soft hyphen, variation selectors removed, so
+    文\u200b昌鸡 is one word again; NFKC, UAX #15) with every dash form as "-", so a
+    reference number pasted with em dashes finds what the ASCII one finds.
 
     Not length-preserving, so only for queries: stored text keeps normalize()."""
-    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return unicodedata.normalize("NFKC", visible)
+    return unify_dashes(clean_text(text))
 
 
 def has_cjk(text: str) -> bool:
