@@ -239,3 +239,24 @@ def test_sitemap_leaves_out_unpublished_products(app_ctx, client):
     locs = "\n".join(sitemap_entries(client))
     for slug in hidden:
         assert f"/products/{slug}?" not in locs
+
+
+# Error answers name no canonical and no language versions (they are not pages to index).
+ERROR_URLS = [
+    "/products/no-such-product",
+    "/products/no-such-product?lang=en",
+    "/products/?page=999",
+    "/products/?page=abc",
+    "/counties/atlantis",
+    "/q/ZZZZZZZZ",
+    "/no/such/path",
+]
+
+
+@pytest.mark.parametrize("url", ERROR_URLS)
+def test_error_pages_carry_no_canonical_or_alternates(client, url):
+    response = client.get(url)
+    assert response.status_code in (400, 404, 410)
+    html = response.get_data(as_text=True)
+    assert 'rel="canonical"' not in html and 'rel="alternate"' not in html
+    assert '<meta name="robots" content="noindex">' in html
