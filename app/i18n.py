@@ -125,6 +125,9 @@ def remember_language(response):
     cookie = current_app.config["LANG_COOKIE"]
     if asked in current_app.config["LANGUAGES"] and request.cookies.get(cookie) != asked:
         response.set_cookie(cookie, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        # A shared cache must not replay one visitor's cookie to others (RFC 9111 §3).
+        response.cache_control.public = False
+        response.cache_control.private = True
     return response
 
 

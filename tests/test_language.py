@@ -194,3 +194,15 @@ def test_cookie_and_query_override_the_header(app, url, header, cookie, asked, e
     target = url if asked is None else f"{url}?lang={asked}"
     for _ in range(2):  # the second answer may come from the fast path
         assert page_lang(client.get(target, headers=headers)) == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/products/wenchang-chicken", "/counties/wenchang", "/verify"]
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_response_that_sets_the_language_cookie_is_private(app, url, lang):
+    client = app.test_client(use_cookies=False)
+    response = client.get(f"{url}?lang={lang}")
+    assert response.status_code == 200
+    assert "lang=" in response.headers.get("Set-Cookie", "")
+    assert response.cache_control.private and not response.cache_control.public

@@ -283,7 +283,9 @@ def test_page_beyond_the_last_is_404(client):
 
 
 def test_public_pages_are_cacheable_and_revalidate_with_304(client):
-    response = client.get("/products/wenchang-chicken?lang=en")
+    first = client.get("/products/wenchang-chicken?lang=en")  # sets the language cookie
+    assert "private" in first.headers["Cache-Control"]  # a shared cache must not replay it
+    response = client.get("/products/wenchang-chicken?lang=en")  # cookie already sent
     assert response.status_code == 200
     assert "public" in response.headers["Cache-Control"]
     assert response.headers["ETag"] and response.headers["Last-Modified"]
