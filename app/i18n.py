@@ -91,11 +91,41 @@ def current_lang() -> str:
     return str(get_locale())
 
 
+# Query parameters that choose what a public page shows (filters, sorting, page, search,
+# a looked-up code). Anything else (utm_*, WeChat's from=, typos) is left out of canonical
+# and alternate URLs, so a tracking link never becomes a duplicate page.
+CONTENT_PARAMS = frozenset(
+    (
+        "category",
+        "code",
+        "county",
+        "dir",
+        "kind",
+        "page",
+        "product",
+        "q",
+        "regime",
+        "sort",
+        "status",
+        "year",
+    )
+)
+
+
+def _content_args() -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for key, value in request.args.items(multi=True)
+        if key in CONTENT_PARAMS and not (key == "page" and value == "1")
+    ]
+
+
 def language_url(lang: str | None) -> str:
     """Absolute URL of the current page in `lang` ("zh"/"en": `?lang=` added to the page's
-    own query), or with lang=None the language-neutral URL that negotiates (x-default).
-    Built from SITE_BASE_URL and the request path, never from Host or X-Forwarded-*."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    own content parameters), or with lang=None the language-neutral URL that negotiates
+    (x-default). Built from SITE_BASE_URL and the request path, never from Host or
+    X-Forwarded-*; parameters outside CONTENT_PARAMS and page=1 are dropped."""
+    args = _content_args()
     if lang:
         args.append(("lang", lang))
     query = urlencode(args)

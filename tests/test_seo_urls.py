@@ -260,3 +260,27 @@ def test_error_pages_carry_no_canonical_or_alternates(client, url):
     html = response.get_data(as_text=True)
     assert 'rel="canonical"' not in html and 'rel="alternate"' not in html
     assert '<meta name="robots" content="noindex">' in html
+
+
+# Tracking and unknown parameters never reach canonical or alternate URLs; page=1 is the
+# list itself. (query sent, what the canonical's query must be)
+CANONICAL_QUERIES = [
+    ("/products/wenchang-chicken?lang=en&foo=%3Cx%3E", "lang=en"),
+    ("/products/wenchang-chicken?utm_source=wechat&utm_medium=share", ""),
+    ("/products/wenchang-chicken?from=singlemessage&isappinstalled=0&lang=zh", "lang=zh"),
+    ("/products/?page=1", ""),
+    ("/products/?page=2&utm_campaign=x", "page=2"),
+    ("/products/?county=wenchang&fbclid=abc", "county=wenchang"),
+    ("/register/?regime=agri_gi&gclid=1&lang=en", "regime=agri_gi&lang=en"),
+    ("/counties/wenchang?spm=a2c4g&lang=en", "lang=en"),
+]
+
+
+@pytest.mark.parametrize(("url", "query"), CANONICAL_QUERIES)
+def test_canonical_keeps_only_content_parameters(client, app, url, query):
+    html = client.get(url).get_data(as_text=True)
+    base = app.config["SITE_BASE_URL"] + url.split("?")[0]
+    expected = base + (f"?{query}" if query else "")
+    assert f'<link rel="canonical" href="{expected}">' in html.replace("&amp;", "&")
+    for junk in ("foo=", "utm_", "from=", "fbclid", "gclid", "spm="):
+        assert junk not in html.split("</head>")[0]
