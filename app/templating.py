@@ -52,15 +52,16 @@ def month_short() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(
-        query_with=query_with,
-        site_name=site_name,
-        month_names=month_names,
-        month_short=month_short,
-        product_jsonld=product_jsonld,
-        brand_jsonld=brand_jsonld,
-        enterprise_jsonld=enterprise_jsonld,
+    helpers = (
+        query_with,
+        site_name,
+        month_names,
+        month_short,
+        product_jsonld,
+        brand_jsonld,
+        enterprise_jsonld,
     )
+    app.jinja_env.globals.update({helper.__name__: helper for helper in helpers})
     app.jinja_env.filters["label"] = label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -7,17 +7,12 @@ import re
 from sqlalchemy import select
 
 from app.db import db
-from app.models import (
-    Authorization,
-    Brand,
-    County,
-    Enterprise,
-    GISign,
-    IndustryFact,
-    Product,
-    brand_products,
-    product_counties,
-)
+from app.models.brands import Brand, brand_products
+from app.models.enterprises import Authorization, Enterprise
+from app.models.industry import IndustryFact
+from app.models.places import County
+from app.models.products import Product, product_counties
+from app.models.signs import GISign
 from app.models.users import Role, User
 from app.services import accounts
 

@@ -9,18 +9,13 @@ from sqlalchemy import func, select
 
 from app.caching.store import read_generation
 from app.db import db
-from app.models import (
-    Authorization,
-    Brand,
-    County,
-    Enterprise,
-    GISign,
-    IndustryFact,
-    Product,
-    ProductImage,
-    Regime,
-)
-from app.models.enterprises import is_valid_credit_code
+from app.models.brands import Brand
+from app.models.enterprises import Authorization, Enterprise, is_valid_credit_code
+from app.models.industry import IndustryFact
+from app.models.media import ProductImage
+from app.models.places import County
+from app.models.products import Product
+from app.models.signs import GISign, Regime
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")

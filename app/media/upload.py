@@ -30,6 +30,7 @@ from app.media.pipeline import (
     write_prepared,
 )
 from app.models.media import RENDITION_WIDTHS
+from app.refusals import Refusal
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -41,13 +42,8 @@ _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp"}
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
 
 
-class MediaError(ValueError):
+class MediaError(Refusal):
     """A refusal the user can act on; `user_message` is shown in their language."""
-
-    def __init__(self, code: str, user_message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.user_message = user_message
 
 
 class PhotoRejected(MediaError):

@@ -81,11 +81,8 @@ def product(slug: str):
 @cached(HTML_PAGE)
 def brand(slug: str):
     found = catalogue.brand_by_slug(slug) or abort(404)
-    return render_template(
-        "public/brand.html",
-        brand=found,
-        products=catalogue.published_only(found.products),
-    )
+    products = catalogue.published_only(found.products)
+    return render_template("public/brand.html", brand=found, products=products)
 
 
 @bp.get("/enterprises/<slug>")

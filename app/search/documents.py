@@ -4,7 +4,7 @@ county) become documents; anything else is removed from the index."""
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -132,23 +132,25 @@ def _strip_demo(name: str | None) -> str | None:
     return name.strip()
 
 
+def _in_both_languages(row: object, *stems: str) -> list[str | None]:
+    """The Chinese and then the English value of each bilingual field named by its stem
+    ("summary" -> summary_zh, summary_en), in the order given."""
+    return [getattr(row, f"{stem}_{lang}") for stem in stems for lang in ("zh", "en")]
+
+
+def _named_document(kind: str, row: Product | Brand | Enterprise | County, **rest: Any) -> dict:
+    """A document named like the row itself: its Chinese and English names and its slug."""
+    return _document(kind, row, name_zh=row.name_zh, name_en=row.name_en, slug=row.slug, **rest)
+
+
 def product_document(product: Product) -> dict:
-    return _document(
+    return _named_document(
         "product",
         product,
-        name_zh=product.name_zh,
-        name_en=product.name_en,
-        slug=product.slug,
         places=product.counties,
         body=_join(
-            product.summary_zh,
-            product.summary_en,
-            product.description_zh,
-            product.description_en,
-            product.characteristics_zh,
-            product.characteristics_en,
-            product.category.name_zh,
-            product.category.name_en,
+            *_in_both_languages(product, "summary", "description", "characteristics"),
+            *_in_both_languages(product.category, "name"),
         ),
         category=product.category.slug,
         regimes=[s.regime.value for s in product.signs if s.status == PUBLISHED],
@@ -158,19 +160,13 @@ def product_document(product: Product) -> dict:
 def brand_document(brand: Brand) -> dict:
     products = [p for p in brand.products if p.status == PUBLISHED]
     places = {c.slug: c for p in products for c in p.counties}
-    return _document(
+    return _named_document(
         "brand",
         brand,
-        name_zh=brand.name_zh,
-        name_en=brand.name_en,
-        slug=brand.slug,
         refs=[brand.registration_number],
         places=places.values(),
         body=_join(
-            brand.holder_zh,
-            brand.holder_en,
-            brand.description_zh,
-            brand.description_en,
+            *_in_both_languages(brand, "holder", "description"),
             *(f"{p.name_zh} {p.name_en or ''}" for p in products),
         ),
         category=products[0].category.slug if len({p.category_id for p in products}) == 1 else None,
@@ -179,20 +175,12 @@ def brand_document(brand: Brand) -> dict:
 
 def enterprise_document(enterprise: Enterprise) -> dict:
     authorizations = [a for a in enterprise.authorizations if a.status == PUBLISHED]
-    return _document(
+    return _named_document(
         "enterprise",
         enterprise,
-        name_zh=enterprise.name_zh,
-        name_en=enterprise.name_en,
-        slug=enterprise.slug,
         refs=[enterprise.credit_code, *(a.number for a in authorizations)],
         places=[enterprise.county],
-        body=_join(
-            enterprise.address_zh,
-            enterprise.address_en,
-            enterprise.description_zh,
-            enterprise.description_en,
-        ),
+        body=_join(*_in_both_languages(enterprise, "address", "description")),
         regimes=[a.sign.regime.value for a in authorizations],
     )
 
@@ -209,12 +197,7 @@ def sign_document(sign: GISign) -> dict:
         refs=[sign.number, sign.standard],
         places=sign.protected_counties or product.counties,
         body=_join(
-            sign.issuing_body_zh,
-            sign.issuing_body_en,
-            sign.holder_zh,
-            sign.holder_en,
-            sign.protected_area_zh,
-            sign.protected_area_en,
+            *_in_both_languages(sign, "issuing_body", "holder", "protected_area"),
             sign.approval_note,
             sign.number,
             sign.standard,
@@ -225,12 +208,9 @@ def sign_document(sign: GISign) -> dict:
 
 
 def county_document(county: County) -> dict:
-    return _document(
+    return _named_document(
         "county",
         county,
-        name_zh=county.name_zh,
-        name_en=county.name_en,
-        slug=county.slug,
         places=[county],
         body=_join(county.full_name_zh, county.full_name_en, county.kind),
     )
@@ -246,48 +226,41 @@ BUILDERS: dict[str, Callable[[Any], dict]] = {
 }
 
 
+# What each kind's document reads beyond the row itself, loaded with the rows.
+_DOCUMENT_LOADS = {
+    "product": (
+        selectinload(Product.counties),
+        selectinload(Product.category),
+        selectinload(Product.signs),
+    ),
+    "brand": (
+        selectinload(Brand.products).selectinload(Product.counties),
+        selectinload(Brand.products).selectinload(Product.category),
+    ),
+    "enterprise": (
+        selectinload(Enterprise.county),
+        selectinload(Enterprise.authorizations).selectinload(Authorization.sign),
+    ),
+    "sign": (
+        selectinload(GISign.protected_counties),
+        selectinload(GISign.product).selectinload(Product.category),
+        selectinload(GISign.product).selectinload(Product.counties),
+    ),
+}
+
+
 def published_query(kind: str) -> Select:
     """The rows of one kind that belong in the index, with what their documents need."""
-    if kind == "product":
-        return (
-            select(Product)
-            .where(Product.status == PUBLISHED)
-            .options(
-                selectinload(Product.counties),
-                selectinload(Product.category),
-                selectinload(Product.signs),
-            )
-        )
-    if kind == "brand":
-        return (
-            select(Brand)
-            .where(Brand.status == PUBLISHED)
-            .options(
-                selectinload(Brand.products).selectinload(Product.counties),
-                selectinload(Brand.products).selectinload(Product.category),
-            )
-        )
-    if kind == "enterprise":
-        return (
-            select(Enterprise)
-            .where(Enterprise.status == PUBLISHED)
-            .options(
-                selectinload(Enterprise.county),
-                selectinload(Enterprise.authorizations).selectinload(Authorization.sign),
-            )
-        )
+    if kind == "county":
+        return select(County).order_by(County.sort_order)
+    model = cast(type[Product | Brand | Enterprise | GISign], MODELS[kind])
+    stmt = select(model)
     if kind == "sign":
-        return (
-            select(GISign)
-            .join(Product, Product.id == GISign.product_id)
-            .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-            .options(
-                selectinload(GISign.protected_counties),
-                selectinload(GISign.product).selectinload(Product.category),
-                selectinload(GISign.product).selectinload(Product.counties),
-            )
+        # A sign is shown on its product's page: both must be published.
+        stmt = stmt.join(Product, Product.id == GISign.product_id).where(
+            Product.status == PUBLISHED
         )
-    return select(County).order_by(County.sort_order)
+    return stmt.where(model.status == PUBLISHED).options(*_DOCUMENT_LOADS[kind])
 
 
 def count_published() -> dict[str, int]:

@@ -2,6 +2,8 @@
 and query time (app.search.text.normalize), then jieba for Chinese, then lowercasing,
 accent folding and English stemming for Latin words."""
 
+from collections.abc import Iterator
+
 from whoosh import fields, scoring
 from whoosh.analysis import (
     CharsetFilter,
@@ -19,13 +21,16 @@ from app.search import text
 KINDS = ("product", "brand", "enterprise", "sign", "county")
 
 
-class JiebaTokenizer(Tokenizer):
-    """Words of mixed Chinese/Latin text via jieba's search mode (文昌鸡 -> 文昌, 文昌鸡),
-    skipping whitespace and punctuation. Character offsets index the original text: the
-    normalisation keeps lengths."""
+class _SpanTokenizer(Tokenizer):
+    """One token per (text, start, end) span that `spans` finds in the normalised value;
+    start and end are character offsets in it, and so in the original text (the
+    normalisation keeps lengths)."""
 
     def __eq__(self, other):
         return self.__class__ is other.__class__
+
+    def spans(self, normalized: str) -> Iterator[tuple[str, int, int]]:
+        raise NotImplementedError
 
     def __call__(
         self,
@@ -41,12 +46,9 @@ class JiebaTokenizer(Tokenizer):
         **kwargs,
     ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        normalized = text.normalize(value)
         pos = start_pos
-        for word, start, end in text.segment(normalized):
-            if not any(ch.isalnum() for ch in word):
-                continue
-            token.text = word.strip()
+        for word, start, end in self.spans(text.normalize(value)):
+            token.text = word
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
@@ -56,50 +58,32 @@ class JiebaTokenizer(Tokenizer):
                 token.pos = pos
                 pos += 1
             if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
+                token.startchar, token.endchar = start_char + start, start_char + end
             yield token
 
 
-class CharTokenizer(Tokenizer):
+class JiebaTokenizer(_SpanTokenizer):
+    """Words of mixed Chinese/Latin text via jieba's search mode (文昌鸡 -> 文昌, 文昌鸡),
+    skipping whitespace and punctuation."""
+
+    def spans(self, normalized: str) -> Iterator[tuple[str, int, int]]:
+        for word, start, end in text.segment(normalized):
+            if any(ch.isalnum() for ch in word):
+                yield word.strip(), start, end
+
+
+class CharTokenizer(_SpanTokenizer):
     """The Chinese characters of a name, one token per run, for single-character n-grams:
     jieba's search mode never yields 鸡 out of 文昌鸡."""
 
-    def __eq__(self, other):
-        return self.__class__ is other.__class__
-
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        normalized = text.normalize(value)
+    def spans(self, normalized: str) -> Iterator[tuple[str, int, int]]:
         run_start = None
-        pos = start_pos
         for index, ch in enumerate(normalized + " "):
             if text.is_cjk(ch):
                 if run_start is None:
                     run_start = index
-                continue
-            if run_start is not None:
-                token.text = normalized[run_start:index]
-                token.boost = 1.0
-                token.stopped = False
-                if positions:
-                    token.pos = pos
-                    pos += 1
-                if chars:
-                    token.startchar, token.endchar = start_char + run_start, start_char + index
-                yield token
+            elif run_start is not None:
+                yield normalized[run_start:index], run_start, index
                 run_start = None
 
 

@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -139,22 +139,24 @@ def segment(text: str) -> Iterator[tuple[str, int, int]]:
     digits, between punctuation and spaces), each on its own, so a block's words are
     cached: names, places and English words recur across the catalogue, and segmenting
     them (jieba's DAG + HMM in Python) was most of a rebuild."""
-    start = 0
-    for block in _JIEBA_BLOCK.split(text):
-        if block:
-            for word, word_start, word_end in _segment_block(block):
-                yield word, start + word_start, start + word_end
-            start += len(block)
+    return _by_block(text, _segment_block)
 
 
 def words(text: str) -> Iterator[tuple[str, int, int]]:
     """(word, start, end) in jieba's default (accurate) mode: each character in exactly
     one word, as a reader would cut the text (三门坡镇 whole, 文昌鸡 whole). For
     highlighting; the index uses segment()."""
+    return _by_block(text, _words_of_block)
+
+
+def _by_block(
+    text: str, cut: Callable[[str], tuple[tuple[str, int, int], ...]]
+) -> Iterator[tuple[str, int, int]]:
+    """The words `cut` finds in each jieba block, with offsets into the whole text."""
     start = 0
     for block in _JIEBA_BLOCK.split(text):
         if block:
-            for word, word_start, word_end in _words_of_block(block):
+            for word, word_start, word_end in cut(block):
                 yield word, start + word_start, start + word_end
             start += len(block)
 

@@ -231,19 +231,15 @@ def sqlite_path() -> Path:
 
 
 def _dump_sqlite(target: Path) -> dict:
-    source = sqlite3.connect(sqlite_path(), timeout=30)
-    copy = sqlite3.connect(target)
-    try:
-        # pages=-1 copies in one step: one read transaction, hence one consistent snapshot
-        # (sqlite.org/backup.html); in WAL mode writers continue meanwhile.
-        source.backup(copy, pages=-1)
-        copy.execute("PRAGMA journal_mode=DELETE")  # self-contained file, no -wal beside it
-        result = copy.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            raise BackupError(f"the database copy fails PRAGMA integrity_check: {result}")
-    finally:
-        source.close()
-        copy.close()
+    # pages=-1 copies in one step: one read transaction, hence one consistent snapshot
+    # (sqlite.org/backup.html); in WAL mode writers continue meanwhile. DELETE journal mode:
+    # a self-contained file, no -wal beside it.
+    _copy_sqlite(
+        sqlite3.connect(sqlite_path(), timeout=30),
+        sqlite3.connect(target),
+        journal_mode="DELETE",
+        failure="the database copy fails PRAGMA integrity_check",
+    )
     engine = create_engine(f"sqlite:///{target}")
     try:
         with engine.connect() as connection:
@@ -504,16 +500,28 @@ def restore_backup(archive: Path, force: bool = False, warn=lambda message: None
 def _restore_sqlite(dump: Path) -> None:
     target = sqlite_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(dump)
-    destination = sqlite3.connect(target, timeout=30)
+    # The backup API replaces the destination's pages in one transaction: readers see
+    # the old or the new database, never a mix; triggers and indexes come along.
+    _copy_sqlite(
+        sqlite3.connect(dump),
+        sqlite3.connect(target, timeout=30),
+        journal_mode="WAL",
+        failure="the restored database fails PRAGMA integrity_check",
+    )
+
+
+def _copy_sqlite(
+    source: sqlite3.Connection, destination: sqlite3.Connection, journal_mode: str, failure: str
+) -> None:
+    """Copy every page of source into destination with SQLite's backup API, set the copy's
+    journal mode, and check it; closes both connections. Raises BackupError("<failure>:
+    <what integrity_check said>") when the check fails."""
     try:
-        # The backup API replaces the destination's pages in one transaction: readers see
-        # the old or the new database, never a mix; triggers and indexes come along.
         source.backup(destination, pages=-1)
-        destination.execute("PRAGMA journal_mode=WAL")
+        destination.execute(f"PRAGMA journal_mode={journal_mode}")
         result = destination.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
-            raise BackupError(f"the restored database fails PRAGMA integrity_check: {result}")
+            raise BackupError(f"{failure}: {result}")
     finally:
         source.close()
         destination.close()

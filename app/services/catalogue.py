@@ -7,30 +7,54 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, SQLColumnExpression, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.db import db
-from app.models import (
-    Authorization,
-    Brand,
-    Category,
-    County,
-    Enterprise,
-    GISign,
-    IndustryFact,
-    Product,
-    PublicationStatus,
-    Regime,
-    SignStatus,
-    brand_products,
-    product_counties,
-    sign_counties,
-)
-from app.models.listing import Listing
+from app.models.brands import Brand, brand_products
+from app.models.enterprises import Authorization, Enterprise
+from app.models.industry import IndustryFact
+from app.models.listing import Listing, PublicationStatus
+from app.models.places import County
+from app.models.products import Category, Product, product_counties
+from app.models.signs import GISign, Regime, SignStatus, sign_counties
 
 PUBLISHED = PublicationStatus.PUBLISHED
 L = TypeVar("L", bound=Listing)
+
+
+def published_signs() -> Select[tuple[GISign]]:
+    """The GI signs the public sees: published, of a published product (a sign is shown on
+    its product's page), with the product and protected counties loaded. Unordered."""
+    return (
+        select(GISign)
+        .join(Product)
+        .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
+        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
+    )
+
+
+def protects_county(county: County) -> ColumnElement[bool]:
+    """Clause: the GI sign protects an area in this county."""
+    return GISign.id.in_(
+        select(sign_counties.c.sign_id).where(sign_counties.c.county_id == county.id)
+    )
+
+
+def published_authorizations() -> Select[tuple[Authorization]]:
+    """The authorizations the public sees (open data, the verify page): published, with a
+    published enterprise and a published GI sign. GISign is joined, for filters on it;
+    nothing is loaded and nothing ordered: each caller says what it shows."""
+    return (
+        select(Authorization)
+        .join(Enterprise)
+        .join(GISign, GISign.id == Authorization.sign_id)
+        .where(
+            Authorization.status == PUBLISHED,
+            Enterprise.status == PUBLISHED,
+            GISign.status == PUBLISHED,
+        )
+    )
 
 
 def local_today() -> date:
@@ -76,34 +100,38 @@ def in_season_products(month: int, limit: int = 12) -> list[Product]:
 
 
 def counties_with_counts() -> list[tuple[County, int]]:
-    count = (
-        select(product_counties.c.county_id, func.count().label("n"))
+    per_county = (
+        select(product_counties.c.county_id, func.count())
         .join(Product, Product.id == product_counties.c.product_id)
         .where(Product.status == PUBLISHED)
         .group_by(product_counties.c.county_id)
-        .subquery()
     )
-    stmt = (
-        select(County, func.coalesce(count.c.n, 0))
-        .outerjoin(count, count.c.county_id == County.id)
-        .order_by(County.sort_order)
-    )
-    return [(county, n) for county, n in db.session.execute(stmt)]
+    return _with_counts(County, per_county)
 
 
 def categories_with_counts() -> list[tuple[Category, int]]:
-    count = (
-        select(Product.category_id, func.count().label("n"))
+    per_category = (
+        select(Product.category_id, func.count())
         .where(Product.status == PUBLISHED)
         .group_by(Product.category_id)
-        .subquery()
     )
+    return _with_counts(Category, per_category)
+
+
+P = TypeVar("P", County, Category)
+
+
+def _with_counts(model: type[P], counts: Select[tuple[int, int]]) -> list[tuple[P, int]]:
+    """Every row of model in its sort order, with the count that `counts` (rows of
+    (model id, count)) gives it, or 0."""
+    count = counts.subquery()
+    key, counted = count.c
     stmt = (
-        select(Category, func.coalesce(count.c.n, 0))
-        .outerjoin(count, count.c.category_id == Category.id)
-        .order_by(Category.sort_order)
+        select(model, func.coalesce(counted, 0))
+        .outerjoin(count, key == model.id)
+        .order_by(model.sort_order)
     )
-    return [(category, n) for category, n in db.session.execute(stmt)]
+    return [(row, n) for row, n in db.session.execute(stmt)]
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -384,12 +412,7 @@ class RegisterFilter:
 
 
 def register_signs(filters: RegisterFilter) -> list[GISign]:
-    stmt = (
-        select(GISign)
-        .join(Product)
-        .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
-    )
+    stmt = published_signs()
     if filters.regime is not None:
         stmt = stmt.where(GISign.regime == filters.regime)
     if filters.status is not None:
@@ -397,13 +420,7 @@ def register_signs(filters: RegisterFilter) -> list[GISign]:
     if filters.year is not None:
         stmt = stmt.where(GISign.approval_year == filters.year)
     if filters.county is not None:
-        stmt = stmt.where(
-            GISign.id.in_(
-                select(sign_counties.c.sign_id).where(
-                    sign_counties.c.county_id == filters.county.id
-                )
-            )
-        )
+        stmt = stmt.where(protects_county(filters.county))
     columns = REGISTER_SORTS[filters.sort]
     if filters.descending:
         columns = tuple(c.desc() for c in columns)

@@ -20,20 +20,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
-from app.models import (
-    Authorization,
-    Brand,
-    Category,
-    County,
-    Enterprise,
-    GISign,
-    IndustryFact,
-    Product,
-    brand_products,
-    product_counties,
-)
+from app.models.brands import Brand, brand_products
+from app.models.enterprises import Authorization, Enterprise
+from app.models.industry import IndustryFact
 from app.models.listing import PublicationStatus
+from app.models.places import County
+from app.models.products import Category, Product, product_counties
 from app.models.revisions import ListingRevision, RevisionState
+from app.models.signs import GISign
 from app.models.users import User
 from app.search.text import romanize
 from app.services import access, audit

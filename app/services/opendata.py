@@ -11,28 +11,18 @@ from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from app.db import Model, db
-from app.models import (
-    Authorization,
-    AuthorizationStatus,
-    Brand,
-    BrandKind,
-    Category,
-    County,
-    Enterprise,
-    GISign,
-    Product,
-    PublicationStatus,
-    Regime,
-    SignStatus,
-    brand_products,
-    product_counties,
-    sign_counties,
-)
-from app.services import codes
+from app.models.brands import Brand, BrandKind, brand_products
+from app.models.enterprises import Authorization, AuthorizationStatus, Enterprise
+from app.models.listing import PublicationStatus
+from app.models.places import County
+from app.models.products import Category, Product, product_counties
+from app.models.signs import GISign, Regime, SignStatus
+from app.services import catalogue, codes
 
 PUBLISHED = PublicationStatus.PUBLISHED
 # The query-string filters of a list (request.args, or {} for everything).
@@ -86,12 +76,14 @@ def sign_data(s: GISign) -> dict:
     }
 
 
+def _named(row: Product | Brand | Enterprise, code: str | None) -> dict:
+    """The keys every named listing starts with: its slug, short code and names."""
+    return {"slug": row.slug, "short_code": code, "name_zh": row.name_zh, "name_en": row.name_en}
+
+
 def product_data(p: Product, code: str | None) -> dict:
     return {
-        "slug": p.slug,
-        "short_code": code,
-        "name_zh": p.name_zh,
-        "name_en": p.name_en,
+        **_named(p, code),
         "category": p.category.slug,
         "counties": [c.slug for c in p.counties],
         "province_wide": p.province_wide,
@@ -103,10 +95,7 @@ def product_data(p: Product, code: str | None) -> dict:
 
 def brand_data(b: Brand, code: str | None) -> dict:
     return {
-        "slug": b.slug,
-        "short_code": code,
-        "name_zh": b.name_zh,
-        "name_en": b.name_en,
+        **_named(b, code),
         "kind": b.kind.value,
         "registration_number": b.registration_number,
         "owner": b.owner.slug if b.owner else None,
@@ -117,10 +106,7 @@ def brand_data(b: Brand, code: str | None) -> dict:
 
 def enterprise_data(e: Enterprise, code: str | None) -> dict:
     return {
-        "slug": e.slug,
-        "short_code": code,
-        "name_zh": e.name_zh,
-        "name_en": e.name_en,
+        **_named(e, code),
         "credit_code": e.credit_code,
         "county": e.county.slug,
         "is_demo": e.is_demo,
@@ -163,6 +149,18 @@ def _enum(enum_cls: type[E], raw: str | None, name: str) -> E | None:
         raise UnknownFilterValue(name) from None
 
 
+def _linked(link: Table, wanted: str, **given: int) -> Select:
+    """Ids in column `wanted` of a link table, on the rows whose other column has the given
+    value (`product_id=3`)."""
+    ((column, value),) = given.items()
+    return select(link.c[wanted]).where(link.c[column] == value)
+
+
+def _published(model: type[Product | Brand | Enterprise], *loads: ExecutableOption) -> Select:
+    """A listing's published rows with what its data reads, in id order."""
+    return select(model).where(model.status == PUBLISHED).options(*loads).order_by(model.id)
+
+
 def counties_query(_args: Filters) -> Select:
     return select(County).order_by(County.sort_order, County.id)
 
@@ -172,13 +170,7 @@ def categories_query(_args: Filters) -> Select:
 
 
 def signs_query(args: Filters) -> Select:
-    stmt = (
-        select(GISign)
-        .join(Product)
-        .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
-        .order_by(GISign.id)
-    )
+    stmt = catalogue.published_signs().order_by(GISign.id)
     if regime := _enum(Regime, args.get("regime"), "regime"):
         stmt = stmt.where(GISign.regime == regime)
     if status := _enum(SignStatus, args.get("status"), "status"):
@@ -186,28 +178,15 @@ def signs_query(args: Filters) -> Select:
     if year := args.get("year"):
         stmt = stmt.where(GISign.approval_year == year)
     if county := _slug_lookup(County, args.get("county"), "county"):
-        stmt = stmt.where(
-            GISign.id.in_(
-                select(sign_counties.c.sign_id).where(sign_counties.c.county_id == county.id)
-            )
-        )
+        stmt = stmt.where(catalogue.protects_county(county))
     return stmt
 
 
 def products_query(args: Filters) -> Select:
-    stmt = (
-        select(Product)
-        .where(Product.status == PUBLISHED)
-        .options(selectinload(Product.category), selectinload(Product.counties))
-        .order_by(Product.id)
-    )
+    stmt = _published(Product, selectinload(Product.category), selectinload(Product.counties))
     if county := _slug_lookup(County, args.get("county"), "county"):
         stmt = stmt.where(
-            Product.id.in_(
-                select(product_counties.c.product_id).where(
-                    product_counties.c.county_id == county.id
-                )
-            )
+            Product.id.in_(_linked(product_counties, "product_id", county_id=county.id))
         )
     if category := _slug_lookup(Category, args.get("category"), "category"):
         stmt = stmt.where(Product.category_id == category.id)
@@ -221,30 +200,16 @@ def products_query(args: Filters) -> Select:
 
 
 def brands_query(args: Filters) -> Select:
-    stmt = (
-        select(Brand)
-        .where(Brand.status == PUBLISHED)
-        .options(selectinload(Brand.owner), selectinload(Brand.products))
-        .order_by(Brand.id)
-    )
+    stmt = _published(Brand, selectinload(Brand.owner), selectinload(Brand.products))
     if kind := _enum(BrandKind, args.get("kind"), "kind"):
         stmt = stmt.where(Brand.kind == kind)
     if product := _slug_lookup(Product, args.get("product"), "product"):
-        stmt = stmt.where(
-            Brand.id.in_(
-                select(brand_products.c.brand_id).where(brand_products.c.product_id == product.id)
-            )
-        )
+        stmt = stmt.where(Brand.id.in_(_linked(brand_products, "brand_id", product_id=product.id)))
     return stmt
 
 
 def enterprises_query(args: Filters) -> Select:
-    stmt = (
-        select(Enterprise)
-        .where(Enterprise.status == PUBLISHED)
-        .options(selectinload(Enterprise.county))
-        .order_by(Enterprise.id)
-    )
+    stmt = _published(Enterprise, selectinload(Enterprise.county))
     if county := _slug_lookup(County, args.get("county"), "county"):
         stmt = stmt.where(Enterprise.county_id == county.id)
     return stmt
@@ -252,14 +217,7 @@ def enterprises_query(args: Filters) -> Select:
 
 def authorizations_query(args: Filters) -> Select:
     stmt = (
-        select(Authorization)
-        .join(Enterprise)
-        .join(GISign, GISign.id == Authorization.sign_id)
-        .where(
-            Authorization.status == PUBLISHED,
-            Enterprise.status == PUBLISHED,
-            GISign.status == PUBLISHED,
-        )
+        catalogue.published_authorizations()
         .options(
             selectinload(Authorization.enterprise),
             selectinload(Authorization.sign).selectinload(GISign.product),
@@ -348,15 +306,7 @@ def get_resource(name: str, key: str | int, today: date) -> dict | None:
 
 # --- full downloads --------------------------------------------------------------------------
 
-DOWNLOADS = (
-    "counties",
-    "categories",
-    "signs",
-    "products",
-    "brands",
-    "enterprises",
-    "authorizations",
-)
+DOWNLOADS = tuple(RESOURCES)  # every resource, in the order of RESOURCES
 
 
 def full_table(name: str, today: date) -> list[dict]:

@@ -16,21 +16,15 @@ from sqlalchemy import select
 
 from app.db import Model, db
 from app.media.pipeline import content_hash, write_renditions
-from app.models import (
-    Authorization,
-    Brand,
-    Category,
-    County,
-    Enterprise,
-    GISign,
-    IndustryFact,
-    PartialDate,
-    Product,
-    ProductImage,
-    Province,
-    PublicationStatus,
-)
-from app.models.products import months_to_mask
+from app.models.brands import Brand
+from app.models.enterprises import Authorization, Enterprise
+from app.models.industry import IndustryFact
+from app.models.listing import PublicationStatus
+from app.models.media import ProductImage
+from app.models.partial_date import PartialDate
+from app.models.places import County, Province
+from app.models.products import Category, Product, months_to_mask
+from app.models.signs import GISign
 
 PUBLISHED = PublicationStatus.PUBLISHED
 # How the data files name a sign: (product slug, regime, number); (slug, regime, None) names
@@ -357,19 +351,12 @@ class SeedLoader:
             )
 
 
+# One base colour per category (cycled), as RGB hex.
 CATEGORY_COLOURS = [
-    (46, 125, 50),
-    (121, 85, 72),
-    (93, 64, 55),
-    (183, 28, 28),
-    (230, 126, 34),
-    (21, 101, 192),
-    (191, 54, 12),
-    (85, 139, 47),
-    (175, 143, 44),
-    (106, 27, 154),
-    (0, 121, 107),
-    (84, 110, 122),
+    tuple(bytes.fromhex(rgb))
+    for rgb in (
+        "2e7d32 795548 5d4037 b71c1c e67e22 1565c0 bf360c 558b2f af8f2c 6a1b9a 00796b 546e7a"
+    ).split()
 ]
 
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from flask_babel import lazy_gettext as _l
 
 from app.models.enterprises import is_valid_credit_code
+from app.refusals import Refusal
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
@@ -41,13 +42,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # --- errors ---------------------------------------------------------------------------------
 
 
-class BulkError(ValueError):
+class BulkError(Refusal):
     """The file as a whole cannot be used; `user_message` says why, in the user's language."""
-
-    def __init__(self, code: str, user_message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.user_message = user_message
 
 
 class FieldError(ValueError):

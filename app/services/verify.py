@@ -14,6 +14,7 @@ from app.models.enterprises import (
     is_valid_credit_code,
     normalize_credit_code,
 )
+from app.services.catalogue import published_authorizations
 from app.text_input import CodeKind, clean_text, normalize_code
 
 PUBLISHED = PublicationStatus.PUBLISHED
@@ -65,14 +66,7 @@ def verify(raw: str | None, today: date) -> Verdict:
 
 def _authorizations():
     return (
-        select(Authorization)
-        .join(Enterprise)
-        .join(GISign, GISign.id == Authorization.sign_id)
-        .where(
-            Authorization.status == PUBLISHED,
-            Enterprise.status == PUBLISHED,
-            GISign.status == PUBLISHED,
-        )
+        published_authorizations()
         .options(
             selectinload(Authorization.enterprise).selectinload(Enterprise.county),
             selectinload(Authorization.sign).selectinload(GISign.product),
