@@ -3,11 +3,11 @@
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, db
-from app.models.listing import Bilingual, Listing, str_enum
+from app.db import Model
+from app.models.listing import Bilingual, Listing, Slugged, link_table, str_enum
 
 if TYPE_CHECKING:
     from app.models.enterprises import Enterprise
@@ -21,19 +21,12 @@ class BrandKind(enum.StrEnum):
     WELL_KNOWN = "well_known"
 
 
-brand_products = Table(
-    "brand_products",
-    db.metadata,
-    Column("brand_id", ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
-    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
-)
+brand_products = link_table("brand_products", brand_id="brands.id", product_id="products.id")
 
 
-class Brand(Bilingual, Listing, Model):
+class Brand(Slugged, Bilingual, Listing, Model):
     __tablename__ = "brands"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(96), unique=True)
     name_zh: Mapped[str] = mapped_column(String(200), index=True)
     name_en: Mapped[str | None] = mapped_column(String(300))
     registration_number: Mapped[str | None] = mapped_column(String(64), index=True)

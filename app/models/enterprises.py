@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db import Model
-from app.models.listing import Bilingual, Listing, str_enum
+from app.models.listing import Bilingual, Listing, Slugged, str_enum
 from app.models.places import County
 from app.text_input import CodeKind, normalize_code
 
@@ -49,11 +49,9 @@ class AuthorizationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-class Enterprise(Bilingual, Listing, Model):
+class Enterprise(Slugged, Bilingual, Listing, Model):
     __tablename__ = "enterprises"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(96), unique=True)
     name_zh: Mapped[str] = mapped_column(String(200), index=True)
     name_en: Mapped[str | None] = mapped_column(String(300))
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)

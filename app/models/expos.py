@@ -2,41 +2,28 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, db
+from app.db import Model
 from app.models.enterprises import Enterprise
-from app.models.listing import Bilingual, utcnow
+from app.models.listing import Bilingual, Slugged, link_table, utcnow
 from app.models.products import Product
 
-booth_enterprises = Table(
-    "booth_enterprises",
-    db.metadata,
-    Column("booth_id", ForeignKey("expo_booths.id", ondelete="CASCADE"), primary_key=True),
-    Column("enterprise_id", ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True),
+booth_enterprises = link_table(
+    "booth_enterprises", booth_id="expo_booths.id", enterprise_id="enterprises.id"
 )
 
-booth_products = Table(
-    "booth_products",
-    db.metadata,
-    Column("booth_id", ForeignKey("expo_booths.id", ondelete="CASCADE"), primary_key=True),
-    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
-)
+booth_products = link_table("booth_products", booth_id="expo_booths.id", product_id="products.id")
 
-saved_list_products = Table(
-    "saved_list_products",
-    db.metadata,
-    Column("list_code", ForeignKey("saved_lists.code", ondelete="CASCADE"), primary_key=True),
-    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+saved_list_products = link_table(
+    "saved_list_products", list_code="saved_lists.code", product_id="products.id"
 )
 
 
-class ExpoEvent(Bilingual, Model):
+class ExpoEvent(Slugged, Bilingual, Model):
     __tablename__ = "expo_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(96), unique=True)
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(300))
     venue_zh: Mapped[str] = mapped_column(String(200), default="")

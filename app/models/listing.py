@@ -1,11 +1,15 @@
-"""What every editable listing shares: publication status, optimistic-lock version,
-timestamps and the users who created and last changed it; and bilingual text access."""
+"""What models share, declared once: every editable listing's publication status,
+optimistic-lock version, timestamps and the users who created and last changed it;
+bilingual text access; the id and address name (slug) of a page-owning row; and the shape
+of a many-to-many link table."""
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Integer
+from sqlalchemy import Column, DateTime, Enum, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from app.db import db
 
 
 def utcnow() -> datetime:
@@ -79,3 +83,26 @@ class Bilingual:
                 return en, False
             return zh, bool(zh)
         return zh, False
+
+
+class Slugged:
+    """Mixin for rows with a page of their own at /<kind>/<slug>: products, brands,
+    enterprises, expo events. The slug is unique and at most 96 characters (places and
+    categories have shorter ones, declared on their models)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(96), unique=True)
+
+
+def link_table(name: str, **columns: str) -> Table:
+    """A many-to-many table: two columns named by the keywords, each a foreign key to the
+    "table.column" it is given, together the primary key; a link row goes with either end
+    (ON DELETE CASCADE). link_table("brand_products", brand_id="brands.id", ...)."""
+    return Table(
+        name,
+        db.metadata,
+        *(
+            Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+            for column, target in columns.items()
+        ),
+    )

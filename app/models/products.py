@@ -2,11 +2,11 @@
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, db
-from app.models.listing import Bilingual, Listing
+from app.db import Model
+from app.models.listing import Bilingual, Listing, Slugged, link_table
 from app.models.places import County
 
 if TYPE_CHECKING:
@@ -15,12 +15,7 @@ if TYPE_CHECKING:
     from app.models.media import ProductImage
     from app.models.signs import GISign
 
-product_counties = Table(
-    "product_counties",
-    db.metadata,
-    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
-    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
-)
+product_counties = link_table("product_counties", product_id="products.id", county_id="counties.id")
 
 
 def months_to_mask(months: list[int]) -> int:
@@ -42,11 +37,9 @@ class Category(Bilingual, Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Product(Bilingual, Listing, Model):
+class Product(Slugged, Bilingual, Listing, Model):
     __tablename__ = "products"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(96), unique=True)
     name_zh: Mapped[str] = mapped_column(String(128), index=True)
     name_en: Mapped[str | None] = mapped_column(String(200))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)

@@ -3,11 +3,11 @@
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
 
-from app.db import Model, db
-from app.models.listing import Bilingual, Listing, str_enum
+from app.db import Model
+from app.models.listing import Bilingual, Listing, link_table, str_enum
 from app.models.partial_date import PartialDate
 from app.models.places import County
 
@@ -27,12 +27,7 @@ class SignStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-sign_counties = Table(
-    "sign_counties",
-    db.metadata,
-    Column("sign_id", ForeignKey("gi_signs.id", ondelete="CASCADE"), primary_key=True),
-    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
-)
+sign_counties = link_table("sign_counties", sign_id="gi_signs.id", county_id="counties.id")
 
 
 class GISign(Bilingual, Listing, Model):

@@ -6,11 +6,11 @@ import enum
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy import Boolean, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, db
-from app.models.listing import str_enum, utcnow
+from app.db import Model
+from app.models.listing import link_table, str_enum, utcnow
 from app.models.places import County
 
 
@@ -24,12 +24,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-user_counties = Table(
-    "user_counties",
-    db.metadata,
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
-)
+user_counties = link_table("user_counties", user_id="users.id", county_id="counties.id")
 
 
 class User(Model):
