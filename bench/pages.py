@@ -48,6 +48,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+# Debian's Chromium, and flags for a closed network (no background calls home, no sandbox
+# as root); the browser tests (tests/e2e/conftest.py) launch it the same way.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -73,6 +73,14 @@ def login(client, who: str, password: str = PASSWORD):
     )
 
 
+def signed_in(app, who: str):
+    """A test client of app signed in as `who` (a key of EMAILS), the accounts made first."""
+    make_users()
+    client = app.test_client()
+    login(client, who)
+    return client
+
+
 def wenchang_listings() -> dict:
     """One seed listing of each kind that belongs to Wenchang (county A)."""
     wenchang = county("wenchang")

@@ -5,13 +5,7 @@ import pytest
 from flask import url_for
 
 from app.services.listings import KINDS
-from tests.admin_support import (
-    csrf_token,
-    login,
-    make_users,
-    qr_admin_objects,
-    wenchang_listings,
-)
+from tests.admin_support import csrf_token, login, make_users, qr_admin_objects, wenchang_listings
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")

@@ -11,7 +11,15 @@ from app import create_app
 from app.db import db
 from app.models import AuditEntry, User
 from app.services import accounts
-from tests.admin_support import EMAILS, PASSWORD, csrf_token, login, make_users, post_form
+from tests.admin_support import (
+    EMAILS,
+    PASSWORD,
+    csrf_token,
+    login,
+    make_users,
+    post_form,
+    signed_in,
+)
 from tests.conftest import make_config
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
@@ -55,9 +63,7 @@ def test_wrong_password_is_refused_audited_and_does_not_say_which_part_was_wrong
 
 
 def test_replayed_cookie_after_logout_is_rejected(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     stolen = session_cookie(client)
     assert client.get("/admin/").status_code == 200
     response = client.post(
@@ -92,9 +98,7 @@ def test_password_change_signs_out_other_sessions_but_not_this_one(app):
 
 
 def test_password_change_refuses_a_common_password_and_keeps_the_old_one(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     response = post_form(
         client,
         "/admin/account/password?lang=en",
@@ -109,9 +113,7 @@ def test_password_change_refuses_a_common_password_and_keeps_the_old_one(app):
 
 
 def test_disabled_account_loses_its_session_and_cannot_sign_in(app, runner):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_b")
+    client = signed_in(app, "editor_b")
     result = runner.invoke(args=["users", "disable", "--email", EMAILS["editor_b"]])
     assert result.exit_code == 0, result.output
     assert client.get("/admin/").status_code == 302
@@ -119,9 +121,7 @@ def test_disabled_account_loses_its_session_and_cannot_sign_in(app, runner):
 
 
 def test_idle_session_expires(app):
-    make_users()
-    client = app.test_client()
-    login(client, "reviewer")
+    client = signed_in(app, "reviewer")
     with client.session_transaction() as session:
         session["seen"] = int(time.time()) - 31 * 60
     response = client.get("/admin/")

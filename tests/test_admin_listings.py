@@ -17,6 +17,7 @@ from tests.admin_support import (
     login,
     make_users,
     post_form,
+    signed_in,
     wenchang_listings,
 )
 
@@ -42,9 +43,7 @@ def new_product_form(client, **overrides) -> dict:
 
 
 def test_editor_creates_a_draft_product_in_their_county(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     response = client.post("/admin/products/new", data=new_product_form(client))
     assert response.status_code == 302
     product = db.session.scalar(select(Product).where(Product.name_zh == "文昌椰子糖"))
@@ -57,9 +56,7 @@ def test_editor_creates_a_draft_product_in_their_county(app):
 
 
 def test_editor_cannot_create_in_another_county_or_set_reviewer_fields(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     sanya = county("sanya")
     response = client.post(
         "/admin/products/new?lang=en",
@@ -140,9 +137,7 @@ def test_editor_keeps_other_counties_of_a_shared_product(app):
     "lang, message", [("en", "At most 128 characters"), ("zh", "最多 128 个字符")]
 )
 def test_over_long_fields_get_an_inline_message_in_the_users_language(app, lang, message):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     response = client.post(
         f"/admin/products/new?lang={lang}", data=new_product_form(client, name_zh="长" * 129)
     )
@@ -153,17 +148,13 @@ def test_over_long_fields_get_an_inline_message_in_the_users_language(app, lang,
 
 
 def test_required_fields_are_reported(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     response = client.post("/admin/products/new?lang=en", data=new_product_form(client, name_zh=""))
     assert "This field is required." in response.get_data(as_text=True)
 
 
 def test_html_and_script_are_escaped_in_every_text_field(app):
-    make_users()
-    client = app.test_client()
-    login(client, "reviewer")
+    client = signed_in(app, "reviewer")
     attack = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     fields = (
         "name_en",
@@ -210,9 +201,7 @@ def _valid_code() -> str:
     ],
 )
 def test_website_must_be_http(app, website):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     response = post_form(
         client,
         "/admin/enterprises/new?lang=en",
@@ -229,9 +218,7 @@ def test_website_must_be_http(app, website):
 
 
 def test_enterprise_credit_code_is_checked(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     base = {
         "name_zh": "测试企业",
         "county_id": str(county("wenchang").id),

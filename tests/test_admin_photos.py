@@ -17,7 +17,7 @@ from app.models import AuditEntry, Product, ProductImage
 from app.models.listing import PublicationStatus
 from app.request_limits import FORM_OVERHEAD
 from app.services.audit import verify_chain
-from tests.admin_support import county, csrf_token, login, make_users, wenchang_listings
+from tests.admin_support import county, csrf_token, login, make_users, signed_in, wenchang_listings
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -103,9 +103,7 @@ def audit_actions(product_id: int) -> list[str]:
 
 
 def test_editor_uploads_a_jpeg_and_the_public_page_shows_it_after_publishing(app):
-    make_users()
-    editor = app.test_client()
-    login(editor, "editor_a")
+    editor = signed_in(app, "editor_a")
     product = new_draft(editor)
     photo = jpeg()
     response = upload(editor, product.id, photo)
@@ -151,9 +149,7 @@ def test_editor_uploads_a_jpeg_and_the_public_page_shows_it_after_publishing(app
     ],
 )
 def test_rejected_file_shows_a_message_and_writes_nothing(app, data, lang, message):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     product = new_draft(client)
     response = upload(client, product.id, data, lang=lang)
     assert response.status_code == 400
@@ -165,9 +161,7 @@ def test_rejected_file_shows_a_message_and_writes_nothing(app, data, lang, messa
 
 
 def test_alt_text_in_chinese_is_required(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     product = new_draft(client)
     response = upload(client, product.id, jpeg(), alt_zh="  ", lang="en")
     assert response.status_code == 400
@@ -176,9 +170,7 @@ def test_alt_text_in_chinese_is_required(app):
 
 
 def test_upload_over_the_request_limit_gets_a_friendly_413_page(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     product = new_draft(client)
     big = b"\xff\xd8\xff" + b"\x00" * (MAX_UPLOAD_BYTES + FORM_OVERHEAD + 10)
     for lang, text in (("en", "What was sent is too large"), ("zh", "发送的内容太大")):
@@ -189,9 +181,7 @@ def test_upload_over_the_request_limit_gets_a_friendly_413_page(app):
 
 
 def test_photo_between_15_mb_and_the_request_limit_is_refused_with_a_message(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     product = new_draft(client)
     response = upload(client, product.id, jpeg() + b"\x00" * (15 * 1024 * 1024), lang="en")
     assert response.status_code == 400
@@ -199,9 +189,7 @@ def test_photo_between_15_mb_and_the_request_limit_is_refused_with_a_message(app
 
 
 def test_editor_of_another_county_cannot_touch_the_photos(app):
-    make_users()
-    owner = app.test_client()
-    login(owner, "editor_a")
+    owner = signed_in(app, "editor_a")
     product = new_draft(owner)
     assert upload(owner, product.id, jpeg()).status_code == 302
     [image] = photos_of(product.id)
@@ -236,9 +224,7 @@ def test_editor_of_another_county_cannot_touch_the_photos(app):
 
 
 def test_reorder_cover_alt_and_remove(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     product = new_draft(client)
     for n, color in enumerate(((200, 0, 0), (0, 200, 0), (0, 0, 200))):
         assert (

@@ -16,6 +16,7 @@ from tests.admin_support import (
     login,
     make_users,
     post_form,
+    signed_in,
     wenchang_listings,
 )
 
@@ -181,9 +182,7 @@ def test_dashboard_shows_each_editor_only_their_counties_work(app):
 def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     from app.models import User
 
-    make_users()
-    admin = app.test_client()
-    login(admin, "admin")
+    admin = signed_in(app, "admin")
     response = post_form(
         admin,
         "/admin/users/new",
@@ -218,9 +217,7 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
 
 
 def test_account_form_errors_show_on_their_field(app):
-    make_users()
-    admin = app.test_client()
-    login(admin, "admin")
+    admin = signed_in(app, "admin")
     response = post_form(
         admin,
         "/admin/users/new?lang=en",

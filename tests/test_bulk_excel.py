@@ -19,13 +19,7 @@ from app.db import db
 from app.models import Enterprise, Product
 from app.models.enterprises import credit_code_check_char
 from app.services import bulk, spreadsheets
-from app.services.bulk import (
-    ImportRefused,
-    dry_run,
-    export_listings,
-    import_listings,
-    template,
-)
+from app.services.bulk import ImportRefused, dry_run, export_listings, import_listings, template
 from app.services.spreadsheets import read_table
 from tests.admin_support import csrf_token, login, make_users, provincial
 

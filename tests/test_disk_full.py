@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app import storage
 from app.db import db
 from app.models import AuditEntry, CounterfeitReport, ProductImage
-from tests.admin_support import login, make_users
+from tests.admin_support import login, make_users, signed_in
 from tests.sheet_files import csv_file, xlsx_file
 from tests.test_admin_bulk import NEW_ROWS
 from tests.test_admin_bulk import upload as upload_sheet
@@ -210,9 +210,7 @@ SHEET_POINTS = ("create", "first-write", "mid-write", "fsync", "rename", "second
 @pytest.mark.parametrize("error_number", ERRORS, ids=[errno.errorcode[e] for e in ERRORS])
 @pytest.mark.parametrize("point", SHEET_POINTS)
 def test_spreadsheet_upload_on_a_failing_disk(app, monkeypatch, sheet, error_number, point):
-    make_users()
-    client = app.test_client()
-    login(client, "reviewer")
+    client = signed_in(app, "reviewer")
     roots = [app.config["MEDIA_ROOT"], app.config["INSTANCE_DIR"]]
     (Path(app.config["INSTANCE_DIR"]) / "imports").mkdir(exist_ok=True)
     before, counts = _snapshot(*roots), _counts()

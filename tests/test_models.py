@@ -8,13 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
-from app.models import (
-    Authorization,
-    AuthorizationStatus,
-    Enterprise,
-    PartialDate,
-    Product,
-)
+from app.models import Authorization, AuthorizationStatus, Enterprise, PartialDate, Product
 from app.models.enterprises import credit_code_check_char, is_valid_credit_code
 from app.models.products import months_to_mask
 

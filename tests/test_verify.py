@@ -8,13 +8,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.db import db
-from app.models import (
-    Authorization,
-    CounterfeitReport,
-    County,
-    Product,
-    ReportStatus,
-)
+from app.models import Authorization, CounterfeitReport, County, Product, ReportStatus
 from app.request_limits import FORM_OVERHEAD
 from app.services import reports
 

@@ -1,6 +1,8 @@
 """Accounts of the back office (admins only: the guard checks): list, create, edit role,
 counties, active flag and password."""
 
+from collections.abc import Callable
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,27 +51,37 @@ def _chosen_counties(form) -> list[County]:
     return list(db.session.scalars(select(County).where(County.id.in_(ids)))) if ids else []
 
 
+def _saved(form: UserForm, change: Callable[[], object], done: str) -> bool:
+    """Run an account change and commit it, flashing `done`; an AccountError is rolled
+    back and shown on the field it names (False)."""
+    try:
+        change()
+    except accounts.AccountError as error:
+        db.session.rollback()
+        form[error.field].errors = [str(error)]
+        return False
+    db.session.commit()
+    flash(done, "info")
+    return True
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new():
     form = UserForm()
     form.setup(g.user)
-    if form.validate_on_submit():
-        try:
-            accounts.create_user(
-                form.email.data,
-                form.password.data or "",
-                Role(form.role.data),
-                _chosen_counties(form),
-                form.name.data or "",
-                actor=g.user,
-            )
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form[error.field].errors = [str(error)]
-        else:
-            db.session.commit()
-            flash(_("Account created."), "info")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and _saved(
+        form,
+        lambda: accounts.create_user(
+            form.email.data,
+            form.password.data or "",
+            Role(form.role.data),
+            _chosen_counties(form),
+            form.name.data or "",
+            actor=g.user,
+        ),
+        _("Account created."),
+    ):
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, person=None)
 
 
@@ -82,18 +94,18 @@ def user_edit(user_id: int):
     )
     form.setup(g.user)
     form.email.data = person.email  # the address is the login; it is not changed here
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            accounts.update_user(
-                person, Role(form.role.data), _chosen_counties(form), form.active.data, actor=g.user
-            )
-            if form.password.data:
-                accounts.set_password(person, form.password.data, actor=g.user)
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form[error.field].errors = [str(error)]
-        else:
-            db.session.commit()
-            flash(_("Account saved."), "info")
-            return redirect(url_for("admin.users"))
+
+    def change() -> None:
+        accounts.update_user(
+            person, Role(form.role.data), _chosen_counties(form), form.active.data, actor=g.user
+        )
+        if form.password.data:
+            accounts.set_password(person, form.password.data, actor=g.user)
+
+    if (
+        request.method == "POST"
+        and form.validate_on_submit()
+        and _saved(form, change, _("Account saved."))
+    ):
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, person=person)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 
-from app.admin import bp
+from app.admin import add_kind_route, bp, kind_endpoint
 from app.admin.fields import ActionForm
 from app.db import db
 from app.forms import BaseForm
@@ -61,7 +61,7 @@ def bulk_import(kind_key: str):
         except spreadsheets.BulkError as error:
             form.file.errors = [str(error.user_message)]
         else:
-            return redirect(url_for(f"admin.{_ep(kind_key)}_import_preview", token=token))
+            return redirect(url_for(f"admin.{kind_endpoint(kind_key)}_import_preview", token=token))
     if form.errors:
         status = 400
     return render_template("admin/import.html", kind=kind, form=form), status
@@ -70,7 +70,7 @@ def bulk_import(kind_key: str):
 def bulk_import_preview(kind_key: str, token: str):
     """GET: the dry run of the staged file. POST: import it, all rows or none."""
     kind = KINDS[kind_key]
-    start_again = redirect(url_for(f"admin.{_ep(kind_key)}_import"))
+    start_again = redirect(url_for(f"admin.{kind_endpoint(kind_key)}_import"))
     try:
         staged = imports.load(g.user, kind_key, token)
     except imports.StagedFileMissing:
@@ -90,7 +90,7 @@ def bulk_import_preview(kind_key: str, token: str):
         db.session.commit()
         imports.discard(token)
         flash(_summary(plan), "info")
-        return redirect(url_for(f"admin.{_ep(kind_key)}_list"))
+        return redirect(url_for(f"admin.{kind_endpoint(kind_key)}_list"))
     try:
         plan = imports.preview(g.user, staged)
     except spreadsheets.BulkError as error:
@@ -117,31 +117,13 @@ def _summary(plan: bulk.ImportPlan) -> str:
     )
 
 
-def _ep(kind_key: str) -> str:
-    return kind_key.replace("-", "_")
-
-
 def _register_bulk_routes() -> None:
+    both = ["GET", "POST"]
     for key in bulk.KINDS:
-        ep, defaults = _ep(key), {"kind_key": key}
-        bp.add_url_rule(
-            f"/{key}/template.{FMT}", f"{ep}_template", bulk_template, defaults=defaults
-        )
-        bp.add_url_rule(f"/{key}/export.{FMT}", f"{ep}_export", bulk_export, defaults=defaults)
-        bp.add_url_rule(
-            f"/{key}/import",
-            f"{ep}_import",
-            bulk_import,
-            defaults=defaults,
-            methods=["GET", "POST"],
-        )
-        bp.add_url_rule(
-            f"/{key}/import/<token>",
-            f"{ep}_import_preview",
-            bulk_import_preview,
-            defaults=defaults,
-            methods=["GET", "POST"],
-        )
+        add_kind_route(key, f"/template.{FMT}", "template", bulk_template)
+        add_kind_route(key, f"/export.{FMT}", "export", bulk_export)
+        add_kind_route(key, "/import", "import", bulk_import, methods=both)
+        add_kind_route(key, "/import/<token>", "import_preview", bulk_import_preview, methods=both)
 
 
 _register_bulk_routes()

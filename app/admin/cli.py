@@ -1,8 +1,10 @@
 """Command groups of the back office: `users` (create, set-password, disable) and
 `audit verify`."""
 
+import contextlib
 import functools
 import sys
+from collections.abc import Iterator
 
 import click
 from flask import current_app
@@ -63,6 +65,17 @@ def _password(given: str | None) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=TEXT)
 
 
+@contextlib.contextmanager
+def _account_change() -> Iterator[None]:
+    """Commit what the block changes; an AccountError becomes the command's error message
+    (exit status 1), with nothing committed."""
+    try:
+        yield
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+
+
 @users_cli.command("create")
 @click.option("--email", required=True, type=TEXT)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
@@ -78,13 +91,10 @@ def _password(given: str | None) -> str:
 @in_english
 def create_user(email, role, counties, name, password) -> None:
     """Create an account."""
-    try:
+    with _account_change():
         user = accounts.create_user(
             email, _password(password), Role(role), accounts.counties_by_slug(list(counties)), name
         )
-    except accounts.AccountError as error:
-        raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -95,11 +105,8 @@ def create_user(email, role, counties, name, password) -> None:
 def set_password(email, password) -> None:
     """Set a new password (signs out every session of the account)."""
     user = _user_or_exit(email)
-    try:
+    with _account_change():
         accounts.set_password(user, _password(password))
-    except accounts.AccountError as error:
-        raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Password set for {user.email}; its sessions were signed out.")
 
 

@@ -9,14 +9,7 @@ from wtforms import BooleanField, DateField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from app.admin import bp, printing
-from app.admin.fields import (
-    REQUIRED,
-    ActionForm,
-    MultiCheckbox,
-    limit,
-    slug_format,
-    text_field,
-)
+from app.admin.fields import REQUIRED, ActionForm, MultiCheckbox, limit, slug_format, text_field
 from app.db import db
 from app.errors import BadInput
 from app.forms import BaseForm
@@ -109,6 +102,18 @@ def expos_list():
     )
 
 
+def _audit(action: str, object_type: str, object_id: int, summary: str) -> None:
+    """Audit an action of the signed-in user, from this request's address."""
+    audit.record(
+        action,
+        g.user,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        ip=request.remote_addr or "",
+    )
+
+
 def _save_event(expo: ExpoEvent | None):
     """The event form: create (expo None) or change, audit, and back to the event's page."""
     form = EventForm(obj=expo)
@@ -121,13 +126,8 @@ def _save_event(expo: ExpoEvent | None):
                 expo = _event_or_404(expo.id)
             _show_error(form, error)
         else:
-            audit.record(
-                "expo_create" if expo is None else "expo_update",
-                g.user,
-                object_type="expo",
-                object_id=saved.id,
-                summary=saved.name_zh,
-                ip=request.remote_addr or "",
+            _audit(
+                "expo_create" if expo is None else "expo_update", "expo", saved.id, saved.name_zh
             )
             db.session.commit()
             if expo is None:
@@ -160,14 +160,7 @@ def expo_delete(event_id: int):
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("admin.expo_edit", event_id=event_id))
-    audit.record(
-        "expo_delete",
-        g.user,
-        object_type="expo",
-        object_id=expo_id,
-        summary=name,
-        ip=request.remote_addr or "",
-    )
+    _audit("expo_delete", "expo", expo_id, name)
     db.session.commit()
     flash(_("Event deleted."), "info")
     return redirect(url_for("admin.expos_list"))
@@ -209,13 +202,11 @@ def _save_booth(expo: ExpoEvent, booth: Booth | None):
             expo = _event_or_404(expo.id)
             _show_error(form, error)
         else:
-            audit.record(
+            _audit(
                 "booth_create" if booth is None else "booth_update",
-                g.user,
-                object_type="booth",
-                object_id=saved.id,
-                summary=f"{expo.name_zh} {saved.number}",
-                ip=request.remote_addr or "",
+                "booth",
+                saved.id,
+                f"{expo.name_zh} {saved.number}",
             )
             db.session.commit()
             flash(_("Booth saved."), "info")
@@ -242,14 +233,7 @@ def expo_booth_delete(event_id: int, booth_id: int):
     booth = _booth_or_404(expo, booth_id)
     summary = f"{expo.name_zh} {booth.number}"
     expos.delete_booth(booth)
-    audit.record(
-        "booth_delete",
-        g.user,
-        object_type="booth",
-        object_id=booth_id,
-        summary=summary,
-        ip=request.remote_addr or "",
-    )
+    _audit("booth_delete", "booth", booth_id, summary)
     db.session.commit()
     flash(_("Booth removed."), "info")
     return redirect(url_for("admin.expo_edit", event_id=expo.id))

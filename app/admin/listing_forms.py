@@ -41,20 +41,8 @@ from app.admin.fields import (
 from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
-from app.labels import (
-    AUTH_STATUS_LABELS,
-    BRAND_KIND_LABELS,
-    REGIME_LABELS,
-    SIGN_STATUS_LABELS,
-)
-from app.models import (
-    Brand,
-    Category,
-    County,
-    Enterprise,
-    GISign,
-    Product,
-)
+from app.labels import AUTH_STATUS_LABELS, BRAND_KIND_LABELS, REGIME_LABELS, SIGN_STATUS_LABELS
+from app.models import Brand, Category, County, Enterprise, GISign, Product
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.services import access
 from app.services.listings import AREA, KINDS
@@ -67,6 +55,12 @@ def text(model, name: str, required: bool = False, **kwargs):
     kind = next(k for k in KINDS.values() if k.model is model)
     field_class = TextAreaField if kind.field(name).widget == AREA else StringField
     return field_class(validators=text_validators(model, name, required), **kwargs)
+
+
+def bilingual(model, stem: str, required: bool = False):
+    """The Chinese and English text fields of a bilingual pair (`stem`_zh, `stem`_en), in
+    that order; only the Chinese one may be required (the catalogue's first language)."""
+    return text(model, f"{stem}_zh", required=required), text(model, f"{stem}_en")
 
 
 def web_address(_form, field) -> None:
@@ -194,18 +188,14 @@ class ProductForm(ListingForm):
             slug_format(),
         ],
     )
-    name_zh = text(Product, "name_zh", required=True)
-    name_en = text(Product, "name_en")
+    name_zh, name_en = bilingual(Product, "name", required=True)
     category_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
     county_ids = MultiCheckbox(coerce=int)
     province_wide = BooleanField()
     featured = BooleanField()
-    summary_zh = text(Product, "summary_zh")
-    summary_en = text(Product, "summary_en")
-    description_zh = text(Product, "description_zh")
-    description_en = text(Product, "description_en")
-    characteristics_zh = text(Product, "characteristics_zh")
-    characteristics_en = text(Product, "characteristics_en")
+    summary_zh, summary_en = bilingual(Product, "summary")
+    description_zh, description_en = bilingual(Product, "description")
+    characteristics_zh, characteristics_en = bilingual(Product, "characteristics")
     season_months = MultiCheckbox(coerce=int)
 
     def setup(self, user) -> None:
@@ -222,19 +212,15 @@ class SignForm(ListingForm):
     kind_key = "signs"
     product_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
     regime = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
-    official_name_zh = text(GISign, "official_name_zh", required=True)
-    official_name_en = text(GISign, "official_name_en")
+    official_name_zh, official_name_en = bilingual(GISign, "official_name", required=True)
     number = text(GISign, "number", filters=[reference_number])
     approval_year = optional_int(1980, 2100)
     approval_month = optional_int(1, 12)
     approval_day = optional_int(1, 31)
     approval_note = text(GISign, "approval_note")
-    issuing_body_zh = text(GISign, "issuing_body_zh")
-    issuing_body_en = text(GISign, "issuing_body_en")
-    holder_zh = text(GISign, "holder_zh")
-    holder_en = text(GISign, "holder_en")
-    protected_area_zh = text(GISign, "protected_area_zh")
-    protected_area_en = text(GISign, "protected_area_en")
+    issuing_body_zh, issuing_body_en = bilingual(GISign, "issuing_body")
+    holder_zh, holder_en = bilingual(GISign, "holder")
+    protected_area_zh, protected_area_en = bilingual(GISign, "protected_area")
     protected_county_ids = MultiCheckbox(coerce=int)
     standard = text(GISign, "standard")
     nice_classes = text(GISign, "nice_classes")
@@ -254,18 +240,13 @@ class SignForm(ListingForm):
 class BrandForm(ListingForm):
     kind_key = "brands"
     slug = ProductForm.slug
-    name_zh = text(Brand, "name_zh", required=True)
-    name_en = text(Brand, "name_en")
-    registration_number = StringField(
-        validators=[Optional(), Length(max=64, message=TOO_LONG)], filters=[reference_number]
-    )
+    name_zh, name_en = bilingual(Brand, "name", required=True)
+    registration_number = text(Brand, "registration_number", filters=[reference_number])
     nice_class = optional_int(1, 45)
     kind = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
     owner_id = SelectField(coerce=lambda v: int(v) if v not in (None, "", "None") else None)
-    holder_zh = text(Brand, "holder_zh")
-    holder_en = text(Brand, "holder_en")
-    description_zh = text(Brand, "description_zh")
-    description_en = text(Brand, "description_en")
+    holder_zh, holder_en = bilingual(Brand, "holder")
+    description_zh, description_en = bilingual(Brand, "description")
     product_ids = MultiCheckbox(coerce=int)
 
     def setup(self, user) -> None:
@@ -278,20 +259,17 @@ class BrandForm(ListingForm):
 class EnterpriseForm(ListingForm):
     kind_key = "enterprises"
     slug = ProductForm.slug
-    name_zh = text(Enterprise, "name_zh", required=True)
-    name_en = text(Enterprise, "name_en")
+    name_zh, name_en = bilingual(Enterprise, "name", required=True)
     credit_code = StringField(
         validators=[DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
         filters=[lambda v: normalize_credit_code(v) if v else v],
     )
     county_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
-    address_zh = text(Enterprise, "address_zh")
-    address_en = text(Enterprise, "address_en")
+    address_zh, address_en = bilingual(Enterprise, "address")
     phone = text(Enterprise, "phone")
     email = text(Enterprise, "email")
     website = StringField(validators=[Optional(), limit(Enterprise, "website"), web_address])
-    description_zh = text(Enterprise, "description_zh")
-    description_en = text(Enterprise, "description_en")
+    description_zh, description_en = bilingual(Enterprise, "description")
 
     def setup(self, user) -> None:
         super().setup(user)

@@ -9,7 +9,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import DateField, DecimalField
 
-from app.admin import bp
+from app.admin import add_kind_route, kind_endpoint
 from app.admin.fields import ActionForm
 from app.admin.listing_forms import FORMS, ReturnForm
 from app.db import db
@@ -72,7 +72,7 @@ def listing_new(kind_key: str):
         else:
             db.session.commit()
             flash(_("Saved as a draft."), "info")
-            return redirect(url_for(f"admin.{_ep(kind)}_edit", listing_id=obj.id))
+            return redirect(url_for(f"admin.{kind_endpoint(kind.key)}_edit", listing_id=obj.id))
     return render_template("admin/edit.html", kind=kind, form=form, obj=None)
 
 
@@ -99,7 +99,7 @@ def listing_edit(kind_key: str, listing_id: int):
                 flash(_("Saved. The changes stay private until a reviewer publishes them."), "info")
             else:
                 flash(_("Saved."), "info")
-            return redirect(url_for(f"admin.{_ep(kind)}_edit", listing_id=obj.id))
+            return redirect(url_for(f"admin.{kind_endpoint(kind.key)}_edit", listing_id=obj.id))
     return _edit_page(kind, obj, form, state)
 
 
@@ -155,7 +155,7 @@ def _attach(form, errors: dict) -> None:
 def _workflow_step(kind_key: str, listing_id: int, step: str):
     kind = _kind(kind_key)
     obj = _listing_or_404(kind, listing_id)
-    edit_url = url_for(f"admin.{_ep(kind)}_edit", listing_id=obj.id)
+    edit_url = url_for(f"admin.{kind_endpoint(kind.key)}_edit", listing_id=obj.id)
     form = ReturnForm() if step == "return" else ActionForm()
     if not form.validate_on_submit():
         flash(_("Say what needs to change."), "error")
@@ -188,32 +188,15 @@ STEP_MESSAGES = {
 }
 
 
-def _ep(kind) -> str:
-    return kind.key.replace("-", "_")
-
-
 def _register_listing_routes() -> None:
-    for key, kind in KINDS.items():
-        ep, defaults = _ep(kind), {"kind_key": key}
-        bp.add_url_rule(f"/{key}/", f"{ep}_list", listing_list, defaults=defaults)
-        bp.add_url_rule(
-            f"/{key}/new", f"{ep}_new", listing_new, defaults=defaults, methods=["GET", "POST"]
-        )
-        bp.add_url_rule(
-            f"/{key}/<int:listing_id>/edit",
-            f"{ep}_edit",
-            listing_edit,
-            defaults=defaults,
-            methods=["GET", "POST"],
-        )
+    both = ["GET", "POST"]
+    for key in KINDS:
+        add_kind_route(key, "/", "list", listing_list)
+        add_kind_route(key, "/new", "new", listing_new, methods=both)
+        add_kind_route(key, "/<int:listing_id>/edit", "edit", listing_edit, methods=both)
         for step in STEP_MESSAGES:
-            bp.add_url_rule(
-                f"/{key}/<int:listing_id>/{step}",
-                f"{ep}_{step}",
-                _workflow_step,
-                defaults={**defaults, "step": step},
-                methods=["POST"],
-            )
+            path = f"/<int:listing_id>/{step}"
+            add_kind_route(key, path, step, _workflow_step, methods=["POST"], step=step)
 
 
 _register_listing_routes()

@@ -109,15 +109,13 @@ def product_photo_alt(listing_id: int, image_id: int):
     if not form.validate_on_submit():
         flash(_("Describe the photo in Chinese (at most 300 characters)."), "error")
         return _back(product)
-    try:
-        product_photos.change_alt_text(g.user, product, image, form.alt_zh.data, form.alt_en.data)
-    except MediaError as error:
-        db.session.rollback()
-        flash(str(error.user_message), "error")
-    else:
-        db.session.commit()
-        flash(_("Photo description saved."), "info")
-    return _back(product)
+    return _change_photo(
+        product,
+        lambda: product_photos.change_alt_text(
+            g.user, product, image, form.alt_zh.data, form.alt_en.data
+        ),
+        _("Photo description saved."),
+    )
 
 
 @bp.route("/products/<int:listing_id>/photos/<int:image_id>/move", methods=["POST"])
@@ -128,14 +126,22 @@ def product_photo_move(listing_id: int, image_id: int):
     if not ActionForm().validate_on_submit() or step is None:
         flash(_("Choose whether to move the photo up or down."), "error")
         return _back(product)
+    return _change_photo(
+        product, lambda: product_photos.move(g.user, product, image, step), _("Photo order saved.")
+    )
+
+
+def _change_photo(product: Product, change: Callable[[], object], done: str) -> ResponseReturnValue:
+    """Run a photo change and commit it, saying `done`; a MediaError is rolled back and its
+    message shown instead. Back to the product's photos either way."""
     try:
-        product_photos.move(g.user, product, image, step)
+        change()
     except MediaError as error:
         db.session.rollback()
         flash(str(error.user_message), "error")
     else:
         db.session.commit()
-        flash(_("Photo order saved."), "info")
+        flash(done, "info")
     return _back(product)
 
 

@@ -22,13 +22,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from app import storage
-from app.media.pipeline import (
-    content_hash,
-    prepare,
-    remove_files,
-    rendition_widths,
-    write_prepared,
-)
+from app.media.pipeline import content_hash, prepare, remove_files, rendition_widths, write_prepared
 from app.models.media import RENDITION_WIDTHS
 from app.refusals import Refusal
 

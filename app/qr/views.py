@@ -6,15 +6,7 @@ import hashlib
 from datetime import date
 from typing import cast
 
-from flask import (
-    Flask,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.caching.routes import CachedRoute, WithExtra, cacheable, cached_response

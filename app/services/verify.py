@@ -9,11 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.db import db
 from app.models import Authorization, Enterprise, GISign, PublicationStatus
-from app.models.enterprises import (
-    CREDIT_CODE_ALPHABET,
-    is_valid_credit_code,
-    normalize_credit_code,
-)
+from app.models.enterprises import CREDIT_CODE_ALPHABET, is_valid_credit_code, normalize_credit_code
 from app.services.catalogue import published_authorizations
 from app.text_input import CodeKind, clean_text, normalize_code
 

@@ -2,22 +2,19 @@
 and submits it, a reviewer publishes it, and the public page shows it. Accessibility checked
 with axe."""
 
-import json
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.db import db
 from tests.admin_support import EMAILS, PASSWORD, make_users
 from tests.conftest import make_config
+from tests.e2e.support import assert_no_serious_axe_violations, serving
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -28,12 +25,8 @@ def admin_server(database_factory, media_root, tmp_path_factory):
     with app.app_context():
         make_users()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as base_url:
+        yield base_url
 
 
 def sign_in(browser, base, who, lang="zh", viewport=DESKTOP, **options):
@@ -145,17 +138,7 @@ def test_admin_pages_have_no_serious_accessibility_violations(
         assert page.locator(".photo-list img").count() >= 1
     else:
         page.goto(admin_server + path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    name = "admin-" + path.strip("/").replace("/", "_").replace("?", "_")
-    (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
-    assert serious == [], json.dumps(
-        [
-            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
-            for v in serious
-        ],
-        ensure_ascii=False,
-        indent=1,
+    assert_no_serious_axe_violations(
+        page, artifacts, "admin-" + path.strip("/").replace("/", "_").replace("?", "_")
     )
     page.context.close()

@@ -1,12 +1,9 @@
 """The QR back-office screens in Chromium: the scan dashboard draws its SVG charts under the
 real CSP (no script), the label sheet decodes, and the screens pass axe."""
 
-import json
-import threading
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.db import db
@@ -15,7 +12,8 @@ from app.models.qr import ScanKind
 from app.services import catalogue, codes, reports, scans
 from tests.admin_support import jpeg_bytes, make_users
 from tests.conftest import make_config
-from tests.e2e.test_admin_flow import AXE, sign_in
+from tests.e2e.support import assert_no_serious_axe_violations, serving
+from tests.e2e.test_admin_flow import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -47,12 +45,8 @@ def qr_admin_server(database_factory, media_root, tmp_path_factory):
         db.session.commit()
         report_id = report.id
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}", report_id
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as base_url:
+        yield base_url, report_id
 
 
 def test_scan_dashboard_draws_svg_charts_without_script(browser, qr_admin_server, artifacts):
@@ -98,18 +92,10 @@ def test_qr_admin_screens_have_no_serious_accessibility_violations(
     base, report_id = qr_admin_server
     page = sign_in(browser, base, "admin", lang="en", bypass_csp=True)
     page.goto(base + path.format(report=report_id))
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    name = "admin-" + path.strip("/").replace("/", "_").replace("?", "_").format(report="r")
-    (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
-    assert serious == [], json.dumps(
-        [
-            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
-            for v in serious
-        ],
-        ensure_ascii=False,
-        indent=1,
+    assert_no_serious_axe_violations(
+        page,
+        artifacts,
+        "admin-" + path.strip("/").replace("/", "_").replace("?", "_").format(report="r"),
     )
     page.context.close()
 

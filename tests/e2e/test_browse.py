@@ -1,15 +1,14 @@
 """The consumer's journey in a real browser: home -> county -> product, both languages,
 phone and desktop; accessibility checked with axe-core; no request leaves the machine."""
 
-import json
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.e2e.support import assert_no_serious_axe_violations
+
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -95,17 +94,7 @@ def test_search_box_works_without_javascript(browser, live_server):
 def test_no_serious_accessibility_violations(browser, live_server, artifacts, path):
     page = new_page(browser, DESKTOP, "en", bypass_csp=True)  # axe is injected inline
     page.goto(live_server + path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    name = path.strip("/").replace("/", "_").replace("?", "_") or "home"
-    (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
-    assert serious == [], json.dumps(
-        [
-            {"id": v["id"], "help": v["help"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
-            for v in serious
-        ],
-        ensure_ascii=False,
-        indent=1,
+    assert_no_serious_axe_violations(
+        page, artifacts, path.strip("/").replace("/", "_").replace("?", "_") or "home"
     )
     page.context.close()
