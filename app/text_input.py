@@ -52,12 +52,26 @@ _DASHES = dict.fromkeys(
 _DASH_RUN = re.compile(r"-{2,}")
 # Quotes around a pasted code, and sentence punctuation after it; brackets only when
 # unmatched ("(ABCD1234)" loses both, "〔2023〕12号" keeps its year).
-_QUOTES_BEFORE = "\"'“‘「『《〈<"
-_AFTER = "\"'”’」』》〉>.,;:!?。，；：！？、…/\\"
+_QUOTES_BEFORE = "\"'“‘„‚«‹「『《〈〝<"
+_AFTER = "\"'”’»›」』》〉〞〟>.,;:!?。，；：！？、…/\\"
 _BRACKETS = {"(": ")", "[": "]", "【": "】", "〔": "〕", "〖": "〗", "{": "}"}
 _CLOSERS = {close: open_ for open_, close in _BRACKETS.items()}
 # GB/T 9704-2012 writes the year of a document number in 〔〕; people type [], 【】 or ().
 _BRACKETED_YEAR = re.compile(r"[\[【〖(（〔]\s*(\d{4})\s*[\]】〗)）〕]")
+# A label pasted with the code ("统一社会信用代码：", "Credit code:", "授权编号∶"): everything
+# up to the last colon (after NFKC, full-width and small colons are ":"; U+2236 RATIO is what
+# some Chinese fonts and IMEs give). No code here contains a colon, so what precedes one is
+# never part of the code.
+_LABEL_BY_COLON = re.compile(r"^.*[:\u2236\ua789]")
+# "No. 123", "Nr.123", "#123", "№ 123" (NFKC makes № "No"): a number sign before the code.
+# Only with its dot or as "#" or "№" (normalize_code writes № as "No."): "NO12345X" may
+# itself be a short code (O reads as 0).
+_NUMBER_SIGN = re.compile(r"^(?:(?:no|nr|n°|nº)\s*\.|#)\s*", re.IGNORECASE)
+# In reference numbers, a run of separators between two ASCII letters or digits is the
+# number's hyphen: "DEMO AUTH 2023 001", "DEMO_AUTH_2023_001", "demo.auth.2023.001",
+# "DEMO / AUTH - 2023" all mean DEMO-AUTH-2023-…, as printed. Between Chinese characters and
+# digits ("第 31363028 号") spaces mean nothing and are dropped.
+_REFERENCE_SEPARATORS = re.compile(r"(?<=[0-9A-Za-z])[\s_./\\·・•-]+(?=[0-9A-Za-z])")
 
 
 class CodeKind(enum.Enum):
@@ -100,23 +114,56 @@ def strip_wrapping(text: str) -> str:
             text = text[1:]
         if text and text[-1] in _CLOSERS and _CLOSERS[text[-1]] not in text:
             text = text[:-1]
-        if text.endswith(")") and text.startswith("(") and text.count("(") == 1:
+        # Matched brackets around the whole code: "(ABCD1234)", "【DEMO-AUTH-2023-001】"; not
+        # "〔2023〕12号" (a year inside) nor "(a)(b)".
+        opener = text[:1]
+        if opener in _BRACKETS and text.endswith(_BRACKETS[opener]) and text.count(opener) == 1:
             text = text[1:-1]
         if text == before:
             return text
 
 
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit (General_Category Nd: Arabic-Indic ٣, Persian ۳,
+    Devanagari ३, Thai ๓, Bengali ৩ …) as its ASCII digit; NFKC alone leaves these."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(char)) if _is_foreign_digit(char) else char for char in text
+    )
+
+
+def _is_foreign_digit(char: str) -> bool:
+    return not char.isascii() and unicodedata.decimal(char, None) is not None
+
+
+def strip_label(text: str) -> str:
+    """`text` without a pasted label before the code: anything up to the last colon
+    ("统一社会信用代码：9146…", "Credit code: 9146…") or a number sign ("No. 123", "#123").
+    Text with nothing after the label is returned as it was (the label was the text)."""
+    for label in (_LABEL_BY_COLON, _NUMBER_SIGN):
+        rest = label.sub("", text, count=1)
+        if rest.strip():
+            text = strip_wrapping(rest)
+    return text
+
+
 def normalize_code(raw: str | None, kind: CodeKind) -> str:
-    """The canonical form of a code as typed, pasted or scanned: clean_text, wrapping
-    punctuation stripped, every dash form -> "-" (runs of dashes -> one), all whitespace
-    dropped, upper case (every code here is case-free). Credit codes and short codes have
-    no separators, so their dashes go too; reference numbers keep one "-" and write a
-    bracketed year as 〔2023〕 (GB/T 9704-2012). Check characters are not checked here (see
-    app/models/enterprises.py and app/services/codes.py)."""
-    text = unify_dashes(clean_text(raw))
+    """The canonical form of a code as typed, pasted or scanned: clean_text, a leading
+    label and wrapping punctuation stripped (strip_label, strip_wrapping), every decimal
+    digit as ASCII, every dash form -> "-" (runs of dashes -> one), all whitespace dropped,
+    upper case (every code here is case-free). Credit codes and short codes have no
+    separators, so their dashes go too; reference numbers keep one "-" for every separator
+    typed between letters and digits (spaces, underscores, dots, slashes; see
+    _REFERENCE_SEPARATORS) and write a bracketed year as 〔2023〕 (GB/T 9704-2012). Check
+    characters are not checked here (see app/models/enterprises.py and
+    app/services/codes.py)."""
+    text = unify_dashes(ascii_digits(clean_text((raw or "").replace("\u2116", "No."))))
+    text = strip_label(strip_wrapping(text))
     if kind is CodeKind.REFERENCE:
         text = _BRACKETED_YEAR.sub(r"〔\1〕", text)
-    text = "".join(strip_wrapping(text).split()).upper()
+        text = _REFERENCE_SEPARATORS.sub("-", text)
+    text = "".join(text.split()).upper()
     if kind is CodeKind.REFERENCE:
         return _DASH_RUN.sub("-", text).strip("-")
     return text.replace("-", "")

@@ -279,3 +279,193 @@ def test_demo_data_is_what_the_tests_assume(app_ctx):
         select(Authorization).where(Authorization.number == DEMO_AUTH_NUMBER)
     )
     assert number is not None and number.auth_status == "valid"
+
+
+# --- break-test variants: separators, pasted labels, other scripts' digits, short codes -------
+
+
+def digits_in(text: str, zero: int) -> str:
+    """`text` with its ASCII digits written in the script whose zero is U+`zero`."""
+    return "".join(chr(zero + int(c)) if c.isdigit() else c for c in text)
+
+
+# How an authorization number arrives with other separators, a label or quotes around it.
+AUTH_NUMBER_SEPARATED = {
+    "spaces": "DEMO AUTH 2023 001",
+    "underscores": "DEMO_AUTH_2023_001",
+    "dots, lower case": "demo.auth.2023.001",
+    "slashes": "DEMO/AUTH/2023/001",
+    "backslashes": "DEMO\\AUTH\\2023\\001",
+    "mixed separators": "DEMO AUTH_2023.001",
+    "separator runs": "DEMO _ AUTH / 2023 - 001",
+    "ideographic spaces": "DEMO\u3000AUTH\u30002023\u3000001",
+    "middle dots": "DEMO·AUTH·2023·001",
+    "full-width underscores": "DEMO＿AUTH＿2023＿001",
+    "full-width full stops": "ＤＥＭＯ．ＡＵＴＨ．２０２３．００１",
+    "Chinese label, full-width colon": "授权编号：DEMO-AUTH-2023-001",
+    "Chinese label, ASCII colon, spaces": "授权编号: DEMO AUTH 2023 001",
+    "English label": "Authorization number: DEMO-AUTH-2023-001",
+    "No. prefix": "No. DEMO-AUTH-2023-001",
+    "No. prefix, no space": "No.DEMO-AUTH-2023-001",
+    "numero sign": "№ DEMO-AUTH-2023-001",
+    "hash sign": "#DEMO-AUTH-2023-001",
+    "label then corner brackets": "授权编号：「DEMO-AUTH-2023-001」",
+    "book title marks": "《DEMO-AUTH-2023-001》",
+    "curly quotes and spaces": "“DEMO AUTH 2023 001”",
+    "lenticular brackets": "【DEMO-AUTH-2023-001】",
+    "label in brackets": "【授权编号】：DEMO-AUTH-2023-001",
+    "ratio sign as colon": "授权编号∶DEMO-AUTH-2023-001",
+    "guillemets": "«DEMO-AUTH-2023-001»",
+    "Arabic-Indic digits": digits_in("DEMO-AUTH-2023-001", 0x0660),
+}
+
+# How a credit code arrives with a label, quotes or another script's digits.
+CREDIT_CODE_LABELLED = {
+    "统一社会信用代码： full-width colon": "统一社会信用代码：{}",
+    "信用代码: ASCII colon": "信用代码:{}",
+    "English label": "Credit code: {}",
+    "English label, USCC": "USCC: {}",
+    "label and grouped": "统一社会信用代码： {g}",
+    "label, then quotes": "统一社会信用代码：“{}”",
+    "whole paste in corner brackets": "「统一社会信用代码：{}」",
+    "book title marks": "《{}》",
+    "white corner brackets": "『{}』",
+    "No. prefix": "No. {}",
+    "label ending in full-width colon and a space": "代码： {}",
+    "two labels": "企业信息：统一社会信用代码：{}",
+    "Arabic-Indic digits": "{arabic}",
+    "Persian digits": "{persian}",
+    "Devanagari digits": "{devanagari}",
+    "Bengali digits": "{bengali}",
+    "Thai digits": "{thai}",
+    "mathematical bold digits": "{math}",
+    "Arabic-Indic with RTL mark and label": "信用代码：\u200f{arabic}",
+}
+
+
+def _labelled_credit_code(template: str) -> str:
+    code = DEMO_CREDIT_CODE
+    return template.format(
+        code,
+        g=grouped(code, " "),
+        arabic=digits_in(code, 0x0660),
+        persian=digits_in(code, 0x06F0),
+        devanagari=digits_in(code, 0x0966),
+        bengali=digits_in(code, 0x09E6),
+        thai=digits_in(code, 0x0E50),
+        math=digits_in(code, 0x1D7CE),
+    )
+
+
+@pytest.mark.parametrize("variant", list(AUTH_NUMBER_SEPARATED))
+def test_authorization_numbers_with_any_separator_label_or_quotes_verify(client, variant):
+    typed = AUTH_NUMBER_SEPARATED[variant]
+    assert normalize_code(typed, CodeKind.REFERENCE) == DEMO_AUTH_NUMBER
+    page = verify_page(client, typed)
+    assert "Authorised" in page and DEMO_AUTH_NUMBER in page, variant
+
+
+@pytest.mark.parametrize("variant", list(CREDIT_CODE_LABELLED))
+def test_credit_codes_with_a_pasted_label_or_other_digits_verify(client, variant):
+    typed = _labelled_credit_code(CREDIT_CODE_LABELLED[variant])
+    assert normalize_code(typed, CodeKind.CREDIT_CODE) == DEMO_CREDIT_CODE
+    page = verify_page(client, typed)
+    assert "Authorised" in page and DEMO_CREDIT_CODE in page, variant
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "DEMO-AUTH-2023-002",  # a label never makes another number match
+        "授权编号：DEMO AUTH 2023 002",
+        "DEMO AUTH 2023 00",
+        "DEMO AUTH 2023 0011",
+        "授权编号：",  # a label alone is not a code
+        "Credit code:",
+        "统一社会信用代码：91469005000000019",  # 17 characters
+    ],
+)
+def test_separators_and_labels_never_match_another_number(client, typed):
+    page = verify_page(client, typed)
+    assert "Authorised" not in page
+
+
+def test_every_unicode_decimal_digit_reads_as_its_ascii_digit():
+    for cp in range(sys.maxunicode + 1):
+        char = chr(cp)
+        value = unicodedata.decimal(char, None)
+        if value is not None:
+            assert normalize_code(f"A{char}", CodeKind.SHORT_CODE) == f"A{value}", hex(cp)
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("第 31363028 号", "第31363028号"),  # spaces between Chinese and digits mean nothing
+        ("琼地标 [2023] 12号", "琼地标〔2023〕12号"),
+        ("DEMO-TM-0001", "DEMO-TM-0001"),
+        ("demo tm 0001", "DEMO-TM-0001"),
+        ("商标注册号：第 31363028 号", "第31363028号"),
+        ("No. 31363028", "31363028"),
+    ],
+)
+def test_reference_separators_become_the_printed_hyphen_only_between_letters_and_digits(
+    typed, expected
+):
+    assert normalize_code(typed, CodeKind.REFERENCE) == expected
+
+
+def _a_published_short_code() -> str:
+    from app.models import Product
+
+    product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
+    return codes.code_for(product)
+
+
+# How a printed short code C (8 characters, the last its check character) is typed.
+SHORT_CODE_TYPED = {
+    "as printed": lambda c: c,
+    "lower case": str.lower,
+    "hyphen in the middle": lambda c: c[:4] + "-" + c[4:],
+    "space in the middle": lambda c: c[:4] + " " + c[4:],
+    "without its check character": lambda c: c[:7],
+    "without check, lower, hyphen": lambda c: (c[:3] + "-" + c[3:7]).lower(),
+    "full-width": lambda c: "".join(chr(ord(x) + 0xFEE0) for x in c),
+    "with a label": lambda c: "Code: " + c,
+    "in corner brackets": lambda c: "「" + c + "」",
+    "O for 0, L for 1 (Crockford)": lambda c: c.replace("0", "O").replace("1", "l"),
+}
+
+
+@pytest.mark.parametrize("variant", list(SHORT_CODE_TYPED))
+@pytest.mark.parametrize("where", ["/verify?code=", "/search?q="])
+def test_a_printed_short_code_typed_anywhere_leads_to_its_passport(app_ctx, client, variant, where):
+    from urllib.parse import quote
+
+    code = _a_published_short_code()
+    response = client.get(where + quote(SHORT_CODE_TYPED[variant](code)))
+    assert response.status_code == 302, variant
+    assert response.headers["Location"] == f"/q/{code}"  # relative: never from Host
+
+
+@pytest.mark.parametrize("where", ["/verify?code=", "/search?q="])
+def test_short_code_redirect_never_uses_the_host_header(app_ctx, app, client, where):
+    code = _a_published_short_code()
+    response = client.get(where + code, headers={"X-Forwarded-Host": "evil.example"})
+    assert response.headers["Location"] == f"/q/{code}"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c[:7] + codes.ALPHABET[(codes.ALPHABET.index(c[7]) + 1) % 32],  # wrong check
+        lambda c: c[:6],  # too short to tell
+        lambda c: c + "X",  # too long
+        lambda c: c[1:],  # 7 characters that are not its body
+    ],
+)
+def test_what_is_not_a_known_short_code_is_searched_or_verified_as_before(app_ctx, client, mangle):
+    typed = mangle(_a_published_short_code())
+    assert codes.printed_code(typed) is None or codes.printed_code(typed) == typed
+    assert client.get("/verify", query_string={"code": typed}).status_code == 200
+    assert client.get("/search", query_string={"q": typed}).status_code == 200

@@ -267,7 +267,7 @@ def test_allowed_edits_grow_with_length(word, length, edits):
 
 
 def test_single_syllables_and_initials_are_never_corrections(search_app):
-    vocabulary = spelling._spelling_vocabulary(lifecycle.get_store().searcher().reader())
+    vocabulary, _pinyin = spelling._spelling_vocabulary(lifecycle.get_store().searcher().reader())
     assert vocabulary and "li" not in vocabulary and "wcj" not in vocabulary
     assert not any(w in text.pinyin_syllables() for w in vocabulary)
     assert spelling.correction_for("lime", vocabulary) is None
@@ -559,3 +559,157 @@ def test_a_reference_number_with_any_dash_finds_what_the_ascii_one_finds(search_
     forms as /verify does."""
     wanted = keys("DEMO-TM-0001")
     assert wanted and keys(f"DEMO{dash}TM{dash}0001") == wanted
+
+
+# --- break-test variants: one-character heads, suffixes without a base, English spellings -----
+
+# (a form or part of an animal or product named by one character, products it must find)
+HEAD_FORMS = [
+    ("鸡肉", {"wenchang-chicken", "danzhou-chicken"}),
+    ("鸭肉", {"jiazi-mallard"}),
+    ("鸡蛋", {"wenchang-chicken"}),
+    ("鸡汤", {"danzhou-chicken"}),
+    ("鹅肉", {"chengmai-bailian-goose"}),
+    ("羊肉", {"wanning-dongshan-goat", "shishan-yong-goat"}),
+    ("猪肉", {"dingan-black-pig", "tunchang-black-pig"}),
+    ("鸭蛋", {"jiazi-mallard"}),
+    ("蟹肉", {"hele-crab"}),
+    ("鸡翅", {"wenchang-chicken"}),
+    ("猪蹄", {"wuzhishan-wujiao-pig"}),
+    ("羊排", {"wanning-dongshan-goat"}),
+    ("鹅蛋", {"chengmai-bailian-goose"}),
+    ("鸭血", {"jiazi-mallard"}),
+    ("蟹黄", {"hele-crab"}),
+    ("海南鸡蛋", {"wenchang-chicken"}),
+    ("鷄肉", {"wenchang-chicken"}),  # traditional 鷄
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), HEAD_FORMS)
+def test_a_form_of_a_one_character_head_finds_its_products(search_app, query, expected):
+    found = slugs(query)
+    assert expected <= set(found), found
+
+
+@pytest.mark.parametrize(
+    ("query", "exact", "part"),
+    [
+        ("文昌鸡", "wenchang-chicken", "鸡肉"),
+        ("定安黑猪", "dingan-black-pig", "猪肉"),
+        ("万宁东山羊", "wanning-dongshan-goat", "羊肉"),
+        ("澄迈白莲鹅", "chengmai-bailian-goose", "鹅肉"),
+    ],
+)
+def test_head_matches_rank_below_exact_names(search_app, query, exact, part):
+    assert service.search(query, SearchFilters(), 1, 1).hits[0].obj.slug == exact
+    assert exact in slugs(part)
+
+
+# A form or part (干, 汁, 酱, 粉, juice, chips) after a base the catalogue does not have, or a
+# word whose first character merely ends a product name (榴 of 番石榴, 果 of 芒果): nothing,
+# and the related places, never unrelated products found by the suffix alone.
+SUFFIX_WITHOUT_BASE = [
+    "菠萝干",
+    "苹果干",
+    "苹果汁",
+    "菠萝汁",
+    "葡萄汁",
+    "草莓酱",
+    "牛肉干",
+    "榴莲干",
+    "苹果粉",
+    "苹果 汁",
+    "菠萝 干",
+    "榴莲",
+    "苹果",
+    "pineapple juice",
+    "durian chips",
+    "strawberry jam",
+]
+
+
+@pytest.mark.parametrize("query", SUFFIX_WITHOUT_BASE)
+def test_a_suffix_without_a_catalogue_base_finds_nothing(search_app, query):
+    assert slugs(query) == []
+    html = search_app.test_client().get("/search", query_string={"q": query}).get_data(True)
+    assert 'class="result-title"' not in html
+    assert "/counties/" in html and "/categories/" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "head"),
+    [("芒果汁", "芒"), ("芒果干", "芒"), ("mango juice", "芒"), ("咖啡粉", "咖"), ("椰子汁", "椰")],
+)
+def test_a_suffix_with_a_base_finds_only_the_base(search_app, query, head):
+    from app.search.fallback import label_of
+
+    results = service.search(query, SearchFilters(), 1, 100)
+    assert results.hits
+    for hit in results.hits:
+        name = label_of(hit.key.kind, hit.obj)["zh"]
+        assert head in name, (query, name)
+
+
+# English spellings of lychee are synonyms (seed/synonyms.yaml), found as typed.
+@pytest.mark.parametrize("word", ["lichi", "litchi", "lichee", "lychee", "leechee", "litchis"])
+def test_english_spellings_of_lychee_find_lychees_uncorrected(search_app, word):
+    results = service.search(word, SearchFilters(), 1, 24)
+    assert results.suggestion is None and not results.corrected
+    assert "lingshui-lychee" in slugs(word)
+
+
+# English words one or two letters from a place's pinyin: never "corrected" into pinyin.
+NOT_INTO_PINYIN = [
+    "lichi",
+    "warning",
+    "winning",
+    "wanting",
+    "sonya",
+    "helen",
+    "hole",
+    "haiku",
+    "lingo",
+    "boating",
+    "bating",
+    "batting",
+    "jazz",
+    "yellow",
+    "tango",
+    "landing",
+    "washing",
+    "dancing",
+    "sanded",
+    "hiking",
+    "lizzie",
+]
+
+
+@pytest.mark.parametrize("word", NOT_INTO_PINYIN)
+def test_english_words_are_never_corrected_into_pinyin(search_app, word):
+    reader = lifecycle.get_store().searcher().reader()
+    results = service.search(word, SearchFilters(), 1, 24)
+    suggested = (results.suggestion or "").split()
+    assert not any(("pinyin", w) in reader for w in suggested), results.suggestion
+
+
+# Pinyin typed with the slips of typing or the fuzzy syllables of an input method.
+PINYIN_SLIPS = [
+    ("wannign", "wanning"),  # letters swapped
+    ("wenchanh", "wenchang"),  # neighbouring key
+    ("wenchangg", "wenchang"),  # doubled
+    ("danzou", "danzhou"),  # zh typed z
+    ("qiongzhng", "qiongzhong"),  # letter dropped
+    ("lingsui", "lingshui"),  # sh typed s
+    ("wenzhang", "wenchang"),  # ch typed zh: not an input-method fuzzy pair
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), PINYIN_SLIPS)
+def test_pinyin_typing_slips_are_corrected(search_app, typed, meant):
+    reader = lifecycle.get_store().searcher().reader()
+    vocabulary, pinyin = spelling._spelling_vocabulary(reader)
+    found = spelling.correction_for(typed, vocabulary, pinyin)
+    if typed == "wenzhang":
+        assert found != meant
+    else:
+        assert found == meant

@@ -17,6 +17,9 @@ from app.services import verify as verification
 def verify():
     raw = request.args.get("code")
     verdict = verification.verify(raw, catalogue.local_today()) if raw is not None else None
+    if verdict is not None and verdict.short_code is not None:
+        # A relative Location on this site, as /q/ itself redirects (never from Host).
+        return redirect(url_for("qr.landing", token=verdict.short_code))
     response = current_app.make_response(
         render_template("qr/verify.html", verdict=verdict, today=catalogue.local_today())
     )

@@ -55,7 +55,7 @@ def highlight_terms(query: str, known: Synonyms | None = None, reader=None) -> H
                     # 走地鸡) would mark every word that has it; one typed alone counts.
                     chinese.add(word)
             if reader is not None and all(text.is_cjk(ch) for ch in piece):
-                chinese.update(catalogue_parts(piece, reader))
+                chinese.update(catalogue_parts(piece, reader, known))
             if _pinyin_like(piece, syllables):
                 pinyin.add(piece)
         compact = "".join(phrase.split())

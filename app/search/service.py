@@ -6,7 +6,7 @@ instead (fallback)."""
 from dataclasses import dataclass
 
 from whoosh import collectors
-from whoosh.query import And, NullQuery, Or, Query, Term
+from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
 from whoosh.searching import ResultsPage
 
 from app.search import documents, fallback, highlight, lifecycle, spelling, text
@@ -16,7 +16,7 @@ from app.search.facets import MatchRecordingCollector
 from app.search.results import FACETS, FacetValue, Hit, SearchFilters, SearchResults, Suggestion
 from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
-from app.search.words import analyze, catalogue_parts
+from app.search.words import analyze, catalogue_parts, names_something
 
 FACET_FIELDS = {
     "kind": "kind",
@@ -62,9 +62,10 @@ def _word_clause(word: str, factor: float = 1.0) -> Query:
 def _piece_clause(
     piece: str, strict: bool, factor: float = 1.0, reader=None, synonyms: Synonyms | None = None
 ) -> Query | None:
-    """One space-separated piece of the query: every word (strict) or any word (loose),
-    each word also matching its synonyms; an all-Chinese piece also matches, with a lower
-    weight, the catalogue words it starts with (咖啡粉 -> 咖啡)."""
+    """One space-separated piece of the query: every word (strict) or any word that names
+    something in the catalogue (loose, see _loose), each word also matching its synonyms;
+    an all-Chinese piece also matches, with a lower weight, the catalogue words it is made
+    of (咖啡粉 -> 咖啡, 鸡肉 -> 鸡)."""
     words = analyze(piece)
     alternatives_per_word = []
     for word in words:
@@ -73,6 +74,7 @@ def _piece_clause(
         if others:
             clause = Or([clause, *(_phrase_clause(o, factor * SYNONYM_FACTOR) for o in others)])
         alternatives_per_word.append(clause)
+    bases = [reader is None or names_something(w, reader, synonyms) for w in words]
     if piece.isascii() and piece.isalnum():
         alternatives_per_word = [
             Or(
@@ -83,17 +85,41 @@ def _piece_clause(
                 ]
             )
         ]
+        bases = [
+            any(bases) or ("pinyin", piece) in reader or ("refs", piece) in reader
+            if reader is not None
+            else True
+        ]
     if not alternatives_per_word:
         return None
-    clause = And(alternatives_per_word) if strict else Or(alternatives_per_word)
+    matched: Query | None = (
+        And(alternatives_per_word) if strict else _loose(alternatives_per_word, bases)
+    )
     extra = []
     if synonyms and len(words) > 1:
         extra += [_phrase_clause(o, factor * SYNONYM_FACTOR) for o in synonyms.of(piece)]
     if reader is not None and all(text.is_cjk(ch) for ch in piece):
-        parts = catalogue_parts(piece, reader)
+        parts = catalogue_parts(piece, reader, synonyms)
         if parts:
             extra.append(And([_word_clause(p, factor * PART_FACTOR) for p in parts]))
-    return Or([clause, *extra]) if extra else clause
+    if matched is None:
+        return Or(extra) if extra else None
+    return Or([matched, *extra]) if extra else matched
+
+
+def _loose(alternatives: list[Query], bases: list[bool]) -> Query | None:
+    """The loose retry's reading of a piece's words: any word that names something in the
+    catalogue (words.names_something), the others only adding to the score of what such
+    a word found. A form, part or description word alone (干 of 菠萝干, 果汁 of 苹果汁,
+    juice of "apple juice") would list unrelated products; with no base the piece finds
+    nothing, and the page shows related places instead."""
+    required = [clause for clause, base in zip(alternatives, bases, strict=True) if base]
+    optional = [clause for clause, base in zip(alternatives, bases, strict=True) if not base]
+    if not required:
+        return None
+    if not optional:
+        return Or(required)
+    return AndMaybe(Or(required), Or(optional))
 
 
 def _phrase_clause(phrase: str, factor: float) -> Query:
@@ -206,7 +232,7 @@ def index_search(
 
     hits = run(query)
     if hits.total == 0:
-        results.suggestion = spelling.did_you_mean(searcher, query)
+        results.suggestion = spelling.did_you_mean(searcher, query, known)
         if results.suggestion:
             hits = run(results.suggestion)
             results.corrected = hits.total > 0

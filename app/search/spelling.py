@@ -1,27 +1,56 @@
 """Did you mean: a spelling correction for a query that found nothing, from the Latin words
-(English and pinyin) of the catalogue's names."""
+(English and pinyin) of the catalogue's names and of the synonym table."""
 
+import functools
 from collections import Counter
 
 from app.search import text
+from app.search.synonyms import Synonyms
+from app.search.words import analyze
+
+# QWERTY neighbours: the one substitution a pinyin typist's finger makes (wenchanh for
+# wenchang). Other substitutions are how an English word differs from a pinyin one
+# (warning/wanning, sonya/sanya, hole/hele, lichi/lizhi), never a typing slip.
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYS = {
+    char: (row, col + row / 2) for row, keys in enumerate(_ROWS) for col, char in enumerate(keys)
+}
+_NEIGHBOURS = {
+    char: {
+        other
+        for other, (other_row, other_x) in _KEYS.items()
+        if other != char and abs(other_row - row) <= 1 and abs(other_x - x) <= 1
+    }
+    for char, (row, x) in _KEYS.items()
+}
 
 
-def did_you_mean(searcher, query: str) -> str | None:
+def did_you_mean(searcher, query: str, synonyms: Synonyms | None = None) -> str | None:
     """A spelling correction for a query that found nothing, or None: each misspelt
     English or pinyin word is replaced by the closest catalogue word (English words of
-    names, pinyin of names) when that word is close (see correction_for). Asked only when
-    nothing matched: it reads the whole spelling dictionary."""
-    vocabulary = _spelling_vocabulary(searcher.reader())
+    names and of synonym terms, pinyin of names) when that word is close (see
+    correction_for). A word the index has anywhere (a description's) is no misspelling.
+    Asked only when nothing matched: it reads the whole spelling dictionary."""
+    reader = searcher.reader()
+    vocabulary, pinyin = _spelling_vocabulary(reader)
+    if synonyms:
+        vocabulary = vocabulary | {w: 1 for w in synonyms.latin_words() if w not in vocabulary}
     changed = False
     words = []
     for word in query.lower().split():
-        found = correction_for(word, vocabulary)
+        found = None if _indexed(word, reader) else correction_for(word, vocabulary, pinyin)
         if found:
             words.append(found)
             changed = True
         else:
             words.append(word)
     return " ".join(words) if changed else None
+
+
+def _indexed(word: str, reader) -> bool:
+    return any(
+        (field, term) in reader for term in analyze(word) for field in ("name", "place", "body")
+    )
 
 
 def max_edits(length: int) -> int:
@@ -35,13 +64,22 @@ def max_edits(length: int) -> int:
     return 1 if length <= 5 else 2
 
 
-def correction_for(word: str, vocabulary: dict[str, int]) -> str | None:
-    """The vocabulary word closest to `word` (fewest edits, then most frequent), if the
-    word is Latin letters only, unknown, and the candidate is within max_edits, of the same
-    script, and not a lone pinyin syllable (lime is never li, bean never bian). A word
-    made of pinyin syllables is reached with a second edit only when both are of the kind
-    pinyin typing makes (letters swapped, one dropped or doubled: wanign -> wanning), so
-    an English word is not bent into a place's pinyin (salmon is not sanmen)."""
+def correction_for(
+    word: str, vocabulary: dict[str, int], pinyin: frozenset[str] | None = None
+) -> str | None:
+    """The vocabulary word closest to `word` (fewest edits, then English before pinyin,
+    then most frequent), if the word is Latin letters only, unknown, and the candidate is
+    within max_edits and not a lone pinyin syllable (lime is never li, bean never bian).
+
+    A candidate made of pinyin syllables (the pinyin of a name, in `pinyin`; or an
+    English word such as banana) is reached only by the slips of typing (typing_edits): a
+    letter dropped, two neighbours swapped, a letter doubled or a neighbouring key hit
+    (wenchng, wanign, xinglnog, bananna -> wenchang, wanning, xinglong, banana). A typed
+    word that is itself made of pinyin syllables was typed as meant, and reaches a name's
+    pinyin only through the fuzzy syllables of Chinese input methods (_fuzzy: danzou ->
+    danzhou, dongfan -> dongfang). An English word differs from pinyin
+    by other letters: warning is not wanning, sonya not sanya, helen not hele, lichi not
+    lizhi, haiku not haikou, boating not baoting."""
     from whoosh.support.levenshtein import damerau_levenshtein
 
     if not (word.isascii() and word.isalpha()) or word in vocabulary:
@@ -49,16 +87,84 @@ def correction_for(word: str, vocabulary: dict[str, int]) -> str | None:
     limit = max_edits(len(word))
     if not limit:
         return None
-    best: tuple[int, int, str] | None = None
+    typed_pinyin = _full_syllables(word)
+    best: tuple[int, bool, int, str] | None = None
     for candidate, frequency in vocabulary.items():
         if abs(len(candidate) - len(word)) > limit:
             continue
-        distance = damerau_levenshtein(word, candidate, limit + 1)
-        if distance > 1 and text.is_pinyin(candidate) and _letters_apart(word, candidate) > 1:
+        names_pinyin = pinyin is not None and candidate in pinyin
+        is_pinyin = names_pinyin or text.is_pinyin(candidate)
+        if names_pinyin and typed_pinyin:
+            distance = 1 if _fuzzy(word) == _fuzzy(candidate) else limit + 1
+        elif is_pinyin:
+            distance = typing_edits(word, candidate, limit)
+        else:
+            distance = damerau_levenshtein(word, candidate, limit + 1)
+        if distance > 1 and is_pinyin and _letters_apart(word, candidate) > 1:
             continue
-        if distance <= limit and (best is None or (distance, -frequency) < best[:2]):
-            best = (distance, -frequency, candidate)
-    return best[2] if best else None
+        key = (distance, is_pinyin, -frequency, candidate)
+        if distance <= limit and (best is None or key < best):
+            best = key
+    return best[3] if best else None
+
+
+def typing_edits(typed: str, meant: str, limit: int) -> int:
+    """How many slips of typing turn `meant` into `typed` (limit + 1 when more): a letter
+    left out, a letter doubled or struck with its neighbouring key as well, two neighbours
+    swapped, a neighbouring key hit instead. Optimal string alignment with only those."""
+    too_many = limit + 1
+    rows, cols = len(typed) + 1, len(meant) + 1
+    cost = [[too_many] * cols for _ in range(rows)]
+    cost[0][0] = 0
+    for i in range(rows):
+        for j in range(cols):
+            here = cost[i][j]
+            if i and j and typed[i - 1] == meant[j - 1]:
+                here = min(here, cost[i - 1][j - 1])
+            if j:  # typed left out meant[j-1]
+                here = min(here, cost[i][j - 1] + 1)
+            if i and _stray(typed, i - 1):  # typed has an extra letter
+                here = min(here, cost[i - 1][j] + 1)
+            if i and j and typed[i - 1] in _NEIGHBOURS.get(meant[j - 1], ()):
+                here = min(here, cost[i - 1][j - 1] + 1)
+            if i > 1 and j > 1 and typed[i - 1] == meant[j - 2] and typed[i - 2] == meant[j - 1]:
+                here = min(here, cost[i - 2][j - 2] + 1)
+            cost[i][j] = min(here, too_many)
+    return cost[-1][-1]
+
+
+def _full_syllables(word: str) -> bool:
+    """Whether a word splits wholly into pinyin syllables with a vowel each (hai-nan, not
+    hai-n-na: the interjections n, ng, m, hm are no syllables people type in a name)."""
+    syllables = _voiced_syllables()
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        reachable[end] = any(
+            reachable[start] and word[start:end] in syllables
+            for start in range(max(0, end - 6), end)
+        )
+    return reachable[-1]
+
+
+@functools.cache
+def _voiced_syllables() -> frozenset[str]:
+    return frozenset(s for s in text.pinyin_syllables() if any(v in s for v in "aeiouv"))
+
+
+def _fuzzy(word: str) -> str:
+    """Pinyin with the sounds input methods let people confuse (模糊音) merged: zh/z, ch/c,
+    sh/s, ng/n and n/l (Hainan and other southern speakers)."""
+    for sound, merged in (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ng", "n"), ("l", "n")):
+        word = word.replace(sound, merged)
+    return word
+
+
+def _stray(typed: str, index: int) -> bool:
+    """Whether typed[index] is a slip: the letter before or after it doubled, or a key next
+    to one of them struck as well."""
+    char = typed[index]
+    around = typed[index - 1 : index] + typed[index + 1 : index + 2]
+    return any(char == other or char in _NEIGHBOURS.get(other, ()) for other in around)
 
 
 def _letters_apart(first: str, second: str) -> int:
@@ -67,16 +173,17 @@ def _letters_apart(first: str, second: str) -> int:
     return sum(((a - b) + (b - a)).values())
 
 
-_vocabularies: dict[int, tuple[object, dict[str, int]]] = {}
+_vocabularies: dict[int, tuple[object, dict[str, int], frozenset[str]]] = {}
 
 
-def _spelling_vocabulary(reader) -> dict[str, int]:
-    """word -> document frequency for the Latin words of the spelling field, less the
-    words no correction should land on: single pinyin syllables, initials (wcj) and words
-    too short to be asked for. Cached per reader (a new reader after each index change)."""
+def _spelling_vocabulary(reader) -> tuple[dict[str, int], frozenset[str]]:
+    """(word -> document frequency, the pinyin among them) for the Latin words of the
+    spelling field, less the words no correction should land on: single pinyin syllables,
+    initials (wcj) and words too short to be asked for. The pinyin are the words the
+    pinyin field has. Cached per reader (a new reader after each index change)."""
     cached = _vocabularies.get(id(reader))
     if cached is not None and cached[0] is reader:
-        return cached[1]
+        return cached[1], cached[2]
     syllables = text.pinyin_syllables()
     vocabulary = {}
     for raw, info in reader.iter_field("spell"):
@@ -86,10 +193,11 @@ def _spelling_vocabulary(reader) -> dict[str, int]:
             and word.isascii()
             and word.isalpha()
             and word not in syllables
-            and any(vowel in word for vowel in "aeiouy")
-        ):  # not initials: cmqtdg
+            and any(vowel in word for vowel in "aeiou")
+        ):  # not initials: cmqtdg, yllw
             vocabulary[word] = info.doc_frequency()
+    pinyin = frozenset(w for w in vocabulary if ("pinyin", w) in reader)
     while len(_vocabularies) >= 16:  # a reader per thread and index version
         _vocabularies.pop(next(iter(_vocabularies)), None)
-    _vocabularies[id(reader)] = (reader, vocabulary)
-    return vocabulary
+    _vocabularies[id(reader)] = (reader, vocabulary, pinyin)
+    return vocabulary, pinyin

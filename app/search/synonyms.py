@@ -32,6 +32,11 @@ class Synonyms:
     def of(self, word: str) -> tuple[str, ...]:
         return tuple(self._others.get(word, ()))
 
+    def latin_words(self) -> set[str]:
+        """The one-word Latin terms (litchi, lichee, crab): English spellings a correction
+        may land on, since searching one finds its group."""
+        return {w for w in self._others if w.isascii() and w.isalpha()}
+
     def __bool__(self) -> bool:
         return bool(self._others)
 

@@ -15,7 +15,7 @@ from app.search.documents import DocKey
 from app.search.fallback import label_of
 from app.search.results import Hit, SearchFilters
 from app.search.schema import KINDS
-from app.services import catalogue
+from app.services import catalogue, codes
 
 bp = Blueprint("search", __name__)
 
@@ -48,6 +48,9 @@ def search():
     query = text.clean_query(request.args.get("q"))
     if not query:
         return redirect(url_for("public.products"))
+    short_code = codes.printed_code(query)
+    if short_code is not None:  # typed from a label: its passport, not a search for it
+        return redirect(url_for("qr.landing", token=short_code))
     results = service.search(
         query, _filters(), params.page_number(), current_app.config["PER_PAGE"]
     )

@@ -74,6 +74,19 @@ def code_problem(code: str) -> str | None:
     return None
 
 
+def printed_code(raw: str) -> str | None:
+    """The short code a person typed from a label into /verify or the search box, when it
+    is one that exists: read as /q/ reads it (normalize), with its check character or with
+    only the 7 characters before it. None for anything else. Without the check character a
+    typo goes unnoticed, so only a code that exists is ever answered."""
+    code = normalize(raw)
+    if len(code) == CODE_LENGTH - 1 and all(char in _VALUE for char in code):
+        code += check_character(code)
+    if code_problem(code) or find_code(code) is None:
+        return None
+    return code
+
+
 def _insert_ignoring_taken(connection: Connection):
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return (

@@ -9,7 +9,12 @@ from sqlalchemy.orm import selectinload
 
 from app.db import db
 from app.models import Authorization, Enterprise, GISign, PublicationStatus
-from app.models.enterprises import CREDIT_CODE_ALPHABET, is_valid_credit_code, normalize_credit_code
+from app.models.enterprises import (
+    CREDIT_CODE_ALPHABET,
+    is_valid_credit_code,
+    normalize_credit_code,
+)
+from app.services import codes
 from app.services.catalogue import published_authorizations
 from app.text_input import CodeKind, clean_text, normalize_code
 
@@ -28,10 +33,11 @@ class Problem:
 @dataclass
 class Verdict:
     query: str
-    kind: str | None = None  # "credit_code" or "authorization_number"
+    kind: str | None = None  # "credit_code", "authorization_number" or "short_code"
     problem: str | None = None
     enterprise: Enterprise | None = None
     authorizations: list[Authorization] = field(default_factory=list)
+    short_code: str | None = None  # a printed short code: the caller sends the person to /q/
 
     @property
     def found(self) -> bool:
@@ -41,23 +47,36 @@ class Verdict:
 def verify(raw: str | None, today: date) -> Verdict:
     """A credit code (GB 32100-2015, check character) or an authorization number, as a
     person types or pastes it: both go through app/text_input.normalize_code first, so
-    full-width digits, zero-width spaces, grouping spaces and any dash form are read."""
-    query = clean_text((raw or "")[:512]).strip()
+    full-width and other scripts' digits, zero-width spaces, grouping spaces, any dash form,
+    separators in a number and a pasted label are read. A printed short code that exists
+    (app/services/codes.printed_code) gives a verdict with `short_code` set."""
+    typed = (raw or "")[:512]
+    query = clean_text(typed).strip()
     if not query:
         return Verdict(query, problem=Problem.EMPTY)
     if len(query) > 128:
         return Verdict(query[:128], problem=Problem.TOO_LONG)
-    code = normalize_credit_code(query)
+    # The normalisers read what was typed: NFKC would make "№" a plain "No".
+    code = normalize_credit_code(typed)
     if len(code) == 18 and code.isalnum() and code.isascii():
         if any(char not in CREDIT_CODE_ALPHABET for char in code):
             return Verdict(code, "credit_code", Problem.CREDIT_SHAPE)
         if not is_valid_credit_code(code):
             return Verdict(code, "credit_code", Problem.CREDIT_CHECK)
         return _by_credit_code(code)
-    number = normalize_code(query, CodeKind.REFERENCE)
-    if not _AUTH_NUMBER.match(number):
-        return Verdict(query, problem=Problem.NOT_A_CODE)
-    return _by_authorization_number(number)
+    number = normalize_code(typed, CodeKind.REFERENCE)
+    verdict = (
+        _by_authorization_number(number)
+        if _AUTH_NUMBER.match(number)
+        else Verdict(query, problem=Problem.NOT_A_CODE)
+    )
+    if verdict.found:
+        return verdict
+    # The short code under a QR code is what many labels print most visibly.
+    short_code = codes.printed_code(typed)
+    if short_code is not None:
+        return Verdict(short_code, "short_code", short_code=short_code)
+    return verdict
 
 
 def _authorizations():
