@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-admin bench-lighthouse
+.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-search-load bench-admin bench-lighthouse
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,12 @@ bench-qr: install
 # Search: 10,000 synthetic documents (add ARGS="--docs 100000" for the large run).
 bench-search: install
 	$(BIN)/python bench/search.py $(ARGS)
+
+# The search page under gunicorn + wrk against the home page, same run (ARGS="--profile" adds
+# the in-process split by phase).
+bench-search-load: install
+	@./scripts/ensure-debian-packages wrk
+	$(BIN)/python bench/search_load.py $(ARGS)
 
 bench-admin: install
 	$(BIN)/python bench/admin.py

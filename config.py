@@ -57,6 +57,8 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PUBLIC_MAX_AGE = 60
     PER_PAGE = 24
+    # Search result pages kept per process (app/search/views.py), ~10-50 KB each; 0: off.
+    SEARCH_PAGE_CACHE_ENTRIES = int(os.environ.get("SEARCH_PAGE_CACHE_ENTRIES", "500"))
     # pypinyin's 40 MB phrase dictionary, loaded into every worker if True. Catalogue names
     # read correctly character by character, and place names carry their own readings
     # (app/search/text.py), so it costs memory and buys nothing here.

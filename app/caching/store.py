@@ -10,9 +10,11 @@ revalidate cheaply."""
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import insert, select, update
@@ -23,6 +25,7 @@ from app.db import db
 from app.models.site import CatalogueGeneration
 from app.security import CONTENT_SECURITY_POLICY, STATIC_SECURITY_HEADERS
 
+T = TypeVar("T")
 Headers = tuple[tuple[str, str], ...]
 CacheKey = tuple[str, str, str, int, date]
 
@@ -72,6 +75,7 @@ class ResponseCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
+        self._derived: dict[str, Any] = {}
         self._generation: tuple[int, datetime] | None = None
         self._checked_at = 0.0
 
@@ -85,6 +89,7 @@ class ResponseCache:
             with self._lock:
                 if fresh != self._generation:
                     self._entries.clear()
+                    self._derived.clear()
                 self._generation, self._checked_at = fresh, now
         return self._generation
 
@@ -102,6 +107,21 @@ class ResponseCache:
             while len(self._entries) > limit:
                 self._entries.popitem(last=False)
 
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """A value read from the catalogue rather than a response (the names of every
+        county...), kept like the cached pages: until the generation changes. `build`
+        runs in the caller's app context; its value must not hold ORM objects (they
+        belong to one request's session)."""
+        generation = self.generation()
+        with self._lock:
+            if name in self._derived:
+                return self._derived[name]
+        value = build()
+        with self._lock:
+            if self._generation == generation:  # not emptied meanwhile
+                self._derived[name] = value
+        return value
+
     def recent_generation(self, max_age: float) -> int | None:
         """The generation if it was checked within max_age seconds, else None (the caller
         then goes through Flask, which re-reads it)."""
@@ -116,6 +136,7 @@ class ResponseCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._derived.clear()
             self._generation = None
 
 

@@ -1,13 +1,14 @@
 """From database rows to search documents, and back. Only published listings (and every
 county) become documents; anything else is removed from the index."""
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.db import db
 from app.models import (
@@ -345,34 +346,43 @@ def place_prefixes(products: list[tuple[str, str]]) -> list[str]:
 
 
 def display_query(kind: str) -> Select:
-    """Published rows with what a result line shows (lighter than published_query)."""
+    """Published rows of one kind with everything a result line reads, in one statement
+    (a collection joined, not select-loaded): the names, the page a hit opens (a sign's
+    product) and its places (a product's counties, an enterprise's county). Anything else
+    a result line read would be one lazy load per hit (tests/test_search_speed.py counts)."""
     model = MODELS[kind]
     if kind == "sign":
         return (
             select(GISign)
             .join(Product, Product.id == GISign.product_id)
             .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-            .options(joinedload(GISign.product))
+            .options(contains_eager(GISign.product))
         )
     if issubclass(model, County):  # every county is shown
         return select(County)
     stmt = select(model).where(model.status == PUBLISHED)
     if kind == "product":
-        return stmt.options(selectinload(Product.counties))
+        return stmt.options(joinedload(Product.counties))
     if kind == "enterprise":
         return stmt.options(joinedload(Enterprise.county))
     return stmt
 
 
+@functools.cache
+def _display_by_ids(kind: str) -> Select:
+    """display_query for a list of ids, built once per kind (building the statement cost
+    as much as running it)."""
+    return display_query(kind).where(MODELS[kind].id.in_(bindparam("ids", expanding=True)))
+
+
 def load_in_order(keys: list[DocKey]) -> list[tuple[DocKey, object]]:
-    """Rows for ranked keys, in rank order; anything no longer published is dropped."""
+    """Rows for ranked keys, in rank order; anything no longer published is dropped. One
+    statement per kind among the keys."""
     by_kind: dict[str, list[int]] = {}
     for key in keys:
         by_kind.setdefault(key.kind, []).append(key.obj_id)
     found: dict[DocKey, object] = {}
     for kind, ids in by_kind.items():
-        model = MODELS[kind]
-        stmt = display_query(kind).where(model.id.in_(ids))
-        for obj in db.session.scalars(stmt):
+        for obj in db.session.scalars(_display_by_ids(kind), {"ids": ids}).unique():
             found[DocKey(kind, obj.id)] = obj
     return [(key, found[key]) for key in keys if key in found]

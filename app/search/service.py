@@ -9,7 +9,7 @@ from whoosh import collectors
 from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
 from whoosh.searching import ResultsPage
 
-from app.search import documents, fallback, highlight, lifecycle, spelling, text
+from app.search import documents, fallback, highlight, lifecycle, spelling, sync, text
 from app.search.documents import DocKey
 from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
@@ -273,6 +273,23 @@ def search(
         fallback.abandon_failed_transaction()
         lifecycle.index_failed(store, exc)
         return fallback.database_search(query, filters, page, per_page)
+
+
+def answer_state() -> tuple | None:
+    """What a search answer depends on besides its parameters and the catalogue
+    generation: the index as this node has it after applying the outbox (its directory and
+    the outbox rows applied, so a publish changes it at once) and the synonym groups. None
+    when the index cannot answer (search() falls back to the database: such answers are
+    not kept). Shape: a hashable tuple, equal for equal states."""
+    store = lifecycle.get_store()
+    try:
+        if store.repair_requested():
+            return None
+        sync.catch_up(store, timeout=0)  # as ready_searcher does, without opening a searcher
+        name, state = store.current_name(), store.read_state()
+    except Exception:  # noqa: BLE001 - search() meets the same failure and deals with it
+        return None
+    return (name, state.horizon, tuple(state.recent), current_synonyms().stamp)
 
 
 # --- suggestions -----------------------------------------------------------------------

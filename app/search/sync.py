@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from whoosh import index as whoosh_index
 
 from app.db import db
@@ -93,10 +93,35 @@ def write_documents(writer, store: IndexStore, ix_dir: Path, keys: set[DocKey]) 
     return written
 
 
+# Built once: asked before every search. SQLite binds at most 32,766 parameters (999
+# before 3.32); a longer list of applied rows is compared in Python instead.
+MAX_APPLIED_PARAMETERS = 900
+_FIRST_PENDING = (
+    select(SearchOutbox.id)
+    .where(
+        SearchOutbox.id > bindparam("horizon"),
+        SearchOutbox.id.not_in(bindparam("applied", expanding=True)),
+    )
+    .limit(1)
+)
+
+
+def has_pending(state: IndexState) -> bool:
+    """Whether any outbox row is not applied yet, asked before every search: the database
+    looks for one (until the next change advances the horizon, every row of a recent seed
+    or rebuild is above it; loading them all cost more than the search itself)."""
+    if len(state.recent) > MAX_APPLIED_PARAMETERS:  # after a bulk import: too many to bind
+        applied = set(state.recent)
+        ids = db.session.scalars(select(SearchOutbox.id).where(SearchOutbox.id > state.horizon))
+        return any(i not in applied for i in ids)
+    params = {"horizon": state.horizon, "applied": state.recent}
+    return db.session.execute(_FIRST_PENDING, params).first() is not None
+
+
 def catch_up(store: IndexStore, timeout: float = 0.0) -> int | None:
     """Apply outbox rows this node has not seen. Returns how many rows were applied, or
     None when another process holds the writer lock (it is applying them)."""
-    if not pending_rows(store.read_state()):
+    if not has_pending(store.read_state()):
         return 0
     try:
         with store.writer_lock(timeout):

@@ -17,7 +17,8 @@ class Synonyms:
     lower-cased like a query) and, for a one-word term, as the index analyses it (crabs and
     crab both find the group of crab)."""
 
-    def __init__(self, groups: Iterable[list[str]]) -> None:
+    def __init__(self, groups: Iterable[list[str]], stamp: tuple = ()) -> None:
+        self.stamp = stamp  # what the table looked like when read (see current)
         self._others: dict[str, list[str]] = {}
         for terms in groups:
             for term in terms:
@@ -42,6 +43,13 @@ class Synonyms:
 
 
 _lock = threading.Lock()
+# Built once: read before every search.
+_STAMP = select(
+    func.count(SynonymGroup.id),
+    func.max(SynonymGroup.id),
+    func.max(SynonymGroup.updated_at),
+    func.sum(SynonymGroup.id),
+)
 _cached: tuple[tuple, Synonyms] | None = None
 
 
@@ -49,21 +57,12 @@ def current() -> Synonyms:
     """The groups as the database has them now: one small aggregate query per search tells
     whether this process's copy is still current (any add, edit or delete changes it)."""
     global _cached
-    stamp = tuple(
-        db.session.execute(
-            select(
-                func.count(SynonymGroup.id),
-                func.max(SynonymGroup.id),
-                func.max(SynonymGroup.updated_at),
-                func.sum(SynonymGroup.id),
-            )
-        ).one()
-    )
+    stamp = tuple(db.session.execute(_STAMP).one())
     cached = _cached
     if cached is not None and cached[0] == stamp:
         return cached[1]
     with _lock:
         rows = db.session.scalars(select(SynonymGroup.terms)).all()
-        synonyms = Synonyms([t for t in row.split(",") if t] for row in rows)
+        synonyms = Synonyms(([t for t in row.split(",") if t] for row in rows), stamp)
         _cached = (stamp, synonyms)
     return synonyms

@@ -3,13 +3,17 @@ cached: results depend on the free-text query (an unbounded key space) and must 
 publish at once; the index answers in milliseconds anyway."""
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from app import params
+from app.caching.store import response_cache
 from app.i18n import current_lang
 from app.labels import label
-from app.models import Regime
+from app.models import Category, County, Regime
 from app.search import service, text
 from app.search.documents import DocKey
 from app.search.fallback import label_of
@@ -43,6 +47,39 @@ def _filters() -> SearchFilters:
     )
 
 
+class RenderedSearches:
+    """Result pages this process rendered, answered again while nothing they show changed:
+    keyed by the request's query string as sent (its links keep the visitor's other
+    parameters), the page language, the catalogue generation (names of places and
+    categories, rows loaded from the database: as fresh as every cached page) and the
+    index's answer_state (a publish applied to the index changes it at once). Least
+    recently used first out, SEARCH_PAGE_CACHE_ENTRIES at most (0: off)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: Hashable, page: str, limit: int) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > limit:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+rendered_searches = RenderedSearches()
+
+
 @bp.get("/search")
 def search():
     query = text.clean_query(request.args.get("q"))
@@ -51,12 +88,29 @@ def search():
     short_code = codes.printed_code(query)
     if short_code is not None:  # typed from a label: its passport, not a search for it
         return redirect(url_for("qr.landing", token=short_code))
-    results = service.search(
-        query, _filters(), params.page_number(), current_app.config["PER_PAGE"]
+    filters, page = _filters(), params.page_number()  # bad input: 400 before anything
+    limit = current_app.config["SEARCH_PAGE_CACHE_ENTRIES"]
+    state = service.answer_state() if limit else None
+    if state is None:
+        return _results_page(query, filters, page)
+    key = (
+        request.query_string,
+        current_lang(),
+        response_cache.generation(),
+        state,
     )
+    found = rendered_searches.get(key)
+    if found is None:
+        found = _results_page(query, filters, page)
+        rendered_searches.put(key, found, limit)
+    return found
+
+
+def _results_page(query: str, filters: SearchFilters, page: int) -> str:
+    results = service.search(query, filters, page, current_app.config["PER_PAGE"])
     places = related_places(query) if not results.hits else None
     return render_template(
-        "search/results.html", query=query, results=results, filters=_filters(), places=places
+        "search/results.html", query=query, results=results, filters=filters, places=places
     )
 
 
@@ -115,26 +169,44 @@ def related_places(query: str) -> dict:
     }
 
 
+def facet_names() -> dict[str, dict[str, dict[str, str]]]:
+    """facet -> value -> language -> name of the place facets (county, category): read
+    once per catalogue generation (app/caching/store.py), not on every search."""
+    return response_cache.derived("search facet names", _read_facet_names)
+
+
+def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
+    languages = current_app.config["LANGUAGES"]
+
+    def names(rows: Iterable[County | Category]) -> dict[str, dict[str, str]]:
+        return {row.slug: {lang: row.text("name", lang) for lang in languages} for row in rows}
+
+    return {
+        "county": names(catalogue.all_counties()),
+        "category": names(catalogue.all_categories()),
+    }
+
+
 @bp.context_processor
 def result_helpers():
-    labels: dict[str, dict] = {}
+    lang = current_lang()  # once per page, not per hit
+    names: dict[str, dict[str, dict[str, str]]] = {}
 
     def facet_label(name: str, value: str) -> str:
         if name in ENUM_FACETS:
             return label(value, ENUM_FACETS[name])
-        if not labels:
-            labels["county"] = {c.slug: c for c in catalogue.all_counties()}
-            labels["category"] = {c.slug: c for c in catalogue.all_categories()}
-        found = labels.get(name, {}).get(value)
-        return found.text("name", current_lang()) if found else value
+        if not names:
+            names.update(facet_names())
+        found = names.get(name, {}).get(value)
+        return found[lang] if found else value
 
     def result_name(hit) -> str:
         field = "official_name" if hit.key.kind == "sign" else "name"
-        return hit.obj.text(field, current_lang())
+        return hit.obj.text(field, lang)
 
     def result_other_name(hit) -> str | None:
         field = "official_name" if hit.key.kind == "sign" else "name"
-        other = getattr(hit.obj, f"{field}_zh" if current_lang() == "en" else f"{field}_en")
+        other = getattr(hit.obj, f"{field}_zh" if lang == "en" else f"{field}_en")
         return other if other and other != result_name(hit) else None
 
     def result_places(hit) -> str:
@@ -145,7 +217,7 @@ def result_helpers():
             places = [obj.county]
         else:
             places = []
-        return " · ".join(c.text("name", current_lang()) for c in places)
+        return " · ".join(c.text("name", lang) for c in places)
 
     return {
         "facet_label": facet_label,
