@@ -21,14 +21,15 @@ def database_url(default: str) -> str:
 def trusted_hosts(site_base_url: str) -> list[str] | None:
     """Host names the site answers to (Flask's TRUSTED_HOSTS; others get 400). From
     TRUSTED_HOSTS, comma-separated ("*" = any: only behind a proxy that checks Host itself);
-    by default SITE_BASE_URL's host plus the loopback names, so `make run` works."""
+    by default SITE_BASE_URL's host plus the loopback names (IPv4 and IPv6), so `make run`
+    works. Matching ignores case and a trailing dot (app/hosts.py)."""
     raw = os.environ.get("TRUSTED_HOSTS", "").strip()
     if raw == "*":
         return None
     if raw:
         return [host.strip().lower() for host in raw.split(",") if host.strip()]
     own = urlsplit(site_base_url).hostname
-    return list(dict.fromkeys(h for h in (own, "localhost", "127.0.0.1") if h))
+    return list(dict.fromkeys(h for h in (own, "localhost", "127.0.0.1", "::1") if h))
 
 
 class Config:

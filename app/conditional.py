@@ -2,7 +2,8 @@
 fast paths.
 
 Werkzeug's `make_conditional` gets some cases wrong for us: `If-Match: *` fails on an
-existing page, and `If-Unmodified-Since` is ignored. This module follows §13.2.2's order:
+existing page, `If-Unmodified-Since` is ignored, and it adds a second Date header to the
+server's own. This module follows §13.2.2's order:
 If-Match (strong comparison; `*` matches any current page), else If-Unmodified-Since; then
 If-None-Match (weak comparison; `*` matches; 304 for GET/HEAD, 412 otherwise), else
 If-Modified-Since (GET/HEAD only). A date that does not parse is ignored (§13.1.3, §13.1.4)."""
@@ -14,14 +15,6 @@ from werkzeug.exceptions import PreconditionFailed
 from werkzeug.http import parse_date, parse_etags, remove_entity_headers, unquote_etag
 
 SAFE_METHODS = ("GET", "HEAD")
-CONDITION_KEYS = (
-    "HTTP_IF_MATCH",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_RANGE",
-    "HTTP_IF_RANGE",
-)
 
 
 def precondition_status(environ, etag: str | None, last_modified: datetime | None) -> int:
@@ -69,11 +62,19 @@ def conditional(response):
     )
     if status == 412:
         raise PreconditionFailed()
-    # werkzeug still adds Date and Content-Length; its own evaluation sees no conditions.
-    plain = {k: v for k, v in request.environ.items() if k not in CONDITION_KEYS}
-    response.make_conditional(plain)
+    # No make_conditional: it adds a Date header, and the server adds its own. Werkzeug
+    # sets Content-Length when it sends a 200 (get_wsgi_headers) and drops the entity
+    # headers and body of a 304.
     if status == 304:
         response.status_code = 304
+    return response
+
+
+def leave_date_to_the_server(response: Response) -> Response:
+    """No Date header from the application: the HTTP server writes one on every answer
+    (RFC 9110 §6.6.1: a single Date; werkzeug's server and gunicorn always add theirs), and
+    werkzeug's send_file (static files, media) adds one of its own."""
+    response.headers.pop("Date", None)
     return response
 
 
@@ -96,3 +97,4 @@ def answer_star(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(answer_star)
+    app.after_request(leave_date_to_the_server)

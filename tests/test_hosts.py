@@ -30,7 +30,15 @@ FORGED_HOSTS = [
     "evil.example:5000",
     "EVIL.EXAMPLE",
     "evil.example.",  # trailing dot
-    "localhost.",  # our own name with a trailing dot is another name
+    "evil.example..",
+    "localhost..",  # two trailing dots: no host name
+    ".localhost",
+    "[::2]",  # another IPv6 address
+    "[::1]evil",
+    "[::1]:99999",  # port out of range
+    "localhost:0",
+    "LOCALHOST.EVIL.EXAMPLE.",
+    "::1",  # IPv6 without brackets is no Host value
     "127.0.0.1.evil.example",
     "localhost.evil.example",
     "evil-localhost",
@@ -184,12 +192,16 @@ def test_untrusted_host_is_400_whatever_the_path(app, path):
 
 # (TRUSTED_HOSTS as set in the environment, SITE_BASE_URL, the list Flask is given)
 CONFIGURED = [
-    (None, "http://127.0.0.1:5000", ["127.0.0.1", "localhost"]),
-    (None, "https://catalogue.example.cn", ["catalogue.example.cn", "localhost", "127.0.0.1"]),
+    (None, "http://127.0.0.1:5000", ["127.0.0.1", "localhost", "::1"]),
+    (
+        None,
+        "https://catalogue.example.cn",
+        ["catalogue.example.cn", "localhost", "127.0.0.1", "::1"],
+    ),
     (
         None,
         "https://catalogue.example.cn:8443/",
-        ["catalogue.example.cn", "localhost", "127.0.0.1"],
+        ["catalogue.example.cn", "localhost", "127.0.0.1", "::1"],
     ),
     ("catalogue.example.cn,127.0.0.1", "https://x.cn", ["catalogue.example.cn", "127.0.0.1"]),
     (
@@ -199,7 +211,7 @@ CONFIGURED = [
     ),
     (".example.cn", "https://x.cn", [".example.cn"]),  # Werkzeug: the domain and subdomains
     ("*", "https://x.cn", None),  # any host: only behind a proxy that checks Host itself
-    ("", "http://localhost:5000", ["localhost", "127.0.0.1"]),
+    ("", "http://localhost:5000", ["localhost", "127.0.0.1", "::1"]),
 ]
 
 
@@ -218,3 +230,57 @@ def test_configured_host_is_served_and_others_refused(app, host):
     client = app.test_client(use_cookies=False)
     assert client.get("/products/wenchang-chicken", headers={"Host": host}).status_code == 200
     assert client.get("/products/wenchang-chicken").status_code == 400  # Host: localhost
+
+
+# The default TRUSTED_HOSTS (SITE_BASE_URL http://127.0.0.1:5000 in tests) under the spellings
+# of the same names a browser, curl or a proxy sends: case, a trailing dot (RFC 1034), a port,
+# IPv6 loopback in brackets.
+OWN_HOST_SPELLINGS = [
+    "localhost",
+    "LOCALHOST",
+    "localhost.",
+    "LocalHost:5000",
+    "LOCALHOST.:5000",
+    "[::1]",
+    "[::1]:5000",
+    "[0:0:0:0:0:0:0:1]:8000",
+    "[::1]:80",
+    "127.0.0.1",
+    "127.0.0.1.",
+    "127.0.0.1.:5000",
+    "127.0.0.1:65535",
+]
+
+
+@pytest.mark.parametrize("host", OWN_HOST_SPELLINGS)
+def test_the_default_hosts_are_served_under_every_spelling_of_their_name(app_ctx, app, host):
+    from config import TestingConfig
+
+    if host.startswith("[0:"):  # the long form of ::1 is trusted only if listed as such
+        app.config["TRUSTED_HOSTS"] = [*TestingConfig.TRUSTED_HOSTS, "0:0:0:0:0:0:0:1"]
+    client = app.test_client(use_cookies=False)
+    for path in ("/products/wenchang-chicken", "/", "/products/wenchang-chicken"):
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 200, (host, path)
+        assert not foreign_urls(html(response)), host
+
+
+@pytest.mark.parametrize(
+    ("configured", "host"),
+    [
+        (["Catalogue.Example.CN."], "catalogue.example.cn"),
+        (["catalogue.example.cn"], "CATALOGUE.EXAMPLE.CN."),
+        ([".example.cn"], "WWW.Example.CN."),
+        (["[::1]"], "[::1]:8443"),
+        (["::1"], "[::1]"),
+        (["bücher.example"], "xn--bcher-kva.example"),
+    ],
+)
+def test_configured_hosts_match_whatever_their_spelling(app, configured, host):
+    app.config["TRUSTED_HOSTS"] = configured
+    client = app.test_client(use_cookies=False)
+    assert client.get("/products/wenchang-chicken", headers={"Host": host}).status_code == 200
+    assert (
+        client.get("/products/wenchang-chicken", headers={"Host": "evil.example"}).status_code
+        == 400
+    )

@@ -344,3 +344,181 @@ def test_if_none_match_star_on_pages_without_validators(client, path, method, he
 def test_if_none_match_star_does_not_hide_a_missing_page(client):
     response = client.get("/products/no-such-product", headers={"If-None-Match": "*"})
     assert response.status_code == 404
+
+
+# --- one Date header: the server's -------------------------------------------------------------
+
+
+def _date_requests() -> list[tuple[str, str, str, dict, int]]:
+    """(kind, method, path, headers, expected status) for every kind of answer the site gives."""
+    passport = passport_url()
+    return [
+        ("page", "GET", "/products/wenchang-chicken", {}, 200),
+        ("cached page (middleware)", "GET", "/products/wenchang-chicken", {}, 200),
+        ("home", "GET", "/", {}, 200),
+        ("HEAD of a page", "HEAD", "/counties/", {}, 200),
+        ("304", "GET", "/products/wenchang-chicken", {"If-None-Match": "*"}, 304),
+        ("304 by If-Modified-Since", "GET", "/", {"If-Modified-Since": http_date()}, 304),
+        ("412", "GET", "/products/wenchang-chicken", {"If-Match": '"nope"'}, 412),
+        ("304 without validators", "GET", "/sitemap.xml", {"If-None-Match": "*"}, 304),
+        ("404", "GET", "/products/no-such-product", {}, 404),
+        ("405", "DELETE", "/products/wenchang-chicken", {}, 405),
+        ("API JSON", "GET", "/api/v1/products/wenchang-chicken", {}, 200),
+        ("API 404", "GET", "/api/v1/products/no-such-product", {}, 404),
+        ("CSV", "GET", "/data/products.csv", {}, 200),
+        ("passport", "GET", passport, {}, 200),
+        ("passport redirect", "GET", passport.lower() + "/", {}, 301),
+        ("QR svg", "GET", passport + ".svg", {}, 200),
+        ("QR png", "GET", passport + ".png", {}, 200),
+        ("QR png 304", "GET", passport + ".png", {"If-None-Match": "*"}, 304),
+        ("static", "GET", "/static/css/site.css", {}, 200),
+        ("static 304", "GET", "/static/css/site.css", {"If-None-Match": "*"}, 304),
+        ("favicon", "GET", "/favicon.ico", {}, None),
+        ("search", "GET", "/search?q=coffee", {}, 200),
+        ("robots", "GET", "/robots.txt", {}, 200),
+        ("health", "GET", "/healthz", {}, 200),
+    ]
+
+
+DATE_KINDS = [
+    "page",
+    "cached page (middleware)",
+    "home",
+    "HEAD of a page",
+    "304",
+    "304 by If-Modified-Since",
+    "412",
+    "304 without validators",
+    "404",
+    "405",
+    "API JSON",
+    "API 404",
+    "CSV",
+    "passport",
+    "passport redirect",
+    "QR svg",
+    "QR png",
+    "QR png 304",
+    "static",
+    "static 304",
+    "favicon",
+    "search",
+    "robots",
+    "health",
+]
+
+
+def test_the_date_table_names_every_request():
+    with_context = [kind for kind, *_ in _date_requests()]
+    assert with_context == DATE_KINDS
+
+
+@pytest.mark.parametrize("kind", DATE_KINDS)
+def test_the_application_leaves_the_date_header_to_the_server(fast, kind):
+    client = fast.test_client()
+    client.get("/products/wenchang-chicken")  # so the second one is the middleware's
+    request = {k: (m, p, h, s) for k, m, p, h, s in _date_requests()}[kind]
+    method, path, headers, status = request
+    response = client.open(path, method=method, headers=headers)
+    response.close()  # a static file's handle
+    if status is not None:
+        assert response.status_code == status, (kind, response.status_code)
+    assert response.headers.getlist("Date") == [], kind
+
+
+def _raw_dates(port: int, requests) -> dict[str, tuple[int, list[str]]]:
+    """Each request over a real socket: (status, every Date header line as sent)."""
+    import http.client
+
+    seen = {}
+    for kind, method, path, headers, _status in requests:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection.request(method, path, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        response.read()
+        seen[kind] = (response.status, response.msg.get_all("Date") or [])
+        connection.close()
+    return seen
+
+
+def _assert_one_date_each(seen: dict, requests) -> None:
+    for kind, _method, _path, _headers, status in requests:
+        got_status, dates = seen[kind]
+        if status is not None:
+            assert got_status == status, (kind, got_status)
+        assert len(dates) == 1, (kind, dates)
+        assert parse_date(dates[0]) is not None, (kind, dates)
+
+
+def test_one_date_header_through_werkzeugs_server(fast):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    requests = _date_requests()
+    server = make_server("127.0.0.1", 0, fast, threaded=True)  # what `flask run` serves with
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _raw_dates(server.port, requests[:1])  # warm the page cache
+        seen = _raw_dates(server.port, requests)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+    _assert_one_date_each(seen, requests)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_one_date_header_through_gunicorn(app, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    requests = _date_requests()
+    port = _free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_PATH": str(tmp_path),
+        "MEDIA_ROOT": str(app.config["MEDIA_ROOT"]),
+        "SCAN_FLUSH_SECONDS": "3600",
+    }
+    db.session.remove()
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(log.read_text()[-2000:]) from None
+                time.sleep(0.2)
+        _raw_dates(port, requests[:1])
+        seen = _raw_dates(port, requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    _assert_one_date_each(seen, requests)

@@ -227,14 +227,134 @@ def test_report_form_refuses_each_bad_character(app):
     assert db.session.scalar(select(func.count(CounterfeitReport.id))) == 0
 
 
-def test_saved_list_form_refuses_a_bad_expo_value(app):
+# --- hidden fields: the person can neither see nor fix them, so a bad value is dropped ------
+
+# What a hidden `next` may arrive as that must never be followed: unstorable, foreign,
+# scheme-relative, backslashed, too long, not printable, or outside the back office.
+UNUSABLE_NEXT = {
+    **{name: f"/admin/products/{char}" for name, char in BAD.items()},
+    "absolute URL": "https://evil.example/admin/",
+    "scheme-relative": "//evil.example/admin/",
+    "scheme-relative with path": "///evil.example/admin/",
+    "backslash": "/\\evil.example/admin/",
+    "backslash inside": "/admin/\\..\\evil",
+    "javascript:": "javascript:alert(1)",
+    "scheme without slashes": "http:/admin/",
+    "data:": "data:text/html,<script>alert(1)</script>",
+    "too long": "/admin/products/" + "x" * 2100,
+    "outside the back office": "/products/wenchang-chicken",
+    "space before scheme-relative": " //evil.example/admin/",
+    "tab inside": "/admin/\tproducts/",
+    "bidi override": "/admin/products/\u202e",
+    "zero-width space": "/admin/\u200bproducts/",
+    "NBSP": "/admin/\u00a0products/",
+    "line separator": "/admin/products/\u2028",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("name", list(UNUSABLE_NEXT))
+def test_an_unusable_next_is_dropped_and_sign_in_lands_on_the_dashboard(app, name):
+    make_users()
+    client = app.test_client()
+    response = client.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": "reviewer@hainan.example",
+            "password": "Correct-horse-battery-9",
+            "next": UNUSABLE_NEXT[name],
+        },
+    )
+    assert response.status_code == 302, (name, response.get_data(as_text=True)[-600:])
+    assert response.headers["Location"] == "/admin/", name
+    assert client.get("/admin/").status_code == 200  # signed in
+
+
+@pytest.mark.parametrize("name", ["DEL", "NUL", "bidi override", "absolute URL", "too long"])
+def test_an_unusable_next_in_the_login_link_is_never_written_into_the_form(app, name):
+    client = app.test_client()
+    page = client.get("/admin/login", query_string={"next": UNUSABLE_NEXT[name]})
+    if page.status_code == 400:  # the site refuses control characters in any query string
+        assert name in ("DEL", "NUL")
+        return
+    assert page.status_code == 200
+    assert 'name="next" type="hidden" value=""' in page.get_data(as_text=True)
+
+
+def test_a_usable_next_is_still_followed(app):
+    make_users()
+    client = app.test_client()
+    response = client.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": "reviewer@hainan.example",
+            "password": "Correct-horse-battery-9",
+            "next": "/admin/products/?status=pending",
+        },
+    )
+    assert response.headers["Location"] == "/admin/products/?status=pending"
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_saved_list_drops_a_bad_hidden_expo_and_saves_the_list(app, name):
+    from app.models import SavedList
+
     app.config["WTF_CSRF_ENABLED"] = False
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
-    for char in ("\x00", "\uffff", "\x85"):
-        response = app.test_client().post(
-            "/list", data={"product": [product.id], "expo": f"x{char}"}
-        )
-        assert response.status_code == 400
+    response = app.test_client().post(
+        "/list", data={"product": [product.id], "expo": f"x{BAD[name]}"}
+    )
+    assert response.status_code == 303, name
+    code = response.headers["Location"].rsplit("/", 1)[-1]
+    assert db.session.get(SavedList, code).event_id is None
+
+
+@pytest.mark.parametrize("name", ["NUL", "escape", "noncharacter U+FFFF", "C1 NEL"])
+def test_a_bad_hidden_version_token_is_a_visible_conflict_not_a_silent_failure(app, name):
+    make_users()
+    client = app.test_client()
+    login(client, "reviewer")
+    product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
+    url = f"/admin/products/{product.id}/edit?lang=en"
+    data = form_values(client.get(url).get_data(as_text=True))
+    data.update(
+        {
+            "category_id": str(product.category_id),
+            "county_ids": [str(c.id) for c in product.counties],
+            "description_en": "Free-range chicken, edited",
+            "version": data.get("version", "") + BAD[name],
+        }
+    )
+    response = client.post(url, data=data)
+    assert response.status_code in (200, 409), name
+    page = response.get_data(as_text=True)
+    assert "cannot be saved" not in page  # no invisible error on a hidden field
+    assert "Open the saved version" in page, name  # the edit-conflict page
+    assert db.session.scalar(select(func.count(ListingRevision.id))) == 0
+
+
+def test_every_hidden_field_of_every_form_is_covered():
+    """The forms with hidden fields are the ones the tests above post to."""
+    import inspect
+
+    from wtforms import HiddenField
+
+    import app.admin.auth
+    import app.admin.listing_forms
+    import app.qr.forms
+    from app.forms import BaseForm
+
+    hidden = set()
+    for module in (app.admin.auth, app.admin.listing_forms, app.qr.forms):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, BaseForm):
+                for field_name, unbound in vars(cls).items():
+                    if getattr(unbound, "field_class", None) is HiddenField:
+                        hidden.add(f"{cls.__name__}.{field_name}")
+    assert {"LoginForm.next", "SaveListForm.expo"} <= hidden
+    assert any(name.endswith(".version") for name in hidden)
 
 
 # --- bulk import cells ---------------------------------------------------------------------

@@ -26,8 +26,11 @@ def load_user(session_id: str):
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path inside the back office: never another host, scheme or protocol-relative URL."""
-    if not target or len(target) > 2000 or "\\" in target or any(ord(c) < 32 for c in target):
+    """Only a path inside the back office: never another host, scheme or protocol-relative
+    URL (//x), a backslash (browsers read /\\x as //x), more than 2000 characters, or any
+    character that is not printable (controls, NUL, DEL, C1, format and bidi characters,
+    lone surrogates), which no redirect should carry."""
+    if not target or len(target) > 2000 or "\\" in target or not target.isprintable():
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/admin/"):
