@@ -42,6 +42,14 @@ CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usag
 PASSPORT_OF = "wenchang-chicken"
 
 
+def run_in_checkout(args: list[str], env: dict, timeout: int) -> subprocess.CompletedProcess:
+    """Run a command from the checkout's root, its output captured as text; the caller reads
+    the return code (a failure is a BenchError there, with the output)."""
+    return subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def passport_code(env: dict) -> str:
     """The short code of a seeded product, asked of the app itself (codes.code_for)."""
     script = (
@@ -51,15 +59,7 @@ def passport_code(env: dict) -> str:
         f"    p = db.session.scalar(select(Product).where(Product.slug == {PASSPORT_OF!r}))\n"
         "    print(codes.code_for(p))"
     )
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in_checkout([str(VENV_BIN / "python"), "-c", script], env, timeout=120)
     code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not re.fullmatch(r"[0-9A-Z]{8}", code):
         raise BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
@@ -68,23 +68,16 @@ def passport_code(env: dict) -> str:
 
 def run_lighthouse(url: str, lang: str, out: Path) -> dict:
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
-    done = subprocess.run(
-        [
-            str(LIGHTHOUSE),
-            url,
-            "--output=json",
-            f"--output-path={out}",
-            "--quiet",
-            f"--only-categories={','.join(CATEGORIES)}",
-            f"--chrome-flags={CHROME_FLAGS} --lang={lang} --accept-lang={lang}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = [
+        str(LIGHTHOUSE),
+        url,
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+        f"--only-categories={','.join(CATEGORIES)}",
+        f"--chrome-flags={CHROME_FLAGS} --lang={lang} --accept-lang={lang}",
+    ]
+    done = run_in_checkout(args, env, timeout=300)
     if done.returncode != 0 or not out.exists():
         raise BenchError(f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return json.loads(out.read_text())

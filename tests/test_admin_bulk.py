@@ -17,24 +17,12 @@ from app.models.listing import PublicationStatus
 from app.models.revisions import ListingRevision
 from app.services.audit import verify_chain
 from tests.admin_support import csrf_token, login, make_users
-from tests.sheet_files import HEADER, csv_file, xlsx_file
+from tests.sheet_files import HEADER, NEW_ROWS, csv_file, xlsx_file
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
-NEW_ROWS = [
-    [
-        "wenchang-coconut-candy",
-        "文昌椰子糖",
-        "Wenchang coconut candy",
-        "processed-food",
-        "wenchang",
-        "1-12",
-        "椰子糖",
-    ],
-    ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
-]
 _PREVIEW = re.compile(r"/admin/(products|enterprises)/import/([A-Za-z0-9_-]+)$")
 
 

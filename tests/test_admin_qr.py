@@ -76,6 +76,12 @@ def decode_svgs(html: str) -> list[str]:
     return found
 
 
+def post_sheet(client, choice: dict):
+    """POST the label chooser (with its CSRF token) for a sheet of the chosen listings."""
+    data = {"csrf_token": csrf_token(client, "/admin/labels/"), **choice}
+    return client.post("/admin/labels/sheet", data=data)
+
+
 def short_url(app, obj) -> str:
     return codes.short_url(app.config["SITE_BASE_URL"], codes.code_for(obj))
 
@@ -89,13 +95,7 @@ def test_editor_chooses_own_county_products_and_the_sheet_decodes_to_their_urls(
     chicken, mango = product("wenchang-chicken"), product("sanya-mango")
     assert f'value="{chicken.id}"' in chooser and chicken.name_zh in chooser
     assert mango.name_zh not in chooser  # a Sanya product is not offered to Wenchang
-    response = client.post(
-        "/admin/labels/sheet",
-        data={
-            "csrf_token": csrf_token(client, "/admin/labels/"),
-            "products": [str(chicken.id)],
-        },
-    )
+    response = post_sheet(client, {"products": [str(chicken.id)]})
     assert response.status_code == 200
     sheet = page(response)
     assert sheet.count('class="sheet a4"') == 1 and sheet.count('class="label"') == 1
@@ -108,13 +108,7 @@ def test_editor_chooses_own_county_products_and_the_sheet_decodes_to_their_urls(
 def test_editor_posting_another_countys_product_gets_no_sheet(app, people):
     client = signed_in(app, "editor_a")
     mango = product("sanya-mango")
-    response = client.post(
-        "/admin/labels/sheet",
-        data={
-            "csrf_token": csrf_token(client, "/admin/labels/"),
-            "products": [str(mango.id)],
-        },
-    )
+    response = post_sheet(client, {"products": [str(mango.id)]})
     assert response.status_code == 400
     assert 'class="sheet' not in page(response) and "errors" in page(response)
 
@@ -126,13 +120,7 @@ def test_every_published_product_fills_sheets_of_24(app, people):
         .select_from(Product)
         .where(Product.status == PublicationStatus.PUBLISHED)
     )
-    response = client.post(
-        "/admin/labels/sheet",
-        data={
-            "csrf_token": csrf_token(client, "/admin/labels/"),
-            "everything": ["products"],
-        },
-    )
+    response = post_sheet(client, {"everything": ["products"]})
     sheet = page(response)
     assert sheet.count('class="label"') == published
     assert sheet.count('class="sheet a4"') == -(-published // 24)
@@ -157,13 +145,7 @@ def test_label_sheet_needs_a_choice_and_a_csrf_token(app, people):
     chicken = product("wenchang-chicken")
     forged = client.post("/admin/labels/sheet", data={"products": [str(chicken.id)]})
     assert forged.status_code == 400 and 'class="sheet' not in page(forged)
-    junk = client.post(
-        "/admin/labels/sheet",
-        data={
-            "csrf_token": csrf_token(client, "/admin/labels/"),
-            "products": ["1 OR 1=1"],
-        },
-    )
+    junk = post_sheet(client, {"products": ["1 OR 1=1"]})
     assert junk.status_code == 400
 
 

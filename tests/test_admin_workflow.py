@@ -43,11 +43,26 @@ def create_product(client, name_en="Wenchang coconut candy") -> Product:
     return db.session.scalar(select(Product).where(Product.name_en == name_en))
 
 
-def test_draft_submit_publish_reaches_the_public_page(app):
+def post_new_account(client, email: str, url: str = "/admin/users/new", **fields):
+    """POST the new-account form: an editor with a strong password; `fields` add to or replace
+    the defaults (county_ids=None leaves the counties out)."""
+    data = {"email": email, "role": "editor", "password": "Harbour-ferry-of-Hainan-5", **fields}
+    return post_form(client, url, {k: v for k, v in data.items() if v is not None})
+
+
+@pytest.fixture
+def editor_and_reviewer(app):
+    """A Wenchang editor and a reviewer, each signed in on a client of their own."""
     make_users()
-    editor, reviewer, public = app.test_client(), app.test_client(), app.test_client()
+    editor, reviewer = app.test_client(), app.test_client()
     login(editor, "editor_a")
     login(reviewer, "reviewer")
+    return editor, reviewer
+
+
+def test_draft_submit_publish_reaches_the_public_page(app, editor_and_reviewer):
+    editor, reviewer = editor_and_reviewer
+    public = app.test_client()
     product = create_product(editor)
     assert public.get(f"/products/{product.slug}").status_code == 404
     # The editor cannot publish; a reviewer sees nothing until it is submitted.
@@ -64,11 +79,8 @@ def test_draft_submit_publish_reaches_the_public_page(app):
     assert page.status_code == 200 and "Wenchang coconut candy" in page.get_data(as_text=True)
 
 
-def test_return_with_comment_goes_back_to_the_editor(app):
-    make_users()
-    editor, reviewer = app.test_client(), app.test_client()
-    login(editor, "editor_a")
-    login(reviewer, "reviewer")
+def test_return_with_comment_goes_back_to_the_editor(editor_and_reviewer):
+    editor, reviewer = editor_and_reviewer
     product = create_product(editor)
     post_step(editor, "products", product.id, "submit")
     # A return without a comment is refused and changes nothing.
@@ -83,13 +95,11 @@ def test_return_with_comment_goes_back_to_the_editor(app):
     assert db.session.scalar(select(ReviewNote.body)) == "请补充英文简介"
 
 
-def test_editing_a_published_listing_stays_private_until_published(app):
-    make_users()
+def test_editing_a_published_listing_stays_private_until_published(app, editor_and_reviewer):
+    editor, reviewer = editor_and_reviewer
+    public = app.test_client()
     product = wenchang_listings()["products"]
     live_name = product.name_en
-    editor, reviewer, public = app.test_client(), app.test_client(), app.test_client()
-    login(editor, "editor_a")
-    login(reviewer, "reviewer")
     url = f"/admin/products/{product.id}/edit"
     data = form_values(editor.get(url).get_data(as_text=True))
     data.update(
@@ -122,12 +132,9 @@ def test_editing_a_published_listing_stays_private_until_published(app):
     assert publish.changes["name_en"] == [live_name, "Wenchang chicken, half-done edit"]
 
 
-def test_archive_takes_a_listing_out_and_restore_brings_back_a_draft(app):
-    make_users()
+def test_archive_takes_a_listing_out_and_restore_brings_back_a_draft(app, editor_and_reviewer):
+    editor, reviewer = editor_and_reviewer
     product = wenchang_listings()["products"]
-    reviewer, editor = app.test_client(), app.test_client()
-    login(reviewer, "reviewer")
-    login(editor, "editor_a")
     assert post_step(editor, "products", product.id, "archive").status_code == 403
     assert post_step(reviewer, "products", product.id, "archive").status_code == 302
     assert app.test_client().get(f"/products/{product.slug}").status_code == 404
@@ -136,11 +143,8 @@ def test_archive_takes_a_listing_out_and_restore_brings_back_a_draft(app):
     assert db.session.get(Product, product.id).status == PublicationStatus.DRAFT
 
 
-def test_every_step_is_audited_with_field_level_changes_and_the_chain_holds(app):
-    make_users()
-    editor, reviewer = app.test_client(), app.test_client()
-    login(editor, "editor_a")
-    login(reviewer, "reviewer")
+def test_every_step_is_audited_with_field_level_changes_and_the_chain_holds(editor_and_reviewer):
+    editor, reviewer = editor_and_reviewer
     product = create_product(editor)
     url = f"/admin/products/{product.id}/edit"
     data = form_values(editor.get(url).get_data(as_text=True))
@@ -183,15 +187,8 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
     from app.models import User
 
     admin = signed_in(app, "admin")
-    response = post_form(
-        admin,
-        "/admin/users/new",
-        {
-            "email": "haikou@hainan.example",
-            "role": "editor",
-            "county_ids": [str(county("haikou").id)],
-            "password": "Harbour-ferry-of-Hainan-5",
-        },
+    response = post_new_account(
+        admin, "haikou@hainan.example", county_ids=[str(county("haikou").id)]
     )
     assert response.status_code == 302
     newcomer = db.session.scalar(select(User).where(User.email == "haikou@hainan.example"))
@@ -218,26 +215,14 @@ def test_admin_creates_and_disables_an_account_in_the_browser_forms(app):
 
 def test_account_form_errors_show_on_their_field(app):
     admin = signed_in(app, "admin")
-    response = post_form(
+    response = post_new_account(
         admin,
+        "wenchang@hainan.example",
         "/admin/users/new?lang=en",
-        {
-            "email": "wenchang@hainan.example",
-            "role": "editor",
-            "county_ids": [str(county("haikou").id)],
-            "password": "Harbour-ferry-of-Hainan-5",
-        },
+        county_ids=[str(county("haikou").id)],
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="email-err"' in html and "already exists" in html
-    response = post_form(
-        admin,
-        "/admin/users/new?lang=en",
-        {
-            "email": "new@hainan.example",
-            "role": "editor",
-            "password": "Harbour-ferry-of-Hainan-5",
-        },
-    )
+    response = post_new_account(admin, "new@hainan.example", "/admin/users/new?lang=en")
     assert 'id="county_ids-err"' in response.get_data(as_text=True)

@@ -311,6 +311,21 @@ def flip(archive: Path, out: Path, offset: int) -> None:
     out.write_bytes(bytes(data))
 
 
+def flip_member(prefix: str):
+    """A damage: one byte flipped in the middle of the first member named `prefix`."""
+    return lambda archive, out: flip(archive, out, member_offset(archive, prefix))
+
+
+# (where, the member's name or folder): a flipped byte there breaks its checksum.
+FLIPPED_MEMBERS = [
+    ("the database", "database/"),
+    ("a photo", "files/media/"),
+    ("an original", "files/originals/"),
+    ("the manifest", "manifest.json"),
+    ("the manifest sum", "manifest.sha256"),
+]
+
+
 def truncate(archive: Path, out: Path, keep) -> None:
     data = archive.read_bytes()
     out.write_bytes(data[: keep(len(data))])
@@ -341,30 +356,9 @@ BAD_ARCHIVES = [
     ("truncated at half", lambda a, o: truncate(a, o, lambda n: n // 2), "not a complete"),
     ("truncated at 99%", lambda a, o: truncate(a, o, lambda n: n * 99 // 100), ""),
     ("truncated before end blocks", lambda a, o: truncate(a, o, lambda n: n - 10240 - 1), ""),
-    (
-        "byte flipped in the database",
-        lambda a, o: flip(a, o, member_offset(a, "database/")),
-        "checksum mismatch",
-    ),
-    (
-        "byte flipped in a photo",
-        lambda a, o: flip(a, o, member_offset(a, "files/media/")),
-        "checksum mismatch",
-    ),
-    (
-        "byte flipped in an original",
-        lambda a, o: flip(a, o, member_offset(a, "files/originals/")),
-        "checksum mismatch",
-    ),
-    (
-        "byte flipped in the manifest",
-        lambda a, o: flip(a, o, member_offset(a, "manifest.json")),
-        "checksum mismatch",
-    ),
-    (
-        "byte flipped in the manifest sum",
-        lambda a, o: flip(a, o, member_offset(a, "manifest.sha256")),
-        "checksum mismatch",
+    *(
+        (f"byte flipped in {where}", flip_member(prefix), "checksum mismatch")
+        for where, prefix in FLIPPED_MEMBERS
     ),
     ("byte flipped in a header", lambda a, o: flip(a, o, 3), ""),
     ("missing manifest", lambda a, o: rewrite(a, o, drop=["manifest.json"]), "no manifest"),

@@ -30,7 +30,7 @@ from app.services.bulk import (
 from app.services.listings import PENDING
 from app.services.spreadsheets import MAX_BYTES, MAX_ROWS, BulkError, read_table
 from tests.admin_support import editor_of, provincial
-from tests.sheet_files import HEADER, csv_file, xlsx_file
+from tests.sheet_files import HEADER, NEW_ROWS, csv_file, xlsx_file
 
 
 @pytest.fixture(autouse=True)
@@ -46,20 +46,6 @@ def product(slug: str) -> Product | None:
 
 def product_count() -> int:
     return db.session.scalar(select(func.count(Product.id)))
-
-
-NEW_ROWS = [
-    [
-        "wenchang-coconut-candy",
-        "文昌椰子糖",
-        "Wenchang coconut candy",
-        "processed-food",
-        "wenchang",
-        "1-12",
-        "椰子糖",
-    ],
-    ["wenchang-pepper", "文昌胡椒", "", "spice", "文昌市", "9;10;11", ""],
-]
 
 
 def test_template_has_the_columns_and_a_help_sheet(app):

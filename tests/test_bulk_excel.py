@@ -22,6 +22,7 @@ from app.services import bulk, spreadsheets
 from app.services.bulk import ImportRefused, dry_run, export_listings, import_listings, template
 from app.services.spreadsheets import read_table
 from tests.admin_support import csrf_token, login, make_users, provincial
+from tests.sheet_files import HEADER
 
 
 def code(first17: str) -> str:
@@ -31,7 +32,6 @@ def code(first17: str) -> str:
 CODE = code("91469005MA5T1234X")
 ENTERPRISE_HEADER = ["credit_code", "slug", "name_zh", "county", "phone"]
 ENTERPRISE_ROW = [CODE, "wenchang-excel-co", "文昌表格公司", "wenchang", "0898-65321234"]
-PRODUCT_HEADER = ["slug", "name_zh", "name_en", "category", "counties", "season", "summary_zh"]
 PRODUCT_ROW = [
     "wenchang-excel-candy",
     "文昌表格糖",
@@ -43,7 +43,7 @@ PRODUCT_ROW = [
 ]
 ROWS = {
     "enterprises": (ENTERPRISE_HEADER, ENTERPRISE_ROW),
-    "products": (PRODUCT_HEADER, PRODUCT_ROW),
+    "products": (HEADER, PRODUCT_ROW),
 }
 
 

@@ -94,20 +94,29 @@ def test_the_issue_example_full_width_demo_code_verifies(client):
     assert "Authorised" in page and DEMO_CREDIT_CODE in page
 
 
-@pytest.mark.parametrize("variant", list(CREDIT_CODE_VARIANTS))
-def test_credit_code_variants_verify_on_the_real_page(client, variant):
-    typed = CREDIT_CODE_VARIANTS[variant](DEMO_CREDIT_CODE)
-    assert normalize_code(typed, CodeKind.CREDIT_CODE) == DEMO_CREDIT_CODE
-    page = verify_page(client, typed)
-    assert "Authorised" in page and DEMO_CREDIT_CODE in page, variant
+# (how it was typed, the demo code, its kind): every variant of both kinds of code.
+TYPED_DEMO_CODES = [
+    *(
+        (f"credit code, {name}", typing, DEMO_CREDIT_CODE, CodeKind.CREDIT_CODE)
+        for name, typing in CREDIT_CODE_VARIANTS.items()
+    ),
+    *(
+        (f"authorization number, {name}", typing, DEMO_AUTH_NUMBER, CodeKind.REFERENCE)
+        for name, typing in AUTH_NUMBER_VARIANTS.items()
+    ),
+]
 
 
-@pytest.mark.parametrize("variant", list(AUTH_NUMBER_VARIANTS))
-def test_authorization_number_variants_verify_on_the_real_page(client, variant):
-    typed = AUTH_NUMBER_VARIANTS[variant](DEMO_AUTH_NUMBER)
-    assert normalize_code(typed, CodeKind.REFERENCE) == DEMO_AUTH_NUMBER
+@pytest.mark.parametrize(
+    ("typing", "code", "kind"),
+    [row[1:] for row in TYPED_DEMO_CODES],
+    ids=[row[0] for row in TYPED_DEMO_CODES],
+)
+def test_code_variants_verify_on_the_real_page(client, typing, code, kind):
+    typed = typing(code)
+    assert normalize_code(typed, kind) == code
     page = verify_page(client, typed)
-    assert "Authorised" in page and DEMO_AUTH_NUMBER in page, variant
+    assert "Authorised" in page and code in page, typed
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from app.models import CounterfeitReport, ListingRevision, Product, User
 from app.models.listing import PublicationStatus
 from app.services import listings, workflow
 from app.text_input import check_storable, unstorable
-from tests.admin_support import county, csrf_token, form_values, login, make_users
+from tests.admin_support import county, csrf_token, form_values, login, make_users, signed_in
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -121,9 +121,7 @@ def test_every_form_of_the_site_uses_the_base_that_checks_text(app):
 
 
 def test_product_create_refuses_each_bad_character(app):
-    make_users()
-    client = app.test_client()
-    login(client, "editor_a")
+    client = signed_in(app, "editor_a")
     before = db.session.scalar(select(func.count(Product.id)))
     for name, char in BAD.items():
         response = client.post(
@@ -142,9 +140,7 @@ def test_product_create_refuses_each_bad_character(app):
 
 
 def test_reviewer_edit_of_a_published_product_never_becomes_a_revision(app):
-    make_users()
-    client = app.test_client()
-    login(client, "reviewer")
+    client = signed_in(app, "reviewer")
     product = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
     assert product.status == PublicationStatus.PUBLISHED
     url = f"/admin/products/{product.id}/edit?lang=en"
@@ -164,9 +160,7 @@ def test_reviewer_edit_of_a_published_product_never_becomes_a_revision(app):
 
 
 def test_account_create_refuses_each_bad_character(app):
-    make_users()
-    client = app.test_client()
-    login(client, "admin")
+    client = signed_in(app, "admin")
     users = db.session.scalar(select(func.count(User.id)))
     for name, char in BAD.items():
         for field, label, value in (

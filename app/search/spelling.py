@@ -136,14 +136,7 @@ def typing_edits(typed: str, meant: str, limit: int) -> int:
 def _full_syllables(word: str) -> bool:
     """Whether a word splits wholly into pinyin syllables with a vowel each (hai-nan, not
     hai-n-na: the interjections n, ng, m, hm are no syllables people type in a name)."""
-    syllables = _voiced_syllables()
-    reachable = [True] + [False] * len(word)
-    for end in range(1, len(word) + 1):
-        reachable[end] = any(
-            reachable[start] and word[start:end] in syllables
-            for start in range(max(0, end - 6), end)
-        )
-    return reachable[-1]
+    return text.splits_into_syllables(word, _voiced_syllables())
 
 
 @functools.cache

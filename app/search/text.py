@@ -281,7 +281,12 @@ def pinyin_syllables() -> frozenset[str]:
 def is_pinyin(word: str) -> bool:
     """Whether a Latin word splits wholly into pinyin syllables (wenchang, sanmen; also
     some English words: banana)."""
-    syllables = pinyin_syllables()
+    return splits_into_syllables(word, pinyin_syllables())
+
+
+def splits_into_syllables(word: str, syllables: frozenset[str]) -> bool:
+    """Whether `word` is wholly a run of `syllables` (each at most 6 letters, as pinyin's
+    longest, zhuang)."""
     reachable = [True] + [False] * len(word)
     for end in range(1, len(word) + 1):
         reachable[end] = any(
