@@ -2,6 +2,7 @@
 (English and pinyin) of the catalogue's names."""
 
 from collections import Counter
+from collections.abc import Callable
 
 from app.search import text
 
@@ -12,16 +13,27 @@ def did_you_mean(searcher, query: str) -> str | None:
     names, pinyin of names) when that word is close (see correction_for). Asked only when
     nothing matched: it reads the whole spelling dictionary."""
     vocabulary = _spelling_vocabulary(searcher.reader())
+    return correct(query, lambda _word: vocabulary)
+
+
+def correct(query: str, vocabulary_for: Callable[[str], dict[str, int]]) -> str | None:
+    """The query with each word replaced by its correction_for among
+    vocabulary_for(word) (the whole vocabulary, or an engine's near candidates), or None
+    when no word changed."""
     changed = False
     words = []
     for word in query.lower().split():
-        found = correction_for(word, vocabulary)
+        found = correction_for(word, vocabulary_for(word)) if _may_correct(word) else None
         if found:
             words.append(found)
             changed = True
         else:
             words.append(word)
     return " ".join(words) if changed else None
+
+
+def _may_correct(word: str) -> bool:
+    return word.isascii() and word.isalpha() and max_edits(len(word)) > 0
 
 
 def max_edits(length: int) -> int:
@@ -67,6 +79,18 @@ def _letters_apart(first: str, second: str) -> int:
     return sum(((a - b) + (b - a)).values())
 
 
+def is_vocabulary_word(word: str, syllables: frozenset[str]) -> bool:
+    """Whether a spelling-field word may be a correction: Latin letters, longer than 3,
+    not a lone pinyin syllable, not initials (wcj, cmqtdg: no vowel)."""
+    return (
+        len(word) > 3
+        and word.isascii()
+        and word.isalpha()
+        and word not in syllables
+        and any(vowel in word for vowel in "aeiouy")
+    )
+
+
 _vocabularies: dict[int, tuple[object, dict[str, int]]] = {}
 
 
@@ -81,13 +105,7 @@ def _spelling_vocabulary(reader) -> dict[str, int]:
     vocabulary = {}
     for raw, info in reader.iter_field("spell"):
         word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        if (
-            len(word) > 3
-            and word.isascii()
-            and word.isalpha()
-            and word not in syllables
-            and any(vowel in word for vowel in "aeiouy")
-        ):  # not initials: cmqtdg
+        if is_vocabulary_word(word, syllables):
             vocabulary[word] = info.doc_frequency()
     while len(_vocabularies) >= 16:  # a reader per thread and index version
         _vocabularies.pop(next(iter(_vocabularies)), None)
