@@ -6,22 +6,27 @@ lexemes are "<field>:<term>", the terms being exactly what the Whoosh schema's a
 give for each field of the document (documents.*_document; jieba, pinyin, stems, codes),
 weighted A (name_exact, refs), B (name, pinyin), C (name_chars, place, suggest) and D
 (body); the facet values as columns; the label, name and body for suggestions and
-snippets; and the document's digest for `flask search check`. search_spellings counts the
-documents of each spelling-field word, trigram-indexed (pg_trgm) for "did you mean".
+snippets; and the document's digest for `flask search check`. search_terms counts the
+documents of each lexeme (Whoosh's document frequency: the idf of the ranking, and the
+lexicon build_query asks), of each spelling-field word ("spell:<word>", trigram-indexed
+with pg_trgm for "did you mean") and, as "*", of all documents.
 
 Queries are service.build_query's tree of whoosh.query Term/And/Or, compiled to a tsquery
 (Term -> 'field:term', And -> &, Or -> |; lexemes quoted, passed as parameters) for the
-GIN index, and to a score with Whoosh's boosts: the boost of each matched Term, summed as
-Whoosh's Or and And sum their matches, times the kind's weight (schema.KIND_BOOST);
-ts_rank (length-normalised) breaks ties, then kind and id.
+GIN index, and to a score with Whoosh's boosts and idf: boost x idf of each matched Term
+(idf as Whoosh's, log(N / (df + 1)) + 1), summed as Whoosh's Or and And sum their
+matches, times the kind's weight (schema.KIND_BOOST). Whoosh's BM25 also weighs term
+frequency and field length; here ts_rank (length-normalised) only breaks ties, then kind
+and id.
 
 The tables live on their own MetaData, out of the ORM's (migration
 0007_search_documents creates them on PostgreSQL only)."""
 
 import logging
+import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -71,11 +76,11 @@ search_documents = Table(
     Column("spell", ARRAY(Text), nullable=False),  # its spelling-field words
     Column("digest", String(32), nullable=False),  # sync.document_digest
 )
-search_spellings = Table(
-    "search_spellings",
+search_terms = Table(
+    "search_terms",
     metadata,
-    Column("word", Text, primary_key=True),
-    Column("documents", Integer, nullable=False),  # documents having the word
+    Column("lexeme", Text, primary_key=True),  # "field:term", "spell:word" or "*"
+    Column("documents", Integer, nullable=False),  # documents having it
 )
 TABLES = frozenset(metadata.tables)
 
@@ -91,6 +96,8 @@ WEIGHTS = {
     "suggest": "C",
     "body": "D",
 }
+ALL_DOCUMENTS = "*"  # the search_terms row counting every document
+SPELL = "spell:"
 MAX_POSITION = 16383  # PostgreSQL's largest lexeme position
 MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes over 2047 bytes
 PENDING = "search_documents_pending"  # session.info key: DocKeys to write at commit
@@ -120,9 +127,9 @@ def field_terms(fieldname: str, value: Any) -> list[str]:
     return [t for t in field.process_text(str(value), mode="index") if t]
 
 
-def vector_text(doc: dict) -> str:
-    """The document's tsvector in input syntax: 'field:term':position+weight for every
-    term of every weighted field."""
+def _positions(doc: dict) -> dict[str, list[str]]:
+    """ "field:term" -> its positions with the field's weight ("3B"), for every term of
+    every weighted field (tsvector input syntax)."""
     positions: dict[str, list[str]] = {}
     position = 0
     for fieldname, weight in WEIGHTS.items():
@@ -132,9 +139,14 @@ def vector_text(doc: dict) -> str:
                 continue
             position = min(position + 1, MAX_POSITION)
             positions.setdefault(lexeme, []).append(f"{position}{weight}")
-    return " ".join(
-        f"{quoted(lexeme)}:{','.join(spots[:256])}" for lexeme, spots in positions.items()
-    )
+    return positions
+
+
+def counted_terms(lexemes: Iterable[str], spell: Iterable[str]) -> set[str]:
+    """What a document adds to search_terms: its lexemes (less the suggestion prefixes,
+    which nothing counts), its spelling words and the "*" of all documents."""
+    found = {lexeme for lexeme in lexemes if not lexeme.startswith("suggest:")}
+    return found | {SPELL + word for word in spell} | {ALL_DOCUMENTS}
 
 
 def _split(value: str) -> list[str]:
@@ -142,18 +154,25 @@ def _split(value: str) -> list[str]:
 
 
 def document_row(doc: dict) -> dict:
+    """The search_documents row of a document, and under "terms" what it counts in
+    search_terms (not a column)."""
+    positions = _positions(doc)
+    spell = sorted(set(field_terms("spell", doc["spell"])))
     return {
         "kind": doc["kind"],
         "obj_id": doc["obj_id"],
-        "vector": vector_text(doc),
+        "vector": " ".join(
+            f"{quoted(lexeme)}:{','.join(spots[:256])}" for lexeme, spots in positions.items()
+        ),
         "counties": _split(doc["f_county"]),
         "category": doc["f_category"] or "",
         "regimes": _split(doc["f_regime"]),
         "label": doc["label"],
         "name": doc["name"] or "",
         "body": doc["body"] or "",
-        "spell": sorted(set(field_terms("spell", doc["spell"]))),
+        "spell": spell,
         "digest": sync.document_digest(doc),
+        "terms": counted_terms(positions, spell),
     }
 
 
@@ -171,26 +190,26 @@ _INSERT_ROWS = text(
 ).bindparams(bindparam("label", type_=JSONB))
 
 
-def _count_spellings(connection: Connection, delta: Counter) -> None:
-    """Add delta (word -> documents gained, negative for lost) to search_spellings, in word
-    order (concurrent writers lock the same rows in the same order), then drop words no
-    document has any more."""
-    changed = sorted((w, n) for w, n in delta.items() if n)
+def _count_terms(connection: Connection, delta: Counter) -> None:
+    """Add delta (lexeme -> documents gained, negative for lost) to search_terms, in
+    lexeme order (concurrent writers lock the same rows in the same order), then drop
+    lexemes no document has any more."""
+    changed = sorted((t, n) for t, n in delta.items() if n)
     if not changed:
         return
-    stmt = pg_insert(search_spellings)
+    stmt = pg_insert(search_terms)
     connection.execute(
         stmt.on_conflict_do_update(
-            index_elements=[search_spellings.c.word],
-            set_={"documents": search_spellings.c.documents + stmt.excluded.documents},
+            index_elements=[search_terms.c.lexeme],
+            set_={"documents": search_terms.c.documents + stmt.excluded.documents},
         ),
-        [{"word": w, "documents": n} for w, n in changed],
+        [{"lexeme": t, "documents": n} for t, n in changed],
     )
-    lost = [w for w, n in changed if n < 0]
+    lost = [t for t, n in changed if n < 0]
     if lost:
         connection.execute(
-            text("DELETE FROM search_spellings WHERE word = ANY(:words) AND documents <= 0"),
-            {"words": lost},
+            text("DELETE FROM search_terms WHERE lexeme = ANY(:lost) AND documents <= 0"),
+            {"lost": lost},
         )
 
 
@@ -208,23 +227,23 @@ def with_dependants(keys: Iterable[DocKey]) -> dict[str, set[int]]:
 
 def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
     """Rewrite these documents from the database as the session sees it: published ones
-    upserted, the others deleted; search_spellings follows. Returns the keys written."""
+    upserted, the others deleted; search_terms follows. Returns the keys written."""
     learn_catalogue_words()
     written = 0
     for kind, ids in with_dependants(keys).items():
         rows = [document_row(doc) for _key, doc in documents.iter_documents(kind, ids)]
         old = connection.execute(
             text(
-                "SELECT obj_id, spell FROM search_documents "
+                "SELECT tsvector_to_array(vector), spell FROM search_documents "
                 "WHERE kind = :kind AND obj_id = ANY(:ids) FOR UPDATE"
             ),
             {"kind": kind, "ids": sorted(ids)},
         ).all()
         delta: Counter = Counter()
-        for _obj_id, spell in old:
-            delta.subtract(spell)
+        for lexemes, spell in old:
+            delta.subtract(counted_terms(lexemes, spell))
         for row in rows:
-            delta.update(row["spell"])
+            delta.update(row.pop("terms"))
         gone = sorted(ids - {row["obj_id"] for row in rows})
         if gone:
             connection.execute(
@@ -233,7 +252,7 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
             )
         if rows:
             connection.execute(_INSERT_ROWS, rows)
-        _count_spellings(connection, delta)
+        _count_terms(connection, delta)
         written += len(ids)
     return written
 
@@ -265,9 +284,10 @@ class Compiled:
     lexemes (`lexemes[i]` is column t<i>), and `score`, an SQL expression over the t<i>
     columns. User text is only ever in the parameters (params())."""
 
-    def __init__(self, query: Query) -> None:
+    def __init__(self, query: Query, idf: Callable[[str], float] = lambda _lexeme: 1.0) -> None:
         self.lexemes: list[str] = []
         self._index: dict[str, int] = {}
+        self._idf = idf
         self.tsquery = self._match(query)
         self.score = self._score(query) if self.tsquery else "0"
 
@@ -317,7 +337,8 @@ class Compiled:
         matching parts, an And the sum of its parts when all match."""
         boost = float(getattr(query, "boost", 1.0))
         if isinstance(query, Term):
-            return f"(CASE WHEN {self._column(query)} THEN {boost!r} ELSE 0 END)"
+            weight = boost * self._idf(f"{query.fieldname}:{query.text}")
+            return f"(CASE WHEN {self._column(query)} THEN {weight!r} ELSE 0 END)"
         if not isinstance(query, Or | And):
             return "0"
         parts = [self._score(q) for q in self._children(query)]
@@ -369,59 +390,54 @@ _PAGE_SQL = """
 
 
 class Lexicon:
-    """The two questions build_query and the highlights ask of an index's terms, answered
-    by the GIN index: `(field, term) in lexicon`, memoised for one search."""
+    """The two questions build_query and the highlights ask of an index's terms, from
+    search_terms: `(field, term) in lexicon`, and the document frequency of a lexeme (for
+    the idf), memoised for one search."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._known: dict[tuple[str, str], bool] = {}
+        self._documents: dict[str, int] = {}
 
     def __contains__(self, item: tuple[str, str]) -> bool:
-        found = self._known.get(item)
-        if found is None:
-            found = self.connection.execute(
-                text(
-                    "SELECT EXISTS (SELECT 1 FROM search_documents "
-                    "WHERE vector @@ CAST(:lexeme AS tsquery))"
-                ),
-                {"lexeme": quoted(f"{item[0]}:{item[1]}")},
-            ).scalar_one()
-            self._known[item] = bool(found)
-        return bool(found)
+        return self.documents(f"{item[0]}:{item[1]}") > 0
 
-    def prefetch(self, items: Iterable[tuple[str, str]]) -> None:
-        """Answer many lookups in one round trip (the catalogue words a Chinese query word
-        may be made of)."""
-        wanted = sorted({i for i in items if i not in self._known})
+    def documents(self, lexeme: str) -> int:
+        if lexeme not in self._documents:
+            self.prefetch([lexeme])
+        return self._documents[lexeme]
+
+    def idf(self, lexeme: str) -> float:
+        """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""
+        return math.log(max(1, self.documents(ALL_DOCUMENTS)) / (self.documents(lexeme) + 1)) + 1
+
+    def prefetch(self, lexemes: Iterable[str]) -> None:
+        """Look many lexemes up in one round trip."""
+        wanted = sorted({lexeme for lexeme in lexemes if lexeme not in self._documents})
         if not wanted:
             return
-        lexemes = [quoted(f"{f}:{t}") for f, t in wanted]
-        found = set(
+        found = dict(
             self.connection.execute(
-                text(
-                    "SELECT l FROM unnest(CAST(:lexemes AS text[])) AS l WHERE EXISTS "
-                    "(SELECT 1 FROM search_documents WHERE vector @@ CAST(l AS tsquery))"
-                ),
-                {"lexemes": lexemes},
-            ).scalars()
+                text("SELECT lexeme, documents FROM search_terms WHERE lexeme = ANY(:wanted)"),
+                {"wanted": wanted},
+            ).all()
         )
-        for item, lexeme in zip(wanted, lexemes, strict=True):
-            self._known[item] = lexeme in found
+        for lexeme in wanted:
+            self._documents[lexeme] = found.get(lexeme, 0)
 
 
-def catalogue_part_lookups(query: str, longest: int = 24) -> list[tuple[str, str]]:
-    """Every lookup words.catalogue_parts may make for the all-Chinese pieces of a query
+def catalogue_part_lookups(query: str, longest: int = 24) -> list[str]:
+    """Every lexeme words.catalogue_parts may look up for the all-Chinese pieces of a query
     (substrings as names or places; up to two characters as name characters)."""
-    items = []
+    items = [ALL_DOCUMENTS]
     for piece in query.lower().split():
         if len(piece) > longest or not all(search_text.is_cjk(ch) for ch in piece):
             continue
         for start in range(len(piece)):
             for end in range(start + 2, len(piece) + 1):
                 sub = piece[start:end]
-                items += [("name", sub), ("place", sub)]
+                items += [f"name:{sub}", f"place:{sub}"]
                 if len(sub) <= 2:
-                    items.append(("name_chars", sub))
+                    items.append(f"name_chars:{sub}")
     return items
 
 
@@ -435,7 +451,8 @@ class PostgresRanker:
         self.lexicon.prefetch(catalogue_part_lookups(query))
 
     def run(self, query: Query, filters: SearchFilters, page: int, per_page: int) -> service.Ranked:
-        compiled = Compiled(query)
+        self.lexicon.prefetch(f"{field}:{term}" for field, term in query.iter_all_terms())
+        compiled = Compiled(query, self.lexicon.idf)
         if compiled.tsquery is None:
             return service.Ranked([], 0, 0, {name: {} for name in _FILTERS})
         active = filters.active()
@@ -468,16 +485,19 @@ class PostgresRanker:
 
         def near(word: str) -> dict[str, int]:
             limit = spelling.max_edits(len(word))
+            # The nearest words by trigrams (the partial GiST index of migration 0007),
+            # then Whoosh's own rule (spelling.correction_for) among them.
             rows = self.connection.execute(
                 text(
-                    "SELECT word, documents FROM search_spellings "
-                    "WHERE length(word) BETWEEN :shortest AND :longest "
-                    "ORDER BY word <-> :word, word LIMIT :n"
+                    "SELECT substr(lexeme, 7), documents FROM search_terms "
+                    "WHERE lexeme LIKE 'spell:%' "
+                    "AND length(lexeme) BETWEEN :shortest AND :longest "
+                    "ORDER BY substr(lexeme, 7) <-> :word, lexeme LIMIT :n"
                 ),
                 {
                     "word": word,
-                    "shortest": len(word) - limit,
-                    "longest": len(word) + limit,
+                    "shortest": len(SPELL) + len(word) - limit,
+                    "longest": len(SPELL) + len(word) + limit,
                     "n": SPELLING_CANDIDATES,
                 },
             ).all()
@@ -537,19 +557,19 @@ class PostgresEngine:
         connection.execute(text("LOCK TABLE search_documents IN SHARE ROW EXCLUSIVE MODE"))
         learn_catalogue_words()
         connection.execute(text("DELETE FROM search_documents"))
-        connection.execute(text("DELETE FROM search_spellings"))
-        spellings: Counter = Counter()
+        connection.execute(text("DELETE FROM search_terms"))
+        terms: Counter = Counter()
         for kind in documents.MODELS:
             docs: Iterable[Any] = documents.iter_documents(kind)
             if progress:
                 docs = progress(docs, kind, documents.count_published()[kind])
             summary.counts[kind] = 0
             for batch in _batches((document_row(doc) for _key, doc in docs), 500):
-                connection.execute(_INSERT_ROWS, batch)
                 for row in batch:
-                    spellings.update(row["spell"])
+                    terms.update(row.pop("terms"))
+                connection.execute(_INSERT_ROWS, batch)
                 summary.counts[kind] += len(batch)
-        _count_spellings(connection, spellings)
+        _count_terms(connection, terms)
         db.session.commit()
         sync.refresh_fallback()
         summary.seconds = time.monotonic() - started

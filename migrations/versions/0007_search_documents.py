@@ -1,5 +1,6 @@
-"""search_documents and search_spellings: the PostgreSQL search engine's documents
-(app/search/postgresql.py), with pg_trgm for "did you mean". PostgreSQL only: on SQLite
+"""search_documents and search_terms: the PostgreSQL search engine's documents and the
+document count of each of their terms (app/search/postgresql.py), with pg_trgm for "did
+you mean". PostgreSQL only: on SQLite
 the Whoosh engine answers and this migration does nothing. `flask search reindex` (or
 the end of `flask seed`) fills the tables.
 
@@ -41,18 +42,21 @@ def upgrade():
     )
     op.create_index('ix_search_documents_vector', 'search_documents', ['vector'],
                     postgresql_using='gin')
-    op.create_table('search_spellings',
-    sa.Column('word', sa.Text(), nullable=False),
+    op.create_table('search_terms',
+    sa.Column('lexeme', sa.Text(), nullable=False),
     sa.Column('documents', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('word', name=op.f('pk_search_spellings'))
+    sa.PrimaryKeyConstraint('lexeme', name=op.f('pk_search_terms'))
     )
-    # GiST, not GIN: "did you mean" asks for the nearest words (ORDER BY word <-> :typed).
-    op.create_index('ix_search_spellings_word_trgm', 'search_spellings', ['word'],
-                    postgresql_using='gist', postgresql_ops={'word': 'gist_trgm_ops'})
+    # GiST, not GIN: "did you mean" asks for the spelling words nearest to what was typed
+    # (ORDER BY substr(lexeme, 7) <-> :typed), only among the "spell:" rows.
+    op.execute(
+        "CREATE INDEX ix_search_terms_spell_trgm ON search_terms "
+        "USING gist (substr(lexeme, 7) gist_trgm_ops) WHERE lexeme LIKE 'spell:%'"
+    )
 
 
 def downgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return
-    op.drop_table('search_spellings')
+    op.drop_table('search_terms')
     op.drop_table('search_documents')
