@@ -415,12 +415,13 @@ class Lexicon:
         wanted = sorted({lexeme for lexeme in lexemes if lexeme not in self._documents})
         if not wanted:
             return
-        found = dict(
-            self.connection.execute(
+        found: dict[str, int] = {
+            lexeme: documents
+            for lexeme, documents in self.connection.execute(
                 text("SELECT lexeme, documents FROM search_terms WHERE lexeme = ANY(:wanted)"),
                 {"wanted": wanted},
-            ).all()
-        )
+            )
+        }
         for lexeme in wanted:
             self._documents[lexeme] = found.get(lexeme, 0)
 
