@@ -1,8 +1,7 @@
 """search_documents and search_terms: the PostgreSQL search engine's documents and the
 document count of each of their terms (app/search/postgresql.py), with pg_trgm for "did
-you mean". PostgreSQL only: on SQLite
-the Whoosh engine answers and this migration does nothing. `flask search reindex` (or
-the end of `flask seed`) fills the tables.
+you mean". PostgreSQL only: on SQLite the Whoosh engine answers and this migration does
+nothing. `flask search reindex` (or the end of `flask seed`) fills the tables.
 
 Revision ID: 0007_search_documents
 Revises: 0006_search_pinyin
