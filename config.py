@@ -60,6 +60,13 @@ class Config:
     PER_PAGE = 24
     # Search result pages kept per process (app/search/views.py), ~10-50 KB each; 0: off.
     SEARCH_PAGE_CACHE_ENTRIES = int(os.environ.get("SEARCH_PAGE_CACHE_ENTRIES", "500"))
+    # The search engine (app/search/engine.py): "whoosh" (an index on this node's disk,
+    # kept in step through the outbox), "postgresql" (full-text search in the site's own
+    # PostgreSQL database, written in the listing's transaction: every app server sees a
+    # publish at commit) or "auto": postgresql when DATABASE_URL is PostgreSQL, else
+    # whoosh. Switching engines: `flask search reindex` fills the new one. Any other value
+    # stops the app at start-up.
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "auto")
     # pypinyin's 40 MB phrase dictionary, loaded into every worker if True. Catalogue names
     # read correctly character by character, and place names carry their own readings
     # (app/search/text.py), so it costs memory and buys nothing here.

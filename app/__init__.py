@@ -20,6 +20,7 @@ from app.caching import middleware as caching_middleware
 from app.db import db
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 from app.hosts import CatalogueFlask
+from app.search import engine as search_engine
 from app.services import flush, scans
 
 
@@ -98,8 +99,9 @@ def register_extensions(app: Flask) -> None:
     templating.init_app(app)
     security.init_app(app)
     scans.init_app(app)
-    # One flush hook: catalogue generation, short codes, search outbox (app/services/flush.py).
+    # One flush hook: catalogue generation, short codes, search engine (app/services/flush.py).
     flush.install()
+    search_engine.init_app(app)  # SEARCH_BACKEND checked here: a bad value stops start-up
 
 
 def register_blueprints(app: Flask) -> None:

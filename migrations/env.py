@@ -26,10 +26,20 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate leaves the PostgreSQL search engine's tables alone: they live on their
+    own MetaData (app/search/postgresql.py) and migration 0007 creates them."""
+    from app.search.postgresql import TABLES
+
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    return not (table is not None and table.name in TABLES)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=get_metadata(),
+        include_object=include_object,
         literal_binds=True,
     )
     with context.begin_transaction():
@@ -47,6 +57,7 @@ def run_migrations_online() -> None:
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", include_object)
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():

@@ -89,6 +89,31 @@ class RequestPerContextClient(FlaskClient):
         return response
 
 
+# The search engines of the conformance suite: Whoosh always; PostgreSQL's on the
+# PostgreSQL run (on SQLite its parameter is deselected, and counted as such, by the hook
+# below, never skipped).
+SEARCH_ENGINES = [
+    pytest.param("whoosh"),
+    pytest.param("postgresql", marks=pytest.mark.postgresql_engine),
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgresql_engine")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql_engine")]
+
+
+@pytest.fixture(scope="session", params=SEARCH_ENGINES)
+def engine(request) -> str:
+    """The search engine a conformance test runs against (SEARCH_BACKEND of its app).
+    A test of one engine's internals pins it: @pytest.mark.parametrize("engine", ["whoosh"])."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def media_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")

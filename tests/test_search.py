@@ -1,5 +1,7 @@
-"""Search pages, suggestions, bad input, the CLI and keeping the index in step with the
-database, on a real Whoosh index in the test's instance folder."""
+"""Search pages, suggestions, bad input, the CLI and keeping the engine in step with the
+database: against each search engine (the `engine` fixture: Whoosh in the test's instance
+folder, and PostgreSQL on the PostgreSQL run); tests of Whoosh's own machinery (its index
+files, outbox and state) pin it with `whoosh_only`."""
 
 import json
 import re
@@ -10,14 +12,16 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Brand, Enterprise, GISign, Product, PublicationStatus
-from app.search import SearchFilters, lifecycle, service, sync
+from app.search import SearchFilters, current_engine, lifecycle, service, sync
 from app.search.outbox import SearchOutbox
 from tests.search_helpers import first_keys, serve_indexed
 
+whoosh_only = pytest.mark.parametrize("engine", ["whoosh"])
+
 
 @pytest.fixture
-def app(database_factory, tmp_path, media_root):
-    yield from serve_indexed(database_factory, tmp_path, media_root)
+def app(database_factory, tmp_path, media_root, engine):
+    yield from serve_indexed(database_factory, tmp_path, media_root, engine)
 
 
 def page(response) -> str:
@@ -192,6 +196,7 @@ def test_whoosh_syntax_finds_nothing_special(app):
 # --- fallback ---------------------------------------------------------------------------
 
 
+@whoosh_only
 def test_missing_index_falls_back_to_the_database(client, app):
     store = lifecycle.get_store()
     store.close()
@@ -203,6 +208,7 @@ def test_missing_index_falls_back_to_the_database(client, app):
     assert "wenchang-chicken" in [h.obj.slug for h in results.hits if h.key.kind == "product"]
 
 
+@whoosh_only
 def test_corrupt_index_is_detected_and_rebuilt(app):
     store = lifecycle.get_store()
     store.close()
@@ -227,6 +233,7 @@ def test_corrupt_index_is_detected_and_rebuilt(app):
 # --- CLI --------------------------------------------------------------------------------
 
 
+@whoosh_only
 def test_reindex_command_swaps_in_a_new_directory(runner):
     before = lifecycle.get_store().current_name()
     result = runner.invoke(args=["search", "reindex"])
@@ -237,6 +244,7 @@ def test_reindex_command_swaps_in_a_new_directory(runner):
     assert first_keys("文昌鸡", 1) == ["product:wenchang-chicken"]
 
 
+@whoosh_only
 def test_check_reports_and_fixes_differences(runner):
     store = lifecycle.get_store()
     ix = store.open_index()
@@ -256,6 +264,7 @@ def test_check_reports_and_fixes_differences(runner):
 # --- keeping the index true -------------------------------------------------------------
 
 
+@whoosh_only
 def test_every_change_writes_an_outbox_row_in_the_same_transaction(app):
     before = db.session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()).limit(1))
     product("hele-crab").name_en = "Hele Mud Crab"
@@ -289,7 +298,7 @@ def test_publish_edit_unpublish_delete_are_reflected(app):
     db.session.delete(brand)
     db.session.commit()
     assert "brand:demo-brand-lijinfang" not in first_keys("黎锦坊", 24)
-    assert sync.check(lifecycle.get_store()).ok
+    assert current_engine().check().ok
 
 
 def test_a_new_name_is_taught_to_jieba_and_searchable_at_once(app):
@@ -300,6 +309,7 @@ def test_a_new_name_is_taught_to_jieba_and_searchable_at_once(app):
     assert first_keys("cloud mist", 1) == ["product:baisha-green-tea"]
 
 
+@whoosh_only
 def test_index_state_records_the_outbox_progress(app):
     store = lifecycle.get_store()
     product("hele-crab").name_en = "Hele Crab!"

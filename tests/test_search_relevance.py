@@ -1,6 +1,7 @@
 """Relevance over the seed data: (query -> expected first result, or expected in the top 3).
 zh, traditional zh, pinyin (full, spaced, per word, initials), English, misspellings,
-reference numbers, county names and mixed queries. All run against a real Whoosh index."""
+reference numbers, county names and mixed queries. All run against each search engine
+(Whoosh, and PostgreSQL on the PostgreSQL run): the `engine` fixture."""
 
 import pytest
 
@@ -80,8 +81,10 @@ TOP3 = [
 
 
 @pytest.fixture(scope="module")
-def search_app(database_factory, tmp_path_factory, media_root):
-    yield from serve_indexed(database_factory, tmp_path_factory.mktemp("relevance"), media_root)
+def search_app(database_factory, tmp_path_factory, media_root, engine):
+    yield from serve_indexed(
+        database_factory, tmp_path_factory.mktemp("relevance"), media_root, engine
+    )
 
 
 @pytest.mark.parametrize(("query", "expected"), FIRST)

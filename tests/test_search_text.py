@@ -1,7 +1,8 @@
 """Search text as people type it (issue 8, kinds 6 and 2): highlights cover whole words,
 did-you-mean only offers close corrections, compound query words find the catalogue word
 they extend, everyday names find products through the synonym table, and invisible
-characters never split a word. All against a real Whoosh index over the seed data."""
+characters never split a word. All against each search engine over the seed data (the
+`engine` fixture: Whoosh, and PostgreSQL on the PostgreSQL run)."""
 
 import html as htmllib
 import re
@@ -13,7 +14,17 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.models import AuditEntry, SynonymGroup
-from app.search import SearchFilters, highlight, lifecycle, service, spelling, text, words
+from app.search import (
+    SearchFilters,
+    current_engine,
+    highlight,
+    lifecycle,
+    postgresql,
+    service,
+    spelling,
+    text,
+    words,
+)
 from app.services import synonyms as synonym_service
 from tests.admin_support import csrf_token, login, make_users
 from tests.search_helpers import indexed_app, serve_indexed
@@ -22,8 +33,8 @@ _MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
 @pytest.fixture(scope="module")
-def search_app(database_factory, tmp_path_factory, media_root):
-    app = indexed_app(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root)
+def search_app(database_factory, tmp_path_factory, media_root, engine):
+    app = indexed_app(database_factory(), tmp_path_factory.mktemp("searchtext"), media_root, engine)
     with app.app_context():
         yield app
         lifecycle.get_store().close()
@@ -45,6 +56,23 @@ def keys(query: str) -> list[str]:
 def snippets(query: str) -> list[str]:
     results = service.search(query, SearchFilters(), 1, 24)
     return [str(h.snippet) for h in results.hits if h.snippet]
+
+
+def lexicon():
+    """The engine's terms, as build_query asks them: `(field, term) in lexicon()`."""
+    if current_engine().name == "postgresql":
+        return postgresql.Lexicon(db.session.connection())
+    return lifecycle.get_store().searcher().reader()
+
+
+def spelling_vocabulary() -> dict[str, int]:
+    """Every word "did you mean" may offer, with its document count, from either engine."""
+    if current_engine().name == "postgresql":
+        syllables = text.pinyin_syllables()
+        rows = db.session.execute(postgresql.search_terms.select()).all()
+        words = {t.removeprefix(postgresql.SPELL): n for t, n in rows if t.startswith("spell:")}
+        return {w: n for w, n in words.items() if spelling.is_vocabulary_word(w, syllables)}
+    return spelling._spelling_vocabulary(lifecycle.get_store().searcher().reader())[0]
 
 
 def word_boundaries(plain: str) -> set[int]:
@@ -267,7 +295,7 @@ def test_allowed_edits_grow_with_length(word, length, edits):
 
 
 def test_single_syllables_and_initials_are_never_corrections(search_app):
-    vocabulary, _pinyin = spelling._spelling_vocabulary(lifecycle.get_store().searcher().reader())
+    vocabulary = spelling_vocabulary()
     assert vocabulary and "li" not in vocabulary and "wcj" not in vocabulary
     assert not any(w in text.pinyin_syllables() for w in vocabulary)
     assert spelling.correction_for("lime", vocabulary) is None
@@ -334,7 +362,7 @@ def test_exact_names_stay_ahead_of_part_and_synonym_matches(search_app, query, e
 def test_a_whole_unknown_word_is_not_dropped(search_app):
     # 海南 alone would find everything; the crab must lead.
     assert slugs("海南螃蟹")[0] == "hele-crab"
-    assert words.catalogue_parts("海南螃蟹", lifecycle.get_store().searcher().reader()) == []
+    assert words.catalogue_parts("海南螃蟹", lexicon()) == []
 
 
 # --- d) synonyms ------------------------------------------------------------------------------
@@ -424,8 +452,8 @@ def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
 
 
 @pytest.fixture
-def admin_app(database_factory, tmp_path, media_root):
-    yield from serve_indexed(database_factory, tmp_path, media_root)
+def admin_app(database_factory, tmp_path, media_root, engine):
+    yield from serve_indexed(database_factory, tmp_path, media_root, engine)
 
 
 def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):

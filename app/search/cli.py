@@ -1,5 +1,6 @@
-"""`flask search …`: reindex (rebuild and swap in), check [--fix], apply (catch up once),
-worker (the node's single writer: applies the outbox continuously, optimises when idle)."""
+"""`flask search …`: reindex (rebuild and swap in) and check [--fix], for either engine;
+for the Whoosh engine also apply (catch up once) and worker (the node's single writer:
+applies the outbox continuously, optimises when idle)."""
 
 import signal
 import sys
@@ -11,15 +12,17 @@ from flask.cli import AppGroup
 
 from app.db import db
 from app.search import sync
+from app.search.engine import current_engine
 from app.search.lifecycle import get_store
 from app.search.store import IndexUnavailable, LockBusy
 
-search_cli = AppGroup("search", help="The search index of this node.")
+search_cli = AppGroup("search", help="The search engine (Whoosh on this node, or PostgreSQL).")
 
 
 @search_cli.command("reindex")
 def reindex_command() -> None:
-    """Rebuild the index from the database into a new directory and swap it in."""
+    """Rebuild the search documents from the database (Whoosh: into a new directory,
+    swapped in; PostgreSQL: in one transaction)."""
 
     def progress(docs, kind, total):
         with click.progressbar(
@@ -28,7 +31,7 @@ def reindex_command() -> None:
             yield from bar
 
     try:
-        summary = sync.rebuild(get_store(), progress=progress)
+        summary = current_engine().rebuild(progress=progress)
     except LockBusy:
         raise click.ClickException("another rebuild is running on this node") from None
     finally:
@@ -44,18 +47,19 @@ def reindex_command() -> None:
     click.echo(
         f"Indexed {sum(summary.counts.values())} documents ({counts}) in "
         f"{summary.seconds:.1f} s; {summary.applied_after} changes applied after the "
-        f"build; live index: {summary.directory}"
+        f"build; live index: {summary.directory} ({current_engine().name})"
     )
 
 
 @search_cli.command("check")
 @click.option("--fix", is_flag=True, help="Repair the differences found.")
 def check_command(fix: bool) -> None:
-    """Compare the index with the database and report differences; a missing or damaged
-    index is reported (exit 1), and rebuilt with --fix."""
-    store = get_store()
+    """Compare the engine's documents with the database and report the engine, the
+    documents per kind and the differences; an engine that cannot be read is reported
+    (exit 1), and rebuilt with --fix."""
+    engine = current_engine()
     try:
-        report = sync.check(store, fix=fix)
+        report = engine.check(fix=fix)
     except IndexUnavailable as exc:
         db.session.rollback()
         if not fix:
@@ -64,11 +68,13 @@ def check_command(fix: bool) -> None:
                 "or `flask search reindex` to rebuild it."
             ) from None
         click.echo(f"The search index cannot be read ({exc}); rebuilding it.")
-        _rebuild_or_fail(store)
+        _rebuild_or_fail()
         click.echo("Rebuilt.")
         return
     finally:
         db.session.remove()
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
+    click.echo(f"Engine: {report.engine}; documents per kind: {counts or 'none'}.")
     click.echo(f"{report.indexed} documents indexed, {report.expected} expected.")
     for label, keys in (
         ("missing", report.missing),
@@ -81,7 +87,8 @@ def check_command(fix: bool) -> None:
     if report.ok:
         click.echo("Index and database agree.")
     elif report.fixed:
-        store.clear_repair(since=time.time())
+        if engine.name == "whoosh":
+            get_store().clear_repair(since=time.time())
         click.echo("Fixed.")
     else:
         click.echo("Run `flask search check --fix` to repair.")
@@ -91,7 +98,11 @@ def check_command(fix: bool) -> None:
 @search_cli.command("apply")
 def apply_command() -> None:
     """Bring this node's index up to date: apply outbox rows it has not seen (waits for the
-    writer lock), or rebuild it when it is missing, damaged or marked for repair."""
+    writer lock), or rebuild it when it is missing, damaged or marked for repair. (The
+    PostgreSQL engine has no outbox: nothing to apply.)"""
+    if current_engine().name != "whoosh":
+        click.echo("The PostgreSQL engine is written with each change: nothing to apply.")
+        return
     store = get_store()
     try:
         if store.repair_requested():
@@ -100,7 +111,7 @@ def apply_command() -> None:
     except IndexUnavailable as exc:
         db.session.rollback()
         click.echo(f"The search index cannot be used ({exc}); rebuilding it.")
-        _rebuild_or_fail(store)
+        _rebuild_or_fail()
         click.echo("Rebuilt.")
         return
     finally:
@@ -108,9 +119,9 @@ def apply_command() -> None:
     click.echo(f"Applied {applied or 0} outbox rows.")
 
 
-def _rebuild_or_fail(store) -> None:
+def _rebuild_or_fail() -> None:
     try:
-        sync.rebuild(store)
+        current_engine().rebuild()
     except LockBusy:
         raise click.ClickException("another rebuild is running on this node") from None
     except OSError as exc:  # a full or read-only disk: say so, exit 1
@@ -127,7 +138,11 @@ def _rebuild_or_fail(store) -> None:
 )
 def worker_command(interval: float, idle_optimize: float) -> None:
     """Run this node's writer: rebuild when the index is missing or corrupt, then apply
-    the outbox as it grows and optimise when idle. Run one per node."""
+    the outbox as it grows and optimise when idle. Run one per node (Whoosh engine only)."""
+    if current_engine().name != "whoosh":
+        raise click.ClickException(
+            "the PostgreSQL engine needs no worker: documents are written with each change"
+        )
     store = get_store()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

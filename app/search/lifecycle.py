@@ -108,15 +108,3 @@ def ready_searcher(store: IndexStore) -> Searcher:
         raise RepairPending("a repair of this index is pending")
     sync.catch_up(store, timeout=0)
     return store.searcher()
-
-
-def rebuild_index() -> sync.RebuildSummary:
-    """Rebuild this app's index from the database now (see sync.rebuild); raises LockBusy
-    when another process holds the writer lock, OSError when the disk refuses."""
-    return sync.rebuild(get_store())
-
-
-def ensure_index() -> str:
-    """Leave this app's index complete and current: "rebuilt" or "current" (see
-    sync.ensure_index); raises OSError when the disk refuses."""
-    return sync.ensure_index(get_store())

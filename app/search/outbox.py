@@ -85,7 +85,7 @@ INDEXED = {
 }
 
 
-def _changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
+def changed_keys(touched: Iterable[Any]) -> set[tuple[str, int]]:
     keys: set[tuple[str, int]] = set()
     for obj in touched:
         kind = INDEXED.get(type(obj))
@@ -117,7 +117,7 @@ def _pinyin_changes(
 def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[Any]) -> None:
     """The outbox rows and pinyin rows for what a flush touched (called by the flush hook,
     app/services/flush.py; `deleted` is the part of `touched` that the flush deleted)."""
-    keys = _changed_keys(touched)
+    keys = changed_keys(touched)
     if not keys:
         return
     now = utcnow()
@@ -125,6 +125,12 @@ def write_outbox(connection: Connection, touched: Iterable[Any], deleted: set[An
         insert(SearchOutbox),
         [{"kind": kind, "obj_id": obj_id, "created_at": now} for kind, obj_id in sorted(keys)],
     )
+    write_pinyin(connection, touched, deleted)
+
+
+def write_pinyin(connection: Connection, touched: Iterable[Any], deleted: set[Any]) -> None:
+    """The search_pinyin rows of the listings a flush touched (the database fallback's,
+    whichever engine answers)."""
     gone, rows = _pinyin_changes(touched, deleted)
     if gone:
         connection.execute(

@@ -3,7 +3,9 @@ words as plain terms (never parsed as Whoosh syntax); results come back from the
 by id in rank order. When the index is unavailable (lifecycle), the database answers
 instead (fallback)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from whoosh import collectors
 from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
@@ -195,44 +197,77 @@ def _filter_query(filters: SearchFilters) -> Query | None:
 
 
 @dataclass
-class _Ranked:
-    page: ResultsPage
+class Ranked:
+    """One page of an engine's answer: (key, stored body, stored name) of each hit in rank
+    order, how many matched, the page count, and facet counts over every match."""
+
+    hits: list[tuple[DocKey, Any, Any]]  # (key, body: str | None, name: str | None)
+    total: int
+    pagecount: int
     facets: dict[str, dict[str, int]]
 
-    @property
-    def total(self) -> int:
-        return self.page.total
+
+class Ranker(Protocol):
+    """What index_search needs of an engine: a lexicon (`(field, text) in lexicon`, for
+    build_query and the highlights), one ranked run of a query tree, and a spelling
+    correction for a query that found nothing."""
+
+    lexicon: Any
+
+    def run(self, query: Query, filters: SearchFilters, page: int, per_page: int) -> Ranked: ...
+
+    def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None: ...
 
 
-def _run(searcher, query: Query, filters: SearchFilters, page: int, per_page: int) -> _Ranked:
-    """One scoring pass: the top page*per_page hits, and facet counts over every match."""
-    collector = MatchRecordingCollector(limit=page * per_page)
-    filter_query = _filter_query(filters)
-    searcher.search_with_collector(
-        compact(query, searcher.reader()),
-        collectors.FilterCollector(collector, filter_query, None)
-        if filter_query is not None
-        else collector,
-    )
-    results = collector.results()
-    return _Ranked(
-        ResultsPage(results, page, per_page), facet_table.count(searcher, collector.matched)
-    )
+class WhooshRanker:
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self.lexicon = searcher.reader()
+
+    def run(self, query: Query, filters: SearchFilters, page: int, per_page: int) -> Ranked:
+        """One scoring pass: the top page*per_page hits, and facet counts over every match."""
+        searcher = self.searcher
+        collector = MatchRecordingCollector(limit=page * per_page)
+        filter_query = _filter_query(filters)
+        searcher.search_with_collector(
+            compact(query, self.lexicon),
+            collectors.FilterCollector(collector, filter_query, None)
+            if filter_query is not None
+            else collector,
+        )
+        results = ResultsPage(collector.results(), page, per_page)
+        return Ranked(
+            [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name")) for h in results],
+            results.total,
+            results.pagecount,
+            facet_table.count(searcher, collector.matched),
+        )
+
+    def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None:
+        return spelling.did_you_mean(self.searcher, query, synonyms)
 
 
 def index_search(
     searcher, query: str, filters: SearchFilters, page: int, per_page: int
 ) -> SearchResults:
-    results = SearchResults(query, [], 0, page, per_page)
-    reader, known = searcher.reader(), current_synonyms()
+    return ranked_search(WhooshRanker(searcher), query, filters, page, per_page)
 
-    def run(text_: str, strict: bool = True) -> _Ranked:
+
+def ranked_search(
+    ranker: Ranker, query: str, filters: SearchFilters, page: int, per_page: int
+) -> SearchResults:
+    """The query as built by build_query, run by either engine; when it finds nothing, the
+    spelling correction, then any of several words (loose)."""
+    results = SearchResults(query, [], 0, page, per_page)
+    reader, known = ranker.lexicon, current_synonyms()
+
+    def run(text_: str, strict: bool = True) -> Ranked:
         built = build_query(text_, strict, reader, known)
-        return _run(searcher, built, filters, page, per_page)
+        return ranker.run(built, filters, page, per_page)
 
     hits = run(query)
     if hits.total == 0:
-        results.suggestion = spelling.did_you_mean(searcher, query, known)
+        results.suggestion = ranker.did_you_mean(query, known)
         if results.suggestion:
             hits = run(results.suggestion)
             results.corrected = hits.total > 0
@@ -244,7 +279,7 @@ def index_search(
             hits = run(query, strict=False)
     searched = results.suggestion if results.corrected and results.suggestion else query
     marks = highlight.highlight_terms(searched, known, reader)
-    page_hits = [(DocKey(h["kind"], h["obj_id"]), h.get("body"), h.get("name")) for h in hits.page]
+    page_hits = hits.hits
     rows = dict(documents.load_in_order([k for k, _, _ in page_hits]))
     results.hits = [
         Hit(k, rows[k], highlight.snippet(body, highlight.for_name(marks, name)))
@@ -252,7 +287,7 @@ def index_search(
         if k in rows
     ]
     results.total = hits.total
-    results.page = min(page, max(1, hits.page.pagecount))
+    results.page = min(page, max(1, hits.pagecount))
     active = filters.active()
     for name in FACETS:
         counts = hits.facets[name]
@@ -264,7 +299,13 @@ def index_search(
 def search(
     raw_query: str, filters: SearchFilters, page: int = 1, per_page: int = 24
 ) -> SearchResults:
-    query = text.clean_query(raw_query)
+    """Search with this app's engine (app.search.engine: Whoosh or PostgreSQL)."""
+    from app.search.engine import current_engine
+
+    return current_engine().search(text.clean_query(raw_query), filters, page, per_page)
+
+
+def whoosh_search(query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
     store = lifecycle.get_store()
     try:
         searcher = lifecycle.ready_searcher(store)
@@ -276,7 +317,15 @@ def search(
 
 
 def answer_state() -> tuple | None:
-    """What a search answer depends on besides its parameters and the catalogue
+    """What a search answer of this app's engine depends on besides its parameters and
+    the catalogue generation (see SearchEngine.answer_state)."""
+    from app.search.engine import current_engine
+
+    return current_engine().answer_state()
+
+
+def whoosh_answer_state() -> tuple | None:
+    """What a Whoosh answer depends on besides its parameters and the catalogue
     generation: the index as this node has it after applying the outbox (its directory and
     the outbox rows applied, so a publish changes it at once) and the synonym groups. None
     when the index cannot answer (search() falls back to the database: such answers are
@@ -296,21 +345,39 @@ def answer_state() -> tuple | None:
 
 
 def suggest(raw_query: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
-    query = "".join(text.clean_query(raw_query).lower().split())[:16]
+    """Autocomplete with this app's engine, for the first 16 letters typed."""
+    from app.search.engine import current_engine
+
+    return current_engine().suggest(raw_query, limit)
+
+
+def suggest_prefix(raw_query: str) -> str:
+    """What both engines look up: the query without spaces, lower case, 16 characters."""
+    return "".join(text.clean_query(raw_query).lower().split())[:16]
+
+
+def unique_labels(found: Iterable[Suggestion], limit: int) -> list[Suggestion]:
+    """One suggestion per page opened and name (a sign and its product open one page)."""
+    kept, seen = [], set()
+    for suggestion in found:
+        label = suggestion.label
+        if (label["target"], label["zh"]) not in seen:
+            seen.add((label["target"], label["zh"]))
+            kept.append(suggestion)
+    return kept[:limit]
+
+
+def whoosh_suggest(raw_query: str, limit: int = SUGGEST_LIMIT) -> list[Suggestion]:
+    query = suggest_prefix(raw_query)
     if not query:
         return []
     store = lifecycle.get_store()
     try:
         searcher = lifecycle.ready_searcher(store)
         hits = searcher.search(Term("suggest", query), limit=limit * 2)
-        found, seen = [], set()
-        for hit in hits:
-            label = hit["label"]
-            if (label["target"], label["zh"]) in seen:
-                continue
-            seen.add((label["target"], label["zh"]))
-            found.append(Suggestion(DocKey(hit["kind"], hit["obj_id"]), label))
-        return found[:limit]
+        return unique_labels(
+            (Suggestion(DocKey(hit["kind"], hit["obj_id"]), hit["label"]) for hit in hits), limit
+        )
     except Exception as exc:  # noqa: BLE001 - a broken index must not take suggest down
         fallback.abandon_failed_transaction()
         lifecycle.index_failed(store, exc)

@@ -3,6 +3,7 @@
 
 import functools
 from collections import Counter
+from collections.abc import Callable
 
 from app.search import text
 from app.search.synonyms import Synonyms
@@ -26,19 +27,40 @@ _NEIGHBOURS = {
 
 
 def did_you_mean(searcher, query: str, synonyms: Synonyms | None = None) -> str | None:
+    """Whoosh's did-you-mean: `correct` over the whole spelling dictionary of the index
+    (read once per reader). Asked only when nothing matched."""
+    reader = searcher.reader()
+    vocabulary, pinyin = _spelling_vocabulary(reader)
+    return correct(query, lambda _word: (vocabulary, pinyin), reader, synonyms)
+
+
+Vocabulary = tuple[dict[str, int], frozenset[str]]
+
+
+def correct(
+    query: str,
+    vocabulary_for: Callable[[str], Vocabulary],
+    lexicon,
+    synonyms: Synonyms | None = None,
+) -> str | None:
     """A spelling correction for a query that found nothing, or None: each misspelt
     English or pinyin word is replaced by the closest catalogue word (English words of
     names and of synonym terms, pinyin of names) when that word is close (see
     correction_for). A word the index has anywhere (a description's) is no misspelling.
-    Asked only when nothing matched: it reads the whole spelling dictionary."""
-    reader = searcher.reader()
-    vocabulary, pinyin = _spelling_vocabulary(reader)
-    if synonyms:
-        vocabulary = vocabulary | {w: 1 for w in synonyms.latin_words() if w not in vocabulary}
+
+    vocabulary_for(word) gives (word -> document frequency, the pinyin among them): the
+    whole spelling dictionary (Whoosh) or an engine's nearest candidates (PostgreSQL's
+    trigram index); lexicon answers `(field, term) in lexicon` for either engine."""
+    extra = synonyms.latin_words() if synonyms else ()
     changed = False
     words = []
     for word in query.lower().split():
-        found = None if _indexed(word, reader) else correction_for(word, vocabulary, pinyin)
+        found = None
+        if _may_correct(word) and not _indexed(word, lexicon):
+            vocabulary, pinyin = vocabulary_for(word)
+            if extra:
+                vocabulary = vocabulary | {w: 1 for w in extra if w not in vocabulary}
+            found = correction_for(word, vocabulary, pinyin)
         if found:
             words.append(found)
             changed = True
@@ -47,9 +69,13 @@ def did_you_mean(searcher, query: str, synonyms: Synonyms | None = None) -> str 
     return " ".join(words) if changed else None
 
 
-def _indexed(word: str, reader) -> bool:
+def _may_correct(word: str) -> bool:
+    return word.isascii() and word.isalpha() and max_edits(len(word)) > 0
+
+
+def _indexed(word: str, lexicon) -> bool:
     return any(
-        (field, term) in reader for term in analyze(word) for field in ("name", "place", "body")
+        (field, term) in lexicon for term in analyze(word) for field in ("name", "place", "body")
     )
 
 
@@ -166,6 +192,18 @@ def _letters_apart(first: str, second: str) -> int:
     return sum(((a - b) + (b - a)).values())
 
 
+def is_vocabulary_word(word: str, syllables: frozenset[str]) -> bool:
+    """Whether a spelling-field word may be a correction: Latin letters, longer than 3,
+    not a lone pinyin syllable, not initials (wcj, cmqtdg, yllw: no vowel)."""
+    return (
+        len(word) > 3
+        and word.isascii()
+        and word.isalpha()
+        and word not in syllables
+        and any(vowel in word for vowel in "aeiou")
+    )
+
+
 _vocabularies: dict[int, tuple[object, dict[str, int], frozenset[str]]] = {}
 
 
@@ -181,13 +219,7 @@ def _spelling_vocabulary(reader) -> tuple[dict[str, int], frozenset[str]]:
     vocabulary = {}
     for raw, info in reader.iter_field("spell"):
         word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        if (
-            len(word) > 3
-            and word.isascii()
-            and word.isalpha()
-            and word not in syllables
-            and any(vowel in word for vowel in "aeiou")
-        ):  # not initials: cmqtdg, yllw
+        if is_vocabulary_word(word, syllables):
             vocabulary[word] = info.doc_frequency()
     pinyin = frozenset(w for w in vocabulary if ("pinyin", w) in reader)
     while len(_vocabularies) >= 16:  # a reader per thread and index version

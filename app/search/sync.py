@@ -272,6 +272,11 @@ def ensure_index(store: IndexStore) -> str:
 
 @dataclass
 class CheckReport:
+    """What `flask search check` prints, for either engine: the engine, documents per kind,
+    and the drift (keys "kind:id") between the engine's documents and the database."""
+
+    engine: str = "whoosh"
+    counts: dict[str, int] = field(default_factory=dict)  # indexed documents per kind
     missing: list[str] = field(default_factory=list)  # published, not in the index
     extra: list[str] = field(default_factory=list)  # in the index, not published
     stale: list[str] = field(default_factory=list)  # indexed text differs from the database
@@ -290,21 +295,35 @@ def check(store: IndexStore, fix: bool = False) -> CheckReport:
     damaged); `flask search check --fix` then rebuilds it."""
     text.jieba_instance(store.jieba_dir)
     learn_readings()
-    report = CheckReport()
-    indexed = read_indexed_digests(store)
-    expected: dict[str, str] = {}
-    for kind in documents.MODELS:
-        for key, doc in documents.iter_documents(kind):
-            expected[str(key)] = document_digest(doc)
-    report.indexed, report.expected = len(indexed), len(expected)
-    report.missing = sorted(set(expected) - set(indexed))
-    report.extra = sorted(set(indexed) - set(expected))
-    report.stale = sorted(k for k in set(expected) & set(indexed) if expected[k] != indexed[k])
+    report = compare(read_indexed_digests(store), expected_digests())
     if fix and not report.ok:
         keys = {DocKey.parse(k) for k in (*report.missing, *report.extra, *report.stale)}
         with store.writer_lock(60.0):
             _write_keys(store, store.current_dir(), keys)
         report.fixed = True
+    return report
+
+
+def expected_digests() -> dict[str, str]:
+    """Key ("kind:id") -> digest of every document the database says should be indexed."""
+    return {
+        str(key): document_digest(doc)
+        for kind in documents.MODELS
+        for key, doc in documents.iter_documents(kind)
+    }
+
+
+def compare(
+    indexed: dict[str, str | None], expected: dict[str, str], engine: str = "whoosh"
+) -> CheckReport:
+    """The drift between an engine's documents ("kind:id" -> digest) and the database's."""
+    report = CheckReport(engine=engine, indexed=len(indexed), expected=len(expected))
+    for key in indexed:
+        kind = key.split(":", 1)[0]
+        report.counts[kind] = report.counts.get(kind, 0) + 1
+    report.missing = sorted(set(expected) - set(indexed))
+    report.extra = sorted(set(indexed) - set(expected))
+    report.stale = sorted(k for k in set(expected) & set(indexed) if expected[k] != indexed[k])
     return report
 
 

@@ -1,0 +1,664 @@
+"""The PostgreSQL engine: search documents in the site's own database, written in the same
+transaction as the listing change, so every app server sees a publish at commit.
+
+search_documents holds one row per published listing (and county): a tsvector whose
+lexemes are "<field>:<term>", the terms being exactly what the Whoosh schema's analyzers
+give for each field of the document (documents.*_document; jieba, pinyin, stems, codes),
+weighted A (name_exact, refs), B (name, pinyin), C (name_chars, place, suggest) and D
+(body); the facet values as columns; the label, name and body for suggestions and
+snippets; and the document's digest for `flask search check`. search_terms counts the
+documents of each lexeme (Whoosh's document frequency: the idf of the ranking, and the
+lexicon build_query asks), of each spelling-field word ("spell:<word>", trigram-indexed
+with pg_trgm for "did you mean") and, as "*", of all documents.
+
+Queries are service.build_query's tree of whoosh.query Term/And/Or, compiled to a tsquery
+(Term -> 'field:term', And -> &, Or -> |; lexemes quoted, passed as parameters) for the
+GIN index, and to a score with Whoosh's boosts and idf: boost x idf of each matched Term
+(idf as Whoosh's, log(N / (df + 1)) + 1), summed as Whoosh's Or and And sum their
+matches, times the kind's weight (schema.KIND_BOOST). Whoosh's BM25 also weighs term
+frequency and field length; here ts_rank (length-normalised) only breaks ties, then kind
+and id.
+
+The tables live on their own MetaData, out of the ORM's (migration
+0007_search_documents creates them on PostgreSQL only)."""
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
+
+from app.caching.store import read_generation
+from app.db import db
+from app.search import documents, fallback, outbox, service, spelling, sync
+from app.search import text as search_text
+from app.search.documents import DocKey
+from app.search.results import SearchFilters, SearchResults, Suggestion
+from app.search.schema import KIND_BOOST, build_schema
+from app.search.store import IndexUnavailable
+from app.search.synonyms import Synonyms
+from app.search.synonyms import current as current_synonyms
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+search_documents = Table(
+    "search_documents",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("obj_id", Integer, primary_key=True),
+    Column("vector", TSVECTOR, nullable=False),
+    Column("counties", ARRAY(Text), nullable=False),  # county slugs
+    Column("category", Text, nullable=False),  # category slug, "" for none
+    Column("regimes", ARRAY(Text), nullable=False),  # Regime values
+    Column("label", JSONB, nullable=False),  # {"zh", "en", "slug", "target"}
+    Column("name", Text, nullable=False),  # "name_zh\nname_en" (highlight.for_name)
+    Column("body", Text, nullable=False),  # for snippets
+    Column("spell", ARRAY(Text), nullable=False),  # its spelling-field words
+    Column("digest", String(32), nullable=False),  # sync.document_digest
+)
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("lexeme", Text, primary_key=True),  # "field:term", "spell:word" or "*"
+    Column("documents", Integer, nullable=False),  # documents having it
+)
+TABLES = frozenset(metadata.tables)
+
+# Field -> tsvector weight. Weights only shape ts_rank, the tie-breaker: the ranking proper
+# uses service.FIELD_BOOSTS through the query tree.
+WEIGHTS = {
+    "name_exact": "A",
+    "refs": "A",
+    "name": "B",
+    "pinyin": "B",
+    "name_chars": "C",
+    "place": "C",
+    "suggest": "C",
+    "body": "D",
+}
+ALL_DOCUMENTS = "*"  # the search_terms row counting every document
+SPELL = "spell:"
+MAX_POSITION = 16383  # PostgreSQL's largest lexeme position
+MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes over 2047 bytes
+PENDING = "search_documents_pending"  # session.info key: DocKeys to write at commit
+SPELLING_CANDIDATES = 50
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    return build_schema()
+
+
+# --- documents -> rows ----------------------------------------------------------------------
+
+
+def quoted(lexeme: str) -> str:
+    """A lexeme as tsvector/tsquery input syntax: in single quotes, quote and backslash
+    escaped. Only ever sent as a bound parameter."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def field_terms(fieldname: str, value: Any) -> list[str]:
+    """The terms Whoosh's schema indexes for this field's value, in order (repeats kept:
+    they are the term frequency)."""
+    if not value:
+        return []
+    field = _schema()[fieldname]
+    return [t for t in field.process_text(str(value), mode="index") if t]
+
+
+def _positions(doc: dict) -> dict[str, list[str]]:
+    """ "field:term" -> its positions with the field's weight ("3B"), for every term of
+    every weighted field (tsvector input syntax)."""
+    positions: dict[str, list[str]] = {}
+    position = 0
+    for fieldname, weight in WEIGHTS.items():
+        for term in field_terms(fieldname, doc.get(fieldname)):
+            lexeme = f"{fieldname}:{term}"
+            if len(lexeme.encode()) > MAX_LEXEME_BYTES:
+                continue
+            position = min(position + 1, MAX_POSITION)
+            positions.setdefault(lexeme, []).append(f"{position}{weight}")
+    return positions
+
+
+def counted_terms(lexemes: Iterable[str], spell: Iterable[str]) -> set[str]:
+    """What a document adds to search_terms: its lexemes (less the suggestion prefixes,
+    which nothing counts), its spelling words and the "*" of all documents."""
+    found = {lexeme for lexeme in lexemes if not lexeme.startswith("suggest:")}
+    return found | {SPELL + word for word in spell} | {ALL_DOCUMENTS}
+
+
+def _split(value: str) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def document_row(doc: dict) -> dict:
+    """The search_documents row of a document, and under "terms" what it counts in
+    search_terms (not a column)."""
+    positions = _positions(doc)
+    spell = sorted(set(field_terms("spell", doc["spell"])))
+    return {
+        "kind": doc["kind"],
+        "obj_id": doc["obj_id"],
+        "vector": " ".join(
+            f"{quoted(lexeme)}:{','.join(spots[:256])}" for lexeme, spots in positions.items()
+        ),
+        "counties": _split(doc["f_county"]),
+        "category": doc["f_category"] or "",
+        "regimes": _split(doc["f_regime"]),
+        "label": doc["label"],
+        "name": doc["name"] or "",
+        "body": doc["body"] or "",
+        "spell": spell,
+        "digest": sync.document_digest(doc),
+        "terms": counted_terms(positions, spell),
+    }
+
+
+_INSERT_ROWS = text(
+    """
+    INSERT INTO search_documents
+        (kind, obj_id, vector, counties, category, regimes, label, name, body, spell, digest)
+    VALUES (:kind, :obj_id, CAST(:vector AS tsvector), :counties, :category, :regimes,
+            :label, :name, :body, :spell, :digest)
+    ON CONFLICT (kind, obj_id) DO UPDATE SET
+        vector = excluded.vector, counties = excluded.counties, category = excluded.category,
+        regimes = excluded.regimes, label = excluded.label, name = excluded.name,
+        body = excluded.body, spell = excluded.spell, digest = excluded.digest
+    """
+).bindparams(bindparam("label", type_=JSONB))
+
+
+def _count_terms(connection: Connection, delta: Counter) -> None:
+    """Add delta (lexeme -> documents gained, negative for lost) to search_terms, in
+    lexeme order (concurrent writers lock the same rows in the same order), then drop
+    lexemes no document has any more."""
+    changed = sorted((t, n) for t, n in delta.items() if n)
+    if not changed:
+        return
+    stmt = pg_insert(search_terms)
+    connection.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[search_terms.c.lexeme],
+            set_={"documents": search_terms.c.documents + stmt.excluded.documents},
+        ),
+        [{"lexeme": t, "documents": n} for t, n in changed],
+    )
+    lost = [t for t, n in changed if n < 0]
+    if lost:
+        connection.execute(
+            text("DELETE FROM search_terms WHERE lexeme = ANY(:lost) AND documents <= 0"),
+            {"lost": lost},
+        )
+
+
+def with_dependants(keys: Iterable[DocKey]) -> dict[str, set[int]]:
+    """kind -> ids of these documents and of those copying their text (a product's signs
+    and brands: documents.dependent_keys)."""
+    by_kind: dict[str, set[int]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind, set()).add(key.obj_id)
+    for kind, ids in list(by_kind.items()):
+        for extra in documents.dependent_keys(kind, ids):
+            by_kind.setdefault(extra.kind, set()).add(extra.obj_id)
+    return by_kind
+
+
+def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
+    """Rewrite these documents from the database as the session sees it: published ones
+    upserted, the others deleted; search_terms follows. Returns the keys written."""
+    learn_catalogue_words()
+    written = 0
+    for kind, ids in with_dependants(keys).items():
+        rows = [document_row(doc) for _key, doc in documents.iter_documents(kind, ids)]
+        old = connection.execute(
+            text(
+                "SELECT tsvector_to_array(vector), spell FROM search_documents "
+                "WHERE kind = :kind AND obj_id = ANY(:ids) FOR UPDATE"
+            ),
+            {"kind": kind, "ids": sorted(ids)},
+        ).all()
+        delta: Counter = Counter()
+        for lexemes, spell in old:
+            delta.subtract(counted_terms(lexemes, spell))
+        for row in rows:
+            delta.update(row.pop("terms"))
+        gone = sorted(ids - {row["obj_id"] for row in rows})
+        if gone:
+            connection.execute(
+                text("DELETE FROM search_documents WHERE kind = :kind AND obj_id = ANY(:ids)"),
+                {"kind": kind, "ids": gone},
+            )
+        if rows:
+            connection.execute(_INSERT_ROWS, rows)
+        _count_terms(connection, delta)
+        written += len(ids)
+    return written
+
+
+# --- jieba's words -------------------------------------------------------------------------
+
+_learned: dict[str, int] = {}  # database URL -> catalogue generation whose words are learned
+
+
+def learn_catalogue_words() -> None:
+    """Teach jieba this catalogue's names (and the places' readings) before any text is
+    analysed here, again after any catalogue change: documents and queries must segment
+    alike, in every process (Whoosh keeps the list in its index's words.txt)."""
+    search_text.jieba_instance(current_app.config["INSTANCE_DIR"] / "search" / "jieba")
+    url = str(db.engine.url)
+    generation, _changed = read_generation()
+    if _learned.get(url) == generation:
+        return
+    sync.learn_readings()
+    search_text.add_words(documents.catalogue_words())
+    _learned[url] = generation
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+class Compiled:
+    """A query tree as SQL: `tsquery` (input syntax, for the GIN index), the distinct
+    lexemes (`lexemes[i]` is column t<i>), and `score`, an SQL expression over the t<i>
+    columns. User text is only ever in the parameters (params())."""
+
+    def __init__(self, query: Query, idf: Callable[[str], float] = lambda _lexeme: 1.0) -> None:
+        self.lexemes: list[str] = []
+        self._index: dict[str, int] = {}
+        self._idf = idf
+        self.tsquery = self._match(query)
+        self.score = self._score(query) if self.tsquery else "0"
+
+    def params(self) -> dict[str, str]:
+        found = {f"t{i}": quoted(lexeme) for i, lexeme in enumerate(self.lexemes)}
+        return found | {"query": self.tsquery or ""}
+
+    def _column(self, term: Term) -> str:
+        lexeme = f"{term.fieldname}:{term.text}"
+        if lexeme not in self._index:
+            self._index[lexeme] = len(self.lexemes)
+            self.lexemes.append(lexeme)
+        return f"t{self._index[lexeme]}"
+
+    @staticmethod
+    def _children(query: Or | And) -> list[Query]:
+        # Whoosh's normalize() drops NullQuery from And and Or alike.
+        return [q for q in query.subqueries if q is not NullQuery]
+
+    def _match(self, query: Query) -> str | None:
+        """tsquery text, or None for a query that matches nothing."""
+        if isinstance(query, AndMaybe):  # the optional side only adds to the score
+            return self._match(query.a)
+        if isinstance(query, Term):
+            self._column(query)
+            return quoted(f"{query.fieldname}:{query.text}")
+        if isinstance(query, Or | And):
+            parts = [self._match(q) for q in self._children(query)]
+            if isinstance(query, And):
+                if not parts or None in parts:
+                    return None
+                return "(" + " & ".join(p for p in parts if p) + ")"
+            found = [p for p in parts if p]
+            return "(" + " | ".join(found) + ")" if found else None
+        return None  # NullQuery and anything build_query never makes
+
+    def _matched(self, query: Query) -> str:
+        if isinstance(query, AndMaybe):
+            return self._matched(query.a)
+        if isinstance(query, Term):
+            return self._column(query)
+        if isinstance(query, Or | And):
+            parts = [self._matched(q) for q in self._children(query)]
+            if not parts:
+                return "false"
+            return "(" + (" AND " if isinstance(query, And) else " OR ").join(parts) + ")"
+        return "false"
+
+    def _score(self, query: Query) -> str:
+        """Whoosh's sums: a Term scores its boost when matched, an Or the sum of its
+        matching parts, an And the sum of its parts when all match."""
+        boost = float(getattr(query, "boost", 1.0))
+        if isinstance(query, Term):
+            weight = boost * self._idf(f"{query.fieldname}:{query.text}")
+            return f"(CASE WHEN {self._column(query)} THEN {weight!r} ELSE 0 END)"
+        if isinstance(query, AndMaybe):  # Whoosh: the required side's score, plus the other's
+            total = f"({self._score(query.a)} + {self._score(query.b)})"
+            return f"(CASE WHEN {self._matched(query.a)} THEN {total} ELSE 0 END)"
+        if not isinstance(query, Or | And):
+            return "0"
+        parts = [self._score(q) for q in self._children(query)]
+        if not parts:
+            return "0"
+        total = "(" + " + ".join(parts) + ")"
+        if boost != 1.0:
+            total = f"({total} * {boost!r})"
+        if isinstance(query, And):
+            return f"(CASE WHEN {self._matched(query)} THEN {total} ELSE 0 END)"
+        return total
+
+
+_FILTERS = {
+    "kind": "kind = :f_kind",
+    "county": ":f_county = ANY(counties)",
+    "category": "category = :f_category",
+    "regime": ":f_regime = ANY(regimes)",
+}
+_KIND_WEIGHT = (
+    "(CASE kind "
+    + " ".join(f"WHEN '{kind}' THEN {boost!r}" for kind, boost in KIND_BOOST.items())
+    + " ELSE 1.0 END)"
+)
+_FACETS_SQL = """
+    WITH matched AS MATERIALIZED (
+        SELECT kind, counties, category, regimes FROM search_documents
+        WHERE vector @@ CAST(:query AS tsquery) {filters}
+    )
+    SELECT 'kind', kind, count(*) FROM matched GROUP BY kind
+    UNION ALL
+    SELECT 'county', c, count(*) FROM matched, unnest(counties) AS c GROUP BY c
+    UNION ALL
+    SELECT 'category', category, count(*) FROM matched WHERE category <> '' GROUP BY category
+    UNION ALL
+    SELECT 'regime', r, count(*) FROM matched, unnest(regimes) AS r GROUP BY r
+"""
+_PAGE_SQL = """
+    WITH matched AS MATERIALIZED (
+        SELECT kind, obj_id, name, body, vector, {columns}
+        FROM search_documents
+        WHERE vector @@ CAST(:query AS tsquery) {filters}
+    )
+    SELECT kind, obj_id, name, body FROM matched
+    ORDER BY {score} * {kind_weight} DESC,
+             ts_rank(vector, CAST(:query AS tsquery), 1) DESC, kind, obj_id
+    LIMIT :limit OFFSET :offset
+"""
+
+
+class Lexicon:
+    """The two questions build_query and the highlights ask of an index's terms, from
+    search_terms: `(field, term) in lexicon`, and the document frequency of a lexeme (for
+    the idf), memoised for one search."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._documents: dict[str, int] = {}
+
+    def __contains__(self, item: tuple[str, str]) -> bool:
+        return self.documents(f"{item[0]}:{item[1]}") > 0
+
+    def documents(self, lexeme: str) -> int:
+        if lexeme not in self._documents:
+            self.prefetch([lexeme])
+        return self._documents[lexeme]
+
+    def idf(self, lexeme: str) -> float:
+        """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""
+        return math.log(max(1, self.documents(ALL_DOCUMENTS)) / (self.documents(lexeme) + 1)) + 1
+
+    def prefetch(self, lexemes: Iterable[str]) -> None:
+        """Look many lexemes up in one round trip."""
+        wanted = sorted({lexeme for lexeme in lexemes if lexeme not in self._documents})
+        if not wanted:
+            return
+        found: dict[str, int] = {
+            lexeme: documents
+            for lexeme, documents in self.connection.execute(
+                text("SELECT lexeme, documents FROM search_terms WHERE lexeme = ANY(:wanted)"),
+                {"wanted": wanted},
+            )
+        }
+        for lexeme in wanted:
+            self._documents[lexeme] = found.get(lexeme, 0)
+
+
+def catalogue_part_lookups(query: str, longest: int = 24) -> list[str]:
+    """Every lexeme words.catalogue_parts may look up for the all-Chinese pieces of a query
+    (substrings as names or places; up to two characters as name characters)."""
+    items = [ALL_DOCUMENTS]
+    for piece in query.lower().split():
+        if len(piece) > longest or not all(search_text.is_cjk(ch) for ch in piece):
+            continue
+        for start in range(len(piece)):
+            for end in range(start + 2, len(piece) + 1):
+                sub = piece[start:end]
+                items += [f"name:{sub}", f"place:{sub}"]
+                if len(sub) <= 2:
+                    items.append(f"name_chars:{sub}")
+    return items
+
+
+class PostgresRanker:
+    """service.Ranker over search_documents, on the request's own connection (so a search
+    made inside a transaction sees that transaction's documents)."""
+
+    def __init__(self, connection: Connection, query: str) -> None:
+        self.connection = connection
+        self.lexicon = Lexicon(connection)
+        self.lexicon.prefetch(catalogue_part_lookups(query))
+
+    def run(self, query: Query, filters: SearchFilters, page: int, per_page: int) -> service.Ranked:
+        self.lexicon.prefetch(f"{field}:{term}" for field, term in query.iter_all_terms())
+        compiled = Compiled(query, self.lexicon.idf)
+        if compiled.tsquery is None:
+            return service.Ranked([], 0, 0, {name: {} for name in _FILTERS})
+        active = filters.active()
+        where = "".join(f" AND {_FILTERS[name]}" for name in active)
+        params: dict[str, Any] = compiled.params() | {f"f_{n}": v for n, v in active.items()}
+        facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
+        for facet, value, count in self.connection.execute(
+            text(_FACETS_SQL.format(filters=where)), params
+        ):
+            facets[facet][value] = count
+        total = sum(facets["kind"].values())
+        pagecount = -(-total // per_page)
+        page = min(page, max(1, pagecount))  # past the end: the last page, as Whoosh does
+        columns = ", ".join(
+            f"vector @@ CAST(:t{i} AS tsquery) AS t{i}" for i in range(len(compiled.lexemes))
+        )
+        sql = _PAGE_SQL.format(
+            columns=columns, filters=where, score=compiled.score, kind_weight=_KIND_WEIGHT
+        )
+        rows = self.connection.execute(
+            text(sql), params | {"limit": per_page, "offset": (page - 1) * per_page}
+        ).all()
+        hits: list[tuple[DocKey, Any, Any]] = [
+            (DocKey(kind, obj_id), body, name) for kind, obj_id, name, body in rows
+        ]
+        return service.Ranked(hits, total, pagecount, facets)
+
+    def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None:
+        syllables = search_text.pinyin_syllables()
+
+        def near(word: str) -> spelling.Vocabulary:
+            limit = spelling.max_edits(len(word))
+            # The nearest words by trigrams (the partial GiST index of migration 0007),
+            # then Whoosh's own rule (spelling.correction_for) among them.
+            rows = self.connection.execute(
+                text(
+                    "SELECT substr(lexeme, 7), documents FROM search_terms "
+                    "WHERE lexeme LIKE 'spell:%' "
+                    "AND length(lexeme) BETWEEN :shortest AND :longest "
+                    "ORDER BY substr(lexeme, 7) <-> :word, lexeme LIMIT :n"
+                ),
+                {
+                    "word": word,
+                    "shortest": len(SPELL) + len(word) - limit,
+                    "longest": len(SPELL) + len(word) + limit,
+                    "n": SPELLING_CANDIDATES,
+                },
+            ).all()
+            vocabulary = {w: n for w, n in rows if spelling.is_vocabulary_word(w, syllables)}
+            self.lexicon.prefetch(f"pinyin:{w}" for w in vocabulary)
+            return vocabulary, frozenset(w for w in vocabulary if ("pinyin", w) in self.lexicon)
+
+        return spelling.correct(query, near, self.lexicon, synonyms)
+
+
+_SUGGEST_SQL = f"""
+    SELECT kind, obj_id, label FROM search_documents
+    WHERE vector @@ CAST(:prefix AS tsquery)
+    ORDER BY ts_rank(vector, CAST(:prefix AS tsquery), 1) * {_KIND_WEIGHT} DESC, kind, obj_id
+    LIMIT :limit
+"""
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+class PostgresEngine:
+    name = "postgresql"
+
+    def answer_state(self) -> tuple | None:
+        """Documents change in the listing's own transaction, and every listing change
+        moves the catalogue generation, which the cache key holds already: only the
+        synonyms (applied at query time) remain."""
+        return (self.name, current_synonyms().stamp)
+
+    def search(self, query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
+        try:
+            learn_catalogue_words()
+            ranker = PostgresRanker(db.session.connection(), query)
+            return service.ranked_search(ranker, query, filters, page, per_page)
+        except Exception:  # noqa: BLE001 - a broken engine must not take search down
+            log.exception("PostgreSQL search failed; answering from the database")
+            fallback.abandon_failed_transaction()
+            return fallback.database_search(query, filters, page, per_page)
+
+    def suggest(self, query: str, limit: int) -> list[Suggestion]:
+        prefix = service.suggest_prefix(query)
+        if not prefix:
+            return []
+        try:
+            rows = db.session.execute(
+                text(_SUGGEST_SQL),
+                {"prefix": quoted(f"suggest:{prefix}"), "limit": limit * 2},
+            ).all()
+            return service.unique_labels(
+                (Suggestion(DocKey(kind, obj_id), label) for kind, obj_id, label in rows), limit
+            )
+        except Exception:  # noqa: BLE001 - a broken engine must not take suggest down
+            log.exception("PostgreSQL suggest failed; answering from the database")
+            fallback.abandon_failed_transaction()
+        return fallback.database_suggestions(search_text.clean_query(query), limit)
+
+    def rebuild(self, progress: sync.Progress | None = None) -> sync.RebuildSummary:
+        """Every document rewritten in one transaction: readers see the old set until it
+        commits. Listing changes committing meanwhile wait for it (the table lock), then
+        write their own documents over it."""
+        started = time.monotonic()
+        summary = sync.RebuildSummary(directory="search_documents")
+        connection = db.session.connection()
+        connection.execute(text("LOCK TABLE search_documents IN SHARE ROW EXCLUSIVE MODE"))
+        learn_catalogue_words()
+        connection.execute(text("DELETE FROM search_documents"))
+        connection.execute(text("DELETE FROM search_terms"))
+        terms: Counter = Counter()
+        for kind in documents.MODELS:
+            docs: Iterable[Any] = documents.iter_documents(kind)
+            if progress:
+                docs = progress(docs, kind, documents.count_published()[kind])
+            summary.counts[kind] = 0
+            for batch in _batches((document_row(doc) for _key, doc in docs), 500):
+                for row in batch:
+                    terms.update(row.pop("terms"))
+                connection.execute(_INSERT_ROWS, batch)
+                summary.counts[kind] += len(batch)
+        _count_terms(connection, terms)
+        db.session.commit()
+        sync.refresh_fallback()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def ensure(self) -> str:
+        report = self.check()
+        if report.ok:
+            if not sync.fallback_filled():
+                sync.refresh_fallback()
+            return "current"
+        self.rebuild()
+        return "rebuilt"
+
+    def check(self, fix: bool = False) -> sync.CheckReport:
+        try:
+            indexed = {
+                f"{kind}:{obj_id}": digest
+                for kind, obj_id, digest in db.session.execute(
+                    text("SELECT kind, obj_id, digest FROM search_documents")
+                )
+            }
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            raise IndexUnavailable(
+                f"search_documents cannot be read ({type(exc).__name__}); run `flask db upgrade`"
+            ) from exc
+        learn_catalogue_words()
+        report = sync.compare(indexed, sync.expected_digests(), engine=self.name)
+        if fix and not report.ok:
+            keys = {DocKey.parse(k) for k in (*report.missing, *report.extra, *report.stale)}
+            write_keys(db.session.connection(), keys)
+            db.session.commit()
+            report.fixed = True
+        return report
+
+    def changed(self, session: Session, touched: Iterable[Any], deleted: set[Any]) -> None:
+        """Keep search_pinyin in step now; note the documents to write when the
+        transaction commits (before_commit, below)."""
+        connection = session.connection()
+        outbox.write_pinyin(connection, touched, deleted)
+        keys = {DocKey(kind, obj_id) for kind, obj_id in outbox.changed_keys(touched)}
+        if keys:
+            session.info.setdefault(PENDING, set()).update(keys)
+
+
+def before_commit(session: Session) -> None:
+    """Write the documents this transaction changed, inside it: a rollback takes them
+    back, a commit publishes them to every app server at once. Building them reads the
+    database through the session, which may flush more changes: repeat until none."""
+    for _round in range(10):
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        pending = session.info.pop(PENDING, None)
+        if not pending:
+            return
+        write_keys(session.connection(), pending)
+    raise RuntimeError("search documents kept changing while being written")
+
+
+def forget_pending(session: Session) -> None:
+    """After a rollback: nothing of it is to be written."""
+    session.info.pop(PENDING, None)
+
+
+def _batches(rows: Iterator[dict] | Iterable[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
