@@ -714,7 +714,7 @@ NOT_INTO_PINYIN = [
 
 @pytest.mark.parametrize("word", NOT_INTO_PINYIN)
 def test_english_words_are_never_corrected_into_pinyin(search_app, word):
-    reader = lifecycle.get_store().searcher().reader()
+    reader = lexicon()
     results = service.search(word, SearchFilters(), 1, 24)
     suggested = (results.suggestion or "").split()
     assert not any(("pinyin", w) in reader for w in suggested), results.suggestion
@@ -734,8 +734,8 @@ PINYIN_SLIPS = [
 
 @pytest.mark.parametrize(("typed", "meant"), PINYIN_SLIPS)
 def test_pinyin_typing_slips_are_corrected(search_app, typed, meant):
-    reader = lifecycle.get_store().searcher().reader()
-    vocabulary, pinyin = spelling._spelling_vocabulary(reader)
+    reader, vocabulary = lexicon(), spelling_vocabulary()
+    pinyin = frozenset(w for w in vocabulary if ("pinyin", w) in reader)
     found = spelling.correction_for(typed, vocabulary, pinyin)
     if typed == "wenzhang":
         assert found != meant

@@ -406,6 +406,7 @@ class Lexicon:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._documents: dict[str, int] = {}
+        self._heads: frozenset[str] | None = None
 
     def __contains__(self, item: tuple[str, str]) -> bool:
         return self.documents(f"{item[0]}:{item[1]}") > 0
@@ -414,6 +415,18 @@ class Lexicon:
         if lexeme not in self._documents:
             self.prefetch([lexeme])
         return self._documents[lexeme]
+
+    def product_heads(self) -> frozenset[str]:
+        """words.product_heads for this engine: the last characters of the Chinese names
+        of product documents, read once per search."""
+        if self._heads is None:
+            names = self.connection.execute(
+                text("SELECT DISTINCT label->>'zh' FROM search_documents WHERE kind = 'product'")
+            ).scalars()
+            self._heads = frozenset(
+                name[-1] for name in names if name and search_text.is_cjk(name[-1])
+            )
+        return self._heads
 
     def idf(self, lexeme: str) -> float:
         """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""

@@ -25,7 +25,11 @@ def product_heads(reader) -> frozenset[str]:
     """The last characters of the catalogue's Chinese product names (鸡 of 文昌鸡, 鸭 of
     嘉积鸭, 猪 of 定安黑猪, 羊 of 东山羊): in Chinese the head of a compound comes last,
     so 鸡 names what 文昌鸡 is. Read from the exact-name keywords of product documents;
-    cached per reader (a new reader after each index change)."""
+    cached per reader (a new reader after each index change). An engine's own lexicon
+    answers with its product_heads() method (app/search/postgresql.Lexicon)."""
+    own = getattr(reader, "product_heads", None)
+    if own is not None:
+        return own()
     cached = _heads.get(id(reader))
     if cached is not None and cached[0] is reader:
         return cached[1]
