@@ -10,7 +10,7 @@ import re
 import jieba
 import pytest
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.db import db
 from app.models import AuditEntry, SynonymGroup
@@ -454,6 +454,30 @@ def test_the_seed_has_a_few_dozen_synonym_groups(search_app):
 @pytest.fixture
 def admin_app(database_factory, tmp_path, media_root, engine):
     yield from serve_indexed(database_factory, tmp_path, media_root, engine)
+
+
+# A newer seed file reaching an installed site: (the group there, the seed row, the
+# groups afterwards). One group per head word; the officials' own words stay.
+SEED_UPDATES = [
+    (["荔枝,lychee"], ["荔枝", "lychee", "lichi"], ["荔枝,lychee,lichi"]),
+    (["荔枝,lychee,离枝"], ["荔枝", "litchi"], ["荔枝,lychee,离枝,litchi"]),
+    (["荔枝,lychee"], ["荔枝", "Lychee", "ＬＹＣＨＥＥ"], ["荔枝,lychee"]),
+    (["lychee,荔枝"], {"terms": ["荔枝", "lichi"]}, ["lychee,荔枝,lichi"]),
+    (["荔枝,lychee"], ["螃蟹", "crab"], ["荔枝,lychee", "螃蟹,crab"]),
+    ([], ["螃蟹", "crab"], ["螃蟹,crab"]),
+    (["蟹,和乐蟹", "螃蟹,crab"], ["螃蟹", "蟹"], ["蟹,和乐蟹", "螃蟹,crab,蟹"]),
+]
+
+
+@pytest.mark.parametrize(("installed", "row", "after"), SEED_UPDATES)
+def test_a_newer_seed_file_grows_groups_instead_of_repeating_them(admin_app, installed, row, after):
+    with admin_app.app_context():
+        db.session.execute(delete(SynonymGroup))
+        db.session.add_all(SynonymGroup(terms=terms, note="") for terms in installed)
+        db.session.flush()
+        synonym_service.seed_groups([row])
+        db.session.commit()
+        assert sorted(g.terms for g in synonym_service.all_groups()) == sorted(after)
 
 
 def test_reviewers_add_edit_and_delete_synonyms_audited(admin_app):

@@ -88,19 +88,29 @@ def delete_group(group: SynonymGroup, actor: User | None, ip: str = "") -> None:
 
 def seed_groups(rows: Iterable[dict | list | str]) -> int:
     """Load seed/synonyms.yaml: each row a list of words (or {'terms': [...], 'note':
-    ...}). Groups already present (same words) are kept; returns how many were added.
-    Not audited: seeding is the installation, not an official's change."""
-    existing = {g.terms for g in all_groups()}
-    added = 0
+    ...}), its first word the group's head. A row whose head is already in a group adds its
+    missing words to that group (a newer seed file reaches an installed site without a
+    second group for the same thing; the officials' own words stay); any other row is a new
+    group. Returns how many groups were added or grew. Not audited: seeding is the
+    installation, not an official's change."""
+    groups = all_groups()
+    changed = 0
     for row in rows:
         words, note = (
             (row.get("terms", []), row.get("note", "")) if isinstance(row, dict) else (row, "")
         )
-        raw = words if isinstance(words, str) else ",".join(words)
-        terms = TERM_SEPARATOR.join(parse_terms(raw))
-        if terms not in existing:
-            db.session.add(SynonymGroup(terms=terms, note=note or ""))
-            existing.add(terms)
-            added += 1
+        terms = parse_terms(words if isinstance(words, str) else ",".join(words))
+        group = next((g for g in groups if terms[0] in g.terms.split(TERM_SEPARATOR)), None)
+        if group is None:
+            group = SynonymGroup(terms=TERM_SEPARATOR.join(terms), note=note or "")
+            db.session.add(group)
+            groups.append(group)
+            changed += 1
+            continue
+        present = group.terms.split(TERM_SEPARATOR)
+        missing = [t for t in terms if t not in present][: MAX_TERMS - len(present)]
+        if missing:
+            group.terms = TERM_SEPARATOR.join(present + missing)
+            changed += 1
     db.session.flush()
-    return added
+    return changed
