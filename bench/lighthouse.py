@@ -17,14 +17,12 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import (  # bench/ is not a package: on sys.path above
+from harness import (  # bench/ is not a package: on sys.path above
     ROOT,
     VENV_BIN,
     BenchError,
@@ -32,8 +30,8 @@ from pages import (  # bench/ is not a package: on sys.path above
     build_instance,
     free_port,
     get,
+    run_bench,
     start_gunicorn,
-    stop,
 )
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -101,47 +99,41 @@ def main() -> int:
     if not LIGHTHOUSE.exists():
         print("lighthouse missing: run `npm install` (package.json devDependency)", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="bench-lighthouse-"))
-    server = None
+    return run_bench("bench-lighthouse-", lambda tmp, servers: measure(tmp, servers, args.lang))
+
+
+def measure(tmp: Path, servers: list[subprocess.Popen], lang: str) -> int:
+    """Scores of each page; exit code 1 unless every page scores 100 for SEO."""
+    port = free_port()
+    env = app_env(tmp / "instance", port)
+    build_instance(env)
+    code = passport_code(env)
+    servers.append(start_gunicorn(["--workers", "2"], port, env, tmp))
+    base = f"http://127.0.0.1:{port}"
+    pages = {
+        "home": "/",
+        "county": "/counties/wenchang",
+        "product": "/products/wenchang-chicken",
+        "passport": f"/q/{code}",
+    }
+    for path in pages.values():  # render once so Lighthouse sees cached pages
+        get(base + path)
+    print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {lang}")
+    print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  url")
+    lost: dict[str, list[str]] = {}
     seo_ok = True
-    try:
-        port = free_port()
-        env = app_env(tmp / "instance", port)
-        build_instance(env)
-        code = passport_code(env)
-        server = start_gunicorn(["--workers", "2"], port, env, tmp)
-        base = f"http://127.0.0.1:{port}"
-        pages = {
-            "home": "/",
-            "county": "/counties/wenchang",
-            "product": "/products/wenchang-chicken",
-            "passport": f"/q/{code}",
-        }
-        for path in pages.values():  # render once so Lighthouse sees cached pages
-            get(base + path)
-        print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {args.lang}")
-        print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  url")
-        lost: dict[str, list[str]] = {}
-        for label, path in pages.items():
-            report = run_lighthouse(base + path, args.lang, tmp / f"{label}.json")
-            scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
-            print(
-                f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}"
-            )
-            seo_ok &= scores[3] == 100
-            for category in CATEGORIES:
-                for item in lost_points(report, category):
-                    lost.setdefault(f"{category}: {item}", []).append(label)
-        if lost:
-            print("\nAudits that cost points (page list):")
-            for item, labels in sorted(lost.items()):
-                print(f"  {item}  [{', '.join(labels)}]")
-    except BenchError as failure:
-        print(failure, file=sys.stderr)
-        return 1
-    finally:
-        stop(server)
-        shutil.rmtree(tmp, ignore_errors=True)
+    for label, path in pages.items():
+        report = run_lighthouse(base + path, lang, tmp / f"{label}.json")
+        scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
+        print(f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}")
+        seo_ok &= scores[3] == 100
+        for category in CATEGORIES:
+            for item in lost_points(report, category):
+                lost.setdefault(f"{category}: {item}", []).append(label)
+    if lost:
+        print("\nAudits that cost points (page list):")
+        for item, labels in sorted(lost.items()):
+            print(f"  {item}  [{', '.join(labels)}]")
     return 0 if seo_ok else 1
 
 
