@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 ACCEPT_LANGUAGE = "zh-CN"
+WRK_THREADS = 2  # one per core of the 2-core machine the figures are for
 # Debian's Chromium, and flags for a closed network (no background calls home, no sandbox
 # as root); bench/pages.py and the browser tests (tests/e2e/conftest.py) launch it so.
 CHROMIUM = "/usr/bin/chromium"
@@ -207,16 +208,12 @@ def rotation_script(work: Path, name: str, paths: list[str], request_lua: str) -
 
 
 def wrk_output(
-    url: str,
-    connections: int,
-    seconds: int,
-    script: Path | None = None,
-    lang: str | None = None,
-    threads: int = 2,
+    url: str, connections: int, seconds: int, script: Path | None = None, lang: str = ""
 ) -> str:
-    """wrk's report of one run (`--latency`, 10 s request timeout); BenchError if wrk
-    fails. `lang` sends an Accept-Language header; a script may set its own."""
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    """wrk's report of one run (WRK_THREADS threads, `--latency`, 10 s request timeout);
+    BenchError if wrk fails. `lang` sends an Accept-Language header; a script may set its
+    own headers."""
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     cmd += ["--timeout", "10s"]
     if lang:
         cmd += ["-H", f"Accept-Language: {lang}"]

@@ -22,19 +22,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (  # bench/ is not a package: on sys.path above
-    ROOT,
-    VENV_BIN,
-    BenchError,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    run_bench,
-    start_gunicorn,
-)
+import harness  # bench/ is not a package: on sys.path above
 
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = harness.ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"
 PASSPORT_OF = "wenchang-chicken"
@@ -44,7 +34,13 @@ def run_in_checkout(args: list[str], env: dict, timeout: int) -> subprocess.Comp
     """Run a command from the checkout's root, its output captured as text; the caller reads
     the return code (a failure is a BenchError there, with the output)."""
     return subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=harness.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -57,10 +53,10 @@ def passport_code(env: dict) -> str:
         f"    p = db.session.scalar(select(Product).where(Product.slug == {PASSPORT_OF!r}))\n"
         "    print(codes.code_for(p))"
     )
-    done = run_in_checkout([str(VENV_BIN / "python"), "-c", script], env, timeout=120)
+    done = run_in_checkout([str(harness.VENV_BIN / "python"), "-c", script], env, timeout=120)
     code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not re.fullmatch(r"[0-9A-Z]{8}", code):
-        raise BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
+        raise harness.BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
     return code
 
 
@@ -77,7 +73,9 @@ def run_lighthouse(url: str, lang: str, out: Path) -> dict:
     ]
     done = run_in_checkout(args, env, timeout=300)
     if done.returncode != 0 or not out.exists():
-        raise BenchError(f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise harness.BenchError(
+            f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return json.loads(out.read_text())
 
 
@@ -99,16 +97,18 @@ def main() -> int:
     if not LIGHTHOUSE.exists():
         print("lighthouse missing: run `npm install` (package.json devDependency)", file=sys.stderr)
         return 2
-    return run_bench("bench-lighthouse-", lambda tmp, servers: measure(tmp, servers, args.lang))
+    return harness.run_bench(
+        "bench-lighthouse-", lambda tmp, servers: measure(tmp, servers, args.lang)
+    )
 
 
 def measure(tmp: Path, servers: list[subprocess.Popen], lang: str) -> int:
     """Scores of each page; exit code 1 unless every page scores 100 for SEO."""
-    port = free_port()
-    env = app_env(tmp / "instance", port)
-    build_instance(env)
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
+    harness.build_instance(env)
     code = passport_code(env)
-    servers.append(start_gunicorn(["--workers", "2"], port, env, tmp))
+    servers.append(harness.start_gunicorn(["--workers", "2"], port, env, tmp))
     base = f"http://127.0.0.1:{port}"
     pages = {
         "home": "/",
@@ -117,7 +117,7 @@ def measure(tmp: Path, servers: list[subprocess.Popen], lang: str) -> int:
         "passport": f"/q/{code}",
     }
     for path in pages.values():  # render once so Lighthouse sees cached pages
-        get(base + path)
+        harness.get(base + path)
     print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {lang}")
     print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  url")
     lost: dict[str, list[str]] = {}

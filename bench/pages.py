@@ -40,26 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import (
-    ACCEPT_LANGUAGE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    BenchError,
-    LoadResult,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    pass_fail,
-    print_load,
-    print_noise,
-    run_bench,
-    run_wrk,
-    start,
-    start_gunicorn,
-    stop,
-    wait_until_up,
-)
+import harness
 
 PAGES = {  # label -> path
     "home": "/",
@@ -69,7 +50,7 @@ PAGES = {  # label -> path
 PRODUCT = "product wenchang-chicken"
 NGINX_LABEL = "nginx static product"
 
-WRK_THREADS, WRK_CONNECTIONS, WRK_SECONDS = 2, 64, 10
+WRK_CONNECTIONS, WRK_SECONDS = 64, 10
 TRIAL_SECONDS = 5  # per candidate in --compare-workers
 
 TARGET_P99_MS = 60.0
@@ -102,7 +83,7 @@ def warm(base: str, rounds: int = 8) -> None:
     for path in PAGES.values():
         for lang in ("zh-CN", "en"):
             for _ in range(rounds):
-                get(base + path, lang)
+                harness.get(base + path, lang)
 
 
 # --- nginx ---------------------------------------------------------------------------
@@ -146,17 +127,17 @@ def start_nginx(html: bytes, port: int, tmp: Path) -> subprocess.Popen:
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
     log = tmp / "nginx-stdout.log"
     error_log = tmp / "nginx-error.log"
-    proc = start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(error_log)], log)
-    wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, error_log)
+    proc = harness.start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(error_log)], log)
+    harness.wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, error_log)
     return proc
 
 
 # --- wrk -----------------------------------------------------------------------------
 
 
-def page_load(url: str, seconds: int = WRK_SECONDS) -> LoadResult:
+def page_load(url: str, seconds: int = WRK_SECONDS) -> harness.LoadResult:
     """wrk at the page benchmark's settings, Chinese Accept-Language."""
-    return run_wrk(url, WRK_CONNECTIONS, seconds, lang=ACCEPT_LANGUAGE, threads=WRK_THREADS)
+    return harness.run_wrk(url, WRK_CONNECTIONS, seconds, lang=harness.ACCEPT_LANGUAGE)
 
 
 # --- first view in a phone browser ---------------------------------------------------
@@ -193,7 +174,7 @@ def first_views(base: str) -> dict[str, FirstView]:
 
     views = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS)
         try:
             for label, path in PAGES.items():
                 context = browser.new_context(  # a fresh context: empty cache, a first view
@@ -201,7 +182,7 @@ def first_views(base: str) -> dict[str, FirstView]:
                     device_scale_factor=3,
                     is_mobile=True,
                     has_touch=True,
-                    locale=ACCEPT_LANGUAGE,
+                    locale=harness.ACCEPT_LANGUAGE,
                 )
                 try:
                     views[label] = measure_page(context.new_page(), base + path)
@@ -217,7 +198,7 @@ def measure_page(page, url: str) -> FirstView:
     page.on("response", lambda response: responses.append(response))
     main = page.goto(url, wait_until="load", timeout=30_000)
     if main is None or main.status != 200:
-        raise BenchError(f"browser got {main and main.status} for {url}")
+        raise harness.BenchError(f"browser got {main and main.status} for {url}")
     # Lazy images on the first screen and the favicon may start just after `load`; without
     # this the home page counted 5 to 8 responses from run to run, with it always 12.
     page.wait_for_load_state("networkidle", timeout=15_000)
@@ -255,15 +236,15 @@ def compare_workers(env: dict, tmp: Path) -> str:
     print(f"Worker trial: {PAGES[PRODUCT]}, wrk -c{WRK_CONNECTIONS} {TRIAL_SECONDS}s each")
     results = {}
     for name, workers in WORKER_CANDIDATES.items():
-        port = free_port()
-        proc = start_gunicorn(workers, port, env, tmp)
+        port = harness.free_port()
+        proc = harness.start_gunicorn(workers, port, env, tmp)
         try:
             base = f"http://127.0.0.1:{port}"
             warm(base)
             results[name] = page_load(base + PAGES[PRODUCT], TRIAL_SECONDS)
-            print_load(name, results[name])
+            harness.print_load(name, results[name])
         finally:
-            stop(proc)
+            harness.stop(proc)
     best = max(results, key=lambda name: results[name].rps)
     print(f"  fastest: {best}")
     return best
@@ -285,39 +266,40 @@ def main() -> int:
             )
             return 2
 
-    return run_bench("bench-pages-", lambda tmp, servers: measure(tmp, servers, args))
+    return harness.run_bench("bench-pages-", lambda tmp, servers: measure(tmp, servers, args))
 
 
 def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
-    port = free_port()
-    env = app_env(tmp / "instance", port)
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
     started = time.monotonic()
-    build_instance(env)
+    harness.build_instance(env)
     print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
-    print_noise("before the run, nothing of ours running")
+    harness.print_noise("before the run, nothing of ours running")
 
     chosen = compare_workers(env, tmp) if args.compare_workers else CHOSEN_WORKERS
-    servers.append(start_gunicorn(WORKER_CANDIDATES[chosen], port, env, tmp))
+    servers.append(harness.start_gunicorn(WORKER_CANDIDATES[chosen], port, env, tmp))
     base = f"http://127.0.0.1:{port}"
     warm(base)
 
     print(
-        f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
-        f"Accept-Language: {ACCEPT_LANGUAGE}; gunicorn {' '.join(WORKER_CANDIDATES[chosen])}"
+        f"wrk -t{harness.WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
+        f"Accept-Language: {harness.ACCEPT_LANGUAGE}; "
+        f"gunicorn {' '.join(WORKER_CANDIDATES[chosen])}"
     )
     load = {}
     for label, path in PAGES.items():
         load[label] = page_load(base + path)
-        print_load(label, load[label])
+        harness.print_load(label, load[label])
 
-    nginx_port = free_port()
-    nginx = start_nginx(get(base + PAGES[PRODUCT]), nginx_port, tmp)
+    nginx_port = harness.free_port()
+    nginx = start_nginx(harness.get(base + PAGES[PRODUCT]), nginx_port, tmp)
     servers.append(nginx)
     load[NGINX_LABEL] = page_load(f"http://127.0.0.1:{nginx_port}/product.html")
-    print_load(NGINX_LABEL, load[NGINX_LABEL])
-    stop(nginx)
+    harness.print_load(NGINX_LABEL, load[NGINX_LABEL])
+    harness.stop(nginx)
 
-    print_noise("after the load tests, gunicorn idle")
+    harness.print_noise("after the load tests, gunicorn idle")
     print("First view on a phone (390x844 @3x, Chromium, empty cache):")
     views = first_views(base)
     for label, view in views.items():
@@ -327,7 +309,7 @@ def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace
     return 0
 
 
-def print_summary(load: dict[str, LoadResult], views: dict[str, FirstView]) -> None:
+def print_summary(load: dict[str, harness.LoadResult], views: dict[str, FirstView]) -> None:
     print()
     print(f"{'page':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'first view KB':>15}")
     for label, result in load.items():
@@ -337,10 +319,10 @@ def print_summary(load: dict[str, LoadResult], views: dict[str, FirstView]) -> N
     share = 100 * product.rps / ceiling.rps
     print(
         f"product / nginx = {share:.1f} %   (target >= {TARGET_SHARE_OF_NGINX:g} %: "
-        f"{pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
-        f"p99 target < {TARGET_P99_MS:g} ms: {pass_fail(product.p99_ms < TARGET_P99_MS)}   "
+        f"{harness.pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
+        f"p99 target < {TARGET_P99_MS:g} ms: {harness.pass_fail(product.p99_ms < TARGET_P99_MS)}   "
         f"first view < {TARGET_FIRST_VIEW_KB:g} KB: "
-        f"{pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}"
+        f"{harness.pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}"
     )
 
 

@@ -25,20 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import (
-    VENV_BIN,
-    BenchError,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    rotation_script,
-    run_bench,
-    start,
-    stop,
-    wait_until_up,
-    wrk_output,
-)
+import harness
 
 PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -62,7 +49,7 @@ end
 
 function done(summary, latency, requests)
   local total_sent = 0
-  for _, thread in ipairs(threads) do total_sent = total_sent + thread:get("sent") end
+  for _, thread in ipairs(threads) do total_sent = total_sent + thread:harness.get("sent") end
   local errors = summary.errors
   io.write(string.format(
     "JSON{\"requests\": %d, \"sent\": %d, \"duration_us\": %d, \"bytes\": %d, " ..
@@ -100,10 +87,10 @@ http {
 
 def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict:
     """The figures REQUEST_LUA's done() prints, with req/s and the error total."""
-    out = wrk_output(url, connections, duration, script=script)
+    out = harness.wrk_output(url, connections, duration, script=script)
     match = re.search(r"^JSON(\{.*\})$", out, re.M)
     if not match:
-        raise BenchError(out)
+        raise harness.BenchError(out)
     result = json.loads(match.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors_total"] = sum(result["errors"].values())
@@ -150,7 +137,7 @@ def exact_count_check(base: str, codes: list[str], total: int, clients: int = 64
     with ThreadPoolExecutor(clients) as pool:
         ok = sum(pool.map(client, range(clients)))
     if ok != total:
-        raise BenchError(f"only {ok} of {total} exact-check requests succeeded")
+        raise harness.BenchError(f"only {ok} of {total} exact-check requests succeeded")
     return time.monotonic() - started
 
 
@@ -167,19 +154,19 @@ def main() -> int:
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: ./scripts/ensure-debian-packages wrk nginx-light")
-    return run_bench("bench-qr-", lambda work, servers: measure(work, servers, args))
+    return harness.run_bench("bench-qr-", lambda work, servers: measure(work, servers, args))
 
 
 def measure(work: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
     work.chmod(0o755)  # nginx workers (www-data) read the static copy
-    app_port, nginx_port = free_port(), free_port()
+    app_port, nginx_port = harness.free_port(), harness.free_port()
     base = f"http://127.0.0.1:{app_port}"
     db_path = work / "instance" / "db.sqlite3"
-    env = app_env(
+    env = harness.app_env(
         work / "instance", app_port, DATABASE_URL=f"sqlite:///{db_path}", SCAN_FLUSH_SECONDS="1"
     )
     (work / "instance").mkdir()
-    build_instance(env)
+    harness.build_instance(env)
     with sqlite3.connect(db_path) as conn:
         codes = [
             row[0]
@@ -188,12 +175,12 @@ def measure(work: Path, servers: list[subprocess.Popen], args: argparse.Namespac
                 "WHERE s.target_type = 'product' AND p.status = 'published' ORDER BY s.code"
             )
         ]
-    script = rotation_script(work, "qr", [f"/q/{c}" for c in codes], REQUEST_LUA)
+    script = harness.rotation_script(work, "qr", [f"/q/{c}" for c in codes], REQUEST_LUA)
 
     gunicorn_log = work / "gunicorn.log"
-    gunicorn = start(
+    gunicorn = harness.start(
         [
-            str(VENV_BIN / "gunicorn"),
+            str(harness.VENV_BIN / "gunicorn"),
             *("--workers", "2", "--threads", "8", "--worker-class", "gthread"),
             *("--bind", f"127.0.0.1:{app_port}", "--backlog", "2048", "--log-level", "warning"),
             "wsgi:app",
@@ -202,27 +189,27 @@ def measure(work: Path, servers: list[subprocess.Popen], args: argparse.Namespac
         env,
     )
     servers.append(gunicorn)
-    wait_until_up(f"{base}/healthz", gunicorn, gunicorn_log)
+    harness.wait_until_up(f"{base}/healthz", gunicorn, gunicorn_log)
     # Warm every passport once in each worker (counted as scans too; subtracted below).
     warm = 0
     for _ in range(4):
         for code in codes:
-            get(f"{base}/q/{code}", user_agent=PHONE_UA)
+            harness.get(f"{base}/q/{code}", user_agent=PHONE_UA)
             warm += 1
     html_size, image_size, first_view = transfer_size(base, f"/q/{codes[0]}")
 
     www = work / "www" / "q"
     www.mkdir(parents=True)
     (work / "tmp").mkdir()
-    (www / codes[0]).write_bytes(get(f"{base}/q/{codes[0]}", user_agent=PHONE_UA))
+    (www / codes[0]).write_bytes(harness.get(f"{base}/q/{codes[0]}", user_agent=PHONE_UA))
     warm += 1
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF % {"dir": work, "port": nginx_port})
     nginx_log = work / "nginx-error.log"
-    nginx = start(["nginx", "-c", str(conf), "-g", "daemon off;"], work / "nginx.out", None)
+    nginx = harness.start(["nginx", "-c", str(conf), "-g", "daemon off;"], work / "nginx.out", None)
     servers.append(nginx)
-    wait_until_up(f"http://127.0.0.1:{nginx_port}/q/{codes[0]}", nginx, nginx_log)
-    static_script = rotation_script(work, "static", [f"/q/{codes[0]}"], REQUEST_LUA)
+    harness.wait_until_up(f"http://127.0.0.1:{nginx_port}/q/{codes[0]}", nginx, nginx_log)
+    static_script = harness.rotation_script(work, "static", [f"/q/{codes[0]}"], REQUEST_LUA)
 
     time.sleep(2.5)  # let the warm-up counts flush
     before = sum(scans_in(db_path).values())
@@ -236,8 +223,8 @@ def measure(work: Path, servers: list[subprocess.Popen], args: argparse.Namespac
         f"http://127.0.0.1:{nginx_port}", static_script, args.duration, args.connections
     )
     light = run_wrk(base, script, 10, 8)
-    stop(nginx)
-    stop(gunicorn, seconds=60)  # graceful: workers flush their scan buffers on the way out
+    harness.stop(nginx)
+    harness.stop(gunicorn, seconds=60)  # graceful: workers flush their scan buffers on the way out
 
     counted = scans_in(db_path)
     scans_total = sum(counted.values()) - after_exact

@@ -43,23 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import (
-    ROOT,
-    BenchError,
-    LoadResult,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    pass_fail,
-    print_load,
-    print_noise,
-    rotation_script,
-    run_bench,
-    run_wrk,
-    start_gunicorn,
-    stop,
-)
+import harness
 
 HOME = "/?lang=en"
 TARGET_SHARE_OF_HOME = 50.0  # percent, issue 10
@@ -130,19 +114,19 @@ end
 def lua_script(work: Path, name: str, paths: list[str], unique: bool = False) -> Path:
     """A wrk script cycling through `paths`; with `unique`, each request's URL is new."""
     request = REQUEST_LUA % {"unique": "true" if unique else "false"}
-    return rotation_script(work, name, paths, request)
+    return harness.rotation_script(work, name, paths, request)
 
 
 def check_answers(base: str, paths: list[str]) -> None:
     """Every path of the rotation answers 200 with a results page (a 4xx or a redirect in
     the mix would make the figures meaningless)."""
     for path in paths:
-        body = get(base + path).decode()
+        body = harness.get(base + path).decode()
         if 'class="search-layout"' not in body:
-            raise BenchError(f"{path} did not answer a search page")
+            raise harness.BenchError(f"{path} did not answer a search page")
 
 
-def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, LoadResult]:
+def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, harness.LoadResult]:
     found = {}
     for label, (script, connections) in {
         f"home {HOME} c{LOW}": (scripts["home"], LOW),
@@ -152,22 +136,22 @@ def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, L
         f"search rotation c{HIGH}": (scripts["search"], HIGH),
         f"search all-miss c{HIGH}": (scripts["search all-miss"], HIGH),
     }.items():
-        found[label] = run_wrk(base + "/", connections, seconds, script=script)
-        print_load(label, found[label])
+        found[label] = harness.run_wrk(base + "/", connections, seconds, script=script)
+        harness.print_load(label, found[label])
     return found
 
 
-def print_ratio(found: dict[str, LoadResult]) -> None:
+def print_ratio(found: dict[str, harness.LoadResult]) -> None:
     home, rendered = found[f"home {HOME} c{LOW}"], found[f"home rendered c{LOW}"]
     for mix in ("rotation", "all-miss"):
         search, busy = found[f"search {mix} c{LOW}"], found[f"search {mix} c{HIGH}"]
         share = 100 * search.rps / home.rps
         print(
             f"  search {mix}: / home {HOME} = {share:.0f} % (target >= "
-            f"{TARGET_SHARE_OF_HOME:g} %: {pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
+            f"{TARGET_SHARE_OF_HOME:g} %: {harness.pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
             f"/ rendered home = {100 * search.rps / rendered.rps:.0f} %; p99 at c{HIGH} = "
             f"{busy.p99_ms:.1f} ms (target < {TARGET_P99_MS:g} ms: "
-            f"{pass_fail(busy.p99_ms < TARGET_P99_MS)})",
+            f"{harness.pass_fail(busy.p99_ms < TARGET_P99_MS)})",
             flush=True,
         )
 
@@ -211,7 +195,7 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     """In-process figures for the rotation: wall ms and SQL statements per request, and
     the phase split under cProfile."""
     os.environ.update(instance_env)
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(harness.ROOT))
     from sqlalchemy import event
 
     from app import create_app
@@ -232,7 +216,7 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     def fetch(path: str, lang: str) -> None:
         response = client.get(path, headers={"Accept-Language": lang})
         if response.status_code != 200:
-            raise BenchError(f"{path}: {response.status_code}")
+            raise harness.BenchError(f"{path}: {response.status_code}")
 
     each(fetch)  # warm: searchers, jieba, vocabularies
     walls: list[float] = []
@@ -293,19 +277,19 @@ def main() -> int:
         print("wrk missing: run ./scripts/ensure-debian-packages wrk", file=sys.stderr)
         return 2
 
-    return run_bench("bench-search-load-", lambda tmp, servers: measure(tmp, servers, args))
+    return harness.run_bench("bench-search-load-", lambda tmp, servers: measure(tmp, servers, args))
 
 
 def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
     paths = rotation()
-    port = free_port()
-    env = app_env(tmp / "instance", port)
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
     started = time.monotonic()
-    build_instance(env)
+    harness.build_instance(env)
     print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
     print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
     if not args.profile_only:
-        gunicorn = start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
+        gunicorn = harness.start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
         servers.append(gunicorn)
         base = f"http://127.0.0.1:{port}"
         check_answers(base, paths)
@@ -316,14 +300,14 @@ def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace
             "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
         }
         for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
-            run_wrk(base + "/", 3, 1, script=scripts["search"])
-        print_noise("before the load runs")
+            harness.run_wrk(base + "/", 3, 1, script=scripts["search"])
+        harness.print_noise("before the load runs")
         print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
         for number in range(1, args.rounds + 1):
             print(f"Round {number}:")
             print_ratio(load_round(base, scripts, args.seconds))
-        print_noise("after the load runs, gunicorn idle")
-        stop(gunicorn)  # the in-process profile wants the CPU to itself
+        harness.print_noise("after the load runs, gunicorn idle")
+        harness.stop(gunicorn)  # the in-process profile wants the CPU to itself
     if args.profile or args.profile_only:
         profile(env, paths)
     return 0
