@@ -279,11 +279,14 @@ def parse_wrk(out: str) -> LoadResult:
 
 
 def run_wrk(url: str, connections: int, seconds: int, **options) -> LoadResult:
-    """One wrk run's figures (wrk_output's options); BenchError on any error under load."""
+    """One wrk run's figures (wrk_output's options); BenchError on any error under load, or
+    if no request finished in the run (a machine that busy gives no figure to divide by)."""
     out = wrk_output(url, connections, seconds, **options)
     result = parse_wrk(out)
     if result.errors:
         raise BenchError(f"wrk saw errors on {url}: {result.errors}\n{out}")
+    if result.requests == 0:
+        raise BenchError(f"no request to {url} finished in {seconds} s\n{out}")
     return result
 
 
