@@ -4,13 +4,13 @@ pages officials use most, on a migrated and seeded SQLite copy. Prints its figur
     .venv/bin/python bench/admin.py
 """
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import ROOT, timed
+
+sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
@@ -20,17 +20,6 @@ from app.services import accounts  # noqa: E402
 from app.services.seed import SeedLoader  # noqa: E402
 from tests.admin_support import csrf_token, login, make_users  # noqa: E402
 from tests.conftest import make_config  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(fn, runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), max(samples)
 
 
 def main() -> None:
@@ -43,14 +32,17 @@ def main() -> None:
         db.session.commit()
         make_users()
         print(f"{'what':48} {'median ms':>10} {'max ms':>8}")
-        med, worst = timed(lambda: accounts.hash_password("Correct-horse-battery-9"), 10)
-        print(f"{'scrypt password hash':48} {med:10.1f} {worst:8.1f}")
+        hashing = timed(lambda: accounts.hash_password("Correct-horse-battery-9"), 10)
+        print(f"{'scrypt password hash':48} {hashing.median:10.1f} {hashing.worst:8.1f}")
 
         def sign_in():
             assert login(app.test_client(), "editor_a").status_code == 302
 
-        med, worst = timed(sign_in, 10)
-        print(f"{'sign in (GET form + POST, incl. hash check)':48} {med:10.1f} {worst:8.1f}")
+        signing_in = timed(sign_in, 10)
+        print(
+            f"{'sign in (GET form + POST, incl. hash check)':48} "
+            f"{signing_in.median:10.1f} {signing_in.worst:8.1f}"
+        )
         pages = {
             "reviewer": [
                 "/admin/",
@@ -66,8 +58,8 @@ def main() -> None:
             login(client, who)
             csrf_token(client, "/admin/")
             for url in urls:
-                med, worst = timed(lambda c=client, u=url: c.get(u), 30)
-                print(f"{who + ' GET ' + url:48} {med:10.1f} {worst:8.1f}")
+                page = timed(lambda c=client, u=url: c.get(u), 30)
+                print(f"{who + ' GET ' + url:48} {page.median:10.1f} {page.worst:8.1f}")
 
 
 if __name__ == "__main__":

@@ -17,26 +17,14 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import (  # bench/ is not a package: on sys.path above
-    ROOT,
-    VENV_BIN,
-    BenchError,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    start_gunicorn,
-    stop,
-)
+import harness  # bench/ is not a package: on sys.path above
 
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = harness.ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"
 PASSPORT_OF = "wenchang-chicken"
@@ -46,7 +34,13 @@ def run_in_checkout(args: list[str], env: dict, timeout: int) -> subprocess.Comp
     """Run a command from the checkout's root, its output captured as text; the caller reads
     the return code (a failure is a BenchError there, with the output)."""
     return subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=harness.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -59,10 +53,10 @@ def passport_code(env: dict) -> str:
         f"    p = db.session.scalar(select(Product).where(Product.slug == {PASSPORT_OF!r}))\n"
         "    print(codes.code_for(p))"
     )
-    done = run_in_checkout([str(VENV_BIN / "python"), "-c", script], env, timeout=120)
+    done = run_in_checkout([str(harness.VENV_BIN / "python"), "-c", script], env, timeout=120)
     code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not re.fullmatch(r"[0-9A-Z]{8}", code):
-        raise BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
+        raise harness.BenchError(f"no passport code:\n{done.stdout}{done.stderr}")
     return code
 
 
@@ -79,7 +73,9 @@ def run_lighthouse(url: str, lang: str, out: Path) -> dict:
     ]
     done = run_in_checkout(args, env, timeout=300)
     if done.returncode != 0 or not out.exists():
-        raise BenchError(f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise harness.BenchError(
+            f"lighthouse failed on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return json.loads(out.read_text())
 
 
@@ -101,47 +97,43 @@ def main() -> int:
     if not LIGHTHOUSE.exists():
         print("lighthouse missing: run `npm install` (package.json devDependency)", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="bench-lighthouse-"))
-    server = None
+    return harness.run_bench(
+        "bench-lighthouse-", lambda tmp, servers: measure(tmp, servers, args.lang)
+    )
+
+
+def measure(tmp: Path, servers: list[subprocess.Popen], lang: str) -> int:
+    """Scores of each page; exit code 1 unless every page scores 100 for SEO."""
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
+    harness.build_instance(env)
+    code = passport_code(env)
+    servers.append(harness.start_gunicorn(["--workers", "2"], port, env, tmp))
+    base = f"http://127.0.0.1:{port}"
+    pages = {
+        "home": "/",
+        "county": "/counties/wenchang",
+        "product": "/products/wenchang-chicken",
+        "passport": f"/q/{code}",
+    }
+    for path in pages.values():  # render once so Lighthouse sees cached pages
+        harness.get(base + path)
+    print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {lang}")
+    print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  url")
+    lost: dict[str, list[str]] = {}
     seo_ok = True
-    try:
-        port = free_port()
-        env = app_env(tmp / "instance", port)
-        build_instance(env)
-        code = passport_code(env)
-        server = start_gunicorn(["--workers", "2"], port, env, tmp)
-        base = f"http://127.0.0.1:{port}"
-        pages = {
-            "home": "/",
-            "county": "/counties/wenchang",
-            "product": "/products/wenchang-chicken",
-            "passport": f"/q/{code}",
-        }
-        for path in pages.values():  # render once so Lighthouse sees cached pages
-            get(base + path)
-        print(f"Lighthouse {lighthouse_version()}, mobile, Accept-Language {args.lang}")
-        print(f"{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  url")
-        lost: dict[str, list[str]] = {}
-        for label, path in pages.items():
-            report = run_lighthouse(base + path, args.lang, tmp / f"{label}.json")
-            scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
-            print(
-                f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}"
-            )
-            seo_ok &= scores[3] == 100
-            for category in CATEGORIES:
-                for item in lost_points(report, category):
-                    lost.setdefault(f"{category}: {item}", []).append(label)
-        if lost:
-            print("\nAudits that cost points (page list):")
-            for item, labels in sorted(lost.items()):
-                print(f"  {item}  [{', '.join(labels)}]")
-    except BenchError as failure:
-        print(failure, file=sys.stderr)
-        return 1
-    finally:
-        stop(server)
-        shutil.rmtree(tmp, ignore_errors=True)
+    for label, path in pages.items():
+        report = run_lighthouse(base + path, lang, tmp / f"{label}.json")
+        scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES]
+        print(f"{label:<10} {scores[0]:>5} {scores[1]:>5} {scores[2]:>5} {scores[3]:>5}  {path}")
+        seo_ok &= scores[3] == 100
+        for category in CATEGORIES:
+            for item in lost_points(report, category):
+                lost.setdefault(f"{category}: {item}", []).append(label)
+    if lost:
+        print("\nAudits that cost points (page list):")
+        for item, labels in sorted(lost.items()):
+            print(f"  {item}  [{', '.join(labels)}]")
     return 0 if seo_ok else 1
 
 

@@ -33,33 +33,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-# Debian's Chromium, and flags for a closed network (no background calls home, no sandbox
-# as root); the browser tests (tests/e2e/conftest.py) launch it the same way.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+import harness
 
 PAGES = {  # label -> path
     "home": "/",
@@ -68,9 +49,8 @@ PAGES = {  # label -> path
 }
 PRODUCT = "product wenchang-chicken"
 NGINX_LABEL = "nginx static product"
-ACCEPT_LANGUAGE = "zh-CN"
 
-WRK_THREADS, WRK_CONNECTIONS, WRK_SECONDS = 2, 64, 10
+WRK_CONNECTIONS, WRK_SECONDS = 64, 10
 TRIAL_SECONDS = 5  # per candidate in --compare-workers
 
 TARGET_P99_MS = 60.0
@@ -98,119 +78,12 @@ WORKER_CANDIDATES = {
 CHOSEN_WORKERS = "3 sync"
 
 
-class BenchError(RuntimeError):
-    """A failure that makes the figures meaningless (server down, errors under load)."""
-
-
-# --- processes and ports -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start a server in its own process group, output to a log file."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    """Stop a server we started (its own process group, by its id)."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def get(url: str, lang: str = ACCEPT_LANGUAGE, timeout: float = 10) -> bytes:
-    req = urllib.request.Request(url, headers={"Accept-Language": lang})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return resp.read()
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    """Poll until the server answers; otherwise stop it and fail with its log's tail."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            get(url, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.2)
-    exit_code = proc.poll()  # None: still running but not answering
-    stop(proc)
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise BenchError(f"server did not answer {url} (exit code {exit_code}):\n{tail}")
-
-
-# --- the app instance ----------------------------------------------------------------
-
-
-def app_env(instance: Path, port: int) -> dict:
-    env = dict(os.environ)
-    for name in ("DATABASE_URL", "MEDIA_ROOT", "REDIS_URL"):  # throwaway SQLite, media, memory
-        env.pop(name, None)
-    env.update(
-        INSTANCE_PATH=str(instance),
-        APP_ENV="production",
-        SECRET_KEY="bench",
-        SITE_BASE_URL=f"http://127.0.0.1:{port}",
-        FLASK_APP="wsgi",
-    )
-    return env
-
-
-def build_instance(env: dict) -> None:
-    flask = str(VENV_BIN / "flask")
-    for args in (["db", "upgrade"], ["seed"]):
-        done = subprocess.run(
-            [flask, "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise BenchError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-
-
-def start_gunicorn(workers: list[str], port: int, env: dict, tmp: Path) -> subprocess.Popen:
-    log = tmp / f"gunicorn-{port}.log"
-    proc = start(
-        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *workers, "wsgi:app"],
-        log,
-        env,
-    )
-    wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log)
-    return proc
-
-
 def warm(base: str, rounds: int = 8) -> None:
     """Fill every worker's page cache in both languages before measuring."""
     for path in PAGES.values():
         for lang in ("zh-CN", "en"):
             for _ in range(rounds):
-                get(base + path, lang)
+                harness.get(base + path, lang)
 
 
 # --- nginx ---------------------------------------------------------------------------
@@ -254,118 +127,17 @@ def start_nginx(html: bytes, port: int, tmp: Path) -> subprocess.Popen:
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
     log = tmp / "nginx-stdout.log"
     error_log = tmp / "nginx-error.log"
-    proc = start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(error_log)], log)
-    wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, error_log)
+    proc = harness.start(["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(error_log)], log)
+    harness.wait_until_up(f"http://127.0.0.1:{port}/product.html", proc, error_log)
     return proc
 
 
 # --- wrk -----------------------------------------------------------------------------
 
 
-@dataclass
-class LoadResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    bytes_per_request: float
-    errors: dict = field(default_factory=dict)
-
-
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-SIZE_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
-
-
-def to_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-    if not match:
-        raise BenchError(f"unknown wrk time {text!r}")
-    return float(match[1]) * UNIT_MS[match[2]]
-
-
-def parse_wrk(out: str) -> LoadResult:
-    def need(pattern: str) -> re.Match:
-        match = re.search(pattern, out, re.MULTILINE)
-        if not match:
-            raise BenchError(f"wrk output lacks {pattern!r}:\n{out}")
-        return match
-
-    total = need(r"^\s*(\d+) requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read")
-    requests = int(total[1])
-    errors = {}
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    if socket_errors:
-        for name, value in zip(
-            ("connect", "read", "write", "timeout"), socket_errors.groups(), strict=True
-        ):
-            if int(value):
-                errors[f"socket {name}"] = int(value)
-    bad_status = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad_status:
-        errors["non-2xx/3xx"] = int(bad_status[1])
-    return LoadResult(
-        rps=float(need(r"^Requests/sec:\s+([\d.]+)")[1]),
-        p50_ms=to_ms(need(r"^\s+50%\s+(\S+)")[1]),
-        p99_ms=to_ms(need(r"^\s+99%\s+(\S+)")[1]),
-        requests=requests,
-        bytes_per_request=float(total[2]) * SIZE_BYTES[total[3]] / max(requests, 1),
-        errors=errors,
-    )
-
-
-def run_wrk(url: str, seconds: int = WRK_SECONDS) -> LoadResult:
-    cmd = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
-        f"-d{seconds}s",
-        "--latency",
-        "-H",
-        f"Accept-Language: {ACCEPT_LANGUAGE}",
-        url,
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
-    if done.returncode != 0:
-        raise BenchError(f"wrk failed on {url}:\n{done.stdout}{done.stderr}")
-    result = parse_wrk(done.stdout)
-    if result.errors:
-        raise BenchError(f"wrk saw errors on {url}: {result.errors}\n{done.stdout}")
-    return result
-
-
-def print_load(label: str, result: LoadResult) -> None:
-    print(
-        f"  {label:<26} {result.rps:>9.0f} req/s  p50 {result.p50_ms:>7.2f} ms  "
-        f"p99 {result.p99_ms:>7.2f} ms  ({result.requests} requests, "
-        f"{result.bytes_per_request / 1024:.1f} KB each)",
-        flush=True,
-    )
-
-
-def cpu_busy_percent(seconds: float = 1.0) -> float:
-    """How busy the whole machine is right now (all CPUs, from /proc/stat): anything well
-    above zero while the bench is idle means another process will skew the figures."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            ticks = [int(n) for n in stat.readline().split()[1:]]
-        idle = ticks[3] + ticks[4]  # idle + iowait
-        return sum(ticks) - idle, sum(ticks)
-
-    busy0, total0 = sample()
-    time.sleep(seconds)
-    busy1, total1 = sample()
-    return 100 * (busy1 - busy0) / max(total1 - total0, 1)
-
-
-def print_noise(when: str) -> None:
-    busy = cpu_busy_percent()
-    note = "  (another process is using the CPU: figures will be low and noisy)"
-    if busy <= 15:
-        note = ""
-    print(f"CPU busy {when}: {busy:.0f} %{note}", flush=True)
+def page_load(url: str, seconds: int = WRK_SECONDS) -> harness.LoadResult:
+    """wrk at the page benchmark's settings, Chinese Accept-Language."""
+    return harness.run_wrk(url, WRK_CONNECTIONS, seconds, lang=harness.ACCEPT_LANGUAGE)
 
 
 # --- first view in a phone browser ---------------------------------------------------
@@ -402,7 +174,7 @@ def first_views(base: str) -> dict[str, FirstView]:
 
     views = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS)
         try:
             for label, path in PAGES.items():
                 context = browser.new_context(  # a fresh context: empty cache, a first view
@@ -410,7 +182,7 @@ def first_views(base: str) -> dict[str, FirstView]:
                     device_scale_factor=3,
                     is_mobile=True,
                     has_touch=True,
-                    locale=ACCEPT_LANGUAGE,
+                    locale=harness.ACCEPT_LANGUAGE,
                 )
                 try:
                     views[label] = measure_page(context.new_page(), base + path)
@@ -426,7 +198,7 @@ def measure_page(page, url: str) -> FirstView:
     page.on("response", lambda response: responses.append(response))
     main = page.goto(url, wait_until="load", timeout=30_000)
     if main is None or main.status != 200:
-        raise BenchError(f"browser got {main and main.status} for {url}")
+        raise harness.BenchError(f"browser got {main and main.status} for {url}")
     # Lazy images on the first screen and the favicon may start just after `load`; without
     # this the home page counted 5 to 8 responses from run to run, with it always 12.
     page.wait_for_load_state("networkidle", timeout=15_000)
@@ -464,15 +236,15 @@ def compare_workers(env: dict, tmp: Path) -> str:
     print(f"Worker trial: {PAGES[PRODUCT]}, wrk -c{WRK_CONNECTIONS} {TRIAL_SECONDS}s each")
     results = {}
     for name, workers in WORKER_CANDIDATES.items():
-        port = free_port()
-        proc = start_gunicorn(workers, port, env, tmp)
+        port = harness.free_port()
+        proc = harness.start_gunicorn(workers, port, env, tmp)
         try:
             base = f"http://127.0.0.1:{port}"
             warm(base)
-            results[name] = run_wrk(base + PAGES[PRODUCT], TRIAL_SECONDS)
-            print_load(name, results[name])
+            results[name] = page_load(base + PAGES[PRODUCT], TRIAL_SECONDS)
+            harness.print_load(name, results[name])
         finally:
-            stop(proc)
+            harness.stop(proc)
     best = max(results, key=lambda name: results[name].rps)
     print(f"  fastest: {best}")
     return best
@@ -494,59 +266,50 @@ def main() -> int:
             )
             return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    gunicorn = nginx = None
-    try:
-        port = free_port()
-        env = app_env(tmp / "instance", port)
-        started = time.monotonic()
-        build_instance(env)
-        print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
-        print_noise("before the run, nothing of ours running")
-
-        chosen = compare_workers(env, tmp) if args.compare_workers else CHOSEN_WORKERS
-        gunicorn = start_gunicorn(WORKER_CANDIDATES[chosen], port, env, tmp)
-        base = f"http://127.0.0.1:{port}"
-        warm(base)
-
-        print(
-            f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
-            f"Accept-Language: {ACCEPT_LANGUAGE}; gunicorn {' '.join(WORKER_CANDIDATES[chosen])}"
-        )
-        load = {}
-        for label, path in PAGES.items():
-            load[label] = run_wrk(base + path)
-            print_load(label, load[label])
-
-        nginx_port = free_port()
-        nginx = start_nginx(get(base + PAGES[PRODUCT]), nginx_port, tmp)
-        load[NGINX_LABEL] = run_wrk(f"http://127.0.0.1:{nginx_port}/product.html")
-        print_load(NGINX_LABEL, load[NGINX_LABEL])
-        stop(nginx)
-        nginx = None
-
-        print_noise("after the load tests, gunicorn idle")
-        print("First view on a phone (390x844 @3x, Chromium, empty cache):")
-        views = first_views(base)
-        for label, view in views.items():
-            print_first_view(label, view)
-
-        print_summary(load, views)
-        return 0
-    except BenchError as exc:
-        print(f"BENCH FAILED: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop(gunicorn)
-        stop(nginx)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return harness.run_bench("bench-pages-", lambda tmp, servers: measure(tmp, servers, args))
 
 
-def pass_fail(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
+def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
+    started = time.monotonic()
+    harness.build_instance(env)
+    print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
+    harness.print_noise("before the run, nothing of ours running")
+
+    chosen = compare_workers(env, tmp) if args.compare_workers else CHOSEN_WORKERS
+    servers.append(harness.start_gunicorn(WORKER_CANDIDATES[chosen], port, env, tmp))
+    base = f"http://127.0.0.1:{port}"
+    warm(base)
+
+    print(
+        f"wrk -t{harness.WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, "
+        f"Accept-Language: {harness.ACCEPT_LANGUAGE}; "
+        f"gunicorn {' '.join(WORKER_CANDIDATES[chosen])}"
+    )
+    load = {}
+    for label, path in PAGES.items():
+        load[label] = page_load(base + path)
+        harness.print_load(label, load[label])
+
+    nginx_port = harness.free_port()
+    nginx = start_nginx(harness.get(base + PAGES[PRODUCT]), nginx_port, tmp)
+    servers.append(nginx)
+    load[NGINX_LABEL] = page_load(f"http://127.0.0.1:{nginx_port}/product.html")
+    harness.print_load(NGINX_LABEL, load[NGINX_LABEL])
+    harness.stop(nginx)
+
+    harness.print_noise("after the load tests, gunicorn idle")
+    print("First view on a phone (390x844 @3x, Chromium, empty cache):")
+    views = first_views(base)
+    for label, view in views.items():
+        print_first_view(label, view)
+
+    print_summary(load, views)
+    return 0
 
 
-def print_summary(load: dict[str, LoadResult], views: dict[str, FirstView]) -> None:
+def print_summary(load: dict[str, harness.LoadResult], views: dict[str, FirstView]) -> None:
     print()
     print(f"{'page':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'first view KB':>15}")
     for label, result in load.items():
@@ -556,10 +319,10 @@ def print_summary(load: dict[str, LoadResult], views: dict[str, FirstView]) -> N
     share = 100 * product.rps / ceiling.rps
     print(
         f"product / nginx = {share:.1f} %   (target >= {TARGET_SHARE_OF_NGINX:g} %: "
-        f"{pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
-        f"p99 target < {TARGET_P99_MS:g} ms: {pass_fail(product.p99_ms < TARGET_P99_MS)}   "
+        f"{harness.pass_fail(share >= TARGET_SHARE_OF_NGINX)})   "
+        f"p99 target < {TARGET_P99_MS:g} ms: {harness.pass_fail(product.p99_ms < TARGET_P99_MS)}   "
         f"first view < {TARGET_FIRST_VIEW_KB:g} KB: "
-        f"{pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}"
+        f"{harness.pass_fail(views[PRODUCT].total / 1024 < TARGET_FIRST_VIEW_KB)}"
     )
 
 

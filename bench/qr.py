@@ -16,65 +16,53 @@ scans counted vs requests sent."""
 
 import argparse
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = ROOT / ".venv" / "bin"
+import harness
+
 PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
 
-WRK_SCRIPT = r"""
-local paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local threads = {}
-counter = 0
+# After harness.ROTATION_LUA: each request counted as sent (wrk's own count is of the
+# answered ones), and the figures printed as one JSON line.
+REQUEST_LUA = (
+    f'local user_agent = "{PHONE_UA}"\n'
+    + r"""
 sent = 0
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  counter = id * 7
-end
 
 function request()
   counter = counter + 1
   sent = sent + 1
-  local path = paths[(counter %% #paths) + 1]
-  return wrk.format("GET", path, {["User-Agent"] = "%(ua)s",
+  local path = paths[(counter % #paths) + 1]
+  return wrk.format("GET", path, {["User-Agent"] = user_agent,
                                   ["Accept-Language"] = "zh-CN,zh;q=0.9,en;q=0.8"})
 end
 
 function done(summary, latency, requests)
   local total_sent = 0
-  for _, thread in ipairs(threads) do total_sent = total_sent + thread:get("sent") end
+  for _, thread in ipairs(threads) do total_sent = total_sent + thread:harness.get("sent") end
   local errors = summary.errors
   io.write(string.format(
-    "JSON{\"requests\": %%d, \"sent\": %%d, \"duration_us\": %%d, \"bytes\": %%d, " ..
-    "\"p50_ms\": %%.2f, \"p90_ms\": %%.2f, \"p99_ms\": %%.2f, \"max_ms\": %%.2f, " ..
-    "\"errors\": {\"connect\": %%d, \"read\": %%d, \"write\": %%d, " ..
-    "\"status\": %%d, \"timeout\": %%d}}\n",
+    "JSON{\"requests\": %d, \"sent\": %d, \"duration_us\": %d, \"bytes\": %d, " ..
+    "\"p50_ms\": %.2f, \"p90_ms\": %.2f, \"p99_ms\": %.2f, \"max_ms\": %.2f, " ..
+    "\"errors\": {\"connect\": %d, \"read\": %d, \"write\": %d, " ..
+    "\"status\": %d, \"timeout\": %d}}\n",
     summary.requests, total_sent, summary.duration, summary.bytes,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000,
     errors.connect, errors.read, errors.write, errors.status, errors.timeout))
 end
 """
+)
 
 NGINX_CONF = """
 worker_processes 2;
@@ -97,45 +85,12 @@ http {
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int = 2) -> dict:
-    done = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-    )
-    out = done.stdout
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
+def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict:
+    """The figures REQUEST_LUA's done() prints, with req/s and the error total."""
+    out = harness.wrk_output(url, connections, duration, script=script)
     match = re.search(r"^JSON(\{.*\})$", out, re.M)
     if not match:
-        raise RuntimeError(out)
+        raise harness.BenchError(out)
     result = json.loads(match.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors_total"] = sum(result["errors"].values())
@@ -182,7 +137,7 @@ def exact_count_check(base: str, codes: list[str], total: int, clients: int = 64
     with ThreadPoolExecutor(clients) as pool:
         ok = sum(pool.map(client, range(clients)))
     if ok != total:
-        raise RuntimeError(f"only {ok} of {total} exact-check requests succeeded")
+        raise harness.BenchError(f"only {ok} of {total} exact-check requests succeeded")
     return time.monotonic() - started
 
 
@@ -191,7 +146,7 @@ def scans_in(db_path: Path) -> dict:
         return dict(conn.execute("SELECT kind, SUM(count) FROM scan_counts GROUP BY kind"))
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=256)
@@ -199,27 +154,19 @@ def main() -> None:
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: ./scripts/ensure-debian-packages wrk nginx-light")
+    return harness.run_bench("bench-qr-", lambda work, servers: measure(work, servers, args))
 
-    work = Path(tempfile.mkdtemp(prefix="bench-qr-"))
+
+def measure(work: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
     work.chmod(0o755)  # nginx workers (www-data) read the static copy
-    app_port, nginx_port = free_port(), free_port()
+    app_port, nginx_port = harness.free_port(), harness.free_port()
     base = f"http://127.0.0.1:{app_port}"
-    env = {
-        **os.environ,
-        "INSTANCE_PATH": str(work / "instance"),
-        "APP_ENV": "production",
-        "SECRET_KEY": "bench",
-        "DATABASE_URL": f"sqlite:///{work / 'instance' / 'db.sqlite3'}",
-        "SITE_BASE_URL": base,
-        "SCAN_FLUSH_SECONDS": "1",
-        "FLASK_APP": "wsgi",
-    }
-    (work / "instance").mkdir()
-    subprocess.run(
-        [VENV_BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    subprocess.run([VENV_BIN / "flask", "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
     db_path = work / "instance" / "db.sqlite3"
+    env = harness.app_env(
+        work / "instance", app_port, DATABASE_URL=f"sqlite:///{db_path}", SCAN_FLUSH_SECONDS="1"
+    )
+    (work / "instance").mkdir()
+    harness.build_instance(env)
     with sqlite3.connect(db_path) as conn:
         codes = [
             row[0]
@@ -228,80 +175,56 @@ def main() -> None:
                 "WHERE s.target_type = 'product' AND p.status = 'published' ORDER BY s.code"
             )
         ]
-    paths_file = work / "paths.txt"
-    paths_file.write_text("".join(f"/q/{c}\n" for c in codes))
-    script = work / "qr.lua"
-    script.write_text(WRK_SCRIPT % {"paths": paths_file, "ua": PHONE_UA})
+    script = harness.rotation_script(work, "qr", [f"/q/{c}" for c in codes], REQUEST_LUA)
 
-    gunicorn = subprocess.Popen(
+    gunicorn_log = work / "gunicorn.log"
+    gunicorn = harness.start(
         [
-            VENV_BIN / "gunicorn",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-            "--worker-class",
-            "gthread",
-            "--bind",
-            f"127.0.0.1:{app_port}",
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
+            str(harness.VENV_BIN / "gunicorn"),
+            *("--workers", "2", "--threads", "8", "--worker-class", "gthread"),
+            *("--bind", f"127.0.0.1:{app_port}", "--backlog", "2048", "--log-level", "warning"),
             "wsgi:app",
         ],
-        cwd=ROOT,
-        env=env,
+        gunicorn_log,
+        env,
     )
-    nginx = None
-    try:
-        wait_for(f"{base}/healthz")
-        # Warm every passport once in each worker (counted as scans too; subtracted below).
-        warm = 0
-        for _ in range(4):
-            for code in codes:
-                urllib.request.urlopen(
-                    urllib.request.Request(f"{base}/q/{code}", headers={"User-Agent": PHONE_UA})
-                ).read()
-                warm += 1
-        html_size, image_size, first_view = transfer_size(base, f"/q/{codes[0]}")
+    servers.append(gunicorn)
+    harness.wait_until_up(f"{base}/healthz", gunicorn, gunicorn_log)
+    # Warm every passport once in each worker (counted as scans too; subtracted below).
+    warm = 0
+    for _ in range(4):
+        for code in codes:
+            harness.get(f"{base}/q/{code}", user_agent=PHONE_UA)
+            warm += 1
+    html_size, image_size, first_view = transfer_size(base, f"/q/{codes[0]}")
 
-        www = work / "www" / "q"
-        www.mkdir(parents=True)
-        (work / "tmp").mkdir()
-        (www / codes[0]).write_bytes(
-            urllib.request.urlopen(
-                urllib.request.Request(f"{base}/q/{codes[0]}", headers={"User-Agent": PHONE_UA})
-            ).read()
-        )
-        warm += 1
-        conf = work / "nginx.conf"
-        conf.write_text(NGINX_CONF % {"dir": work, "port": nginx_port})
-        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"])
-        wait_for(f"http://127.0.0.1:{nginx_port}/q/{codes[0]}")
-        static_paths = work / "static-paths.txt"
-        static_paths.write_text(f"/q/{codes[0]}\n")
-        static_script = work / "static.lua"
-        static_script.write_text(WRK_SCRIPT % {"paths": static_paths, "ua": PHONE_UA})
+    www = work / "www" / "q"
+    www.mkdir(parents=True)
+    (work / "tmp").mkdir()
+    (www / codes[0]).write_bytes(harness.get(f"{base}/q/{codes[0]}", user_agent=PHONE_UA))
+    warm += 1
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF % {"dir": work, "port": nginx_port})
+    nginx_log = work / "nginx-error.log"
+    nginx = harness.start(["nginx", "-c", str(conf), "-g", "daemon off;"], work / "nginx.out", None)
+    servers.append(nginx)
+    harness.wait_until_up(f"http://127.0.0.1:{nginx_port}/q/{codes[0]}", nginx, nginx_log)
+    static_script = harness.rotation_script(work, "static", [f"/q/{codes[0]}"], REQUEST_LUA)
 
-        time.sleep(2.5)  # let the warm-up counts flush
-        before = sum(scans_in(db_path).values())
-        exact_total = 64 * 300
-        exact_seconds = exact_count_check(base, codes, exact_total)
-        time.sleep(2.5)  # one flush interval and then some
-        exact_stored = sum(scans_in(db_path).values()) - before
-        after_exact = before + exact_stored
-        app_run = run_wrk(base, script, args.duration, args.connections)
-        nginx_run = run_wrk(
-            f"http://127.0.0.1:{nginx_port}", static_script, args.duration, args.connections
-        )
-        light = run_wrk(base, script, 10, 8)
-    finally:
-        if nginx:
-            nginx.send_signal(signal.SIGQUIT)
-            nginx.wait(timeout=20)
-        gunicorn.send_signal(signal.SIGTERM)  # graceful: workers flush their scan buffers
-        gunicorn.wait(timeout=60)
+    time.sleep(2.5)  # let the warm-up counts flush
+    before = sum(scans_in(db_path).values())
+    exact_total = 64 * 300
+    exact_seconds = exact_count_check(base, codes, exact_total)
+    time.sleep(2.5)  # one flush interval and then some
+    exact_stored = sum(scans_in(db_path).values()) - before
+    after_exact = before + exact_stored
+    app_run = run_wrk(base, script, args.duration, args.connections)
+    nginx_run = run_wrk(
+        f"http://127.0.0.1:{nginx_port}", static_script, args.duration, args.connections
+    )
+    light = run_wrk(base, script, 10, 8)
+    harness.stop(nginx)
+    harness.stop(gunicorn, seconds=60)  # graceful: workers flush their scan buffers on the way out
 
     counted = scans_in(db_path)
     scans_total = sum(counted.values()) - after_exact
@@ -338,8 +261,8 @@ def main() -> None:
         f"{'within [completed, sent]' if within else 'OUTSIDE [completed, sent]'}; "
         f"all kinds {counted}, warm-up {warm}"
     )
-    shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

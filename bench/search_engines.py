@@ -8,14 +8,14 @@ Needs the local PostgreSQL server (TEST_PG_ADMIN_URL, as the tests)."""
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT, timed
+
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -27,17 +27,6 @@ from tests.conftest import make_config  # noqa: E402
 
 ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 QUERIES = ["文昌鸡", "wenchangji", "coffee", "海口 lychee", "咖啡粉", "rambutn", "DEMO-TM-0001"]
-
-
-def timed(call, rounds: int) -> tuple[float, float]:
-    """(p50, p95) in milliseconds of `rounds` calls."""
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
 def main() -> None:
@@ -87,10 +76,11 @@ def main() -> None:
             f"{pg['rebuild'] / base['rebuild']:>11.2f}"
         )
         for key in [*QUERIES, "suggest wench"]:
-            (b50, b95), (p50, p95) = base[key], pg[key]
+            whoosh, postgresql = base[key], pg[key]
             print(
-                f"{key + ' p50/p95 ms':24}{f'{b50:.2f} / {b95:.2f}':>22}"
-                f"{f'{p50:.2f} / {p95:.2f}':>22}{p50 / b50:>11.2f}"
+                f"{key + ' p50/p95 ms':24}{f'{whoosh.median:.2f} / {whoosh.p95:.2f}':>22}"
+                f"{f'{postgresql.median:.2f} / {postgresql.p95:.2f}':>22}"
+                f"{postgresql.median / whoosh.median:>11.2f}"
             )
     finally:
         with admin.connect() as conn:

@@ -38,26 +38,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from pages import (
-    ROOT,
-    BenchError,
-    LoadResult,
-    app_env,
-    build_instance,
-    free_port,
-    get,
-    parse_wrk,
-    print_load,
-    print_noise,
-    start_gunicorn,
-    stop,
-)
+import harness
 
 HOME = "/?lang=en"
 TARGET_SHARE_OF_HOME = 50.0  # percent, issue 10
@@ -114,21 +100,7 @@ def rotation() -> list[str]:
     return ["/search?" + urlencode({"q": q, **extra}) for q, extra in queries]
 
 
-LUA = """
-local paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local threads = {}
-counter = 0
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  counter = id * 37
-end
-
+REQUEST_LUA = """
 function request()
   counter = counter + 1
   local path = paths[(counter %% #paths) + 1]
@@ -141,36 +113,20 @@ end
 
 def lua_script(work: Path, name: str, paths: list[str], unique: bool = False) -> Path:
     """A wrk script cycling through `paths`; with `unique`, each request's URL is new."""
-    listing = work / f"{name}.txt"
-    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-    script = work / f"{name}.lua"
-    script.write_text(LUA % {"paths": listing, "unique": "true" if unique else "false"})
-    return script
-
-
-def run_wrk(url: str, script: Path, connections: int, seconds: int) -> LoadResult:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
-    done = subprocess.run(
-        [*cmd, "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 30
-    )
-    if done.returncode != 0:
-        raise BenchError(f"wrk failed on {url}:\n{done.stdout}{done.stderr}")
-    result = parse_wrk(done.stdout)
-    if result.errors:
-        raise BenchError(f"wrk saw errors on {url}: {result.errors}\n{done.stdout}")
-    return result
+    request = REQUEST_LUA % {"unique": "true" if unique else "false"}
+    return harness.rotation_script(work, name, paths, request)
 
 
 def check_answers(base: str, paths: list[str]) -> None:
     """Every path of the rotation answers 200 with a results page (a 4xx or a redirect in
     the mix would make the figures meaningless)."""
     for path in paths:
-        body = get(base + path).decode()
+        body = harness.get(base + path).decode()
         if 'class="search-layout"' not in body:
-            raise BenchError(f"{path} did not answer a search page")
+            raise harness.BenchError(f"{path} did not answer a search page")
 
 
-def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, LoadResult]:
+def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, harness.LoadResult]:
     found = {}
     for label, (script, connections) in {
         f"home {HOME} c{LOW}": (scripts["home"], LOW),
@@ -180,26 +136,22 @@ def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, L
         f"search rotation c{HIGH}": (scripts["search"], HIGH),
         f"search all-miss c{HIGH}": (scripts["search all-miss"], HIGH),
     }.items():
-        found[label] = run_wrk(base + "/", script, connections, seconds)
-        print_load(label, found[label])
+        found[label] = harness.run_wrk(base + "/", connections, seconds, script=script)
+        harness.print_load(label, found[label])
     return found
 
 
-def pass_fail(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def print_ratio(found: dict[str, LoadResult]) -> None:
+def print_ratio(found: dict[str, harness.LoadResult]) -> None:
     home, rendered = found[f"home {HOME} c{LOW}"], found[f"home rendered c{LOW}"]
     for mix in ("rotation", "all-miss"):
         search, busy = found[f"search {mix} c{LOW}"], found[f"search {mix} c{HIGH}"]
         share = 100 * search.rps / home.rps
         print(
             f"  search {mix}: / home {HOME} = {share:.0f} % (target >= "
-            f"{TARGET_SHARE_OF_HOME:g} %: {pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
+            f"{TARGET_SHARE_OF_HOME:g} %: {harness.pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
             f"/ rendered home = {100 * search.rps / rendered.rps:.0f} %; p99 at c{HIGH} = "
             f"{busy.p99_ms:.1f} ms (target < {TARGET_P99_MS:g} ms: "
-            f"{pass_fail(busy.p99_ms < TARGET_P99_MS)})",
+            f"{harness.pass_fail(busy.p99_ms < TARGET_P99_MS)})",
             flush=True,
         )
 
@@ -243,7 +195,7 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     """In-process figures for the rotation: wall ms and SQL statements per request, and
     the phase split under cProfile."""
     os.environ.update(instance_env)
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(harness.ROOT))
     from sqlalchemy import event
 
     from app import create_app
@@ -264,7 +216,7 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     def fetch(path: str, lang: str) -> None:
         response = client.get(path, headers={"Accept-Language": lang})
         if response.status_code != 200:
-            raise BenchError(f"{path}: {response.status_code}")
+            raise harness.BenchError(f"{path}: {response.status_code}")
 
     each(fetch)  # warm: searchers, jieba, vocabularies
     walls: list[float] = []
@@ -325,45 +277,40 @@ def main() -> int:
         print("wrk missing: run ./scripts/ensure-debian-packages wrk", file=sys.stderr)
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-search-load-"))
-    gunicorn = None
+    return harness.run_bench("bench-search-load-", lambda tmp, servers: measure(tmp, servers, args))
+
+
+def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
     paths = rotation()
-    try:
-        port = free_port()
-        env = app_env(tmp / "instance", port)
-        started = time.monotonic()
-        build_instance(env)
-        print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
-        print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
-        if not args.profile_only:
-            gunicorn = start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
-            base = f"http://127.0.0.1:{port}"
-            check_answers(base, paths)
-            scripts = {
-                "home": lua_script(tmp, "home", [HOME]),
-                "home rendered": lua_script(tmp, "home-rendered", [HOME], unique=True),
-                "search": lua_script(tmp, "search", paths),
-                "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
-            }
-            for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
-                run_wrk(base + "/", scripts["search"], 3, 1)
-            print_noise("before the load runs")
-            print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
-            for number in range(1, args.rounds + 1):
-                print(f"Round {number}:")
-                print_ratio(load_round(base, scripts, args.seconds))
-            print_noise("after the load runs, gunicorn idle")
-            stop(gunicorn)
-            gunicorn = None
-        if args.profile or args.profile_only:
-            profile(env, paths)
-        return 0
-    except BenchError as exc:
-        print(f"BENCH FAILED: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop(gunicorn)
-        shutil.rmtree(tmp, ignore_errors=True)
+    port = harness.free_port()
+    env = harness.app_env(tmp / "instance", port)
+    started = time.monotonic()
+    harness.build_instance(env)
+    print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
+    print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
+    if not args.profile_only:
+        gunicorn = harness.start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
+        servers.append(gunicorn)
+        base = f"http://127.0.0.1:{port}"
+        check_answers(base, paths)
+        scripts = {
+            "home": lua_script(tmp, "home", [HOME]),
+            "home rendered": lua_script(tmp, "home-rendered", [HOME], unique=True),
+            "search": lua_script(tmp, "search", paths),
+            "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
+        }
+        for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
+            harness.run_wrk(base + "/", 3, 1, script=scripts["search"])
+        harness.print_noise("before the load runs")
+        print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
+        for number in range(1, args.rounds + 1):
+            print(f"Round {number}:")
+            print_ratio(load_round(base, scripts, args.seconds))
+        harness.print_noise("after the load runs, gunicorn idle")
+        harness.stop(gunicorn)  # the in-process profile wants the CPU to itself
+    if args.profile or args.profile_only:
+        profile(env, paths)
+    return 0
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ def post_form(client, url: str, data: dict):
     return client.post(url, data={"csrf_token": token, **data})
 
 
-def login(client, who: str, password: str = PASSWORD):
+def login(client, who: str, password: str = PASSWORD, **fields: str):
+    """Sign in through the form as `who` (a key of EMAILS, or an email address); `fields`
+    are the form's other fields (next=...)."""
     token = csrf_token(client)
     return client.post(
         "/admin/login",
@@ -69,6 +71,7 @@ def login(client, who: str, password: str = PASSWORD):
             "csrf_token": token,
             "email": EMAILS.get(who, who),
             "password": password,
+            **fields,
         },
     )
 

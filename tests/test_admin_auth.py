@@ -129,33 +129,6 @@ def test_idle_session_expires(app):
     assert client.get("/admin/").status_code == 302  # and it stays signed out
 
 
-@pytest.mark.parametrize(
-    "target, expected",
-    [
-        ("/admin/products/", "/admin/products/"),
-        ("https://evil.example/admin/", "/admin/"),
-        ("//evil.example/admin/", "/admin/"),
-        ("/\\evil.example", "/admin/"),
-        ("/products/", "/admin/"),
-        ("javascript:alert(1)", "/admin/"),
-    ],
-)
-def test_next_only_leads_inside_the_back_office(app, target, expected):
-    make_users()
-    client = app.test_client()
-    response = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": EMAILS["admin"],
-            "password": PASSWORD,
-            "next": target,
-        },
-    )
-    assert response.status_code == 302
-    assert response.headers["Location"] == expected
-
-
 def test_anonymous_visit_remembers_where_it_was_going(app):
     make_users()
     client = app.test_client()

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from flask import Flask
 
+from app.caching.lru import LeastRecentlyUsed
 from app.caching.middleware import CachedResponses, cacheable_paths
 from app.caching.routes import HTML_PAGE, OPEN_DATA, cacheable
 from app.caching.store import read_generation
@@ -88,3 +89,29 @@ def test_an_expo_change_bumps_the_catalogue_generation(app_ctx):
     expo.name_zh = "海南博览会（更新）"
     db.session.commit()
     assert read_generation()[0] == generation + 2
+
+
+@pytest.mark.parametrize(
+    ("steps", "limit", "kept"),
+    [
+        # (put k / get k, ...), the limit of every put, keys kept afterwards
+        ([("put", "a"), ("put", "b"), ("put", "c")], 2, {"b", "c"}),
+        ([("put", "a"), ("put", "b"), ("get", "a"), ("put", "c")], 2, {"a", "c"}),
+        ([("put", "a"), ("get", "missing"), ("put", "b")], 1, {"b"}),
+        ([("put", "a"), ("put", "a"), ("put", "b")], 2, {"a", "b"}),
+        ([("put", "a"), ("put", "b")], 0, set()),
+        ([("get", "a"), ("get", "a")], 3, set()),
+    ],
+)
+def test_the_least_recently_used_entry_goes_first(steps, limit, kept):
+    """The page store and the rendered-search cache share this one bounded map."""
+    entries: LeastRecentlyUsed[str, str] = LeastRecentlyUsed()
+    for step, key in steps:
+        if step == "put":
+            entries.put(key, key.upper(), limit)
+        else:
+            entries.get(key)
+    assert {key for key in "abc" if entries.get(key) == key.upper()} == kept
+    assert len(entries) == len(kept)
+    entries.clear()
+    assert len(entries) == 0 and entries.get("a") is None

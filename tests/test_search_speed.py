@@ -183,4 +183,4 @@ def test_answers_of_the_database_fallback_are_not_kept(client):
     for _ in range(2):
         html = get_page(client, "/search?q=文昌鸡&lang=en")
         assert "simpler results" in html
-    assert not rendered_searches._pages
+    assert len(rendered_searches) == 0

@@ -9,7 +9,6 @@ revalidate cheaply."""
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from werkzeug.http import http_date
 
+from app.caching.lru import LeastRecentlyUsed
 from app.db import db
 from app.models.site import CatalogueGeneration
 from app.security import CONTENT_SECURITY_POLICY, STATIC_SECURITY_HEADERS
@@ -74,7 +74,7 @@ def cache_key(environ: dict, lang: str, generation: int, today: date) -> CacheKe
 class ResponseCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
+        self._entries: LeastRecentlyUsed[CacheKey, CacheEntry] = LeastRecentlyUsed()
         self._derived: dict[str, Any] = {}
         self._generation: tuple[int, datetime] | None = None
         self._checked_at = 0.0
@@ -94,18 +94,10 @@ class ResponseCache:
         return self._generation
 
     def get(self, key: CacheKey) -> CacheEntry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+        return self._entries.get(key)
 
     def put(self, key: CacheKey, entry: CacheEntry) -> None:
-        limit = current_app.config["PAGE_CACHE_MAX_ENTRIES"]
-        with self._lock:
-            self._entries[key] = entry
-            while len(self._entries) > limit:
-                self._entries.popitem(last=False)
+        self._entries.put(key, entry, current_app.config["PAGE_CACHE_MAX_ENTRIES"])
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """A value read from the catalogue rather than a response (the names of every

@@ -296,7 +296,19 @@ def iter_documents(
         db.session.expunge_all()  # keep memory flat on big catalogues
 
 
-def dependent_keys(kind: str, ids: set[int]) -> set[DocKey]:
+def with_dependants(keys: Iterable[DocKey]) -> dict[str, set[int]]:
+    """kind -> ids of these documents and of those copying their text (a product's signs
+    and brands), what a search engine rewrites when these rows change."""
+    by_kind: dict[str, set[int]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind, set()).add(key.obj_id)
+    for kind, ids in list(by_kind.items()):
+        for extra in _dependent_keys(kind, ids):
+            by_kind.setdefault(extra.kind, set()).add(extra.obj_id)
+    return by_kind
+
+
+def _dependent_keys(kind: str, ids: set[int]) -> set[DocKey]:
     """Documents that copy text from these rows: a product's signs and brands."""
     keys: set[DocKey] = set()
     if kind == "product" and ids:

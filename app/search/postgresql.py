@@ -215,24 +215,12 @@ def _count_terms(connection: Connection, delta: Counter) -> None:
         )
 
 
-def with_dependants(keys: Iterable[DocKey]) -> dict[str, set[int]]:
-    """kind -> ids of these documents and of those copying their text (a product's signs
-    and brands: documents.dependent_keys)."""
-    by_kind: dict[str, set[int]] = {}
-    for key in keys:
-        by_kind.setdefault(key.kind, set()).add(key.obj_id)
-    for kind, ids in list(by_kind.items()):
-        for extra in documents.dependent_keys(kind, ids):
-            by_kind.setdefault(extra.kind, set()).add(extra.obj_id)
-    return by_kind
-
-
 def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
     """Rewrite these documents from the database as the session sees it: published ones
     upserted, the others deleted; search_terms follows. Returns the keys written."""
     learn_catalogue_words()
     written = 0
-    for kind, ids in with_dependants(keys).items():
+    for kind, ids in documents.with_dependants(keys).items():
         rows = [document_row(doc) for _key, doc in documents.iter_documents(kind, ids)]
         old = connection.execute(
             text(

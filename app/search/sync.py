@@ -73,14 +73,8 @@ def _indexable(doc: dict) -> dict:
 
 def write_documents(writer, store: IndexStore, ix_dir: Path, keys: set[DocKey]) -> int:
     """Re-index these keys from the database: published ones updated, others deleted."""
-    by_kind: dict[str, set[int]] = {}
-    for key in keys:
-        by_kind.setdefault(key.kind, set()).add(key.obj_id)
-    for kind, ids in list(by_kind.items()):
-        for extra in documents.dependent_keys(kind, ids):
-            by_kind.setdefault(extra.kind, set()).add(extra.obj_id)
     written = 0
-    for kind, ids in by_kind.items():
+    for kind, ids in documents.with_dependants(keys).items():
         docs = dict(documents.iter_documents(kind, ids))
         store.add_words([d["name_chars"] for d in docs.values()], ix_dir)
         for obj_id in ids:

@@ -3,13 +3,12 @@ cached: results depend on the free-text query (an unbounded key space) and must 
 publish at once; the index answers in milliseconds anyway."""
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from app import params
+from app.caching.lru import LeastRecentlyUsed
 from app.caching.store import response_cache
 from app.i18n import current_lang
 from app.labels import label
@@ -47,37 +46,13 @@ def _filters() -> SearchFilters:
     )
 
 
-class RenderedSearches:
-    """Result pages this process rendered, answered again while nothing they show changed:
-    keyed by the request's query string as sent (its links keep the visitor's other
-    parameters), the page language, the catalogue generation (names of places and
-    categories, rows loaded from the database: as fresh as every cached page) and the
-    index's answer_state (a publish applied to the index changes it at once). Least
-    recently used first out, SEARCH_PAGE_CACHE_ENTRIES at most (0: off)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pages: OrderedDict[Hashable, str] = OrderedDict()
-
-    def get(self, key: Hashable) -> str | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def put(self, key: Hashable, page: str, limit: int) -> None:
-        with self._lock:
-            self._pages[key] = page
-            while len(self._pages) > limit:
-                self._pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-
-
-rendered_searches = RenderedSearches()
+# Result pages this process rendered, answered again while nothing they show changed:
+# keyed by the request's query string as sent (its links keep the visitor's other
+# parameters), the page language, the catalogue generation (names of places and categories,
+# rows loaded from the database: as fresh as every cached page) and the index's
+# answer_state (a publish applied to the index changes it at once).
+# SEARCH_PAGE_CACHE_ENTRIES at most (0: off).
+rendered_searches: LeastRecentlyUsed[Hashable, str] = LeastRecentlyUsed()
 
 
 @bp.get("/search")

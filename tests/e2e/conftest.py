@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from bench.pages import CHROMIUM, CHROMIUM_ARGS
+from bench.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import make_config
 from tests.e2e.support import serving
 
