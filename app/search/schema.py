@@ -2,6 +2,8 @@
 and query time (app.search.text.normalize), then jieba for Chinese, then lowercasing,
 accent folding and English stemming for Latin words."""
 
+from collections.abc import Iterator
+
 from whoosh import fields, scoring
 from whoosh.analysis import (
     CharsetFilter,
@@ -12,6 +14,7 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.analysis.acore import Token
+from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.support.charset import accent_map
 
 from app.search import text
@@ -41,14 +44,8 @@ class JiebaTokenizer(Tokenizer):
         **kwargs,
     ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        normalized = text.normalize(value)
         pos = start_pos
-        for word, start, end in text.segment(normalized):
-            if not any(ch.isalnum() for ch in word):
-                continue
-            token.text = word.strip()
-            token.boost = 1.0
-            token.stopped = False
+        for start, end in self.words(token, text.normalize(value)):
             if keeporiginal:
                 # Whoosh's Token takes attributes as analyzers set them; it declares none.
                 token.original = token.text  # type: ignore[attr-defined]  # see above
@@ -59,6 +56,71 @@ class JiebaTokenizer(Tokenizer):
                 token.startchar = start_char + start
                 token.endchar = start_char + end
             yield token
+
+    @staticmethod
+    def words(token: Token, normalized: str) -> Iterator[tuple[int, int]]:
+        """Set `token` to each word of already normalised text in turn; yields the word's
+        (start, end) offsets."""
+        for word, start, end in text.segment(normalized):
+            if not any(ch.isalnum() for ch in word):
+                continue
+            token.text = word.strip()
+            token.boost = 1.0
+            token.stopped = False
+            yield start, end
+
+
+class SegmentedAnalyzer(CompositeAnalyzer):
+    """A JiebaTokenizer and word-by-word filters (lowercase, accents, stop words, stems)
+    that remembers each text block's final words. Rebuilds and queries meet the same
+    blocks again and again (place and product words, description sentences), and running
+    the filter chain token by token was half of a rebuild's analysis.
+
+    The words of a text are those of its blocks (app.search.text.blocks) in order, and
+    every filter here looks at one token at a time, so the cached words are the chain's
+    own. Only for what the index asks (no positions, offsets or stop-word marks: the
+    fields have phrase=False); other calls take the chain itself."""
+
+    CACHE_LIMIT = 50_000  # blocks; a 100,000-listing rebuild meets about this many
+
+    def __call__(self, value, no_morph=False, **kwargs):
+        if (
+            no_morph
+            or not kwargs.get("removestops", True)
+            or not kwargs.get("tokenize", True)
+            or any(kwargs.get(k) for k in ("positions", "chars", "keeporiginal"))
+        ):
+            return super().__call__(value, no_morph=no_morph, **kwargs)
+        return self._cached_tokens(value, kwargs.get("mode", ""))
+
+    def __getstate__(self):
+        # The schema is pickled into the index's table of contents: not the cache.
+        return {"items": self.items}
+
+    def _cached_tokens(self, value: str, mode: str) -> Iterator[Token]:
+        token = Token(removestops=True, mode=mode)
+        token.boost = 1.0
+        for block in text.blocks(text.normalize(value)):
+            for word in self._block_words(block, mode):
+                token.text = word
+                token.stopped = False
+                yield token
+
+    def _block_words(self, block: str, mode: str) -> tuple[str, ...]:
+        cache = self.__dict__.setdefault("_cache", {})
+        key = (text.vocabulary_generation(), mode, block)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= self.CACHE_LIMIT:
+                cache.clear()
+            tokenizer = self.items[0]
+            assert isinstance(tokenizer, JiebaTokenizer)
+            token = Token(removestops=True, mode=mode)
+            stream: Iterator[Token] = (token for _ in tokenizer.words(token, block))
+            for item in self.items[1:]:
+                stream = item(stream)
+            found = cache[key] = tuple(t.text for t in stream)
+        return found
 
 
 class CharTokenizer(Tokenizer):
@@ -105,18 +167,18 @@ class CharTokenizer(Tokenizer):
 
 def mixed_analyzer():
     """Chinese and English in one field: names and descriptions are often both."""
-    return (
-        JiebaTokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(minsize=1)
-        | StemFilter()
+    return SegmentedAnalyzer(
+        JiebaTokenizer(),
+        LowercaseFilter(),
+        CharsetFilter(accent_map),
+        StopFilter(minsize=1),
+        StemFilter(),
     )
 
 
 def exact_analyzer():
     """Unstemmed lowercase words: for the spelling dictionary and suggestions."""
-    return JiebaTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return SegmentedAnalyzer(JiebaTokenizer(), LowercaseFilter(), CharsetFilter(accent_map))
 
 
 def name_chars_analyzer():
