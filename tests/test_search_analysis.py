@@ -115,3 +115,31 @@ def test_a_full_cache_starts_again(monkeypatch):
     for value in values:
         assert words_of(analyzer, value) == words_of(plain_chain(analyzer), value)
     assert len(analyzer.__dict__["_cache"]) <= 3
+
+
+@pytest.mark.parametrize("value", TEXTS)
+@pytest.mark.parametrize(("name", "make"), ANALYZERS)
+@pytest.mark.parametrize("field_boost", [1.0, 2.5])
+def test_counted_postings_are_whooshs_postings(value, name, make, field_boost):
+    from whoosh import formats
+
+    analyzer = make()
+    plain = formats.Frequency(field_boost=field_boost)
+    counted = schema.SegmentedFrequency(field_boost=field_boost)
+
+    def postings(format_, analyzer_):
+        return sorted(format_.word_values(value, analyzer_, mode="index"))
+
+    assert postings(counted, analyzer) == postings(plain, plain_chain(analyzer))
+
+
+@pytest.mark.parametrize("field", ["name", "place", "body", "spell"])
+def test_text_fields_index_as_whoosh_text_fields(field):
+    from whoosh import fields
+
+    segmented = schema.build_schema()[field]
+    plain = fields.TEXT(analyzer=plain_chain(segmented.analyzer), phrase=False)
+    for value in TEXTS:
+        assert sorted(segmented.index(value)) == sorted(plain.index(value))
+    assert not segmented.format.supports("positions")
+    assert segmented.scorable and segmented.format.field_boost == plain.format.field_boost

@@ -2,9 +2,11 @@
 and query time (app.search.text.normalize), then jieba for Chinese, then lowercasing,
 accent folding and English stemming for Latin words."""
 
+from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
 
-from whoosh import fields, scoring
+from whoosh import fields, formats, scoring
 from whoosh.analysis import (
     CharsetFilter,
     LowercaseFilter,
@@ -16,6 +18,7 @@ from whoosh.analysis import (
 from whoosh.analysis.acore import Token
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from app.search import text
 
@@ -84,27 +87,35 @@ class SegmentedAnalyzer(CompositeAnalyzer):
     CACHE_LIMIT = 50_000  # blocks; a 100,000-listing rebuild meets about this many
 
     def __call__(self, value, no_morph=False, **kwargs):
-        if (
-            no_morph
-            or not kwargs.get("removestops", True)
-            or not kwargs.get("tokenize", True)
-            or any(kwargs.get(k) for k in ("positions", "chars", "keeporiginal"))
-        ):
+        if no_morph or not self.answers_words(kwargs):
             return super().__call__(value, no_morph=no_morph, **kwargs)
         return self._cached_tokens(value, kwargs.get("mode", ""))
+
+    @staticmethod
+    def answers_words(kwargs: dict) -> bool:
+        """Whether a call with these arguments wants only the words (see the class)."""
+        return (
+            kwargs.get("removestops", True)
+            and kwargs.get("tokenize", True)
+            and not any(kwargs.get(k) for k in ("positions", "chars", "keeporiginal"))
+        )
 
     def __getstate__(self):
         # The schema is pickled into the index's table of contents: not the cache.
         return {"items": self.items}
 
+    def words(self, value: str, mode: str = "") -> Iterator[str]:
+        """The final words of a text, in order (as the tokens' texts of a call)."""
+        blocks = text.blocks(text.normalize(value))
+        return chain.from_iterable(self._block_words(block, mode) for block in blocks)
+
     def _cached_tokens(self, value: str, mode: str) -> Iterator[Token]:
         token = Token(removestops=True, mode=mode)
         token.boost = 1.0
-        for block in text.blocks(text.normalize(value)):
-            for word in self._block_words(block, mode):
-                token.text = word
-                token.stopped = False
-                yield token
+        for word in self.words(value, mode):
+            token.text = word
+            token.stopped = False
+            yield token
 
     def _block_words(self, block: str, mode: str) -> tuple[str, ...]:
         cache = self.__dict__.setdefault("_cache", {})
@@ -121,6 +132,32 @@ class SegmentedAnalyzer(CompositeAnalyzer):
                 stream = item(stream)
             found = cache[key] = tuple(t.text for t in stream)
         return found
+
+
+class SegmentedFrequency(formats.Frequency):
+    """Whoosh's Frequency postings (word, count, weight), counted in one go from a
+    SegmentedAnalyzer's words rather than token by token: the same postings, without a
+    Python step per word of every description."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not (
+            isinstance(value, str)
+            and isinstance(analyzer, SegmentedAnalyzer)
+            and analyzer.answers_words(kwargs)
+        ):
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        counts = Counter(analyzer.words(value, kwargs.get("mode", "")))
+        # Every token weighs 1.0: the weight is the count, as a float, times the boost.
+        return ((w, n, float(n) * boost, pack_uint(n)) for w, n in counts.items())
+
+
+class SegmentedText(fields.TEXT):
+    """A TEXT field without positions whose postings come from SegmentedFrequency."""
+
+    def __init__(self, field_boost: float = 1.0, **kwargs) -> None:
+        super().__init__(phrase=False, field_boost=field_boost, **kwargs)
+        self.format = SegmentedFrequency(field_boost=field_boost)
 
 
 class CharTokenizer(Tokenizer):
@@ -194,13 +231,13 @@ def build_schema() -> fields.Schema:
         # Boosts are given at query time (app.search.service.FIELD_BOOSTS): index-time
         # boosts only scale term frequency, which BM25 saturates.
         name_exact=fields.KEYWORD(commas=True, lowercase=True, scorable=True),
-        name=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
+        name=SegmentedText(analyzer=mixed, stored=True),
         name_chars=fields.TEXT(analyzer=name_chars_analyzer(), phrase=False),
         pinyin=fields.KEYWORD(lowercase=True, scorable=True),
         refs=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
-        place=fields.TEXT(analyzer=mixed, phrase=False),
-        body=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
-        spell=fields.TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
+        place=SegmentedText(analyzer=mixed),
+        body=SegmentedText(analyzer=mixed, stored=True),
+        spell=SegmentedText(analyzer=exact_analyzer(), spelling=True),
         suggest=fields.NGRAMWORDS(minsize=1, maxsize=16, at="start", stored=False),
         label=fields.STORED(),
         digest=fields.STORED(),  # of the source document: `search check` finds stale ones
