@@ -641,7 +641,8 @@ class PostgresBaseline(Engine):
                 " place = %s, pinyin = %s, body = %s, suggest = %s WHERE key = %s",
                 (*values[1:], values[0]),
             )
-        self.open()
+        self.connection = self._connect()  # the searching side (it knows the words)
+        self.connection.autocommit = True
 
     def index_bytes(self) -> int:
         with self._connect() as connection:
