@@ -294,6 +294,65 @@ def test_allowed_edits_grow_with_length(word, length, edits):
     assert len(word) == length and spelling.max_edits(length) == edits
 
 
+# (typed, a vocabulary word) pairs of every kind of edit: the letter-set bound that spares
+# most edit-distance computations must never exceed the edits between them.
+EDIT_PAIRS = [
+    ("cofee", "coffee"),  # letter dropped
+    ("pepperr", "pepper"),  # letter doubled
+    ("wenchnag", "wenchang"),  # letters swapped
+    ("lychie", "lychee"),  # substituted
+    ("qionhia", "qionghai"),  # dropped and swapped
+    ("xylophone", "saxophone"),  # several substitutions
+    ("abcdef", "uvwxyz"),  # nothing in common
+    ("Mango", "mango"),  # case
+    ("aaaa", "bbbb"),
+    ("abab", "baba"),
+    ("banana", "bandana"),
+    ("wanign", "wanning"),
+]
+
+
+@pytest.mark.parametrize(("typed", "word"), EDIT_PAIRS)
+def test_letter_sets_never_rule_out_a_word_within_reach(typed, word):
+    from whoosh.support.levenshtein import damerau_levenshtein
+
+    apart = (spelling._letter_set(typed) ^ spelling._letter_set(word)).bit_count()
+    assert apart <= 2 * damerau_levenshtein(typed.lower(), word.lower())
+
+
+VOCABULARY = {
+    "coffee": 40,
+    "toffee": 2,
+    "lychee": 30,
+    "pepper": 25,
+    "paper": 1,
+    "wenchang": 90,
+    "wanning": 50,
+    "qionghai": 60,
+    "mango": 70,
+    "mangosteen": 3,
+}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("cofee", "coffee"),  # toffee is as close: the more frequent word wins
+        ("lychie", "lychee"),
+        ("peper", "pepper"),
+        ("wenchnag", "wenchang"),
+        ("wanign", "wanning"),
+        ("qionhai", "qionghai"),
+        ("mangoe", "mango"),
+        ("zzzzzz", None),
+        ("spaceship", None),
+        ("mango", None),  # known
+    ],
+)
+def test_corrections_from_a_vocabulary(typed, expected):
+    assert spelling.correction_for(typed, VOCABULARY) == expected
+
+
 def test_single_syllables_and_initials_are_never_corrections(search_app):
     vocabulary = spelling_vocabulary()
     assert vocabulary and "li" not in vocabulary and "wcj" not in vocabulary

@@ -2,9 +2,11 @@
 and query time (app.search.text.normalize), then jieba for Chinese, then lowercasing,
 accent folding and English stemming for Latin words."""
 
+from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
 
-from whoosh import fields, scoring
+from whoosh import fields, formats, scoring
 from whoosh.analysis import (
     CharsetFilter,
     LowercaseFilter,
@@ -14,7 +16,9 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.analysis.acore import Token
+from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from app.search import text
 
@@ -71,6 +75,15 @@ class JiebaTokenizer(_SpanTokenizer):
             if any(ch.isalnum() for ch in word):
                 yield word.strip(), start, end
 
+    def words(self, token: Token, normalized: str) -> Iterator[tuple[int, int]]:
+        """Set `token` to each word of already normalised text in turn (for
+        SegmentedAnalyzer, which runs the filters itself); yields the word's offsets."""
+        for word, start, end in self.spans(normalized):
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            yield start, end
+
 
 class CharTokenizer(_SpanTokenizer):
     """The Chinese characters of a name, one token per run, for single-character n-grams:
@@ -87,20 +100,107 @@ class CharTokenizer(_SpanTokenizer):
                 run_start = None
 
 
+class SegmentedAnalyzer(CompositeAnalyzer):
+    """A JiebaTokenizer and word-by-word filters (lowercase, accents, stop words, stems)
+    that remembers each text block's final words. Rebuilds and queries meet the same
+    blocks again and again (place and product words, description sentences), and running
+    the filter chain token by token was half of a rebuild's analysis.
+
+    The words of a text are those of its blocks (app.search.text.blocks) in order, and
+    every filter here looks at one token at a time, so the cached words are the chain's
+    own. Only for what the index asks (no positions, offsets or stop-word marks: the
+    fields have phrase=False); other calls take the chain itself."""
+
+    CACHE_LIMIT = 50_000  # blocks; a 100,000-listing rebuild meets about this many
+
+    def __call__(self, value, no_morph=False, **kwargs):
+        if no_morph or not self.answers_words(kwargs):
+            return super().__call__(value, no_morph=no_morph, **kwargs)
+        return self._cached_tokens(value, kwargs.get("mode", ""))
+
+    @staticmethod
+    def answers_words(kwargs: dict) -> bool:
+        """Whether a call with these arguments wants only the words (see the class)."""
+        return (
+            kwargs.get("removestops", True)
+            and kwargs.get("tokenize", True)
+            and not any(kwargs.get(k) for k in ("positions", "chars", "keeporiginal"))
+        )
+
+    def __getstate__(self):
+        # The schema is pickled into the index's table of contents: not the cache.
+        return {"items": self.items}
+
+    def words(self, value: str, mode: str = "") -> Iterator[str]:
+        """The final words of a text, in order (as the tokens' texts of a call)."""
+        blocks = text.blocks(text.normalize(value))
+        return chain.from_iterable(self._block_words(block, mode) for block in blocks)
+
+    def _cached_tokens(self, value: str, mode: str) -> Iterator[Token]:
+        token = Token(removestops=True, mode=mode)
+        token.boost = 1.0
+        for word in self.words(value, mode):
+            token.text = word
+            token.stopped = False
+            yield token
+
+    def _block_words(self, block: str, mode: str) -> tuple[str, ...]:
+        cache = self.__dict__.setdefault("_cache", {})
+        key = (text.vocabulary_generation(), mode, block)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= self.CACHE_LIMIT:
+                cache.clear()
+            tokenizer = self.items[0]
+            assert isinstance(tokenizer, JiebaTokenizer)
+            token = Token(removestops=True, mode=mode)
+            stream: Iterator[Token] = (token for _ in tokenizer.words(token, block))
+            for item in self.items[1:]:
+                stream = item(stream)
+            found = cache[key] = tuple(t.text for t in stream)
+        return found
+
+
+class SegmentedFrequency(formats.Frequency):
+    """Whoosh's Frequency postings (word, count, weight), counted in one go from a
+    SegmentedAnalyzer's words rather than token by token: the same postings, without a
+    Python step per word of every description."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not (
+            isinstance(value, str)
+            and isinstance(analyzer, SegmentedAnalyzer)
+            and analyzer.answers_words(kwargs)
+        ):
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        counts = Counter(analyzer.words(value, kwargs.get("mode", "")))
+        # Every token weighs 1.0: the weight is the count, as a float, times the boost.
+        return ((w, n, float(n) * boost, pack_uint(n)) for w, n in counts.items())
+
+
+class SegmentedText(fields.TEXT):
+    """A TEXT field without positions whose postings come from SegmentedFrequency."""
+
+    def __init__(self, field_boost: float = 1.0, **kwargs) -> None:
+        super().__init__(phrase=False, field_boost=field_boost, **kwargs)
+        self.format = SegmentedFrequency(field_boost=field_boost)
+
+
 def mixed_analyzer():
     """Chinese and English in one field: names and descriptions are often both."""
-    return (
-        JiebaTokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(minsize=1)
-        | StemFilter()
+    return SegmentedAnalyzer(
+        JiebaTokenizer(),
+        LowercaseFilter(),
+        CharsetFilter(accent_map),
+        StopFilter(minsize=1),
+        StemFilter(),
     )
 
 
 def exact_analyzer():
     """Unstemmed lowercase words: for the spelling dictionary and suggestions."""
-    return JiebaTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return SegmentedAnalyzer(JiebaTokenizer(), LowercaseFilter(), CharsetFilter(accent_map))
 
 
 def name_chars_analyzer():
@@ -116,13 +216,13 @@ def build_schema() -> fields.Schema:
         # Boosts are given at query time (app.search.service.FIELD_BOOSTS): index-time
         # boosts only scale term frequency, which BM25 saturates.
         name_exact=fields.KEYWORD(commas=True, lowercase=True, scorable=True),
-        name=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
+        name=SegmentedText(analyzer=mixed, stored=True),
         name_chars=fields.TEXT(analyzer=name_chars_analyzer(), phrase=False),
         pinyin=fields.KEYWORD(lowercase=True, scorable=True),
         refs=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
-        place=fields.TEXT(analyzer=mixed, phrase=False),
-        body=fields.TEXT(analyzer=mixed, stored=True, phrase=False),
-        spell=fields.TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
+        place=SegmentedText(analyzer=mixed),
+        body=SegmentedText(analyzer=mixed, stored=True),
+        spell=SegmentedText(analyzer=exact_analyzer(), spelling=True),
         suggest=fields.NGRAMWORDS(minsize=1, maxsize=16, at="start", stored=False),
         label=fields.STORED(),
         digest=fields.STORED(),  # of the source document: `search check` finds stale ones

@@ -3,6 +3,7 @@ words as plain terms (never parsed as Whoosh syntax); results come back from the
 by id in rank order. When the index is unavailable (lifecycle), the database answers
 instead (fallback)."""
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -180,6 +181,7 @@ def compact(query: Query, reader) -> Query:
             if sub is NullQuery:
                 continue
             subs.extend(sub.subqueries if isinstance(sub, Or) and sub.boost == 1.0 else [sub])
+        subs = _merge_repeats(subs)
         if not subs:
             return NullQuery
         return subs[0] if len(subs) == 1 and query.boost == 1.0 else Or(subs, boost=query.boost)
@@ -189,6 +191,21 @@ def compact(query: Query, reader) -> Query:
             return NullQuery
         return subs[0] if len(subs) == 1 and query.boost == 1.0 else And(subs, boost=query.boost)
     return query
+
+
+def _merge_repeats(subs: list[Query]) -> list[Query]:
+    """An Or's repeated clauses as one clause of the summed boost: a word reached twice
+    (the pinyin clause of the whole query and of its one piece; a synonym listed by two
+    groups) is matched and scored once, not twice. The same score: a clause's score is
+    its boost times the rest (to the last bit of rounding: 3 * s may differ from
+    s + s + s there)."""
+    repeats = Counter(subs)
+    if len(repeats) == len(subs):
+        return subs
+    return [
+        sub if times == 1 else sub.with_boost(getattr(sub, "boost", 1.0) * times)
+        for sub, times in repeats.items()
+    ]
 
 
 def _filter_query(filters: SearchFilters) -> Query | None:

@@ -96,6 +96,9 @@ def is_cjk(char: str) -> bool:
 _jieba = None
 _jieba_lock = threading.Lock()
 _known_words: set[str] = set()
+# Counts the times jieba learned words: text segmented before may segment differently now,
+# so caches of segmented text key on it (see vocabulary_generation).
+_vocabulary_generation = 0
 
 
 def jieba_instance(tmp_dir: Path | None = None):
@@ -118,6 +121,7 @@ def jieba_instance(tmp_dir: Path | None = None):
 
 def add_words(words: Iterable[str]) -> None:
     """Teach jieba the catalogue's own names (文昌鸡, 琼中绿橙) so they segment as units."""
+    global _vocabulary_generation
     tokenizer = jieba_instance()
     with _jieba_lock:
         learned = False
@@ -128,8 +132,15 @@ def add_words(words: Iterable[str]) -> None:
                 _known_words.add(word)
                 learned = True
         if learned:  # blocks segmented before may now segment differently
+            _vocabulary_generation += 1
             _segment_block.cache_clear()
             _words_of_block.cache_clear()
+
+
+def vocabulary_generation() -> int:
+    """A number that changes whenever jieba learns words (add_words): a cache of
+    segmented text that keys on it never serves a segmentation jieba has outgrown."""
+    return _vocabulary_generation
 
 
 def segment(text: str) -> Iterator[tuple[str, int, int]]:
@@ -140,6 +151,12 @@ def segment(text: str) -> Iterator[tuple[str, int, int]]:
     cached: names, places and English words recur across the catalogue, and segmenting
     them (jieba's DAG + HMM in Python) was most of a rebuild."""
     return _by_block(text, _segment_block)
+
+
+def blocks(text: str) -> Iterator[str]:
+    """The blocks jieba cuts one by one (see segment), in order; together they are the
+    text. A block's words never depend on its neighbours."""
+    return (block for block in _JIEBA_BLOCK.split(text) if block)
 
 
 def words(text: str) -> Iterator[tuple[str, int, int]]:
@@ -154,11 +171,10 @@ def _by_block(
 ) -> Iterator[tuple[str, int, int]]:
     """The words `cut` finds in each jieba block, with offsets into the whole text."""
     start = 0
-    for block in _JIEBA_BLOCK.split(text):
-        if block:
-            for word, word_start, word_end in cut(block):
-                yield word, start + word_start, start + word_end
-            start += len(block)
+    for block in blocks(text):
+        for word, word_start, word_end in cut(block):
+            yield word, start + word_start, start + word_end
+        start += len(block)
 
 
 # jieba's own block pattern (jieba.re_han_default), so blocks are exactly the ones it cuts.
