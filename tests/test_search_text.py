@@ -343,7 +343,9 @@ VOCABULARY = {
         ("wenchnag", "wenchang"),
         ("wanign", "wanning"),
         ("qionhai", "qionghai"),
-        ("mangoe", "mango"),
+        ("mangoo", "mango"),  # mango splits into pinyin (mang-o): typing slips only
+        ("mnago", "mango"),
+        ("mangoe", None),
         ("zzzzzz", None),
         ("spaceship", None),
         ("mango", None),  # known
