@@ -1,6 +1,9 @@
 """Search page under load: is searching as fast as opening a page?
 
-What it measures, on a throwaway instance (temp dir, production config, the seed data):
+What it measures, for each search engine (--engine whoosh|postgresql|both, default both), on
+a throwaway instance (temp dir, production config, the seed data; for PostgreSQL a throwaway
+database on the local server, TEST_PG_ADMIN_URL as the tests, created, migrated and seeded
+like the SQLite one and dropped at the end):
 
 1. Under gunicorn started with the repo's gunicorn.conf.py (3 sync workers), wrk -t2 -c16:
    - the home page `/?lang=en`, the baseline the issue measured. `?lang=` keeps it away
@@ -22,10 +25,12 @@ What it measures, on a throwaway instance (temp dir, production config, the seed
    snippets, render...) in ms per request (profiled, so inflated; read the shares).
 
 Every load figure depends on the machine being otherwise idle: "CPU busy" is printed before
-and after. Each round of the wrk runs is done --rounds times (default 2) in the same run.
+and after. Each round of the wrk runs is done --rounds times (default 2) in the same run,
+and the ratios of every engine and round are printed together at the end.
 
 Run: `make bench-search-load` (installs wrk) or `.venv/bin/python bench/search_load.py`
-(`--profile` for the in-process split, `--seconds N` per wrk run).
+(`--engine whoosh` for one engine, `--profile` for the in-process split, `--seconds N` per
+wrk run).
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -59,6 +66,10 @@ from pages import (
     stop,
 )
 
+ENGINES = ("whoosh", "postgresql")
+PG_ADMIN_URL = os.environ.get(
+    "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 HOME = "/?lang=en"
 TARGET_SHARE_OF_HOME = 50.0  # percent, issue 10
 TARGET_P99_MS = 100.0  # search p99 at 64 connections, issue 10
@@ -189,19 +200,21 @@ def pass_fail(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_ratio(found: dict[str, LoadResult]) -> None:
+def ratio_lines(found: dict[str, LoadResult]) -> list[str]:
+    """The issue's two targets for each search mix, against the home page of the same round."""
     home, rendered = found[f"home {HOME} c{LOW}"], found[f"home rendered c{LOW}"]
+    lines = []
     for mix in ("rotation", "all-miss"):
         search, busy = found[f"search {mix} c{LOW}"], found[f"search {mix} c{HIGH}"]
         share = 100 * search.rps / home.rps
-        print(
-            f"  search {mix}: / home {HOME} = {share:.0f} % (target >= "
+        lines.append(
+            f"search {mix}: / home {HOME} = {share:.0f} % (target >= "
             f"{TARGET_SHARE_OF_HOME:g} %: {pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
             f"/ rendered home = {100 * search.rps / rendered.rps:.0f} %; p99 at c{HIGH} = "
             f"{busy.p99_ms:.1f} ms (target < {TARGET_P99_MS:g} ms: "
-            f"{pass_fail(busy.p99_ms < TARGET_P99_MS)})",
-            flush=True,
+            f"{pass_fail(busy.p99_ms < TARGET_P99_MS)})"
         )
+    return lines
 
 
 # --- in process ----------------------------------------------------------------------
@@ -214,8 +227,13 @@ PHASES: dict[str, list[tuple[str, str]]] = {
     "synonyms read": [("app/search/synonyms.py", "current")],
     "query build": [("app/search/service.py", "build_query"), ("app/search/service.py", "compact")],
     "Whoosh scoring": [("whoosh/searching.py", "search_with_collector")],
+    "PostgreSQL lexicon": [("app/search/postgresql.py", "prefetch")],
+    "PostgreSQL ranking": [("app/search/postgresql.py", "run")],
     "facet counts": [("app/search/facets.py", "count")],
-    "did you mean": [("app/search/spelling.py", "did_you_mean")],
+    "did you mean": [
+        ("app/search/spelling.py", "did_you_mean"),
+        ("app/search/postgresql.py", "did_you_mean"),
+    ],
     "row loading": [("app/search/documents.py", "load_in_order")],
     "snippets": [
         ("app/search/highlight.py", "highlight_terms"),
@@ -239,10 +257,9 @@ def phase_times(stats: pstats.Stats, requests: int) -> dict[str, float]:
     return found
 
 
-def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
-    """In-process figures for the rotation: wall ms and SQL statements per request, and
-    the phase split under cProfile."""
-    os.environ.update(instance_env)
+def profile(paths: list[str], rounds: int = 5) -> None:
+    """In-process figures for the rotation on the instance this process's environment
+    names: wall ms and SQL statements per request, and the phase split under cProfile."""
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
 
@@ -297,7 +314,8 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     profiler.disable()
     phases = phase_times(pstats.Stats(profiler), len(paths))
 
-    print(f"In process ({len(paths)} queries x {rounds}, test client, no server):")
+    engine = app.config["SEARCH_ENGINE"]
+    print(f"In process, {engine} ({len(paths)} queries x {rounds}, test client, no server):")
     print(
         f"  search request, page cache off: CPU mean {statistics.mean(cpus):.2f} ms (wall mean "
         f"{statistics.mean(walls):.2f} ms, p50 {statistics.median(walls):.2f} ms, max "
@@ -314,56 +332,113 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
 # --- the run -------------------------------------------------------------------------
 
 
+@contextmanager
+def engine_database(engine: str) -> Iterator[dict[str, str]]:
+    """The environment that selects `engine` for an instance: nothing for Whoosh (the
+    instance's own SQLite file); for PostgreSQL a throwaway database on the local server,
+    dropped on the way out."""
+    if engine == "whoosh":
+        yield {"SEARCH_BACKEND": "whoosh"}
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"gi_bench_load_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield {"DATABASE_URL": url, "SEARCH_BACKEND": "postgresql"}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load_rounds(env: dict, tmp: Path, paths: list[str], args: argparse.Namespace) -> list[str]:
+    """The wrk rounds against one instance under gunicorn; returns each round's ratios."""
+    port = int(env["SITE_BASE_URL"].rsplit(":", 1)[1])
+    gunicorn = start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        check_answers(base, paths)
+        scripts = {
+            "home": lua_script(tmp, "home", [HOME]),
+            "home rendered": lua_script(tmp, "home-rendered", [HOME], unique=True),
+            "search": lua_script(tmp, "search", paths),
+            "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
+        }
+        for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
+            run_wrk(base + "/", scripts["search"], 3, 1)
+        print_noise("before the load runs")
+        print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
+        summary = []
+        for number in range(1, args.rounds + 1):
+            print(f"Round {number}:")
+            for line in ratio_lines(load_round(base, scripts, args.seconds)):
+                print("  " + line, flush=True)
+                summary.append(f"round {number} {line}")
+        print_noise("after the load runs, gunicorn idle")
+        return summary
+    finally:
+        stop(gunicorn)
+
+
+def run_engine(engine: str, paths: list[str], args: argparse.Namespace) -> list[str]:
+    """Seed an instance for `engine`, run the load rounds and the profile; its ratios."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-search-load-{engine}-"))
+    try:
+        with engine_database(engine) as selected:
+            port = free_port()
+            env = app_env(tmp / "instance", port) | selected
+            started = time.monotonic()
+            build_instance(env)
+            print(f"\n=== Engine: {engine} ===")
+            print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
+            summary = [] if args.profile_only else load_rounds(env, tmp, paths, args)
+            if args.profile or args.profile_only:
+                # A process of its own: config.py reads the environment once, at import.
+                here = [sys.executable, __file__, "--profile-here"]
+                subprocess.run(here, env=env, cwd=ROOT, check=True, timeout=600)
+            return summary
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=(*ENGINES, "both"), default="both")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="times the load set is run")
     parser.add_argument("--profile", action="store_true", help="also the in-process split")
     parser.add_argument("--profile-only", action="store_true", help="no server, no wrk")
+    parser.add_argument("--profile-here", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    paths = rotation()
+    if args.profile_here:  # the child of run_engine, on the instance its environment names
+        profile(paths)
+        return 0
     if not args.profile_only and not shutil.which("wrk"):
         print("wrk missing: run ./scripts/ensure-debian-packages wrk", file=sys.stderr)
         return 2
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench-search-load-"))
-    gunicorn = None
-    paths = rotation()
+    print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
+    engines = ENGINES if args.engine == "both" else (args.engine,)
+    summaries: dict[str, list[str]] = {}
     try:
-        port = free_port()
-        env = app_env(tmp / "instance", port)
-        started = time.monotonic()
-        build_instance(env)
-        print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
-        print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
-        if not args.profile_only:
-            gunicorn = start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
-            base = f"http://127.0.0.1:{port}"
-            check_answers(base, paths)
-            scripts = {
-                "home": lua_script(tmp, "home", [HOME]),
-                "home rendered": lua_script(tmp, "home-rendered", [HOME], unique=True),
-                "search": lua_script(tmp, "search", paths),
-                "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
-            }
-            for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
-                run_wrk(base + "/", scripts["search"], 3, 1)
-            print_noise("before the load runs")
-            print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
-            for number in range(1, args.rounds + 1):
-                print(f"Round {number}:")
-                print_ratio(load_round(base, scripts, args.seconds))
-            print_noise("after the load runs, gunicorn idle")
-            stop(gunicorn)
-            gunicorn = None
-        if args.profile or args.profile_only:
-            profile(env, paths)
-        return 0
-    except BenchError as exc:
+        for engine in engines:
+            summaries[engine] = run_engine(engine, paths, args)
+    except (BenchError, subprocess.CalledProcessError) as exc:
         print(f"BENCH FAILED: {exc}", file=sys.stderr)
         return 1
-    finally:
-        stop(gunicorn)
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.profile_only:
+        print(
+            "\nRatios, every engine and round (other processes on this machine skew them: "
+            "see CPU busy above):"
+        )
+        for engine, lines in summaries.items():
+            for line in lines:
+                print(f"  {engine:<10} {line}")
+    return 0
 
 
 if __name__ == "__main__":
