@@ -11,7 +11,7 @@ from whoosh import collectors
 from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
 from whoosh.searching import ResultsPage
 
-from app.search import documents, fallback, highlight, lifecycle, spelling, sync, text
+from app.search import documents, fallback, highlight, lifecycle, spelling, text
 from app.search.documents import DocKey
 from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
@@ -334,7 +334,7 @@ def whoosh_answer_state() -> tuple | None:
     try:
         if store.repair_requested():
             return None
-        sync.catch_up(store, timeout=0)  # as ready_searcher does, without opening a searcher
+        lifecycle.catch_up(store)  # as ready_searcher does, without opening a searcher
         name, state = store.current_name(), store.read_state()
     except Exception:  # noqa: BLE001 - search() meets the same failure and deals with it
         return None
