@@ -602,8 +602,9 @@ class PostgresEngine:
     def search(self, query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
         try:
             learn_catalogue_words()
-            ranker = PostgresRanker(db.session.connection(), query, current_synonyms())
-            return service.ranked_search(ranker, query, filters, page, per_page)
+            known = current_synonyms()
+            ranker = PostgresRanker(db.session.connection(), query, known)
+            return service.ranked_search(ranker, query, filters, page, per_page, known)
         except Exception:  # noqa: BLE001 - a broken engine must not take search down
             log.exception("PostgreSQL search failed; answering from the database")
             fallback.abandon_failed_transaction()

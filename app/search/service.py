@@ -254,12 +254,19 @@ def index_search(
 
 
 def ranked_search(
-    ranker: Ranker, query: str, filters: SearchFilters, page: int, per_page: int
+    ranker: Ranker,
+    query: str,
+    filters: SearchFilters,
+    page: int,
+    per_page: int,
+    synonyms: Synonyms | None = None,
 ) -> SearchResults:
     """The query as built by build_query, run by either engine; when it finds nothing, the
-    spelling correction, then any of several words (loose)."""
+    spelling correction, then any of several words (loose). `synonyms`: the groups the
+    engine read already (else read here)."""
     results = SearchResults(query, [], 0, page, per_page)
-    reader, known = ranker.lexicon, current_synonyms()
+    reader = ranker.lexicon
+    known = synonyms if synonyms is not None else current_synonyms()
 
     def run(text_: str, strict: bool = True) -> Ranked:
         built = build_query(text_, strict, reader, known)
