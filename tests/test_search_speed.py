@@ -284,3 +284,14 @@ def test_answers_of_the_database_fallback_are_not_kept(client):
         html = get_page(client, "/search?q=文昌鸡&lang=en")
         assert "simpler results" in html
     assert not rendered_searches._pages
+
+
+@pytest.mark.parametrize(
+    "url", ["/search?q=coffee", "/search?q=zzzz", "/search?q=chiken", "/?lang=en&n=1", "/products/"]
+)
+def test_public_pages_never_look_the_visitor_up(app, client, monkeypatch, url):
+    looked_up = []
+    monkeypatch.setattr(app.login_manager, "_load_user", lambda: looked_up.append(url))
+    app.config["SEARCH_PAGE_CACHE_ENTRIES"] = 0
+    assert client.get(url).status_code == 200
+    assert looked_up == []
