@@ -94,7 +94,9 @@ def register_extensions(app: Flask) -> None:
     request_limits.init_app(app)
     conditional.init_app(app)  # If-None-Match: * on pages without validators
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # No template reads current_user; Flask-Login's context processor would look the
+    # visitor up on every render (public pages: anonymous visitors, no session).
+    login_manager.init_app(app, add_context_processor=False)
     limiter.init_app(app)
     templating.init_app(app)
     security.init_app(app)

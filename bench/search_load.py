@@ -1,6 +1,9 @@
 """Search page under load: is searching as fast as opening a page?
 
-What it measures, on a throwaway instance (temp dir, production config, the seed data):
+What it measures, for each search engine (--engine whoosh|postgresql|both, default both), on
+a throwaway instance (temp dir, production config, the seed data; for PostgreSQL a throwaway
+database on the local server, TEST_PG_ADMIN_URL as the tests, created, migrated and seeded
+like the SQLite one and dropped at the end):
 
 1. Under gunicorn started with the repo's gunicorn.conf.py (3 sync workers), wrk -t2 -c16:
    - the home page `/?lang=en`, the baseline the issue measured. `?lang=` keeps it away
@@ -22,10 +25,12 @@ What it measures, on a throwaway instance (temp dir, production config, the seed
    snippets, render...) in ms per request (profiled, so inflated; read the shares).
 
 Every load figure depends on the machine being otherwise idle: "CPU busy" is printed before
-and after. Each round of the wrk runs is done --rounds times (default 2) in the same run.
+and after. Each round of the wrk runs is done --rounds times (default 2) in the same run,
+and the ratios of every engine and round are printed together at the end.
 
 Run: `make bench-search-load` (installs wrk) or `.venv/bin/python bench/search_load.py`
-(`--profile` for the in-process split, `--seconds N` per wrk run).
+(`--engine whoosh` for one engine, `--profile` for the in-process split, `--seconds N` per
+wrk run).
 """
 
 from __future__ import annotations
@@ -38,13 +43,34 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-import harness
+from harness import (
+    ROOT,
+    BenchError,
+    LoadResult,
+    app_env,
+    build_instance,
+    free_port,
+    get,
+    parse_wrk,
+    pass_fail,
+    print_load,
+    print_noise,
+    start_gunicorn,
+    stop,
+)
 
+ENGINES = ("whoosh", "postgresql")
+PG_ADMIN_URL = os.environ.get(
+    "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 HOME = "/?lang=en"
 TARGET_SHARE_OF_HOME = 50.0  # percent, issue 10
 TARGET_P99_MS = 100.0  # search p99 at 64 connections, issue 10
@@ -100,7 +126,21 @@ def rotation() -> list[str]:
     return ["/search?" + urlencode({"q": q, **extra}) for q, extra in queries]
 
 
-REQUEST_LUA = """
+LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local threads = {}
+counter = 0
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = id * 37
+end
+
 function request()
   counter = counter + 1
   local path = paths[(counter %% #paths) + 1]
@@ -113,20 +153,36 @@ end
 
 def lua_script(work: Path, name: str, paths: list[str], unique: bool = False) -> Path:
     """A wrk script cycling through `paths`; with `unique`, each request's URL is new."""
-    request = REQUEST_LUA % {"unique": "true" if unique else "false"}
-    return harness.rotation_script(work, name, paths, request)
+    listing = work / f"{name}.txt"
+    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    script = work / f"{name}.lua"
+    script.write_text(LUA % {"paths": listing, "unique": "true" if unique else "false"})
+    return script
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: int) -> LoadResult:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    done = subprocess.run(
+        [*cmd, "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 30
+    )
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed on {url}:\n{done.stdout}{done.stderr}")
+    result = parse_wrk(done.stdout)
+    if result.errors:
+        raise BenchError(f"wrk saw errors on {url}: {result.errors}\n{done.stdout}")
+    return result
 
 
 def check_answers(base: str, paths: list[str]) -> None:
     """Every path of the rotation answers 200 with a results page (a 4xx or a redirect in
     the mix would make the figures meaningless)."""
     for path in paths:
-        body = harness.get(base + path).decode()
+        body = get(base + path).decode()
         if 'class="search-layout"' not in body:
-            raise harness.BenchError(f"{path} did not answer a search page")
+            raise BenchError(f"{path} did not answer a search page")
 
 
-def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, harness.LoadResult]:
+def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, LoadResult]:
     found = {}
     for label, (script, connections) in {
         f"home {HOME} c{LOW}": (scripts["home"], LOW),
@@ -136,24 +192,26 @@ def load_round(base: str, scripts: dict[str, Path], seconds: int) -> dict[str, h
         f"search rotation c{HIGH}": (scripts["search"], HIGH),
         f"search all-miss c{HIGH}": (scripts["search all-miss"], HIGH),
     }.items():
-        found[label] = harness.run_wrk(base + "/", connections, seconds, script=script)
-        harness.print_load(label, found[label])
+        found[label] = run_wrk(base + "/", script, connections, seconds)
+        print_load(label, found[label])
     return found
 
 
-def print_ratio(found: dict[str, harness.LoadResult]) -> None:
+def ratio_lines(found: dict[str, LoadResult]) -> list[str]:
+    """The issue's two targets for each search mix, against the home page of the same round."""
     home, rendered = found[f"home {HOME} c{LOW}"], found[f"home rendered c{LOW}"]
+    lines = []
     for mix in ("rotation", "all-miss"):
         search, busy = found[f"search {mix} c{LOW}"], found[f"search {mix} c{HIGH}"]
         share = 100 * search.rps / home.rps
-        print(
-            f"  search {mix}: / home {HOME} = {share:.0f} % (target >= "
-            f"{TARGET_SHARE_OF_HOME:g} %: {harness.pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
+        lines.append(
+            f"search {mix}: / home {HOME} = {share:.0f} % (target >= "
+            f"{TARGET_SHARE_OF_HOME:g} %: {pass_fail(share >= TARGET_SHARE_OF_HOME)}); "
             f"/ rendered home = {100 * search.rps / rendered.rps:.0f} %; p99 at c{HIGH} = "
             f"{busy.p99_ms:.1f} ms (target < {TARGET_P99_MS:g} ms: "
-            f"{harness.pass_fail(busy.p99_ms < TARGET_P99_MS)})",
-            flush=True,
+            f"{pass_fail(busy.p99_ms < TARGET_P99_MS)})"
         )
+    return lines
 
 
 # --- in process ----------------------------------------------------------------------
@@ -166,8 +224,13 @@ PHASES: dict[str, list[tuple[str, str]]] = {
     "synonyms read": [("app/search/synonyms.py", "current")],
     "query build": [("app/search/service.py", "build_query"), ("app/search/service.py", "compact")],
     "Whoosh scoring": [("whoosh/searching.py", "search_with_collector")],
+    "PostgreSQL lexicon": [("app/search/postgresql.py", "prefetch")],
+    "PostgreSQL ranking": [("app/search/postgresql.py", "run")],
     "facet counts": [("app/search/facets.py", "count")],
-    "did you mean": [("app/search/spelling.py", "did_you_mean")],
+    "did you mean": [
+        ("app/search/spelling.py", "did_you_mean"),
+        ("app/search/postgresql.py", "did_you_mean"),
+    ],
     "row loading": [("app/search/documents.py", "load_in_order")],
     "snippets": [
         ("app/search/highlight.py", "highlight_terms"),
@@ -191,11 +254,10 @@ def phase_times(stats: pstats.Stats, requests: int) -> dict[str, float]:
     return found
 
 
-def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
-    """In-process figures for the rotation: wall ms and SQL statements per request, and
-    the phase split under cProfile."""
-    os.environ.update(instance_env)
-    sys.path.insert(0, str(harness.ROOT))
+def profile(paths: list[str], rounds: int = 5) -> None:
+    """In-process figures for the rotation on the instance this process's environment
+    names: wall ms and SQL statements per request, and the phase split under cProfile."""
+    sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
 
     from app import create_app
@@ -216,7 +278,7 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     def fetch(path: str, lang: str) -> None:
         response = client.get(path, headers={"Accept-Language": lang})
         if response.status_code != 200:
-            raise harness.BenchError(f"{path}: {response.status_code}")
+            raise BenchError(f"{path}: {response.status_code}")
 
     each(fetch)  # warm: searchers, jieba, vocabularies
     walls: list[float] = []
@@ -249,7 +311,8 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
     profiler.disable()
     phases = phase_times(pstats.Stats(profiler), len(paths))
 
-    print(f"In process ({len(paths)} queries x {rounds}, test client, no server):")
+    engine = app.config["SEARCH_ENGINE"]
+    print(f"In process, {engine} ({len(paths)} queries x {rounds}, test client, no server):")
     print(
         f"  search request, page cache off: CPU mean {statistics.mean(cpus):.2f} ms (wall mean "
         f"{statistics.mean(walls):.2f} ms, p50 {statistics.median(walls):.2f} ms, max "
@@ -266,31 +329,34 @@ def profile(instance_env: dict, paths: list[str], rounds: int = 5) -> None:
 # --- the run -------------------------------------------------------------------------
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="times the load set is run")
-    parser.add_argument("--profile", action="store_true", help="also the in-process split")
-    parser.add_argument("--profile-only", action="store_true", help="no server, no wrk")
-    args = parser.parse_args()
-    if not args.profile_only and not shutil.which("wrk"):
-        print("wrk missing: run ./scripts/ensure-debian-packages wrk", file=sys.stderr)
-        return 2
+@contextmanager
+def engine_database(engine: str) -> Iterator[dict[str, str]]:
+    """The environment that selects `engine` for an instance: nothing for Whoosh (the
+    instance's own SQLite file); for PostgreSQL a throwaway database on the local server,
+    dropped on the way out."""
+    if engine == "whoosh":
+        yield {"SEARCH_BACKEND": "whoosh"}
+        return
+    from sqlalchemy import create_engine, text
 
-    return harness.run_bench("bench-search-load-", lambda tmp, servers: measure(tmp, servers, args))
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"gi_bench_load_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield {"DATABASE_URL": url, "SEARCH_BACKEND": "postgresql"}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace) -> int:
-    paths = rotation()
-    port = harness.free_port()
-    env = harness.app_env(tmp / "instance", port)
-    started = time.monotonic()
-    harness.build_instance(env)
-    print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
-    print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
-    if not args.profile_only:
-        gunicorn = harness.start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
-        servers.append(gunicorn)
+def load_rounds(env: dict, tmp: Path, paths: list[str], args: argparse.Namespace) -> list[str]:
+    """The wrk rounds against one instance under gunicorn; returns each round's ratios."""
+    port = int(env["SITE_BASE_URL"].rsplit(":", 1)[1])
+    gunicorn = start_gunicorn(["-c", "gunicorn.conf.py"], port, env, tmp)
+    try:
         base = f"http://127.0.0.1:{port}"
         check_answers(base, paths)
         scripts = {
@@ -300,16 +366,75 @@ def measure(tmp: Path, servers: list[subprocess.Popen], args: argparse.Namespace
             "search all-miss": lua_script(tmp, "search-all-miss", paths, unique=True),
         }
         for _ in range(3):  # warm every worker: searchers, jieba, vocabularies
-            harness.run_wrk(base + "/", 3, 1, script=scripts["search"])
-        harness.print_noise("before the load runs")
+            run_wrk(base + "/", scripts["search"], 3, 1)
+        print_noise("before the load runs")
         print(f"gunicorn -c gunicorn.conf.py (3 sync workers); wrk -t2, {args.seconds} s each")
+        summary = []
         for number in range(1, args.rounds + 1):
             print(f"Round {number}:")
-            print_ratio(load_round(base, scripts, args.seconds))
-        harness.print_noise("after the load runs, gunicorn idle")
-        harness.stop(gunicorn)  # the in-process profile wants the CPU to itself
-    if args.profile or args.profile_only:
-        profile(env, paths)
+            for line in ratio_lines(load_round(base, scripts, args.seconds)):
+                print("  " + line, flush=True)
+                summary.append(f"round {number} {line}")
+        print_noise("after the load runs, gunicorn idle")
+        return summary
+    finally:
+        stop(gunicorn)
+
+
+def run_engine(engine: str, paths: list[str], args: argparse.Namespace) -> list[str]:
+    """Seed an instance for `engine`, run the load rounds and the profile; its ratios."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-search-load-{engine}-"))
+    try:
+        with engine_database(engine) as selected:
+            port = free_port()
+            env = app_env(tmp / "instance", port) | selected
+            started = time.monotonic()
+            build_instance(env)
+            print(f"\n=== Engine: {engine} ===")
+            print(f"Instance seeded in {time.monotonic() - started:.1f} s; {os.cpu_count()} CPUs")
+            summary = [] if args.profile_only else load_rounds(env, tmp, paths, args)
+            if args.profile or args.profile_only:
+                # A process of its own: config.py reads the environment once, at import.
+                here = [sys.executable, __file__, "--profile-here"]
+                subprocess.run(here, env=env, cwd=ROOT, check=True, timeout=600)
+            return summary
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=(*ENGINES, "both"), default="both")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="times the load set is run")
+    parser.add_argument("--profile", action="store_true", help="also the in-process split")
+    parser.add_argument("--profile-only", action="store_true", help="no server, no wrk")
+    parser.add_argument("--profile-here", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    paths = rotation()
+    if args.profile_here:  # the child of run_engine, on the instance its environment names
+        profile(paths)
+        return 0
+    if not args.profile_only and not shutil.which("wrk"):
+        print("wrk missing: run ./scripts/ensure-debian-packages wrk", file=sys.stderr)
+        return 2
+    print(f"Rotation: {len(paths)} search URLs, e.g. {paths[0]} {paths[-1]}")
+    engines = ENGINES if args.engine == "both" else (args.engine,)
+    summaries: dict[str, list[str]] = {}
+    try:
+        for engine in engines:
+            summaries[engine] = run_engine(engine, paths, args)
+    except (BenchError, subprocess.CalledProcessError) as exc:
+        print(f"BENCH FAILED: {exc}", file=sys.stderr)
+        return 1
+    if not args.profile_only:
+        print(
+            "\nRatios, every engine and round (other processes on this machine skew them: "
+            "see CPU busy above):"
+        )
+        for engine, lines in summaries.items():
+            for line in lines:
+                print(f"  {engine:<10} {line}")
     return 0
 
 

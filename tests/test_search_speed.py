@@ -1,13 +1,15 @@
-"""The search page's work per request: statements sent to the database (result rows in one
-statement per kind, nothing per hit), and the search page cache (app/search/views.py):
-an answer kept is the answer rendered, and a change shows at once."""
+"""The search page's work per request, on each engine: statements sent to the database
+(result rows in one statement per kind, nothing per hit; the PostgreSQL engine's own
+statements per kind of search), the freshness questions asked once per interval
+(app/search/recheck.py), and the search page cache (app/search/views.py): an answer kept
+is the answer rendered, and a change shows at once."""
 
 import re
 import shutil
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from app.db import db
 from app.models import Category, County, Product, PublicationStatus, SynonymGroup
@@ -17,9 +19,9 @@ from tests.search_helpers import serve_indexed
 
 
 @pytest.fixture
-def app(database_factory, tmp_path, media_root):
+def app(database_factory, tmp_path, media_root, engine):
     rendered_searches.clear()
-    yield from serve_indexed(database_factory, tmp_path, media_root)
+    yield from serve_indexed(database_factory, tmp_path, media_root, engine)
 
 
 class Statements:
@@ -58,6 +60,11 @@ def get_page(client, url: str, lang: str = "zh-CN") -> str:
 # and, for a query shaped like a printed short code (chicken: 7 code letters), whether it is
 # one (app/services/codes.printed_code).
 FIXED_STATEMENTS = 4
+# The engine's own statements for a search found at the first try: Whoosh reads its index
+# files; PostgreSQL looks the query's lexemes up (one statement), counts the facets with
+# the page of hits (one more), and may ask for its product heads, kept per catalogue
+# generation (whose re-read under test is one more).
+ENGINE_STATEMENTS = {"whoosh": 0, "postgresql": 3}
 
 
 @pytest.mark.parametrize(
@@ -72,7 +79,9 @@ FIXED_STATEMENTS = 4
         ("/search?q=hainan&page=2", None),  # a page of 24 hits: whatever kinds it has
     ],
 )
-def test_result_rows_take_one_statement_per_kind_on_the_page(app, client, statements, url, kinds):
+def test_result_rows_take_one_statement_per_kind_on_the_page(
+    app, client, statements, engine, url, kinds
+):
     app.config["SEARCH_PAGE_CACHE_ENTRIES"] = 0  # every request answered
     get_page(client, url)  # the facet names are read once per catalogue generation
     statements.sent.clear()
@@ -81,7 +90,95 @@ def test_result_rows_take_one_statement_per_kind_on_the_page(app, client, statem
     if kinds is not None:
         assert found == kinds
     sent = "\n".join(s[:90].replace("\n", " ") for s in statements.sent)
-    assert found and len(statements.sent) <= len(found) + FIXED_STATEMENTS, sent
+    bound = len(found) + FIXED_STATEMENTS + ENGINE_STATEMENTS[engine]
+    assert found and len(statements.sent) <= bound, sent
+
+
+def engine_statements(sent: list[str]) -> list[str]:
+    """The PostgreSQL engine's statements (on its tables) among those sent."""
+    return [s for s in sent if "search_terms" in s or "search_documents" in s]
+
+
+@pytest.mark.parametrize(
+    "engine", [pytest.param("postgresql", marks=pytest.mark.postgresql_engine)]
+)
+@pytest.mark.parametrize(
+    "url, bound",
+    [
+        # Found at once: lexicon, facets with the page.
+        ("/search?q=文昌鸡", 2),
+        ("/search?q=coffee", 2),
+        ("/search?q=wen chang ji", 2),
+        ("/search?q=鸡肉", 2),  # catalogue parts: 鸡 as a product head
+        ("/search?q=咖啡粉", 2),  # catalogue parts: 咖啡
+        ("/search?q=lychee&county=haikou", 2),
+        ("/search?q=hainan&page=2", 2),
+        ("/search?q=hainan&page=99", 2),  # past the end: the last page, same statement
+        ("/search?q=sweet potato", 2),
+        # Misspelt: + the nearest words with their pinyin, the correction's lexicon, its run.
+        ("/search?q=chiken", 5),
+        ("/search?q=wenchnag", 5),
+        ("/search?q=bananna", 5),
+        # Nothing found, nothing near: + one nearest-words statement per word, and for
+        # several words the loose retry.
+        ("/search?q=zzzz", 3),
+        ("/search?q=xyzzy plugh", 5),
+    ],
+)
+def test_postgresql_engine_statements_per_search(app, client, statements, url, bound):
+    app.config["SEARCH_PAGE_CACHE_ENTRIES"] = 0
+    get_page(client, url)  # product heads and facet names: once per catalogue generation
+    statements.sent.clear()
+    get_page(client, url)
+    own = engine_statements(statements.sent)
+    assert 1 <= len(own) <= bound, "\n".join(s[:90].replace("\n", " ") for s in own)
+
+
+# Freshness questions a search asks (app/search/recheck.py): the table each reads, and the
+# engines that ask it.
+FRESHNESS_QUESTIONS = [
+    pytest.param("search_outbox", "whoosh", id="outbox-whoosh"),
+    pytest.param("synonym_groups", "whoosh", id="synonyms-whoosh"),
+    pytest.param(
+        "synonym_groups",
+        "postgresql",
+        id="synonyms-postgresql",
+        marks=pytest.mark.postgresql_engine,
+    ),
+]
+
+
+@pytest.mark.parametrize("table, engine", FRESHNESS_QUESTIONS)
+@pytest.mark.parametrize("cache_entries", [0, 500])
+def test_freshness_questions_are_asked_once_per_interval(
+    app, client, statements, table, cache_entries
+):
+    app.config.update(PAGE_CACHE_CHECK_SECONDS=60, SEARCH_PAGE_CACHE_ENTRIES=cache_entries)
+    get_page(client, "/search?q=coffee")
+    statements.sent.clear()
+    for query in ("tea", "文昌鸡", "wenchang chicken", "chiken"):
+        get_page(client, f"/search?q={query}")
+    assert not [s for s in statements.sent if table in s]
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 0  # the interval passed
+    get_page(client, "/search?q=lychee")
+    assert [s for s in statements.sent if table in s]
+
+
+def add_synonyms_elsewhere() -> None:
+    """Another process's commit: no session of this one sees it (no commit hook here)."""
+    with db.engine.begin() as connection:
+        connection.execute(insert(SynonymGroup).values(terms="kopi,coffee", note=""))
+
+
+def test_another_process_change_shows_once_the_interval_passed(app, client):
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 60
+    url = "/search?q=kopi&lang=en"
+    before = get_page(client, url)
+    add_synonyms_elsewhere()
+    assert get_page(client, url) == before  # within the interval: this process's answer
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 0
+    after = get_page(client, url)
+    assert "/products/xinglong-coffee" not in before and "/products/xinglong-coffee" in after
 
 
 @pytest.mark.parametrize(
@@ -150,6 +247,7 @@ def add_synonyms() -> None:
     db.session.add(SynonymGroup(terms="kopi,coffee"))
 
 
+@pytest.mark.parametrize("interval", [0, 60])  # PAGE_CACHE_CHECK_SECONDS: a local commit shows
 @pytest.mark.parametrize(
     "query, change, shown",
     [
@@ -161,8 +259,9 @@ def add_synonyms() -> None:
     ],
 )
 def test_a_change_shows_at_once_on_a_kept_page(
-    client, query: str, change: Callable[[], None], shown: str | None
+    app, client, interval: float, query: str, change: Callable[[], None], shown: str | None
 ):
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = interval
     url = f"/search?q={query}&lang=en"
     before = get_page(client, url)
     assert get_page(client, url) == before  # kept
@@ -176,6 +275,7 @@ def test_a_change_shows_at_once_on_a_kept_page(
         assert shown not in before and shown in after
 
 
+@pytest.mark.parametrize("engine", ["whoosh"])  # a node's index gone
 def test_answers_of_the_database_fallback_are_not_kept(client):
     store = lifecycle.get_store()
     store.close()
@@ -184,3 +284,14 @@ def test_answers_of_the_database_fallback_are_not_kept(client):
         html = get_page(client, "/search?q=文昌鸡&lang=en")
         assert "simpler results" in html
     assert len(rendered_searches) == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["/search?q=coffee", "/search?q=zzzz", "/search?q=chiken", "/?lang=en&n=1", "/products/"]
+)
+def test_public_pages_never_look_the_visitor_up(app, client, monkeypatch, url):
+    looked_up = []
+    monkeypatch.setattr(app.login_manager, "_load_user", lambda: looked_up.append(url))
+    app.config["SEARCH_PAGE_CACHE_ENTRIES"] = 0
+    assert client.get(url).status_code == 200
+    assert looked_up == []

@@ -12,6 +12,7 @@ from whoosh.searching import Searcher
 
 from app.db import db
 from app.search import sync
+from app.search.recheck import rechecks
 from app.search.store import IndexStore, LockBusy, RepairPending
 
 log = logging.getLogger(__name__)
@@ -106,5 +107,16 @@ def ready_searcher(store: IndexStore) -> Searcher:
     exception means the index cannot answer (see index_failed)."""
     if store.repair_requested():
         raise RepairPending("a repair of this index is pending")
-    sync.catch_up(store, timeout=0)
+    catch_up(store)
     return store.searcher()
+
+
+def catch_up(store: IndexStore) -> None:
+    """Apply the outbox rows this node has not seen (try-lock: if another process is
+    applying them, search what is there), asking the database when it is due (recheck)."""
+    key = ("outbox", str(store.root))
+    if not rechecks.due(key):
+        return
+    asked_at = time.monotonic()
+    if sync.catch_up(store, timeout=0) is not None:
+        rechecks.answered(key, asked_at)

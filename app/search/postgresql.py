@@ -49,7 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
 
-from app.caching.store import read_generation
+from app.caching.store import read_generation, response_cache
 from app.db import db
 from app.search import documents, fallback, outbox, service, spelling, sync
 from app.search import text as search_text
@@ -59,6 +59,7 @@ from app.search.schema import KIND_BOOST, build_schema
 from app.search.store import IndexUnavailable
 from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
+from app.search.words import analyze
 
 log = logging.getLogger(__name__)
 
@@ -360,29 +361,35 @@ _KIND_WEIGHT = (
     + " ".join(f"WHEN '{kind}' THEN {boost!r}" for kind, boost in KIND_BOOST.items())
     + " ELSE 1.0 END)"
 )
-_FACETS_SQL = """
+# Facet counts over every match and one page of hits, in one round trip: rows of
+# ("facet", facet, value, count, ...) and ("hit", ..., kind, obj_id, name, body). A page past
+# the end is the last page, as Whoosh does (the offset is clamped to the last full page).
+_RANKED_SQL = """
     WITH matched AS MATERIALIZED (
-        SELECT kind, counties, category, regimes FROM search_documents
-        WHERE vector @@ CAST(:query AS tsquery) {filters}
-    )
-    SELECT 'kind', kind, count(*) FROM matched GROUP BY kind
-    UNION ALL
-    SELECT 'county', c, count(*) FROM matched, unnest(counties) AS c GROUP BY c
-    UNION ALL
-    SELECT 'category', category, count(*) FROM matched WHERE category <> '' GROUP BY category
-    UNION ALL
-    SELECT 'regime', r, count(*) FROM matched, unnest(regimes) AS r GROUP BY r
-"""
-_PAGE_SQL = """
-    WITH matched AS MATERIALIZED (
-        SELECT kind, obj_id, name, body, vector, {columns}
+        SELECT kind, obj_id, counties, category, regimes, name, body, vector, {columns}
         FROM search_documents
         WHERE vector @@ CAST(:query AS tsquery) {filters}
+    ),
+    facets AS (
+        SELECT 'kind' AS facet, kind AS value, count(*) AS n FROM matched GROUP BY kind
+        UNION ALL
+        SELECT 'county', c, count(*) FROM matched, unnest(counties) AS c GROUP BY c
+        UNION ALL
+        SELECT 'category', category, count(*) FROM matched WHERE category <> ''
+        GROUP BY category
+        UNION ALL
+        SELECT 'regime', r, count(*) FROM matched, unnest(regimes) AS r GROUP BY r
+    ),
+    page AS (
+        SELECT kind, obj_id, name, body FROM matched
+        ORDER BY {score} * {kind_weight} DESC,
+                 ts_rank(vector, CAST(:query AS tsquery), 1) DESC, kind, obj_id
+        LIMIT :limit
+        OFFSET LEAST(:offset, GREATEST(0, (SELECT count(*) - 1 FROM matched) / :limit * :limit))
     )
-    SELECT kind, obj_id, name, body FROM matched
-    ORDER BY {score} * {kind_weight} DESC,
-             ts_rank(vector, CAST(:query AS tsquery), 1) DESC, kind, obj_id
-    LIMIT :limit OFFSET :offset
+    SELECT 'facet', facet, value, n, NULL, NULL, NULL, NULL FROM facets
+    UNION ALL
+    SELECT 'hit', NULL, NULL, NULL, kind, obj_id, name, body FROM page
 """
 
 
@@ -406,19 +413,25 @@ class Lexicon:
 
     def product_heads(self) -> frozenset[str]:
         """words.product_heads for this engine: the last characters of the Chinese names
-        of product documents, read once per search."""
+        of product documents, read once per catalogue generation (a product document
+        changes only with a listing, which moves the generation)."""
         if self._heads is None:
-            names = self.connection.execute(
-                text("SELECT DISTINCT label->>'zh' FROM search_documents WHERE kind = 'product'")
-            ).scalars()
-            self._heads = frozenset(
-                name[-1] for name in names if name and search_text.is_cjk(name[-1])
-            )
+            self._heads = response_cache.derived("search product heads", self._read_heads)
         return self._heads
+
+    def _read_heads(self) -> frozenset[str]:
+        names = self.connection.execute(
+            text("SELECT DISTINCT label->>'zh' FROM search_documents WHERE kind = 'product'")
+        ).scalars()
+        return frozenset(name[-1] for name in names if name and search_text.is_cjk(name[-1]))
 
     def idf(self, lexeme: str) -> float:
         """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""
         return math.log(max(1, self.documents(ALL_DOCUMENTS)) / (self.documents(lexeme) + 1)) + 1
+
+    def learn(self, found: Iterable[tuple[str, int]]) -> None:
+        """Document counts read by another statement (lexeme, documents)."""
+        self._documents.update(found)
 
     def prefetch(self, lexemes: Iterable[str]) -> None:
         """Look many lexemes up in one round trip."""
@@ -436,19 +449,44 @@ class Lexicon:
             self._documents[lexeme] = found.get(lexeme, 0)
 
 
+PART_FIELDS = ("name", "place", "body", "name_chars")  # service._word_clause's fields
+
+
 def catalogue_part_lookups(query: str, longest: int = 24) -> list[str]:
     """Every lexeme words.catalogue_parts may look up for the all-Chinese pieces of a query
-    (substrings as names or places; up to two characters as name characters)."""
+    (substrings as names or places, up to two characters as name characters, single
+    characters as head words), and those its parts' clauses then score (body too)."""
     items = [ALL_DOCUMENTS]
     for piece in query.lower().split():
         if len(piece) > longest or not all(search_text.is_cjk(ch) for ch in piece):
             continue
+        items += [f"{field}:{ch}" for ch in piece for field in PART_FIELDS]
         for start in range(len(piece)):
             for end in range(start + 2, len(piece) + 1):
                 sub = piece[start:end]
-                items += [f"name:{sub}", f"place:{sub}"]
+                items += [f"{field}:{sub}" for field in PART_FIELDS if field != "name_chars"]
                 if len(sub) <= 2:
                     items.append(f"name_chars:{sub}")
+    return items
+
+
+def query_lookups(query: str, synonyms: Synonyms | None) -> set[str]:
+    """Every lexeme a search of `query` is likely to ask the lexicon about, so that one
+    statement answers them: the terms of build_query's strict and loose trees, the
+    catalogue parts (catalogue_part_lookups) of the query and of its synonyms (the
+    highlights look for those), and a two-character word as name characters
+    (words.names_something). A lexeme missed here is still looked up, one statement more."""
+    lower = query.lower()
+    phrases = [lower]
+    if synonyms:  # highlight.highlight_terms looks for the catalogue parts of these too
+        words = [w for piece in lower.split() for w in analyze(piece)]
+        phrases += [o for piece in (lower, *lower.split(), *words) for o in synonyms.of(piece)]
+    items = set(catalogue_part_lookups(" ".join(phrases)))
+    for strict in (True, False):
+        tree = service.build_query(query, strict, None, synonyms)
+        items.update(f"{field}:{term}" for field, term in tree.iter_all_terms())
+    for piece in query.lower().split():
+        items.update(f"name_chars:{word}" for word in analyze(piece) if len(word) == 2)
     return items
 
 
@@ -456,12 +494,13 @@ class PostgresRanker:
     """service.Ranker over search_documents, on the request's own connection (so a search
     made inside a transaction sees that transaction's documents)."""
 
-    def __init__(self, connection: Connection, query: str) -> None:
+    def __init__(self, connection: Connection, query: str, synonyms: Synonyms | None) -> None:
         self.connection = connection
         self.lexicon = Lexicon(connection)
-        self.lexicon.prefetch(catalogue_part_lookups(query))
+        self.lexicon.prefetch(query_lookups(query, synonyms))
 
     def run(self, query: Query, filters: SearchFilters, page: int, per_page: int) -> service.Ranked:
+        """Facet counts and one page of hits in one statement (_RANKED_SQL)."""
         self.lexicon.prefetch(f"{field}:{term}" for field, term in query.iter_all_terms())
         compiled = Compiled(query, self.lexicon.idf)
         if compiled.tsquery is None:
@@ -469,42 +508,34 @@ class PostgresRanker:
         active = filters.active()
         where = "".join(f" AND {_FILTERS[name]}" for name in active)
         params: dict[str, Any] = compiled.params() | {f"f_{n}": v for n, v in active.items()}
-        facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
-        for facet, value, count in self.connection.execute(
-            text(_FACETS_SQL.format(filters=where)), params
-        ):
-            facets[facet][value] = count
-        total = sum(facets["kind"].values())
-        pagecount = -(-total // per_page)
-        page = min(page, max(1, pagecount))  # past the end: the last page, as Whoosh does
         columns = ", ".join(
             f"vector @@ CAST(:t{i} AS tsquery) AS t{i}" for i in range(len(compiled.lexemes))
         )
-        sql = _PAGE_SQL.format(
+        sql = _RANKED_SQL.format(
             columns=columns, filters=where, score=compiled.score, kind_weight=_KIND_WEIGHT
         )
+        facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
+        hits: list[tuple[DocKey, Any, Any]] = []
         rows = self.connection.execute(
-            text(sql), params | {"limit": per_page, "offset": (page - 1) * per_page}
-        ).all()
-        hits: list[tuple[DocKey, Any, Any]] = [
-            (DocKey(kind, obj_id), body, name) for kind, obj_id, name, body in rows
-        ]
-        return service.Ranked(hits, total, pagecount, facets)
+            text(sql), params | {"limit": per_page, "offset": (max(1, page) - 1) * per_page}
+        )
+        for part, facet, value, count, kind, obj_id, name, body in rows:
+            if part == "facet":
+                facets[facet][value] = count
+            else:
+                hits.append((DocKey(kind, obj_id), body, name))
+        total = sum(facets["kind"].values())
+        return service.Ranked(hits, total, -(-total // per_page), facets)
 
     def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None:
         syllables = search_text.pinyin_syllables()
 
         def near(word: str) -> spelling.Vocabulary:
             limit = spelling.max_edits(len(word))
-            # The nearest words by trigrams (the partial GiST index of migration 0007),
-            # then Whoosh's own rule (spelling.correction_for) among them.
+            # The nearest words (_SPELLING_SQL), then Whoosh's own rule
+            # (spelling.correction_for) among them.
             rows = self.connection.execute(
-                text(
-                    "SELECT substr(lexeme, 7), documents FROM search_terms "
-                    "WHERE lexeme LIKE 'spell:%' "
-                    "AND length(lexeme) BETWEEN :shortest AND :longest "
-                    "ORDER BY substr(lexeme, 7) <-> :word, lexeme LIMIT :n"
-                ),
+                _SPELLING_SQL,
                 {
                     "word": word,
                     "shortest": len(SPELL) + len(word) - limit,
@@ -512,12 +543,29 @@ class PostgresRanker:
                     "n": SPELLING_CANDIDATES,
                 },
             ).all()
-            vocabulary = {w: n for w, n in rows if spelling.is_vocabulary_word(w, syllables)}
-            self.lexicon.prefetch(f"pinyin:{w}" for w in vocabulary)
+            vocabulary = {w: n for w, n, _ in rows if spelling.is_vocabulary_word(w, syllables)}
+            self.lexicon.learn((f"pinyin:{w}", as_pinyin) for w, _, as_pinyin in rows)
             return vocabulary, frozenset(w for w in vocabulary if ("pinyin", w) in self.lexicon)
 
-        return spelling.correct(query, near, self.lexicon, synonyms)
+        correction = spelling.correct(query, near, self.lexicon, synonyms)
+        if correction:  # searched next: its lexemes in one statement too
+            self.lexicon.prefetch(query_lookups(correction, synonyms))
+        return correction
 
+
+# The nearest words by trigrams (the partial GiST index of migration 0007), each with its
+# documents as a pinyin word (0: none), in one round trip.
+_SPELLING_SQL = text(
+    """
+    SELECT near.word, near.documents, coalesce(pinyin.documents, 0) FROM (
+        SELECT substr(lexeme, 7) AS word, documents, lexeme FROM search_terms
+        WHERE lexeme LIKE 'spell:%' AND length(lexeme) BETWEEN :shortest AND :longest
+        ORDER BY substr(lexeme, 7) <-> :word, lexeme LIMIT :n
+    ) AS near
+    LEFT JOIN search_terms AS pinyin ON pinyin.lexeme = 'pinyin:' || near.word
+    ORDER BY near.word <-> :word, near.lexeme
+    """
+)
 
 _SUGGEST_SQL = f"""
     SELECT kind, obj_id, label FROM search_documents
@@ -542,8 +590,9 @@ class PostgresEngine:
     def search(self, query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
         try:
             learn_catalogue_words()
-            ranker = PostgresRanker(db.session.connection(), query)
-            return service.ranked_search(ranker, query, filters, page, per_page)
+            known = current_synonyms()
+            ranker = PostgresRanker(db.session.connection(), query, known)
+            return service.ranked_search(ranker, query, filters, page, per_page, known)
         except Exception:  # noqa: BLE001 - a broken engine must not take search down
             log.exception("PostgreSQL search failed; answering from the database")
             fallback.abandon_failed_transaction()

@@ -12,7 +12,7 @@ from whoosh import collectors
 from whoosh.query import And, AndMaybe, NullQuery, Or, Query, Term
 from whoosh.searching import ResultsPage
 
-from app.search import documents, fallback, highlight, lifecycle, spelling, sync, text
+from app.search import documents, fallback, highlight, lifecycle, spelling, text
 from app.search.documents import DocKey
 from app.search.facets import TABLE as facet_table
 from app.search.facets import MatchRecordingCollector
@@ -271,12 +271,19 @@ def index_search(
 
 
 def ranked_search(
-    ranker: Ranker, query: str, filters: SearchFilters, page: int, per_page: int
+    ranker: Ranker,
+    query: str,
+    filters: SearchFilters,
+    page: int,
+    per_page: int,
+    synonyms: Synonyms | None = None,
 ) -> SearchResults:
     """The query as built by build_query, run by either engine; when it finds nothing, the
-    spelling correction, then any of several words (loose)."""
+    spelling correction, then any of several words (loose). `synonyms`: the groups the
+    engine read already (else read here)."""
     results = SearchResults(query, [], 0, page, per_page)
-    reader, known = ranker.lexicon, current_synonyms()
+    reader = ranker.lexicon
+    known = synonyms if synonyms is not None else current_synonyms()
 
     def run(text_: str, strict: bool = True) -> Ranked:
         built = build_query(text_, strict, reader, known)
@@ -351,7 +358,7 @@ def whoosh_answer_state() -> tuple | None:
     try:
         if store.repair_requested():
             return None
-        sync.catch_up(store, timeout=0)  # as ready_searcher does, without opening a searcher
+        lifecycle.catch_up(store)  # as ready_searcher does, without opening a searcher
         name, state = store.current_name(), store.read_state()
     except Exception:  # noqa: BLE001 - search() meets the same failure and deals with it
         return None

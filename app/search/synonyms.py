@@ -3,12 +3,14 @@ looked up for each query word, so an edit applies at the next search without a r
 Each process keeps the groups in memory and reloads them when the table changed."""
 
 import threading
+import time
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
 from app.db import db
 from app.models.synonyms import SynonymGroup
+from app.search.recheck import rechecks
 from app.search.words import analyze
 
 
@@ -50,19 +52,26 @@ _STAMP = select(
     func.max(SynonymGroup.updated_at),
     func.sum(SynonymGroup.id),
 )
-_cached: tuple[tuple, Synonyms] | None = None
+_cached: tuple[str, tuple, Synonyms] | None = None  # (database, stamp, groups)
 
 
 def current() -> Synonyms:
-    """The groups as the database has them now: one small aggregate query per search tells
-    whether this process's copy is still current (any add, edit or delete changes it)."""
+    """The groups as the database has them now: one small aggregate query tells whether
+    this process's copy is still current (any add, edit or delete changes it), asked at
+    most every PAGE_CACHE_CHECK_SECONDS and at once after a local commit (recheck)."""
     global _cached
-    stamp = tuple(db.session.execute(_STAMP).one())
+    database = str(db.engine.url)
     cached = _cached
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    key = ("synonyms", database)
+    if cached is not None and cached[0] == database and not rechecks.due(key):
+        return cached[2]
+    asked_at = time.monotonic()
+    stamp = tuple(db.session.execute(_STAMP).one())
+    rechecks.answered(key, asked_at)
+    if cached is not None and cached[:2] == (database, stamp):
+        return cached[2]
     with _lock:
         rows = db.session.scalars(select(SynonymGroup.terms)).all()
         synonyms = Synonyms(([t for t in row.split(",") if t] for row in rows), stamp)
-        _cached = (stamp, synonyms)
+        _cached = (database, stamp, synonyms)
     return synonyms

@@ -9,7 +9,8 @@ to everything that follows a change of data:
   pinyin rows of the database fallback.
 
 A rollback takes all of it back. After a commit the local response cache re-reads the
-generation at once (other processes within PAGE_CACHE_CHECK_SECONDS)."""
+generation, and search its outbox and synonyms (app/search/recheck.py), at once (other
+processes within PAGE_CACHE_CHECK_SECONDS)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from app.caching.store import bump_generation, response_cache
 from app.models import Booth, Category, County, ExpoEvent, ProductImage, Province
 from app.models.listing import Listing
 from app.search import engine as search_engine
+from app.search import recheck
 from app.services import codes
 
 # Rows shown on cached answers. Expo events and booths appear on passports and expo pages.
@@ -66,6 +68,7 @@ def after_rollback(session: Session) -> None:
 
 def after_commit(_session: Session) -> None:
     response_cache.expire()
+    recheck.committed()
 
 
 def install() -> None:
