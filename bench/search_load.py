@@ -63,6 +63,7 @@ from harness import (
     pass_fail,
     print_load,
     print_noise,
+    rotation_script,
     start_gunicorn,
     stop,
 )
@@ -126,25 +127,13 @@ def rotation() -> list[str]:
     return ["/search?" + urlencode({"q": q, **extra}) for q, extra in queries]
 
 
-LUA = """
-local paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local threads = {}
-counter = 0
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  counter = id * 37
-end
-
+# Each request: the next path of the rotation, in Chinese and English by turns; with
+# `unique`, a URL never asked before (every request a cache miss).
+REQUEST_LUA = """
 function request()
   counter = counter + 1
   local path = paths[(counter %% #paths) + 1]
-  if %(unique)s then path = path .. "&n=" .. id .. "-" .. counter end
+  if %s then path = path .. "&n=" .. id .. "-" .. counter end
   local lang = (counter %% 2 == 0) and "zh-CN" or "en"
   return wrk.format("GET", path, {["Accept-Language"] = lang})
 end
@@ -153,11 +142,7 @@ end
 
 def lua_script(work: Path, name: str, paths: list[str], unique: bool = False) -> Path:
     """A wrk script cycling through `paths`; with `unique`, each request's URL is new."""
-    listing = work / f"{name}.txt"
-    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-    script = work / f"{name}.lua"
-    script.write_text(LUA % {"paths": listing, "unique": "true" if unique else "false"})
-    return script
+    return rotation_script(work, name, paths, REQUEST_LUA % ("true" if unique else "false"))
 
 
 def run_wrk(url: str, script: Path, connections: int, seconds: int) -> LoadResult:
