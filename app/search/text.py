@@ -2,6 +2,7 @@
 segmentation (jieba, loaded once per process), and pinyin with the catalogue's own readings
 of place names."""
 
+import contextlib
 import functools
 import logging
 import os
@@ -108,12 +109,31 @@ def jieba_instance(tmp_dir: Path | None = None):
                 import jieba
 
                 jieba.setLogLevel(logging.WARNING)
+                before: set[Path] = set()
                 if tmp_dir is not None:
                     tmp_dir.mkdir(parents=True, exist_ok=True)
                     jieba.dt.tmp_dir = str(tmp_dir)
+                    before = set(tmp_dir.glob(JIEBA_DUMP_GLOB))
                 jieba.dt.initialize()
+                if tmp_dir is not None:
+                    _remove_failed_dumps(tmp_dir, before)
                 _jieba = jieba.dt
     return _jieba
+
+
+# jieba dumps its 9 MB dictionary cache to tempfile.mkstemp(dir=tmp_dir) ("tmpXXXXXXXX"),
+# then renames it to jieba.cache; when the dump fails (disk full), it logs and leaves the
+# half-written temporary file behind, one more at every process start.
+JIEBA_DUMP_GLOB = "tmp*"
+
+
+def _remove_failed_dumps(tmp_dir: Path, before: set[Path]) -> None:
+    """Delete the temporary dump files that appeared during initialise and are still there:
+    a dump that succeeded was renamed away. One a sibling process is still writing may be
+    deleted too; its rename then fails, which jieba logs and shrugs off (no cache)."""
+    for path in set(tmp_dir.glob(JIEBA_DUMP_GLOB)) - before:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def add_words(words: Iterable[str]) -> None:
