@@ -250,6 +250,8 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(
     assert "/products/wenchang-chicken" in body and "simpler results" in body
     assert any(r.levelno >= logging.ERROR and r.exc_info for r in logs.records)
     assert failed_rebuild.exit_code != 0  # the disk is still full: a rebuild cannot help
+    assert isinstance(failed_rebuild.exception, SystemExit), "a message, not a traceback"
+    assert "could not be written" in failed_rebuild.output
     assert not list(store.root.rglob("*.tmp")), "no temporary file left"
     assert [p.name for p in store.root.glob("ix-*")] == [store.current_name()]
     # Space is back: the repair runs and the edit is found by the index.
