@@ -70,7 +70,23 @@ def clean_query(raw: str | None) -> str:
     """User input as plain text: format characters dropped and NFKC applied (see
     drop_invisible), then normalised, whitespace collapsed, cut to 200 characters."""
     text = normalize(drop_invisible((raw or "")[: MAX_QUERY_LENGTH * 4]))
-    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+    words = (fold_pinyin_tones(word) for word in text.split())
+    return " ".join(words)[:MAX_QUERY_LENGTH].strip()
+
+
+_TONE_MARKED = re.compile(r"[\u00c0-\u024f]")  # Latin-1 Supplement to Latin Extended-B
+
+
+def fold_pinyin_tones(word: str) -> str:
+    """A word of pinyin with tone marks, as labels, road signs and dictionaries print it
+    ("Wénchāng", "hélèxiè", "lǜchá"), as the index holds it: marks dropped, ü as "v"
+    (pypinyin's spelling, as "lvcha"). Other accented words ("café") are left alone: only
+    a word that then splits wholly into pinyin syllables is folded."""
+    if word.isascii() or not _TONE_MARKED.search(word):
+        return word
+    decomposed = unicodedata.normalize("NFD", word).replace("u\u0308", "v").replace("U\u0308", "V")
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return folded if folded.isascii() and is_pinyin(folded.lower()) else word
 
 
 def drop_invisible(text: str) -> str:
