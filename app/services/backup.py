@@ -132,6 +132,11 @@ def create_backup(path: Path) -> BackupSummary:
     name in the same folder, renamed when complete; removed on any error)."""
     started = time.monotonic()
     path = Path(path)
+    if path.is_symlink() and path.resolve().is_file():
+        path = path.resolve()  # a link to the previous backup: replace the file, keep the link
+    if path.exists() and not path.is_file():
+        # The rename would put the archive in its place: /dev/null or a named pipe gone.
+        raise BackupError(f"{path} is not a regular file (a device, pipe or folder)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise BackupError(f"folder {folder} does not exist")
