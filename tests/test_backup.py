@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -522,6 +523,34 @@ def test_backup_to_an_impossible_path_is_a_clear_error(app, tmp_path, path, expe
     assert "Traceback" not in result.output
     if before is not None:  # still the same pipe or link
         assert (target.lstat().st_ino, target.lstat().st_mode) == (before.st_ino, before.st_mode)
+
+
+# Paths that hold the site's own data: an archive written there would replace the live
+# database or land among the files it backs up. (where, inside the app's context -> path)
+SITE_DATA = {
+    "a photo": lambda: next(p for p in backup.file_roots()["media"].rglob("*") if p.is_file()),
+    "new file among the photos": lambda: backup.file_roots()["media"] / "site.tar",
+    "originals folder": lambda: backup.file_roots()["originals"] / "site.tar",
+    "report photos folder": lambda: backup.file_roots()["reports"] / "site.tar",
+    "search index": lambda: Path(current_app.config["INSTANCE_DIR"]) / "search" / "CURRENT",
+}
+if BACKEND == "sqlite":
+    SITE_DATA["the live database"] = lambda: backup.sqlite_path()
+    SITE_DATA["its write-ahead log"] = lambda: Path(f"{backup.sqlite_path()}-wal")
+
+
+@pytest.mark.parametrize("where", list(SITE_DATA))
+def test_backup_onto_the_sites_own_data_is_refused(app, where):
+    with app.app_context():
+        target = SITE_DATA[where]()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    before = target.read_bytes() if target.exists() else None
+    result = run_cli(app, "backup", "create", str(target))
+    assert result.exit_code != 0 and "write the backup elsewhere" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert (target.read_bytes() if target.exists() else None) == before
+    with app.app_context():
+        assert db.session.scalar(select(Product).limit(1)) is not None  # the database is whole
 
 
 def test_backup_through_a_link_replaces_the_file_and_keeps_the_link(app, tmp_path):
