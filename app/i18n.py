@@ -151,6 +151,13 @@ def language_versions() -> list[tuple[str, str]]:
 
 
 def remember_language(response):
+    """Set the language cookie for ?lang=, and name what chose the language in Vary: every
+    HTML answer (search results, error pages and the other uncached ones included) is
+    written in the language that the cookie or Accept-Language picked, and a shared cache
+    that stored it without Vary would replay one visitor's language to all (RFC 9110
+    section 12.5.5)."""
+    if response.mimetype == "text/html":
+        response.vary.update(("Accept-Language", "Cookie"))
     asked = request.args.get("lang")
     cookie = current_app.config["LANG_COOKIE"]
     if asked in current_app.config["LANGUAGES"] and request.cookies.get(cookie) != asked:

@@ -148,6 +148,28 @@ def strip_label(text: str) -> str:
     return text
 
 
+# A label word before a credit code without a colon: a run of Chinese (or other non-ASCII)
+# characters ("统一社会信用代码 9146…", a table row's company name, a label on the line
+# above), or a word of Latin letters ("Credit code 9146…", "USCC 9146…").
+_CREDIT_CODE_LABEL_WORD = re.compile(r"^(?:[^\x00-\x7f]+\s*|[A-Za-z]+\.?\s+)")
+CREDIT_CODE_LENGTH = 18  # GB 32100-2015
+
+
+def _strip_credit_code_label(text: str) -> str:
+    """`text` without the label words before a credit code that were pasted without a
+    colon. Words go from the front only while 18 characters (GB 32100-2015) remain after
+    them, so a code grouped as "Y123 4567 …" keeps its leading group and a 17-character
+    code behind a label is still reported as malformed."""
+    while True:
+        found = _CREDIT_CODE_LABEL_WORD.match(text)
+        if found is None:
+            return text
+        rest = text[found.end() :]
+        if len("".join(rest.split()).replace("-", "")) < CREDIT_CODE_LENGTH:
+            return text
+        text = rest
+
+
 def normalize_code(raw: str | None, kind: CodeKind) -> str:
     """The canonical form of a code as typed, pasted or scanned: clean_text, a leading
     label and wrapping punctuation stripped (strip_label, strip_wrapping), every decimal
@@ -160,6 +182,8 @@ def normalize_code(raw: str | None, kind: CodeKind) -> str:
     app/services/codes.py)."""
     text = unify_dashes(ascii_digits(clean_text((raw or "").replace("\u2116", "No."))))
     text = strip_label(strip_wrapping(text))
+    if kind is CodeKind.CREDIT_CODE:
+        text = _strip_credit_code_label(text)
     if kind is CodeKind.REFERENCE:
         text = _BRACKETED_YEAR.sub(r"〔\1〕", text)
         text = _REFERENCE_SEPARATORS.sub("-", text)

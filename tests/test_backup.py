@@ -5,6 +5,7 @@ anything is touched. Runs on SQLite and, with TEST_DATABASE=postgresql, on Postg
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import tarfile
 import threading
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -492,18 +494,72 @@ def test_failed_backup_leaves_no_partial_file(app, tmp_path, monkeypatch):
     assert sorted(p.name for p in archive.parent.iterdir()) == ["site.tar"]
 
 
+# What stands at the path before the backup is written: never replaced by the archive.
+SPECIAL_PATHS = {
+    "named-pipe": os.mkfifo,
+    "link-to-folder": lambda path: path.symlink_to(path.parent, target_is_directory=True),
+    "link-to-pipe": lambda path: (os.mkfifo(path.parent / "pipe"), path.symlink_to("pipe")),
+}
+
+
 @pytest.mark.parametrize(
     "path, expected",
     [
         ("no-such-folder/site.tar", "does not exist"),
         ("gone/deeper/site.tar", "does not exist"),
         (".", "is a directory"),
+        ("named-pipe", "not a regular file"),
+        ("link-to-folder", "is a directory"),
+        ("link-to-pipe", "not a regular file"),
     ],
 )
 def test_backup_to_an_impossible_path_is_a_clear_error(app, tmp_path, path, expected):
-    result = run_cli(app, "backup", "create", str(tmp_path / path))
+    target = tmp_path / path
+    if path in SPECIAL_PATHS:
+        SPECIAL_PATHS[path](target)
+    before = target.lstat() if path in SPECIAL_PATHS else None
+    result = run_cli(app, "backup", "create", str(target))
     assert result.exit_code != 0 and expected in result.output, result.output
     assert "Traceback" not in result.output
+    if before is not None:  # still the same pipe or link
+        assert (target.lstat().st_ino, target.lstat().st_mode) == (before.st_ino, before.st_mode)
+
+
+# Paths that hold the site's own data: an archive written there would replace the live
+# database or land among the files it backs up. (where, inside the app's context -> path)
+SITE_DATA = {
+    "a photo": lambda: next(p for p in backup.file_roots()["media"].rglob("*") if p.is_file()),
+    "new file among the photos": lambda: backup.file_roots()["media"] / "site.tar",
+    "originals folder": lambda: backup.file_roots()["originals"] / "site.tar",
+    "report photos folder": lambda: backup.file_roots()["reports"] / "site.tar",
+    "search index": lambda: Path(current_app.config["INSTANCE_DIR"]) / "search" / "CURRENT",
+}
+if BACKEND == "sqlite":
+    SITE_DATA["the live database"] = lambda: backup.sqlite_path()
+    SITE_DATA["its write-ahead log"] = lambda: Path(f"{backup.sqlite_path()}-wal")
+
+
+@pytest.mark.parametrize("where", list(SITE_DATA))
+def test_backup_onto_the_sites_own_data_is_refused(app, where):
+    with app.app_context():
+        target = SITE_DATA[where]()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    before = target.read_bytes() if target.exists() else None
+    result = run_cli(app, "backup", "create", str(target))
+    assert result.exit_code != 0 and "write the backup elsewhere" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert (target.read_bytes() if target.exists() else None) == before
+    with app.app_context():
+        assert db.session.scalar(select(Product).limit(1)) is not None  # the database is whole
+
+
+def test_backup_through_a_link_replaces_the_file_and_keeps_the_link(app, tmp_path):
+    (tmp_path / "site-monday.tar").write_bytes(b"monday")
+    latest = tmp_path / "latest.tar"
+    latest.symlink_to("site-monday.tar")
+    result = run_cli(app, "backup", "create", str(latest))
+    assert result.exit_code == 0, result.output
+    assert latest.is_symlink() and (tmp_path / "site-monday.tar").read_bytes() != b"monday"
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump is for PostgreSQL")

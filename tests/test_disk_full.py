@@ -238,3 +238,48 @@ def test_write_bytes_keeps_the_old_file_whole(tmp_path, monkeypatch, error_numbe
     assert raised.value.errno == error_number and raised.value.code == 503
     assert target.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+# jieba's dictionary cache (9 MB, written by every process that finds none): where its dump
+# fails. Nothing of a failed dump may stay behind in the instance folder.
+JIEBA_FAILURES = {
+    "dump stops half-way": ("dump", errno.ENOSPC),
+    "dump I/O error": ("dump", errno.EIO),
+    "rename into place": ("rename", errno.ENOSPC),
+    "read-only at rename": ("rename", errno.EROFS),
+}
+
+
+@pytest.mark.parametrize("where", list(JIEBA_FAILURES))
+def test_a_failed_jieba_cache_dump_leaves_nothing_behind(tmp_path, monkeypatch, where):
+    import marshal
+
+    import jieba
+
+    from app.search import text
+
+    point, error_number = JIEBA_FAILURES[where]
+    real_dump, real_rename = marshal.dump, os.rename
+
+    def failing_dump(value, file):
+        if point == "dump":
+            real_dump(value, file)
+            file.truncate(file.tell() // 2)
+            raise OSError(error_number, os.strerror(error_number))
+        return real_dump(value, file)
+
+    def failing_rename(src, dst, *args, **kwargs):
+        if point == "rename" and str(dst).endswith(".cache"):
+            raise OSError(error_number, os.strerror(error_number), str(dst))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(marshal, "dump", failing_dump)
+    monkeypatch.setattr(jieba, "_replace_file", failing_rename)
+    monkeypatch.setattr(jieba, "dt", jieba.Tokenizer())
+    monkeypatch.setattr(text, "_jieba", None)
+    cache_dir = tmp_path / "jieba"
+    (cache_dir).mkdir()
+    (cache_dir / "tmp-of-a-sibling-process").write_bytes(b"x")  # there before: kept
+    tokenizer = text.jieba_instance(cache_dir)
+    assert [word for word, _start, _end in tokenizer.tokenize("文昌鸡")]
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["tmp-of-a-sibling-process"]

@@ -522,3 +522,33 @@ def test_one_date_header_through_gunicorn(app, tmp_path):
         server.terminate()
         server.wait(timeout=10)
     _assert_one_date_each(seen, requests)
+
+
+# Pages whose language the visitor's Accept-Language picks: found, not found, refused, posted,
+# searched, cached by the fast path or not. Each must say so in Vary, or a shared cache
+# replays one visitor's language to the next.
+NEGOTIATED_PAGES = [
+    ("GET", "/search?q=wcj"),
+    ("GET", "/search?q=zzqqxxyy"),
+    ("GET", "/products/no-such-product"),
+    ("GET", "/counties/no-such-county"),
+    ("GET", "/q/ZZZZZZZZ"),
+    ("GET", "/products/?page=abc"),
+    ("POST", "/products/wenchang-chicken"),
+    ("GET", "/report"),
+    ("GET", "/verify?code=x"),
+    ("GET", "/products/wenchang-chicken"),
+    ("GET", "/admin/login"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), NEGOTIATED_PAGES)
+def test_pages_in_the_negotiated_language_vary_on_accept_language(client, method, url):
+    answers = {
+        lang: client.open(url, method=method, headers={"Accept-Language": lang})
+        for lang in ("en", "zh-CN")
+    }
+    assert 'lang="en"' in answers["en"].get_data(as_text=True)
+    for response in answers.values():
+        assert response.mimetype == "text/html"
+        assert "Accept-Language" in response.vary, (url, response.status_code)

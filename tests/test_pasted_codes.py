@@ -349,6 +349,15 @@ CREDIT_CODE_LABELLED = {
     "Thai digits": "{thai}",
     "mathematical bold digits": "{math}",
     "Arabic-Indic with RTL mark and label": "信用代码：\u200f{arabic}",
+    # a label without a colon: a space, a line break, a tab, or nothing between
+    "label, space, no colon": "统一社会信用代码 {}",
+    "label on the line above": "统一社会信用代码\n{}",
+    "label run into the code": "统一社会信用代码{}",
+    "label, no colon, grouped": "统一社会信用代码 {g}",
+    "English label, no colon": "Credit code {}",
+    "USCC, no colon": "USCC {}",
+    "table row: company name, tab": "海南示范农业有限公司\t{}",
+    "label, full-width space": "信用代码\u3000{}",
 }
 
 
@@ -392,6 +401,9 @@ def test_credit_codes_with_a_pasted_label_or_other_digits_verify(client, variant
         "授权编号：",  # a label alone is not a code
         "Credit code:",
         "统一社会信用代码：91469005000000019",  # 17 characters
+        "统一社会信用代码 91469005000000019",  # 17 characters, no colon
+        "Credit code 1469005000000019U",  # 17 after the label: the label is no part of it
+        "X91469005000000019U",  # 19 characters: not a labelled code
     ],
 )
 def test_separators_and_labels_never_match_another_number(client, typed):

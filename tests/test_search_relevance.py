@@ -28,6 +28,14 @@ FIRST = [
     ("helexie", "product:hele-crab"),
     ("xinglongkafei", "product:xinglong-coffee"),
     ("qzlc", "product:qiongzhong-green-orange"),
+    # pinyin as labels and signs print it, with tone marks
+    ("wénchāng jī", "product:wenchang-chicken"),
+    ("Wénchāngjī", "product:wenchang-chicken"),
+    ("hélèxiè", "product:hele-crab"),
+    ("Xīnglóng kāfēi", "product:xinglong-coffee"),
+    ("Qióngzhōng lǜchéng", "product:qiongzhong-green-orange"),
+    ("Dōngfāng Líjǐn", "product:dongfang-li-brocade"),
+    ("Lèdōng", "county:ledong"),
     ("Dongfang Lijin", "product:dongfang-li-brocade"),
     # English
     ("Wenchang chicken", "product:wenchang-chicken"),

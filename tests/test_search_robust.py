@@ -129,6 +129,53 @@ def test_damaged_index_file_degrades_reports_and_repairs(
     _assert_repaired(runner)
 
 
+# Debris a repair finds next to the live index: builds of other processes that vanish while
+# it looks (a dangling link behaves the same: its target is gone), files named like an index,
+# empty or half-built directories. None may stop the repair.
+def _dangling_link(root: Path) -> None:
+    (root / "ix-gone-link").symlink_to(root / "ix-no-such-target")
+
+
+def _vanished_build(root: Path) -> None:
+    (root / "ix-vanished").mkdir()
+    (root / "ix-vanished-link").symlink_to(root / "ix-vanished")
+    shutil.rmtree(root / "ix-vanished")
+
+
+def _file_named_like_an_index(root: Path) -> None:
+    (root / "ix-20200101T000000-1-1").write_text("not an index")
+
+
+def _old_half_built(root: Path) -> None:
+    old = root / "ix-20200101T000000-2-2"
+    old.mkdir()
+    (old / "MAIN_WRITELOCK").write_bytes(b"")
+    os.utime(old, (0, 0))
+
+
+def _link_loop(root: Path) -> None:
+    (root / "ix-loop").symlink_to(root / "ix-loop")
+
+
+DEBRIS = {
+    "dangling link": _dangling_link,
+    "build vanished": _vanished_build,
+    "file named like an index": _file_named_like_an_index,
+    "old half-built directory": _old_half_built,
+    "symlink loop": _link_loop,
+}
+
+
+@pytest.mark.parametrize("debris", list(DEBRIS))
+def test_debris_in_the_index_directory_never_stops_a_repair(app, client, runner, debris):
+    store = lifecycle.get_store()
+    store.close()
+    DEBRIS[debris](store.root)
+    for path in _files(store, "toc"):
+        _random_bytes(path)
+    _assert_repaired(runner)
+
+
 def test_damage_under_an_open_searcher_is_caught_at_read_time(app, client, logs):
     """The searcher was opened before the damage: reading fails mid-search, not at open."""
     store = lifecycle.get_store()
@@ -203,6 +250,8 @@ def test_index_that_cannot_be_written_degrades_then_catches_up(
     assert "/products/wenchang-chicken" in body and "simpler results" in body
     assert any(r.levelno >= logging.ERROR and r.exc_info for r in logs.records)
     assert failed_rebuild.exit_code != 0  # the disk is still full: a rebuild cannot help
+    assert isinstance(failed_rebuild.exception, SystemExit), "a message, not a traceback"
+    assert "could not be written" in failed_rebuild.output
     assert not list(store.root.rglob("*.tmp")), "no temporary file left"
     assert [p.name for p in store.root.glob("ix-*")] == [store.current_name()]
     # Space is back: the repair runs and the edit is found by the index.

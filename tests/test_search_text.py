@@ -660,6 +660,17 @@ def test_invisible_characters_in_suggest_and_the_page(search_app, char):
         ("DEMO\u2013TM\u22120001", "DEMO-TM-0001"),
         ("DEMO\uff0dTM\ufe630001", "DEMO-TM-0001"),
         ("文\ufe0f昌鸡", "文昌鸡"),
+        # pinyin as printed, with tone marks: as the index holds it
+        ("wénchāng jī", "wenchang ji"),
+        ("Wénchāngjī", "Wenchangji"),
+        ("hélèxiè", "helexie"),
+        ("lǜchá", "lvcha"),
+        ("LǛCHÁ", "LVCHA"),
+        ("nǚ", "nv"),
+        ("Xīnglóng kāfēi", "Xinglong kafei"),
+        ("wénchāng chicken", "wenchang chicken"),
+        ("café", "café"),  # not pinyin: left as typed
+        ("Ding\u2019an", "Ding\u2019an"),
     ],
 )
 def test_the_query_normaliser(raw, clean):

@@ -80,6 +80,33 @@ def test_non_canonical_codes_redirect_to_the_canonical_address(client, variant):
     assert followed.status_code == 200
 
 
+# The path typed in capitals, as from a label with caps lock on: /Q/ leads to /q/ too.
+UPPER_CASE_PATHS = {
+    "capital Q": (lambda c: "/Q/" + c, ""),
+    "capital Q, trailing slash": (lambda c: "/Q/" + c + "/", ""),
+    "capital Q, lower-case code": (lambda c: "/Q/" + c.lower(), ""),
+    "capital Q, hyphen and full stop": (lambda c: "/Q/" + c[:4] + "-" + c[4:] + ".", ""),
+    "capital Q, PNG": (lambda c: "/Q/" + c + ".PNG", ".png"),
+    "capital Q, look-alike letters": (lambda c: "/Q/" + c.replace("1", "I").replace("0", "O"), ""),
+}
+
+
+@pytest.mark.parametrize("variant", list(UPPER_CASE_PATHS))
+def test_the_address_typed_in_capitals_redirects_to_the_canonical_one(client, variant):
+    code = chicken_code()
+    make, suffix = UPPER_CASE_PATHS[variant]
+    response = client.get(quote(make(code), safe="/"), headers={"User-Agent": PHONE})
+    assert response.status_code == 301, (variant, response.status_code)
+    assert response.headers["Location"] == f"/q/{code}{suffix}"
+    assert scan_total(code) == 0  # only the canonical request counts
+
+
+@pytest.mark.parametrize("typed", ["/Q/", "/Q/ZZZZ", "/Q/" + "A" * 9])
+def test_not_a_code_in_capitals_is_the_helpful_404(client, typed):
+    response = client.get(typed + "?lang=en")
+    assert response.status_code == 404 and "Location" not in response.headers
+
+
 @pytest.mark.parametrize("variant", ["trailing slash", "lower case", "hyphen in the middle"])
 def test_head_is_redirected_too_and_the_query_string_is_kept(client, variant):
     code = chicken_code()

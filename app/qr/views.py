@@ -137,6 +137,19 @@ def landing(token: str):
     return cached_response(PASSPORT, lambda: _render_passport(code))
 
 
+@bp.route("/Q/<typed_code:token>", methods=["GET", "HEAD"])
+def landing_upper_case(token: str):
+    """The printed address typed from a label in capitals ("GI.EXAMPLE.CN/Q/ABCD1234", caps
+    lock, or a phone capitalising the first letter of each segment): the path is case-
+    sensitive, so send it on to the canonical /q/ address. Never counts a scan."""
+    if len(token) > MAX_TOKEN * 2:
+        return _not_a_code(token, codes.CodeProblem.SHAPE)
+    code, suffix, problem = canonical_token(token)
+    if problem:
+        return _not_a_code(token, problem)
+    return _to_canonical(code, suffix)
+
+
 def _render_passport(code: str):
     today = catalogue.local_today()
     passport = passport_for(code, today)

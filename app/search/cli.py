@@ -34,6 +34,8 @@ def reindex_command() -> None:
         summary = current_engine().rebuild(progress=progress)
     except LockBusy:
         raise click.ClickException("another rebuild is running on this node") from None
+    except OSError as exc:  # a full or read-only disk: say so, exit 1 (as `check --fix`)
+        raise click.ClickException(f"the index could not be written: {exc}") from None
     finally:
         db.session.remove()
     plural = {

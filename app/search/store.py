@@ -217,9 +217,19 @@ class IndexStore:
                 shutil.rmtree(old, ignore_errors=True)
 
     def discard_stale_builds(self, older_than: float = 3600) -> None:
+        """Delete index directories other than the live one, older than `older_than`
+        seconds. An entry that vanishes meanwhile (another process swapped in and deleted
+        it) or is a dangling or looping link is left alone: a repair must never fail over
+        debris."""
         live = self.current_name()
         for path in self.root.glob("ix-*"):
-            if path.name != live and time.time() - path.stat().st_mtime > older_than:
+            if path.name == live:
+                continue
+            try:
+                age = time.time() - path.lstat().st_mtime
+            except OSError:
+                continue  # already gone
+            if age > older_than:
                 shutil.rmtree(path, ignore_errors=True)
 
     # --- state ---------------------------------------------------------------------------

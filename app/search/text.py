@@ -2,6 +2,7 @@
 segmentation (jieba, loaded once per process), and pinyin with the catalogue's own readings
 of place names."""
 
+import contextlib
 import functools
 import logging
 import os
@@ -69,7 +70,23 @@ def clean_query(raw: str | None) -> str:
     """User input as plain text: format characters dropped and NFKC applied (see
     drop_invisible), then normalised, whitespace collapsed, cut to 200 characters."""
     text = normalize(drop_invisible((raw or "")[: MAX_QUERY_LENGTH * 4]))
-    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+    words = (fold_pinyin_tones(word) for word in text.split())
+    return " ".join(words)[:MAX_QUERY_LENGTH].strip()
+
+
+_TONE_MARKED = re.compile(r"[\u00c0-\u024f]")  # Latin-1 Supplement to Latin Extended-B
+
+
+def fold_pinyin_tones(word: str) -> str:
+    """A word of pinyin with tone marks, as labels, road signs and dictionaries print it
+    ("Wénchāng", "hélèxiè", "lǜchá"), as the index holds it: marks dropped, ü as "v"
+    (pypinyin's spelling, as "lvcha"). Other accented words ("café") are left alone: only
+    a word that then splits wholly into pinyin syllables is folded."""
+    if word.isascii() or not _TONE_MARKED.search(word):
+        return word
+    decomposed = unicodedata.normalize("NFD", word).replace("u\u0308", "v").replace("U\u0308", "V")
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return folded if folded.isascii() and is_pinyin(folded.lower()) else word
 
 
 def drop_invisible(text: str) -> str:
@@ -111,12 +128,31 @@ def jieba_instance(tmp_dir: Path | None = None):
                 import jieba
 
                 jieba.setLogLevel(logging.WARNING)
+                before: set[Path] = set()
                 if tmp_dir is not None:
                     tmp_dir.mkdir(parents=True, exist_ok=True)
                     jieba.dt.tmp_dir = str(tmp_dir)
+                    before = set(tmp_dir.glob(JIEBA_DUMP_GLOB))
                 jieba.dt.initialize()
+                if tmp_dir is not None:
+                    _remove_failed_dumps(tmp_dir, before)
                 _jieba = jieba.dt
     return _jieba
+
+
+# jieba dumps its 9 MB dictionary cache to tempfile.mkstemp(dir=tmp_dir) ("tmpXXXXXXXX"),
+# then renames it to jieba.cache; when the dump fails (disk full), it logs and leaves the
+# half-written temporary file behind, one more at every process start.
+JIEBA_DUMP_GLOB = "tmp*"
+
+
+def _remove_failed_dumps(tmp_dir: Path, before: set[Path]) -> None:
+    """Delete the temporary dump files that appeared during initialise and are still there:
+    a dump that succeeded was renamed away. One a sibling process is still writing may be
+    deleted too; its rename then fails, which jieba logs and shrugs off (no cache)."""
+    for path in set(tmp_dir.glob(JIEBA_DUMP_GLOB)) - before:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def add_words(words: Iterable[str]) -> None:

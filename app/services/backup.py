@@ -132,10 +132,16 @@ def create_backup(path: Path) -> BackupSummary:
     name in the same folder, renamed when complete; removed on any error)."""
     started = time.monotonic()
     path = Path(path)
+    if path.is_symlink() and path.resolve().is_file():
+        path = path.resolve()  # a link to the previous backup: replace the file, keep the link
+    if path.exists() and not path.is_file():
+        # The rename would put the archive in its place: /dev/null or a named pipe gone.
+        raise BackupError(f"{path} is not a regular file (a device, pipe or folder)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise BackupError(f"folder {folder} does not exist")
     kind = database_kind()
+    _refuse_site_data(path, kind)
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with (
@@ -150,6 +156,25 @@ def create_backup(path: Path) -> BackupSummary:
         Path(partial).unlink(missing_ok=True)
         raise
     return BackupSummary(path, manifest, path.stat().st_size, time.monotonic() - started)
+
+
+def _refuse_site_data(path: Path, kind: str) -> None:
+    """The archive must never replace what it backs up: the live SQLite database or its
+    journal (`backup create instance/catalogue.sqlite3` would rename the tar over it), a
+    file under a folder the backup reads (it would also archive itself half-written), or
+    the search index. Raises BackupError naming the conflict."""
+    target = path.resolve()
+    if kind == "sqlite":
+        live = sqlite_path().resolve()
+        journal = {live, *(live.with_name(live.name + end) for end in ("-wal", "-shm", "-journal"))}
+        if target in journal:
+            raise BackupError(f"{path} is the site's live database: write the backup elsewhere")
+    index = Path(current_app.config["INSTANCE_DIR"]) / "search"
+    for name, root in {**file_roots(), "search": index}.items():
+        if target.is_relative_to(root.resolve()):
+            raise BackupError(
+                f"{path} is inside the site's {name} folder ({root}): write the backup elsewhere"
+            )
 
 
 def _write_archive(raw, kind: str, work: Path) -> dict:
