@@ -11,7 +11,8 @@ import time
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
 from app.observability import current_request_id, error_log, fallback_error_page
 
@@ -95,6 +96,8 @@ def handle_csrf_error(_error: CSRFError):
 
 
 def handle_unexpected_error(error: Exception):
+    if _is_unavailable(error):
+        return handle_database_unavailable(error)  # type: ignore[arg-type]  # checked above
     error_log.error(
         "Unhandled exception (request %s) %s %s",
         current_request_id(),
@@ -104,6 +107,28 @@ def handle_unexpected_error(error: Exception):
         extra={"request_id": current_request_id()},
     )
     return handle_http_error(InternalServerError(original_exception=error))
+
+
+def handle_database_unavailable(error: DBAPIError):
+    """The database could not be reached or refused for a moment (connection refused or
+    lost, too many clients, SQLite's "database is locked"): the site is unavailable, not
+    broken, so RFC 9110 §15.6.4's 503 with Retry-After (add_retry_after), logged with its
+    traceback and the request id like any unexpected error. Other database errors stay 500s."""
+    error_log.error(
+        "Database unavailable (request %s) %s %s",
+        current_request_id(),
+        request.method,
+        request.path,
+        exc_info=error,
+        extra={"request_id": current_request_id()},
+    )
+    return handle_http_error(ServiceUnavailable())
+
+
+def _is_unavailable(error: Exception) -> bool:
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 def add_retry_after(response):

@@ -74,6 +74,11 @@ _NUMBER_SIGN = re.compile(r"^(?:(?:no|nr|n°|nº)\s*\.|#)\s*", re.IGNORECASE)
 _REFERENCE_SEPARATORS = re.compile(r"(?<=[0-9A-Za-z])[\s_./\\·・•-]+(?=[0-9A-Za-z])")
 
 
+# Codes without separators (credit codes, short codes) as people group them: underscores and
+# middle dots are dropped like spaces and dashes ("1YJB_QJSW", "1YJB·QJSW").
+_GROUPING_MARKS = re.compile(r"[_\u00b7\u30fb\u2022\u2027]")
+
+
 class CodeKind(enum.Enum):
     CREDIT_CODE = "credit_code"  # GB 32100-2015: 18 characters, no separators, upper case
     SHORT_CODE = "short_code"  # our printed codes: 8 Crockford base-32 characters
@@ -190,7 +195,7 @@ def normalize_code(raw: str | None, kind: CodeKind) -> str:
     text = "".join(text.split()).upper()
     if kind is CodeKind.REFERENCE:
         return _DASH_RUN.sub("-", text).strip("-")
-    return text.replace("-", "")
+    return _GROUPING_MARKS.sub("", text.replace("-", ""))
 
 
 # --- what a database cannot store -------------------------------------------------------------

@@ -223,3 +223,38 @@ def test_internal_server_error_raised_on_purpose_is_logged_too(crashing_app, log
 
     response = crashing_app.test_client().get("/test-only/abort-500")
     assert response.status_code == 500 and response.headers["X-Request-ID"]
+
+
+# A database that cannot be reached: refused, gone, or its SQLite file in a folder that is
+# no longer there. The site is unavailable, not broken: 503 with Retry-After, logged.
+UNREACHABLE_DATABASES = [
+    "postgresql+psycopg://postgres@127.0.0.1:1/gi?connect_timeout=2",
+    "postgresql+psycopg://nobody-here@127.0.0.1:5432/no_such_database_gi",
+    "sqlite:///{tmp}/gone/catalogue.sqlite3",
+]
+PAGES_NEEDING_THE_DATABASE = [
+    "/?lang=en",
+    "/products/wenchang-chicken",
+    "/verify?code=91469005000000019U",
+    "/api/v1/products",
+    "/counties/",
+]
+
+
+@pytest.fixture(params=UNREACHABLE_DATABASES)
+def unreachable_app(request, tmp_path, media_root):
+    """Made before `logs` listens: the factory configures logging afresh."""
+    app = create_app(make_config(request.param.format(tmp=tmp_path), tmp_path, media_root))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after(unreachable_app, logs):
+    client = unreachable_app.test_client()
+    for page in PAGES_NEEDING_THE_DATABASE:
+        response = client.get(page, headers={"Accept-Language": "zh-CN"})
+        assert response.status_code == 503, page
+        assert int(response.headers["Retry-After"]) > 0
+        request_id = response.headers["X-Request-ID"]
+        assert request_id in response.get_data(as_text=True)
+        assert any(r.request_id == request_id and r.exc_info for r in error_records(logs))

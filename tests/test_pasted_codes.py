@@ -199,6 +199,10 @@ def test_reference_numbers_have_one_written_form(typed, expected):
         "(ABCDEFGH)",
         "\ufeffabcdefgh\n",
         "ABCD—EFGH",
+        "ABCD_EFGH",
+        "AB·CD·EF·GH",
+        "abcd・efgh",
+        "ABCD•EFGH",
     ],
 )
 def test_short_codes_use_the_same_normaliser(typed):
@@ -373,6 +377,24 @@ def _labelled_credit_code(template: str) -> str:
         thai=digits_in(code, 0x0E50),
         math=digits_in(code, 0x1D7CE),
     )
+
+
+# Chinese document numbers end in 号, and people type it after a number too. Stored numbers
+# may hold 号 themselves (第 31363028 号), so it is kept by the normaliser and only tried
+# without when the number as typed is not found (app/services/verify.py).
+AUTH_NUMBER_WITH_SUFFIX = [
+    "DEMO-AUTH-2023-001号",
+    "DEMO AUTH 2023 001 号",
+    "授权编号：DEMO-AUTH-2023-001号",
+    "ＤＥＭＯ－ＡＵＴＨ－２０２３－００１号",
+    "“DEMO-AUTH-2023-001号”",
+]
+
+
+@pytest.mark.parametrize("typed", AUTH_NUMBER_WITH_SUFFIX)
+def test_an_authorization_number_typed_with_its_hao_suffix_verifies(client, typed):
+    page = verify_page(client, typed)
+    assert "Authorised" in page and DEMO_AUTH_NUMBER in page, typed
 
 
 @pytest.mark.parametrize("variant", list(AUTH_NUMBER_SEPARATED))

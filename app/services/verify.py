@@ -65,17 +65,32 @@ def verify(raw: str | None, today: date) -> Verdict:
             return Verdict(code, "credit_code", Problem.CREDIT_CHECK)
         return _by_credit_code(code)
     number = normalize_code(typed, CodeKind.REFERENCE)
-    verdict = (
-        _by_authorization_number(number)
-        if _AUTH_NUMBER.match(number)
-        else Verdict(query, problem=Problem.NOT_A_CODE)
-    )
+    verdict = _by_reference(number, query)
     if verdict.found:
         return verdict
     # The short code under a QR code is what many labels print most visibly.
     short_code = codes.printed_code(typed)
     if short_code is not None:
         return Verdict(short_code, "short_code", short_code=short_code)
+    return verdict
+
+
+# Chinese document numbers end in 号 ("No."), printed or typed after the number itself
+# (GB/T 9704-2012 §7.2.4: 发文字号 "…〔2023〕12号").
+_NUMBER_SUFFIX = "号"
+
+
+def _by_reference(number: str, query: str) -> Verdict:
+    """An authorization number as typed, else without the 号 a person added after it."""
+    readings = [number]
+    if number.endswith(_NUMBER_SUFFIX):
+        readings.append(number.removesuffix(_NUMBER_SUFFIX).rstrip("-"))
+    verdict = Verdict(query, problem=Problem.NOT_A_CODE)
+    for reading in readings:
+        if _AUTH_NUMBER.match(reading):
+            verdict = _by_authorization_number(reading)
+            if verdict.found:
+                return verdict
     return verdict
 
 
