@@ -226,6 +226,9 @@ class SignForm(ListingForm):
     nice_classes = text(GISign, "nice_classes")
     sign_status = SelectField(choices=[])
     source = text(GISign, "source")
+    source_url = StringField(
+        validators=[Optional(), Length(max=500, message=TOO_LONG), web_address]
+    )
     notes = text(GISign, "notes")
     verified = BooleanField()
 

@@ -44,6 +44,8 @@ class GISign(Bilingual, Listing, Model):
     approval_month: Mapped[int | None] = mapped_column(Integer)
     approval_day: Mapped[int | None] = mapped_column(Integer)
     approval_date = composite(PartialDate, approval_year, approval_month, approval_day)
+    # Officials only: how the date was (or was not) established. Never rendered publicly:
+    # the public pages say "not yet verified" where the date is missing (issue 11).
     approval_note: Mapped[str | None] = mapped_column(String(200))
     issuing_body_zh: Mapped[str | None] = mapped_column(String(200))
     issuing_body_en: Mapped[str | None] = mapped_column(String(200))
@@ -56,7 +58,11 @@ class GISign(Bilingual, Listing, Model):
     sign_status: Mapped[SignStatus] = mapped_column(
         str_enum(SignStatus, "sign_status"), default=SignStatus.VALID
     )
+    # Officials only: the research trail (every source consulted, free text).
     source: Mapped[str | None] = mapped_column(Text)
+    # The one public source: the announcement or official list the register links to.
+    source_url: Mapped[str | None] = mapped_column(String(500))
+    # Officials only: research notes.
     notes: Mapped[str | None] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -198,8 +198,8 @@ def sign_document(sign: GISign) -> dict:
         refs=[sign.number, sign.standard],
         places=sign.protected_counties or product.counties,
         body=_join(
+            # Not approval_note: it is an officials' research note, never public text.
             *_in_both_languages(sign, "issuing_body", "holder", "protected_area"),
-            sign.approval_note,
             sign.number,
             sign.standard,
         ),

@@ -216,6 +216,7 @@ class SeedLoader:
                     "standard": row.get("standard"),
                     "sign_status": row.get("status") or "valid",
                     "source": row.get("source"),
+                    "source_url": row.get("source_url") or public_source_url(row.get("source")),
                     "notes": row.get("notes"),
                     "verified": bool(row.get("verified")),
                     "status": PUBLISHED,
@@ -379,6 +380,24 @@ def generated_illustration(seed_text: str, category_id: int) -> bytes:
     buffer = BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s;]+")
+
+
+def public_source_url(sources: str | None) -> str | None:
+    """The one link the public register shows, out of a sign's research trail.
+
+    sources: the TSV source column verbatim, "url ; url ; url" (gi_products.tsv). An
+    official source (a host under .gov.cn) wins; otherwise the first address, the one the
+    compiler listed first. None when the trail holds no web address."""
+    found = _WEB_ADDRESS.findall(sources or "")
+    official = [url for url in found if _host(url).endswith(".gov.cn")]
+    return (official or found or [None])[0]
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0].lower()
 
 
 def _protected_area(text: str | None) -> dict:
