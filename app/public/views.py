@@ -1,13 +1,20 @@
 """Thin public views: parse, ask the catalogue service, render. Pages are cached per
 catalogue generation (app/caching)."""
 
+from operator import itemgetter
+
 from flask import abort, current_app, render_template, url_for
 
 from app import params
 from app.caching.routes import HTML_PAGE, cached
+from app.collation import by_name
+from app.i18n import current_lang
 from app.models import Regime, SignStatus
 from app.public import bp
 from app.services import catalogue
+
+# The named object of a (county or category, product count) pair.
+first = itemgetter(0)
 
 
 @bp.get("/")
@@ -19,8 +26,8 @@ def home():
         featured=catalogue.featured_products(),
         in_season=catalogue.in_season_products(month),
         month=month,
-        counties=catalogue.counties_with_counts(),
-        categories=catalogue.categories_with_counts(),
+        counties=by_name(catalogue.counties_with_counts(), current_lang(), first),
+        categories=by_name(catalogue.categories_with_counts(), current_lang(), first),
         province=_province(),
     )
 
@@ -35,7 +42,7 @@ def _province():
 def counties():
     return render_template(
         "public/counties.html",
-        counties=catalogue.counties_with_counts(),
+        counties=by_name(catalogue.counties_with_counts(), current_lang(), first),
         province=_province(),
     )
 
@@ -64,8 +71,8 @@ def products():
         "public/products.html",
         page=page,
         filters=filters,
-        counties=catalogue.all_counties(),
-        categories=catalogue.all_categories(),
+        counties=by_name(catalogue.all_counties(), current_lang()),
+        categories=by_name(catalogue.all_categories(), current_lang()),
         regimes=list(Regime),
     )
 
@@ -101,7 +108,10 @@ def enterprise(slug: str):
 @bp.get("/categories/")
 @cached(HTML_PAGE)
 def categories():
-    return render_template("public/categories.html", categories=catalogue.categories_with_counts())
+    return render_template(
+        "public/categories.html",
+        categories=by_name(catalogue.categories_with_counts(), current_lang(), first),
+    )
 
 
 @bp.get("/categories/<slug>")
@@ -128,7 +138,7 @@ def register():
         "public/register.html",
         signs=catalogue.register_signs(filters),
         filters=filters,
-        counties=catalogue.all_counties(),
+        counties=by_name(catalogue.all_counties(), current_lang()),
         years=catalogue.register_years(),
         regimes=list(Regime),
         statuses=list(SignStatus),

@@ -3,6 +3,7 @@
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.collation import by_name
 from app.db import db
 from app.extensions import limiter
 from app.i18n import current_lang
@@ -50,8 +51,8 @@ PHOTO_MESSAGES = {
 def report():
     form = ReportForm()
     lang = current_lang()
-    products = {str(p.id): p for p in reports.reportable_products()}
-    counties = {str(c.id): c for c in catalogue.all_counties()}
+    products = {str(p.id): p for p in by_name(reports.reportable_products(), lang)}
+    counties = {str(c.id): c for c in by_name(catalogue.all_counties(), lang)}
     form.product.choices = [("", _("Not sure / not listed"))] + [
         (key, p.text("name", lang)) for key, p in products.items()
     ]
