@@ -94,3 +94,4 @@ vendor:
 	npm ci --no-audit --no-fund
 	cp node_modules/axe-core/axe.min.js tests/e2e/vendor/axe.min.js
 	cp node_modules/axe-core/LICENSE tests/e2e/vendor/axe-core.LICENSE
+	$(BIN)/python scripts/vendor_openmoji.py

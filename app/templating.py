@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from app.i18n import current_lang
 from app.labels import label
+from app.media.illustrations import illustration_for
 from app.public.structured_data import brand_jsonld, enterprise_jsonld, product_jsonld
 
 
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
         product_jsonld,
         brand_jsonld,
         enterprise_jsonld,
+        illustration_for,
     )
     app.jinja_env.globals.update({helper.__name__: helper for helper in helpers})
     app.jinja_env.filters["label"] = label

@@ -274,25 +274,25 @@ def test_published_product_photos_are_for_reviewers(app):
     make_users()
     product = wenchang_listings()["products"]
     assert product.status == PublicationStatus.PUBLISHED
-    [illustration] = photos_of(product.id)
+    assert photos_of(product.id) == []  # the seed shows an illustration, not a photo
+    reviewer = app.test_client()
+    login(reviewer, "reviewer")
+    assert upload(reviewer, product.id, jpeg()).status_code == 302
+    [first] = photos_of(product.id)
+
     editor = app.test_client()
     login(editor, "editor_a")
     page = editor.get(f"/admin/products/{product.id}/edit?lang=en").get_data(as_text=True)
     assert "its photos are changed by a reviewer" in page
     assert f'/admin/products/{product.id}/photos"' not in page  # no upload form
-    response = upload(editor, product.id, jpeg(), lang="en")
+    response = upload(editor, product.id, jpeg(color=(10, 90, 200)), lang="en")
     assert response.status_code == 403
     assert "its photos are changed by a reviewer" in response.get_data(as_text=True)
-    assert (
-        post(editor, f"/admin/products/{product.id}/photos/{illustration.id}/remove").status_code
-        == 403
-    )
+    assert post(editor, f"/admin/products/{product.id}/photos/{first.id}/remove").status_code == 403
     assert len(photos_of(product.id)) == 1
 
-    reviewer = app.test_client()
-    login(reviewer, "reviewer")
-    assert upload(reviewer, product.id, jpeg()).status_code == 302
+    assert upload(reviewer, product.id, jpeg(color=(10, 90, 200))).status_code == 302
     images = photos_of(product.id)
-    assert len(images) == 2 and images[1].is_cover and not images[1].generated
+    assert len(images) == 2 and images[0].is_cover and not images[1].is_cover
     public = app.test_client().get("/products/wenchang-chicken").get_data(as_text=True)
-    assert images[1].rendition_name(800, "jpg") in public
+    assert images[0].rendition_name(800, "jpg") in public

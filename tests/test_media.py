@@ -396,26 +396,26 @@ def product(slug: str = "wenchang-chicken") -> Product:
     return db.session.scalar(select(Product).filter_by(slug=slug))
 
 
-def test_first_real_photo_replaces_the_generated_cover(app, client):
+def test_first_real_photo_becomes_the_cover_in_place_of_the_illustration(app, client):
     chicken = product()
-    generated = chicken.cover_image
-    assert generated.generated
+    assert chicken.cover_image is None
+    assert "art-tile" in client.get("/products/wenchang-chicken").get_data(as_text=True)
     image = add_product_photo(
         chicken, jpeg_with_orientation_and_gps(), "  文昌鸡\n白切 ", "Wenchang chicken"
     )
     db.session.commit()
     assert (image.alt_zh, image.alt_en) == ("文昌鸡 白切", "Wenchang chicken")
-    assert chicken.cover_image is image and not generated.is_cover
-    assert image.sort_order == generated.sort_order + 1
+    assert chicken.cover_image is image and image.is_cover
     assert (image.width, image.height) == (200, 400)
     page = client.get("/products/wenchang-chicken").get_data(as_text=True)
     assert image.rendition_name(200, "webp") in page and "文昌鸡 白切" in page
+    assert "art-tile" not in page.split('class="product-head"', 1)[1].split("</header>", 1)[0]
 
     second = add_product_photo(chicken, webp_photo(), "第二张")
     assert not second.is_cover and second.sort_order == image.sort_order + 1
     # the same bytes again (a double submit) attach nothing new
     assert add_product_photo(chicken, webp_photo(), "第二张") is second
-    assert len(chicken.images) == 3
+    assert len(chicken.images) == 2
 
 
 @pytest.mark.parametrize(
@@ -440,18 +440,19 @@ def test_chinese_alt_text_is_required(app, media_root, alt_zh, alt_en, code):
 
 def test_reorder_choose_cover_and_remove(app):
     chicken = product()
-    generated = chicken.images[0]
+    earliest = add_product_photo(chicken, encode(noise(300, 200), "PNG"), "零")
     first = add_product_photo(chicken, webp_photo(), "一")
     second = add_product_photo(chicken, png_with_alpha(), "二")
+    add_product_photo(product("hele-crab"), encode(noise(200, 300), "PNG"), "蟹")
     db.session.commit()
 
-    reorder_photos(chicken, [second.id, generated.id, first.id])
+    reorder_photos(chicken, [second.id, earliest.id, first.id])
     db.session.commit()
-    assert [i.id for i in chicken.images] == [second.id, generated.id, first.id]
+    assert [i.id for i in chicken.images] == [second.id, earliest.id, first.id]
 
     for stale in (
         [second.id, first.id],
-        [second.id, generated.id, first.id, 999999],
+        [second.id, earliest.id, first.id, 999999],
         [first.id] * 3,
     ):
         with pytest.raises(MediaError):
@@ -469,7 +470,7 @@ def test_reorder_choose_cover_and_remove(app):
     update_alt_text(first, "新描述", "New")
     remove_photo(chicken, second.id)
     db.session.commit()
-    assert [i.id for i in chicken.images] == [generated.id, first.id]
-    assert chicken.cover_image is generated and generated.is_cover
+    assert [i.id for i in chicken.images] == [earliest.id, first.id]
+    assert chicken.cover_image is earliest and earliest.is_cover
     assert db.session.get(ProductImage, second.id) is None
     assert (first.alt_zh, first.alt_en) == ("新描述", "New")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Brand, County, Enterprise, GISign, Product, PublicationStatus
+from app.services import codes
 
 
 def html(response) -> str:
@@ -66,16 +67,47 @@ def test_unverified_sign_is_marked_being_verified(app_ctx, client):
     assert "Details being verified" in page
 
 
-def test_product_page_shows_images_with_srcset_dimensions_and_generated_alt(client):
-    page = html(client.get("/products/wenchang-chicken?lang=en"))
-    img = re.search(r"<img[^>]+>", page).group(0)
-    assert "srcset=" in img and 'width="' in img and 'height="' in img
-    assert "computer-generated" in img
-    media = re.search(r'src="(/media/[^"]+)"', img).group(1)
-    served = client.get(media)
+def passport_url() -> str:
+    chicken = db.session.scalar(select(Product).where(Product.slug == "wenchang-chicken"))
+    return f"/q/{codes.code_for(chicken)}"
+
+
+@pytest.mark.parametrize(
+    "url, lang, alt",
+    [
+        ("/products/wenchang-chicken", "zh", "插图：鸡"),
+        ("/products/wenchang-chicken", "en", "Illustration: chicken"),
+        ("/products/hele-crab", "en", "Illustration: crab"),
+        ("/products/dongfang-li-brocade", "zh", "插图：纺织"),
+        ("/categories/coffee", "en", "Illustration: coffee beans"),
+        ("/counties/wenchang", "en", "Illustration: coconut"),
+        ("/products/", "zh", "插图："),
+        ("/", "zh", "插图：蟹"),
+        ("/categories/poultry", "en", "Illustration: goose"),
+        ("passport", "zh", "插图：鸡"),
+        ("passport", "en", "Illustration: chicken"),
+    ],
+)
+def test_products_without_photos_show_an_illustration_tile_not_a_placeholder(
+    app_ctx, client, url, lang, alt
+):
+    page = html(client.get((passport_url() if url == "passport" else url) + f"?lang={lang}"))
+    tile = re.search(
+        rf'<span class="art-tile art-[a-z-]+[^"]*"><img src="([^"]+)"[^>]*alt="{alt}[^"]*"', page
+    )
+    assert tile, alt
+    served = client.get(tile.group(1))
     served.close()
-    assert served.status_code == 200 and served.mimetype == "image/jpeg"
-    assert "immutable" in served.headers["Cache-Control"]
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert "/media/" not in page  # the abstract generated picture no longer renders
+
+
+@pytest.mark.parametrize("url", ["/", "/products/wenchang-chicken", "passport"])
+@pytest.mark.parametrize("lang, credit", [("zh", "产品照片上传前所用插图"), ("en", "OpenMoji")])
+def test_footer_credits_the_illustration_set(app_ctx, client, url, lang, credit):
+    page = html(client.get((passport_url() if url == "passport" else url) + f"?lang={lang}"))
+    footer = page.split("<footer", 1)[1]
+    assert credit in footer and "https://openmoji.org/" in footer and "CC BY-SA 4.0" in footer
 
 
 def test_product_page_has_jsonld_and_opengraph(client):

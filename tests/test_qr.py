@@ -203,7 +203,11 @@ def test_passport_shows_name_photo_signs_county_season_and_enterprises(client):
     code = code_of(product("wenchang-chicken"))
     page = html(client.get(f"/q/{code}", headers={"Accept-Language": "en", "User-Agent": PHONE}))
     assert "<h1>Wenchang Chicken" in page and "文昌鸡" in page
-    assert re.search(r'<img class="photo" src="/media/[0-9a-f/]+-\d+\.webp"', page)
+    assert re.search(
+        r'<span class="art-tile art-poultry photo"><img src="/static/vendor/openmoji/chicken.svg',
+        page,
+    )
+    assert 'alt="Illustration: chicken"' in page
     assert "Wenchang" in page and "Season" in page
     assert "GI registrations" in page and "Enterprises authorised" in page
     assert 'href="/products/wenchang-chicken"' in page

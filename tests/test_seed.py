@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.caching.store import read_generation
 from app.db import db
+from app.media.illustrations import ILLUSTRATIONS, illustration_for
 from app.models.brands import Brand
 from app.models.enterprises import Authorization, Enterprise, is_valid_credit_code
 from app.models.industry import IndustryFact
@@ -16,6 +17,7 @@ from app.models.media import ProductImage
 from app.models.places import County
 from app.models.products import Product
 from app.models.signs import GISign, Regime
+from app.services.seed import _illustration
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -96,8 +98,31 @@ def test_demo_records_are_marked_and_credit_codes_valid(app):
     assert "DEMO DATA" in demo_file
 
 
-def test_every_product_has_a_generated_cover_image_on_disk(app):
-    for image in db.session.scalars(select(ProductImage)):
-        assert image.generated and "generated" in image.alt_en
-        for width in image.widths:
-            assert (app.config["MEDIA_ROOT"] / image.rendition_name(width, "webp")).is_file()
+def test_every_seeded_product_has_an_illustration_on_disk_and_no_generated_picture(app):
+    static = Path(app.static_folder)
+    products = db.session.scalars(select(Product)).all()
+    assert products
+    for product in products:
+        art = illustration_for(product.illustration_key)
+        assert art is not None, product.slug
+        assert (static / art.static_path).is_file(), art.static_path
+    assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+
+def test_every_registered_illustration_is_vendored_with_its_licence(app):
+    folder = Path(app.static_folder) / "vendor" / "openmoji"
+    assert {p.stem for p in folder.glob("*.svg")} == set(ILLUSTRATIONS)
+    assert "Attribution-ShareAlike 4.0" in (folder / "LICENSE.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"slug": "x", "illustration": "lychee"},
+        {"slug": "x", "illustration": "Chicken"},
+        {"slug": "x", "illustration": ""},
+    ],
+)
+def test_seed_refuses_an_unknown_illustration_key(row):
+    with pytest.raises(ValueError, match="unknown illustration"):
+        _illustration(row)

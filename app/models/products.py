@@ -35,6 +35,8 @@ class Category(Bilingual, Model):
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str | None] = mapped_column(String(128))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # Key in app/media/illustrations.py: the drawing its products show until a photo exists.
+    illustration: Mapped[str | None] = mapped_column(String(32))
 
 
 class Product(Slugged, Bilingual, Listing, Model):
@@ -53,6 +55,8 @@ class Product(Slugged, Bilingual, Listing, Model):
     # Production season as a 12-bit month mask (bit 0 = January): one integer test per row.
     season_mask: Mapped[int] = mapped_column(Integer, default=0)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Key in app/media/illustrations.py; empty means "the category's drawing".
+    illustration: Mapped[str | None] = mapped_column(String(32))
 
     category: Mapped[Category] = relationship()
     counties: Mapped[list[County]] = relationship(
@@ -90,6 +94,10 @@ class Product(Slugged, Bilingual, Listing, Model):
             if image.is_cover:
                 return image
         return self.images[0] if self.images else None
+
+    @property
+    def illustration_key(self) -> str | None:
+        return self.illustration or self.category.illustration
 
     def __repr__(self) -> str:
         return f"<Product {self.slug}>"

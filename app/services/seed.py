@@ -6,21 +6,18 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
-from io import BytesIO
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from app.db import Model, db
-from app.media.pipeline import content_hash, write_renditions
+from app.media.illustrations import illustration_for
 from app.models.brands import Brand
 from app.models.enterprises import Authorization, Enterprise
 from app.models.industry import IndustryFact
 from app.models.listing import PublicationStatus
-from app.models.media import ProductImage
 from app.models.partial_date import PartialDate
 from app.models.places import County, Province
 from app.models.products import Category, Product, months_to_mask
@@ -84,7 +81,6 @@ class SeedLoader:
         self.load_brands(demo["brands"])
         self.load_authorizations(demo["authorizations"], signs)
         self.load_industry_facts(demo["industry_facts"])
-        self.load_images()
         self.load_synonyms()
         db.session.flush()
         return {
@@ -161,7 +157,12 @@ class SeedLoader:
             categories[row["slug"]] = upsert(
                 Category,
                 {"slug": row["slug"]},
-                {"name_zh": row["name_zh"], "name_en": row["name_en"], "sort_order": order},
+                {
+                    "name_zh": row["name_zh"],
+                    "name_en": row["name_en"],
+                    "sort_order": order,
+                    "illustration": _illustration(row),
+                },
             )
         db.session.flush()
         return categories
@@ -184,6 +185,7 @@ class SeedLoader:
                     "characteristics_en": row.get("characteristics_en") or None,
                     "season_mask": months_to_mask(row.get("season") or []),
                     "featured": bool(row.get("featured")),
+                    "illustration": _illustration(row),
                     "status": PUBLISHED,
                 },
             )
@@ -327,59 +329,13 @@ class SeedLoader:
             )
         db.session.flush()
 
-    # --- generated photos ---------------------------------------------------------------
 
-    def load_images(self) -> None:
-        """One generated illustration per product (marked as such in its alt text)."""
-        for product in self.progress(list(self.products.values())):
-            data = generated_illustration(product.slug, product.category_id)
-            digest = content_hash(data)
-            image = Image.open(BytesIO(data))
-            write_renditions(image, digest, self.media_root)
-            upsert(
-                ProductImage,
-                {"product_id": product.id, "content_hash": digest},
-                {
-                    "width": image.width,
-                    "height": image.height,
-                    "alt_zh": f"示意图（计算机生成，非实拍照片）：{product.name_zh}",
-                    "alt_en": "Illustration (computer-generated, not a photograph): "
-                    f"{product.name_en or product.name_zh}",
-                    "is_cover": True,
-                    "sort_order": 0,
-                    "generated": True,
-                },
-            )
-
-
-# One base colour per category (cycled), as RGB hex.
-CATEGORY_COLOURS = [
-    tuple(bytes.fromhex(rgb))
-    for rgb in (
-        "2e7d32 795548 5d4037 b71c1c e67e22 1565c0 bf360c 558b2f af8f2c 6a1b9a 00796b 546e7a"
-    ).split()
-]
-
-
-def generated_illustration(seed_text: str, category_id: int) -> bytes:
-    """A deterministic abstract picture: same input, same bytes, same content hash."""
-    width, height = 1200, 800
-    base = CATEGORY_COLOURS[category_id % len(CATEGORY_COLOURS)]
-    image = Image.new("RGB", (width, height), base)
-    draw = ImageDraw.Draw(image)
-    for row in range(height):
-        shade = int(60 * row / height)
-        draw.line([(0, row), (width, row)], fill=tuple(min(255, c + shade) for c in base))
-    number = sum(ord(c) for c in seed_text)
-    for i in range(7):
-        radius = 60 + (number * (i + 3)) % 160
-        x = (number * (i + 7) * 37) % width
-        y = (number * (i + 11) * 53) % height
-        tint = tuple(min(255, c + 40 + 20 * (i % 3)) for c in base)
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=tint)
-    buffer = BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()
+def _illustration(row: dict) -> str | None:
+    """The row's illustration key, refused at seed time when the registry lacks it."""
+    key = row.get("illustration")
+    if key is not None and illustration_for(key) is None:
+        raise ValueError(f"{row['slug']}: unknown illustration {key!r}")
+    return key
 
 
 _WEB_ADDRESS = re.compile(r"https?://[^\s;]+")

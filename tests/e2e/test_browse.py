@@ -54,8 +54,10 @@ def test_home_to_county_to_product(browser, live_server, artifacts, device, lang
     assert product_name in heading
     for section in ("#sign", "#product", "#brand", "#industry"):
         assert page.locator(section).is_visible()
-    # The cover image actually loaded (naturalWidth > 0), and the page fits a phone screen.
-    assert page.locator(".hero-img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # The illustration actually loaded (naturalWidth > 0), its tile is no taller than 12rem
+    # (no screen-high placeholder on a phone), and the page fits a phone screen.
+    assert page.locator(".hero-img img").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator(".hero-img").evaluate("t => t.getBoundingClientRect().height") <= 192
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"horizontal overflow of {overflow}px"
     page.screenshot(path=artifacts / f"product-{lang}-{device}.png", full_page=True)

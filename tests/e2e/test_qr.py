@@ -85,7 +85,7 @@ def test_scan_decode_open_passport_switch_language_and_verify(browser, qr_site, 
     page.on("response", lambda r: r.status >= 400 and page.problems.append(f"{r.status} {r.url}"))
     page.goto(urls[0])
     assert page.locator("h1").inner_text().startswith("文昌鸡")
-    assert page.locator("img.photo").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator(".photo img").evaluate("img => img.complete && img.naturalWidth > 0")
     assert page.get_by_text("地理标志登记").is_visible()
     # The inline stylesheet ran (CSP hash matched): the language button is styled.
     radius = page.locator("a.lang").evaluate("a => getComputedStyle(a).borderTopLeftRadius")
