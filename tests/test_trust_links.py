@@ -12,8 +12,8 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from app.db import db
-from app.models import Authorization, Brand, Enterprise, Product, PublicationStatus
-from app.services import codes
+from app.models import Authorization, Brand, County, Enterprise, Product, PublicationStatus
+from app.services import codes, reports
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -137,8 +137,18 @@ def opened_from() -> dict[str, callable]:
         authorization = next(iter(published(Authorization)))
         return f"/q/{codes.code_for(authorization)}", authorization.sign.product
 
+    def one_product_brand_passport():
+        brand = brand_with(1)
+        return f"/q/{codes.code_for(brand)}", next(p for p in brand.products if p.is_published)
+
+    def one_product_enterprise_passport():
+        enterprise, product = enterprise_with_one_product()
+        return f"/q/{codes.code_for(enterprise)}", product
+
     return {
         "product page": product_page,
+        "brand passport of one product": one_product_brand_passport,
+        "enterprise passport of one product": one_product_enterprise_passport,
         "brand of one product": one_product_brand,
         "brand of several products": several_products_brand,
         "enterprise of one product": one_product_enterprise,
@@ -283,3 +293,60 @@ def test_verify_result_names_an_unpublished_product_without_a_link(client):
     text = page(client, f"/verify?code={authorization.enterprise.credit_code}&lang=en")
     assert product.text("name", "en") in text
     assert f'href="/products/{product.slug}"' not in text
+
+
+# --- which product a report opened from a listing is about ----------------------------------
+
+
+def draft(product: Product) -> Product:
+    product.status = PublicationStatus.DRAFT
+    db.session.flush()
+    return product
+
+
+def reported_from_cases() -> dict[str, callable]:
+    """Each case gives (listing, the product expected or None)."""
+
+    def brand_of_two():
+        brand = brand_with(1)
+        brand.products.append(next(p for p in published(Product) if p not in brand.products))
+        return brand, None
+
+    def brand_whose_product_is_a_draft():
+        brand = brand_with(1)
+        for product in list(brand.products):
+            draft(product)
+        return brand, None
+
+    def enterprise_whose_product_is_a_draft():
+        enterprise, product = enterprise_with_one_product()
+        draft(product)
+        return enterprise, None
+
+    def first_product():
+        return next(iter(published(Product)))
+
+    return {
+        "product": lambda: (first_product(), first_product()),
+        "draft product": lambda: (draft(first_product()), None),
+        "authorization": lambda: (
+            (a := next(iter(published(Authorization)))),
+            a.sign.product,
+        ),
+        "brand of one": lambda: (
+            (b := brand_with(1)),
+            next(p for p in b.products if p.is_published),
+        ),
+        "brand of two": brand_of_two,
+        "brand whose product is a draft": brand_whose_product_is_a_draft,
+        "enterprise of one": lambda: enterprise_with_one_product(),
+        "enterprise whose product is a draft": enterprise_whose_product_is_a_draft,
+        "county": lambda: (db.session.scalars(select(County)).first(), None),
+        "nothing": lambda: (None, None),
+    }
+
+
+@pytest.mark.parametrize("case", list(reported_from_cases()))
+def test_product_reported_from_a_listing(case):
+    listing, expected = reported_from_cases()[case]()
+    assert reports.product_reported_from(listing) is expected
