@@ -13,3 +13,11 @@ def short_code(obj) -> str | None:
     from app.services.codes import code_for
 
     return code_for(obj)
+
+
+@bp.app_template_global()
+def reported_product(obj):
+    """The product a "Report a fake" link on this listing's page preselects, or None."""
+    from app.services.reports import product_reported_from
+
+    return product_reported_from(obj)

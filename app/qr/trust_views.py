@@ -7,6 +7,7 @@ from app.collation import by_name
 from app.db import db
 from app.extensions import limiter
 from app.i18n import current_lang
+from app.models import Product
 from app.qr import bp
 from app.qr.forms import ReportForm
 from app.request_limits import FORM_OVERHEAD, accepts_upload
@@ -45,6 +46,18 @@ PHOTO_MESSAGES = {
 }
 
 
+def _preselect_product(form: ReportForm, products: dict[str, Product], slug: str | None) -> None:
+    """/report?product=<slug> (the links on product, brand and enterprise pages and on
+    passports) opens the form with that product chosen. An unknown or unpublished slug is
+    ignored, never an error: the reporter still gets the empty form."""
+    if not slug:
+        return
+    for key, product in products.items():
+        if product.slug == slug:
+            form.product.data = key
+            return
+
+
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(_report_limit, methods=["POST"])
 @accepts_upload(reports.MAX_PHOTO_BYTES + FORM_OVERHEAD)
@@ -59,8 +72,8 @@ def report():
     form.county.choices = [("", _("Not sure"))] + [
         (key, c.text("name", lang)) for key, c in counties.items()
     ]
-    if request.method == "GET" and request.args.get("product") in products:
-        form.product.data = request.args["product"]
+    if request.method == "GET":
+        _preselect_product(form, products, request.args.get("product"))
     if form.validate_on_submit():
         photo_name = None
         upload = form.photo.data

@@ -16,7 +16,16 @@ from sqlalchemy.orm import selectinload
 
 from app import storage
 from app.db import db
-from app.models import CounterfeitReport, County, Product, PublicationStatus, ReportStatus
+from app.models import (
+    Authorization,
+    Brand,
+    CounterfeitReport,
+    County,
+    Enterprise,
+    Product,
+    PublicationStatus,
+    ReportStatus,
+)
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -81,6 +90,28 @@ def reportable_products() -> list[Product]:
             .order_by(Product.name_zh)
         )
     )
+
+
+def product_reported_from(listing: object) -> Product | None:
+    """The product a report opened from this listing's page or passport is about, so the
+    form arrives with it chosen: a published product itself, an authorization's product, and
+    a brand's or an enterprise's product when it has exactly one published product. None
+    when it has several or none: the reporter chooses."""
+    candidates: set[Product]
+    if isinstance(listing, Product):
+        candidates = {listing}
+    elif isinstance(listing, Authorization):
+        candidates = {listing.sign.product}
+    elif isinstance(listing, Brand):
+        candidates = set(listing.products)
+    elif isinstance(listing, Enterprise):
+        candidates = {
+            a.sign.product for a in listing.authorizations if a.is_published and a.sign.is_published
+        }
+    else:
+        return None
+    published = [product for product in candidates if product.is_published]
+    return published[0] if len(published) == 1 else None
 
 
 def county_for(product: Product | None, county: County | None) -> County | None:
