@@ -27,12 +27,9 @@ def get_metadata():
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Autogenerate leaves the PostgreSQL search engine's tables alone: they live on their
-    own MetaData (app/search/postgresql.py) and migration 0007 creates them."""
-    from app.search.postgresql import TABLES
+    from app.search.postgresql import autogenerate_includes
 
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return not (table is not None and table.name in TABLES)
+    return autogenerate_includes(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_offline() -> None:

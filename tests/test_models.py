@@ -135,6 +135,11 @@ def test_migrations_build_exactly_the_schema_the_models_declare(app_ctx, compare
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from app.search.postgresql import autogenerate_includes
+
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": compare_type, "include_object": autogenerate_includes},
+        )
         assert compare_metadata(context, db.metadata) == []

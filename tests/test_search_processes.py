@@ -28,6 +28,9 @@ def environment(database_url: str, instance: Path, media: Path) -> dict:
         APP_ENV="development",
         SECRET_KEY="test",
         PYTHONWARNINGS="error",
+        # Each node's own index kept by the outbox: Whoosh's way of scaling out (the
+        # PostgreSQL engine has one shared index and nothing to apply).
+        SEARCH_BACKEND="whoosh",
     )
     return env
 
