@@ -96,33 +96,23 @@ def handle_csrf_error(_error: CSRFError):
 
 
 def handle_unexpected_error(error: Exception):
-    if _is_unavailable(error):
-        return handle_database_unavailable(error)  # type: ignore[arg-type]  # checked above
+    """Logged with its traceback and the request id, then the 500 page; a database that
+    cannot be reached or refused for a moment (connection refused or lost, too many
+    clients, SQLite's "database is locked") is the site unavailable, not broken: RFC 9110
+    §15.6.4's 503, with Retry-After from add_retry_after. Other database errors stay 500s."""
+    unavailable = _is_unavailable(error)
     error_log.error(
-        "Unhandled exception (request %s) %s %s",
+        "%s (request %s) %s %s",
+        "Database unavailable" if unavailable else "Unhandled exception",
         current_request_id(),
         request.method,
         request.path,
         exc_info=error,
         extra={"request_id": current_request_id()},
     )
+    if unavailable:
+        return handle_http_error(ServiceUnavailable())
     return handle_http_error(InternalServerError(original_exception=error))
-
-
-def handle_database_unavailable(error: DBAPIError):
-    """The database could not be reached or refused for a moment (connection refused or
-    lost, too many clients, SQLite's "database is locked"): the site is unavailable, not
-    broken, so RFC 9110 §15.6.4's 503 with Retry-After (add_retry_after), logged with its
-    traceback and the request id like any unexpected error. Other database errors stay 500s."""
-    error_log.error(
-        "Database unavailable (request %s) %s %s",
-        current_request_id(),
-        request.method,
-        request.path,
-        exc_info=error,
-        extra={"request_id": current_request_id()},
-    )
-    return handle_http_error(ServiceUnavailable())
 
 
 def _is_unavailable(error: Exception) -> bool:

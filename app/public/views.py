@@ -32,6 +32,14 @@ def home():
     )
 
 
+def _name_ordered(template: str, province=None, **listed) -> str:
+    """An index page of (place or category, count) rows in the reader's order (pinyin in
+    Chinese, A-Z in English: app/collation.py)."""
+    ((name, rows),) = listed.items()
+    ordered = by_name(rows, current_lang(), first)
+    return render_template(template, **{name: ordered}, province=province)
+
+
 def _province():
     counties = catalogue.all_counties()
     return counties[0].province if counties else None
@@ -40,10 +48,8 @@ def _province():
 @bp.get("/counties/")
 @cached(HTML_PAGE)
 def counties():
-    return render_template(
-        "public/counties.html",
-        counties=by_name(catalogue.counties_with_counts(), current_lang(), first),
-        province=_province(),
+    return _name_ordered(
+        "public/counties.html", counties=catalogue.counties_with_counts(), province=_province()
     )
 
 
@@ -108,10 +114,7 @@ def enterprise(slug: str):
 @bp.get("/categories/")
 @cached(HTML_PAGE)
 def categories():
-    return render_template(
-        "public/categories.html",
-        categories=by_name(catalogue.categories_with_counts(), current_lang(), first),
-    )
+    return _name_ordered("public/categories.html", categories=catalogue.categories_with_counts())
 
 
 @bp.get("/categories/<slug>")
