@@ -366,9 +366,17 @@ _KIND_WEIGHT = (
 # the end is the last page, as Whoosh does (the offset is clamped to the last full page).
 _RANKED_SQL = """
     WITH matched AS MATERIALIZED (
-        SELECT kind, obj_id, counties, category, regimes, name, body, vector, {columns}
-        FROM search_documents
-        WHERE vector @@ CAST(:query AS tsquery) {filters}
+        SELECT kind, obj_id, counties, category, regimes, name, body, {columns},
+               ts_rank(vector, CAST(:query AS tsquery), 1) AS tie
+        FROM (
+            -- A vector is stored out of line (TOAST): read it once per match (|| makes an
+            -- in-memory copy; OFFSET 0 keeps it one), not once per t<i> test below.
+            SELECT kind, obj_id, counties, category, regimes, name, body,
+                   vector || ''::tsvector AS vector
+            FROM search_documents
+            WHERE vector @@ CAST(:query AS tsquery) {filters}
+            OFFSET 0
+        ) AS found
     ),
     facets AS (
         SELECT 'kind' AS facet, kind AS value, count(*) AS n FROM matched GROUP BY kind
@@ -382,8 +390,7 @@ _RANKED_SQL = """
     ),
     page AS (
         SELECT kind, obj_id, name, body FROM matched
-        ORDER BY {score} * {kind_weight} DESC,
-                 ts_rank(vector, CAST(:query AS tsquery), 1) DESC, kind, obj_id
+        ORDER BY {score} * {kind_weight} DESC, tie DESC, kind, obj_id
         LIMIT :limit
         OFFSET LEAST(:offset, GREATEST(0, (SELECT count(*) - 1 FROM matched) / :limit * :limit))
     )
