@@ -523,9 +523,16 @@ class PostgresRanker:
         )
         facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
         hits: list[tuple[DocKey, Any, Any]] = []
+        # The planner does not count reading each vector out of line (TOAST) for `@@`, and
+        # on a catalogue of thousands it picks a scan of the whole table, which reads every
+        # vector (10,000 documents: 70-100 ms instead of 5-15 ms through the GIN index). The
+        # index is always the better way in, so the whole-table scan is off for this
+        # statement only (transaction-local, reset right after).
+        self.connection.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
         rows = self.connection.execute(
             text(sql), params | {"limit": per_page, "offset": (max(1, page) - 1) * per_page}
-        )
+        ).all()
+        self.connection.execute(text("RESET enable_seqscan"))
         for part, facet, value, count, kind, obj_id, name, body in rows:
             if part == "facet":
                 facets[facet][value] = count
