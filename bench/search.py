@@ -6,15 +6,18 @@ names, ~300-character descriptions, the seed's 149 listings), in one run per siz
   English, faceted, misspelt, no result), suggest p50/p95, peak memory (RSS) of a process
   serving search, index size; then the issue's targets beside the figures (PASS / MISS).
 
-Engines are small adapter classes (Engine below): the app's Whoosh index, SQLite FTS5 over
-the same jieba-segmented documents (the baseline), and PostgreSQL full-text search over the
-same documents (a baseline of its own until the app's PostgreSQL engine exists; the lead
-points PostgresBaseline at it then). Queries are measured in a fresh process per engine, so
-its memory is what a worker serving search costs.
+Engines are small adapter classes (Engine below): the app's Whoosh index and the app's
+PostgreSQL engine (app/search/postgresql.py, in a throwaway database of its own holding the
+same synthetic catalogue), both through the public interface (app.search); SQLite FTS5 over
+the same jieba-segmented documents (baseline) and a plain `simple` tsvector in PostgreSQL
+(pg-simple, the baseline written before the app's engine existed). Queries are measured in a
+fresh process per engine, so its memory is what a worker serving search costs.
 
     .venv/bin/python bench/search.py                                 # 10,000 documents
     nice -n 10 .venv/bin/python bench/search.py --docs 10000 100000  # both sizes (long)
     .venv/bin/python bench/search.py --engines whoosh fts5           # some engines only
+    nice -n 10 .venv/bin/python bench/search.py --docs 100000 --engines postgresql
+    BENCH_KEEP_DATABASE=1 ... --engines postgresql   # keep its database (EXPLAIN, then drop)
 """
 
 import argparse
@@ -35,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.db import db  # noqa: E402
@@ -294,9 +297,21 @@ class Engine:
 
     name = ""
     edit_word = ""  # a word no document has, put into one name by edit_searchable()
+    commit_s = 0.0  # edit_searchable(): how long the commit of the edit took
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+
+    # False for an engine that needs the catalogue in a database of its own (prepare()).
+    uses_shared_catalogue = True
+
+    def prepare(self, docs: int):
+        """The app whose catalogue this engine indexes; None: the shared SQLite one."""
+        return None
+
+    def serving_app(self):
+        """The app the serving process searches through."""
+        return make_app(self.workdir)
 
     def build(self) -> float:
         raise NotImplementedError
@@ -333,6 +348,7 @@ class Engine:
         product.name_en = f"{self.edit_word.title()} Starfruit"
         started = time.perf_counter()
         db.session.commit()
+        self.commit_s = time.perf_counter() - started  # the rest: writing it, finding it
         self.write_edited(product)
         while not self.search(f"{self.edit_word} starfruit", {}):
             if time.perf_counter() - started > 60:
@@ -561,10 +577,10 @@ class PostgresBaseline(Engine):
     """PostgreSQL full-text search over the same segmented documents: a `simple`
     tsvector weighted A (name, pinyin) / B (place) / C (body) in a stored generated
     column with a GIN index, ts_rank_cd, facets by GROUP BY, prefix tsqueries for suggest.
-    Its own database, dropped at the end. This stands in for the app's PostgreSQL engine
-    until that exists: then build/search/suggest call the app's engine instead."""
+    Its own database, dropped at the end. A baseline only (written before the app's engine
+    existed): no idf, no boosts, no spelling, no single-character matches."""
 
-    name = "postgresql"
+    name = "pg-simple"
     edit_word = "wombatfruit"
 
     @property
@@ -699,7 +715,91 @@ class PostgresBaseline(Engine):
         return peak_rss_mb(backend)
 
 
-ENGINES: list[type[Engine]] = [WhooshEngine, Fts5Baseline, PostgresBaseline]
+class AppPostgresEngine(Engine):
+    """The app's own PostgreSQL engine (SEARCH_BACKEND=postgresql) through the public
+    interface: `flask search reindex`'s rebuild_index(), search(), suggest(). Its catalogue
+    (migrations, seed, the same synthetic products) is in a throwaway database of its own,
+    dropped at the end. An edit is searchable when its commit returns: the listing's
+    transaction writes the document."""
+
+    name = "postgresql"
+    edit_word = "numbatfruit"
+    uses_shared_catalogue = False
+
+    @property
+    def url_file(self) -> Path:
+        return self.workdir / "app-postgresql-url.txt"
+
+    def prepare(self, docs: int):
+        import psycopg
+
+        name = f"gi_bench_{uuid.uuid4().hex[:10]}"
+        admin_url = PG_ADMIN_URL.replace("+psycopg", "")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        self.url_file.write_text(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+        app = self.serving_app()
+        build_catalogue(app, docs)
+        return app
+
+    def serving_app(self):
+        config = bench_config(
+            self.url_file.read_text().strip(), self.workdir / "instance-pg", self.workdir / "media"
+        )
+        config.SEARCH_BACKEND = "postgresql"
+        return create_app(config)
+
+    def build(self) -> float:
+        from app.search import rebuild_index
+
+        forget_text_caches()
+        started = time.perf_counter()
+        rebuild_index()
+        db.session.remove()
+        return time.perf_counter() - started
+
+    def write_edited(self, product: Product) -> None:
+        """Nothing to write (the commit did): the searches that follow get a fresh session."""
+        db.session.remove()
+
+    def index_bytes(self) -> int:
+        return db.session.execute(
+            text(
+                "SELECT pg_total_relation_size('search_documents')"
+                " + pg_total_relation_size('search_terms')"
+            )
+        ).scalar_one()
+
+    def search(self, query: str, filters: dict[str, str]) -> int:
+        from app.search import SearchFilters, search
+
+        results = search(query, SearchFilters(**filters), 1, PER_PAGE)
+        assert results.source != "database", "the engine failed: the database answered"
+        return results.total
+
+    def suggest(self, prefix: str) -> int:
+        from app.search import suggest
+
+        return len(suggest(prefix))
+
+    def other_rss_mb(self) -> float:
+        return peak_rss_mb(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def close(self) -> None:
+        import psycopg
+
+        if not self.url_file.exists():
+            return
+        url = self.url_file.read_text().strip()
+        if os.environ.get("BENCH_KEEP_DATABASE"):  # to EXPLAIN its queries afterwards
+            print(f"  postgresql: kept {url}")
+            return
+        db_name = url.rsplit("/", 1)[1]
+        with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+ENGINES: list[type[Engine]] = [WhooshEngine, Fts5Baseline, PostgresBaseline, AppPostgresEngine]
 # --- measuring --------------------------------------------------------------------------
 
 
@@ -726,7 +826,7 @@ def measure(engine: Engine) -> dict:
 def serve(engine_name: str, workdir: Path) -> None:
     """In a fresh process: warm up, then measure; print the figures as one JSON line."""
     engine = next(e for e in ENGINES if e.name == engine_name)(workdir)
-    app = make_app(workdir)
+    app = engine.serving_app()
     with app.app_context():
         engine.open()
         measure(engine)  # warm: caches filled, files read, connections made
@@ -743,7 +843,10 @@ def serve(engine_name: str, workdir: Path) -> None:
     print(json.dumps(figures))
 
 
-def run_engine(engine: Engine, app) -> dict:
+def run_engine(engine: Engine, app, docs: int) -> dict:
+    """Build, edit, then serve in a fresh process. `app`: the shared catalogue's, unless
+    the engine prepares a catalogue of its own."""
+    app = engine.prepare(docs) or app
     with app.app_context():
         cpu = time.process_time()
         build = engine.build()
@@ -765,6 +868,7 @@ def run_engine(engine: Engine, app) -> dict:
         "build_s": build,
         "build_cpu_s": build_cpu,
         "edit_ms": edit * 1000,
+        "edit_commit_ms": engine.commit_s * 1000,
         "index_mb": size / 1e6,
     }
 
@@ -787,7 +891,11 @@ TARGETS: list[tuple[int, str, str, Callable[[dict], float], float]] = [
 
 def report(docs: int, results: dict[str, dict]) -> None:
     names = list(results)
-    print(f"\n== {docs:,} documents: " + ", ".join(names))
+    print(
+        f"\n== {docs:,} documents: "
+        + ", ".join(names)
+        + f" (load average now {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs)"
+    )
 
     def row(label: str, values: list[str]) -> None:
         print(f"  {label:<26}" + "".join(f"{v:>22}" for v in values))
@@ -798,6 +906,7 @@ def report(docs: int, results: dict[str, dict]) -> None:
     # building process much less (PostgreSQL's own work is not in it).
     row("  its CPU in this process", [f"{r['build_cpu_s']:.1f}" for r in results.values()])
     row("edit searchable (ms)", [f"{r['edit_ms']:.0f}" for r in results.values()])
+    row("  of which the commit", [f"{r['edit_commit_ms']:.0f}" for r in results.values()])
     row("index size (MB)", [f"{r['index_mb']:.1f}" for r in results.values()])
     memory = [
         f"{r['rss_mb']:.0f}" + (f" + {r['other_rss_mb']:.0f} server" if r["other_rss_mb"] else "")
@@ -839,16 +948,18 @@ def main() -> None:
     for docs in args.docs:
         workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
         app = make_app(workdir)
-        started = time.perf_counter()
-        build_catalogue(app, docs)
-        print(f"{docs:,} documents in {workdir}: catalogue {time.perf_counter() - started:.0f} s")
+        chosen = [e for e in ENGINES if e.name in args.engines]
+        if any(e.uses_shared_catalogue for e in chosen):
+            started = time.perf_counter()
+            build_catalogue(app, docs)
+            print(
+                f"{docs:,} documents in {workdir}: catalogue {time.perf_counter() - started:.0f} s"
+            )
         results = {}
-        for engine_class in ENGINES:
-            if engine_class.name not in args.engines:
-                continue
+        for engine_class in chosen:
             engine = engine_class(workdir)
             try:
-                results[engine.name] = run_engine(engine, app)
+                results[engine.name] = run_engine(engine, app, docs)
             finally:
                 engine.close()
             print(f"  {engine.name}: done (load average {os.getloadavg()[0]:.2f})")
