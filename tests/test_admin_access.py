@@ -4,8 +4,17 @@ status here fails the test, so no route can be forgotten."""
 import pytest
 from flask import url_for
 
+from app.db import db
+from app.media.photos import add_product_photo
 from app.services.listings import KINDS
-from tests.admin_support import csrf_token, login, make_users, qr_admin_objects, wenchang_listings
+from tests.admin_support import (
+    csrf_token,
+    jpeg_bytes,
+    login,
+    make_users,
+    qr_admin_objects,
+    wenchang_listings,
+)
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -115,6 +124,9 @@ def test_every_admin_route_answers_each_role_as_expected(app, role):
     people = make_users()
     listings = wenchang_listings()
     assert all(listings.values()), listings
+    if not listings["products"].images:  # the seed shows illustrations, not photos
+        add_product_photo(listings["products"], jpeg_bytes((1200, 800)), "文昌鸡")
+        db.session.commit()
     extras = qr_admin_objects(app) | {"group_id": synonym_group_id()}
     client = app.test_client()
     if role != "anonymous":

@@ -20,6 +20,7 @@ FOREIGN_OK = {
     "www.w3.org",
     "www.sitemaps.org",
     "creativecommons.org",
+    "openmoji.org",  # the illustration set's credit in the footer
     "www.cnipa.gov.cn",
     "example.com",
     "www.example.com",

@@ -344,12 +344,14 @@ _WEB_ADDRESS = re.compile(r"https?://[^\s;]+")
 def public_source_url(sources: str | None) -> str | None:
     """The one link the public register shows, out of a sign's research trail.
 
-    sources: the TSV source column verbatim, "url ; url ; url" (gi_products.tsv). An
-    official source (a host under .gov.cn) wins; otherwise the first address, the one the
-    compiler listed first. None when the trail holds no web address."""
+    sources: the TSV source column verbatim, "url ; url ; url" (gi_products.tsv). Only an
+    official source (a host under .gov.cn: CNIPA, SAMR, the ministry of agriculture) is
+    shown to the public as the announcement or official list; the rest of the trail is
+    mostly pages copied onto commercial sites, kept for officials in `source`. None when
+    the trail holds no official address."""
     found = _WEB_ADDRESS.findall(sources or "")
     official = [url for url in found if _host(url).endswith(".gov.cn")]
-    return (official or found or [None])[0]
+    return official[0] if official else None
 
 
 def _host(url: str) -> str:
