@@ -2,10 +2,10 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model
+from app.db import Model, db
 from app.models.enterprises import Enterprise
 from app.models.listing import Bilingual, Slugged, link_table, utcnow
 from app.models.products import Product
@@ -16,8 +16,18 @@ booth_enterprises = link_table(
 
 booth_products = link_table("booth_products", booth_id="expo_booths.id", product_id="products.id")
 
-saved_list_products = link_table(
-    "saved_list_products", list_code="saved_lists.code", product_id="products.id"
+# A visitor's list keeps the order they saved it in (floor order as ticked), hence `position`;
+# rows are written by app/services/expos.create_saved_list, the relationship only reads.
+saved_list_products = Table(
+    "saved_list_products",
+    db.metadata,
+    Column(
+        "list_code",
+        ForeignKey("saved_lists.code", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, server_default="0"),
 )
 
 
@@ -31,6 +41,8 @@ class ExpoEvent(Slugged, Bilingual, Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     published: Mapped[bool] = mapped_column(default=True)
+    # Fictitious events shipped with the seed (seed/demo.yaml), badged like demo enterprises.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     booths: Mapped[list["Booth"]] = relationship(
         back_populates="event",
@@ -72,6 +84,8 @@ class SavedList(Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     products: Mapped[list[Product]] = relationship(
-        secondary=saved_list_products, order_by=Product.name_zh
+        secondary=saved_list_products,
+        order_by=saved_list_products.c.position,
+        viewonly=True,
     )
     event: Mapped[ExpoEvent | None] = relationship()

@@ -11,7 +11,7 @@ from app.collation import by_name
 from app.i18n import current_lang
 from app.models import Regime, SignStatus
 from app.public import bp
-from app.services import catalogue
+from app.services import catalogue, expos
 
 # The named object of a (county or category, product count) pair.
 first = itemgetter(0)
@@ -20,9 +20,12 @@ first = itemgetter(0)
 @bp.get("/")
 @cached(HTML_PAGE)
 def home():
-    month = catalogue.local_today().month
+    today = catalogue.local_today()
+    month = today.month
     return render_template(
         "public/home.html",
+        expo=expos.featured_event(today),
+        today=today,
         featured=catalogue.featured_products(),
         in_season=catalogue.in_season_products(month),
         month=month,

@@ -2,10 +2,12 @@
 
 from flask import abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from app.db import db
 from app.errors import BadInput
 from app.qr import bp
+from app.qr.images import qr_svg
 from app.qr.forms import SaveListForm
 from app.services import catalogue, codes, expos
 
@@ -31,7 +33,8 @@ def create_list():
     if not form.validate_on_submit():
         raise BadInput(_("The form could not be read. Please go back and try again."))
     ids = [i for i in form.product.data or [] if isinstance(i, int)]
-    products = expos.published_products_by_id(ids[: expos.MAX_LIST_ITEMS])
+    ids = ids[: expos.MAX_LIST_ITEMS]
+    products = expos.in_visitor_order(ids, expos.published_products_by_id(ids))
     if not products:
         raise BadInput(_("Tick at least one product to save a list."))
     expo = expos.event_by_slug(form.expo.data) if form.expo.data else None
@@ -51,14 +54,16 @@ def saved_list(code: str):
         return redirect(url_for("qr.saved_list", code=normalized), code=301)
     found = expos.saved_list(normalized) or abort(404)
     products = catalogue.published_only(found.products)
+    share_url = current_app.config["SITE_BASE_URL"] + url_for("qr.saved_list", code=found.code)
     response = current_app.make_response(
         render_template(
             "qr/list.html",
             saved=found,
             products=products,
+            booths=expos.booths_by_product(found.event),
             codes=codes.codes_for(products),
-            share_url=current_app.config["SITE_BASE_URL"]
-            + url_for("qr.saved_list", code=found.code),
+            share_url=share_url,
+            share_qr=Markup(qr_svg(share_url, _("QR code of this list"))),
         )
     )
     response.cache_control.public = True

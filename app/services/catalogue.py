@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from app.db import db
 from app.models.brands import Brand, brand_products
 from app.models.enterprises import Authorization, Enterprise
+from app.models.expos import ExpoEvent
 from app.models.industry import IndustryFact
 from app.models.listing import Listing, PublicationStatus
 from app.models.places import County
@@ -456,4 +457,9 @@ def sitemap_entries() -> dict[str, list]:
         "enterprises": published(Enterprise),
         "counties": list(db.session.scalars(select(County.slug).order_by(County.sort_order))),
         "categories": list(db.session.scalars(select(Category.slug).order_by(Category.sort_order))),
+        "expos": list(
+            db.session.scalars(
+                select(ExpoEvent.slug).where(ExpoEvent.published.is_(True)).order_by(ExpoEvent.slug)
+            )
+        ),
     }

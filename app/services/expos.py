@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from app.db import db
 from app.models import Booth, Enterprise, ExpoEvent, Product, PublicationStatus, SavedList
+from app.models.expos import saved_list_products
 from app.services import catalogue, codes
 
 MAX_LIST_ITEMS = 100
@@ -167,22 +168,61 @@ def published_products_by_id(ids: list[int]) -> list[Product]:
     )
 
 
+def in_visitor_order(ids: list[int], products: list[Product]) -> list[Product]:
+    """`products` in the order their ids were ticked (the form posts them in floor order),
+    each once: a product at two booths is ticked twice but listed once."""
+    by_id = {p.id: p for p in products}
+    return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
 def create_saved_list(products: list[Product], expo: ExpoEvent | None = None) -> SavedList:
-    """A new list under a fresh code, never one already given out (lists are not deleted)."""
+    """A new list under a fresh code, never one already given out (lists are not deleted).
+    The products keep the order given (saved_list_products.position)."""
     if not products:
         raise ValueError("a saved list needs at least one product")
     code = codes.random_code()
     while db.session.get(SavedList, code) is not None:
         code = codes.random_code()
-    saved = SavedList(code=code, event=expo, products=products[:MAX_LIST_ITEMS])
+    saved = SavedList(code=code, event=expo)
     db.session.add(saved)
     db.session.flush()
+    db.session.execute(
+        insert(saved_list_products),
+        [
+            {"list_code": code, "product_id": p.id, "position": position}
+            for position, p in enumerate(products[:MAX_LIST_ITEMS])
+        ],
+    )
     return saved
+
+
+def booths_by_product(expo: ExpoEvent | None) -> dict[int, list[Booth]]:
+    """Product id -> the event's booths showing it, in floor order (empty without event)."""
+    found: dict[int, list[Booth]] = {}
+    for booth in sorted(expo.booths, key=lambda b: (b.sort_order, b.number)) if expo else []:
+        for product in booth.products:
+            found.setdefault(product.id, []).append(booth)
+    return found
+
+
+def featured_event(today: date) -> ExpoEvent | None:
+    """The expo the home page points visitors to: the one on now, else the next to open."""
+    return db.session.scalar(
+        select(ExpoEvent)
+        .where(ExpoEvent.published.is_(True), ExpoEvent.ends_on >= today)
+        .order_by(ExpoEvent.starts_on, ExpoEvent.id)
+        .limit(1)
+    )
 
 
 def saved_list(code: str) -> SavedList | None:
     return db.session.scalar(
         select(SavedList)
         .where(SavedList.code == code)
-        .options(selectinload(SavedList.products).selectinload(Product.images))
+        .options(
+            selectinload(SavedList.products).selectinload(Product.images),
+            selectinload(SavedList.event)
+            .selectinload(ExpoEvent.booths)
+            .selectinload(Booth.products),
+        )
     )

@@ -16,6 +16,7 @@ from app.db import Model, db
 from app.media.illustrations import illustration_for
 from app.models.brands import Brand
 from app.models.enterprises import Authorization, Enterprise
+from app.models.expos import Booth, ExpoEvent
 from app.models.industry import IndustryFact
 from app.models.listing import PublicationStatus
 from app.models.partial_date import PartialDate
@@ -81,6 +82,7 @@ class SeedLoader:
         self.load_brands(demo["brands"])
         self.load_authorizations(demo["authorizations"], signs)
         self.load_industry_facts(demo["industry_facts"])
+        self.load_expos(demo.get("expos") or [])
         self.load_synonyms()
         db.session.flush()
         return {
@@ -327,6 +329,43 @@ class SeedLoader:
                 {"product_id": self.products[row["product"]].id, "year": int(row["year"])},
                 values,
             )
+        db.session.flush()
+
+    def load_expos(self, rows: list[dict]) -> None:
+        """Demo expos and their booths (natural keys: event slug; event and booth number),
+        booths in the file's order as the walking order."""
+        for row in rows:
+            event = upsert(
+                ExpoEvent,
+                {"slug": row["slug"]},
+                {
+                    "name_zh": row["name_zh"],
+                    "name_en": row.get("name_en"),
+                    "venue_zh": row.get("venue_zh") or "",
+                    "venue_en": row.get("venue_en"),
+                    "starts_on": _date(row["starts_on"]),
+                    "ends_on": _date(row["ends_on"]),
+                    "is_demo": bool(row.get("demo")),
+                    "published": True,
+                },
+            )
+            db.session.flush()
+            for order, booth_row in enumerate(row.get("booths") or []):
+                booth = upsert(
+                    Booth,
+                    {"event_id": event.id, "number": str(booth_row["number"])},
+                    {
+                        "hall_zh": booth_row.get("hall_zh") or "",
+                        "hall_en": booth_row.get("hall_en"),
+                        "sort_order": order,
+                    },
+                )
+                _assign_list(booth, "products", [self.products[s] for s in booth_row["products"]])
+                _assign_list(
+                    booth,
+                    "enterprises",
+                    [self.enterprises[s] for s in booth_row.get("enterprises") or []],
+                )
         db.session.flush()
 
 
