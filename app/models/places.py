@@ -1,5 +1,7 @@
 """The province and its county-level units. Another province is a matter of seed data."""
 
+import re
+
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +25,14 @@ class Province(Bilingual, Model):
     counties: Mapped[list["County"]] = relationship(
         back_populates="province", order_by="County.sort_order"
     )
+
+    def map_view_box_padded(self, margin: float = 20) -> str | None:
+        """The map's viewBox widened by `margin` user units each side, so a label centred on
+        a county at the coast ("Dongfang", x=24) is not cut off at the edge."""
+        if not self.map_view_box:
+            return None
+        x, y, width, height = (float(v) for v in self.map_view_box.split())
+        return f"{x - margin:g} {y:g} {width + 2 * margin:g} {height:g}"
 
 
 class County(Bilingual, Model):
@@ -50,3 +60,13 @@ class County(Bilingual, Model):
 
     def __repr__(self) -> str:
         return f"<County {self.slug}>"
+
+    @property
+    def short_name_zh(self) -> str:
+        """The name without its kind, as Chinese maps label counties: 琼中黎族苗族自治县 -> 琼中,
+        文昌市 -> 文昌 (a one-character stem keeps its suffix)."""
+        short = _COUNTY_KIND.sub("", self.name_zh)
+        return short if len(short) >= 2 else self.name_zh
+
+
+_COUNTY_KIND = re.compile(r"(黎族苗族自治县|黎族自治县|自治县|市|县|区)$")

@@ -11,6 +11,7 @@ from app.collation import by_name
 from app.i18n import current_lang
 from app.models import Regime, SignStatus
 from app.public import bp
+from app.public.industry import industry_table
 from app.services import catalogue, expos
 
 # The named object of a (county or category, product count) pair.
@@ -90,7 +91,12 @@ def products():
 @cached(HTML_PAGE)
 def product(slug: str):
     page = catalogue.product_page(slug) or abort(404)
-    return render_template("public/product.html", page=page, today=catalogue.local_today())
+    return render_template(
+        "public/product.html",
+        page=page,
+        industry=industry_table(page.facts, current_lang()),
+        today=catalogue.local_today(),
+    )
 
 
 @bp.get("/brands/<slug>")
