@@ -136,7 +136,7 @@ def _draw(column: Column, facts: list[IndustryFact], lang: str) -> Trend:
     low, high = min(values), max(values)
     # A flat line sits mid-height; otherwise the range fills the box (a trend, not a scale).
     spread = (high - low) or 1
-    left, right = 24, shape.width - 24
+    left, right = 8, shape.width - 8
     step = (right - left) / (len(facts) - 1)
     points = [
         TrendPoint(
