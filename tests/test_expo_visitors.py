@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import db
-from app.models import Booth, ExpoEvent, Product
+from app.models import ExpoEvent, Product
 from app.services import catalogue
 
 DEMO = "demo-hainan-gi-expo"
@@ -94,7 +94,9 @@ def test_saved_list_has_share_controls_without_and_with_javascript(client):
     page = html(client.get(save_list(client, ["hele-crab"]) + "?lang=en"))
     assert "/static/js/share.js" in page
     assert "data-share " in page and "data-copy " in page  # buttons, hidden until JS
-    qr = re.search(r'<figure class="share-qr-code"><svg[^>]*aria-label="QR code of this list"', page)
+    qr = re.search(
+        r'<figure class="share-qr-code"><svg[^>]*aria-label="QR code of this list"', page
+    )
     assert qr is not None
 
 

@@ -92,7 +92,9 @@ class IndustryTable:
 
 def format_figure(value: Decimal | int, lang: str) -> str:
     """A figure in the reader's language: '340,000', '2.5' (at most two decimals)."""
-    return format_decimal(value, format=NUMBER_FORMAT, locale="zh_Hans_CN" if lang == "zh" else "en")
+    return format_decimal(
+        value, format=NUMBER_FORMAT, locale="zh_Hans_CN" if lang == "zh" else "en"
+    )
 
 
 def column_for(measure: Measure, largest: Decimal, lang: str) -> Column:

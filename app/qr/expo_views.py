@@ -7,8 +7,8 @@ from markupsafe import Markup
 from app.db import db
 from app.errors import BadInput
 from app.qr import bp
-from app.qr.images import qr_svg
 from app.qr.forms import SaveListForm
+from app.qr.images import qr_svg
 from app.services import catalogue, codes, expos
 
 

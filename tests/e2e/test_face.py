@@ -126,7 +126,8 @@ def test_saved_list_offers_share_copy_and_qr(browser, live_server, artifacts):
 
 LABEL_SIZES = """svg => [...svg.querySelectorAll('text')].filter(t => t.getClientRects().length)
   .map(t => {
-    const tspans = [...t.querySelectorAll('tspan')].filter(s => getComputedStyle(s).display !== 'none');
+    const tspans = [...t.querySelectorAll('tspan')]
+      .filter(s => getComputedStyle(s).display !== 'none');
     const r = t.getBoundingClientRect(), box = svg.getBoundingClientRect();
     return {text: tspans.map(s => s.textContent).join(''),
             px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
