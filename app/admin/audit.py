@@ -10,6 +10,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from app.admin import bp
 from app.admin.fields import TOO_LONG
 from app.forms import BaseForm
+from app.labels import label
 from app.params import admin_page_number
 from app.services.audit import ACTIONS, AuditFilter, audit_page
 from app.services.listings import KINDS
@@ -37,20 +38,25 @@ class AuditFilterForm(BaseForm):
     until = DateField(_l("Until"), validators=[Optional()])
 
 
+def object_type_labels() -> dict[str, str]:
+    """The audit log's object types (a listing kind's key, or another area's) as the page
+    shows them, in the interface language."""
+    return {
+        "user": _("Account"),
+        **{k.key: str(k.plural) for k in KINDS.values()},
+        "report": _("Counterfeit reports"),
+        "expo": _("Expos"),
+        "booth": _("Booths"),
+        "synonym": _("Search synonyms"),
+    }
+
+
 @bp.route("/audit/")
 def audit():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("Any"))] + [(a, a) for a in ACTIONS]
-    form.object_type.choices = (
-        [("", _("Any")), ("user", _("Account"))]
-        + [(k.key, str(k.plural)) for k in KINDS.values()]
-        + [
-            ("report", _("Counterfeit reports")),
-            ("expo", _("Expos")),
-            ("booth", _("Booths")),
-            ("synonym", _("Search synonyms")),
-        ]
-    )
+    form.action.choices = [("", _("Any"))] + [(a, label(a, "AuditAction")) for a in ACTIONS]
+    object_types = object_type_labels()
+    form.object_type.choices = [("", _("Any")), *object_types.items()]
     filters = AuditFilter()
     if form.validate():
         filters = AuditFilter(
@@ -62,4 +68,4 @@ def audit():
             until=form.until.data,
         )
     page = audit_page(filters, admin_page_number())
-    return render_template("admin/audit.html", form=form, page=page)
+    return render_template("admin/audit.html", form=form, page=page, object_types=object_types)
