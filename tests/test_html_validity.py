@@ -38,7 +38,9 @@ def _pending_states(people: dict) -> None:
     kind = listings.KINDS["products"]
     product = wenchang_listings()["products"]
     values = {**listings.working_values(kind, product), "name_en": "Wenchang chicken (new)"}
-    listings.save_listing(kind, product, values, people["editor_a"], listings.edit_token(kind, product))
+    listings.save_listing(
+        kind, product, values, people["editor_a"], listings.edit_token(kind, product)
+    )
     workflow.submit(kind, product, people["editor_a"])
     db.session.commit()
 

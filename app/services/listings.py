@@ -777,8 +777,9 @@ def pending_ids(kind: ListingKind, ids: list[int]) -> dict[int, ListingRevision]
 
 
 def _filled(*names: str) -> Callable[[dict, ListingRow | None], bool]:
-    """Met when any of the named values is filled (a text, an id, a non-empty list)."""
-    return lambda values, _obj: any(values.get(n) not in (None, "", []) for n in names)
+    """Met when any of the named values is filled: a text, an id, a non-empty list, a flag
+    that is on (ids start at 1; no requirement is a number that may be 0)."""
+    return lambda values, _obj: any(bool(values.get(n)) for n in names)
 
 
 def _has_sign(_values: dict, obj: ListingRow | None) -> bool:
@@ -792,9 +793,10 @@ def _has_sign(_values: dict, obj: ListingRow | None) -> bool:
 
 
 def _number_or_unverified(values: dict, _obj: ListingRow | None) -> bool:
-    """The page shows the number, or says "not yet verified": a sign marked verified must
-    carry its number."""
-    return bool(values.get("number")) or not values.get("verified")
+    """The page shows the number, else says it is not yet verified. A sign marked verified
+    without a number must name the source it was checked against (many older GI products
+    were announced without one: 38 of the 64 seed signs)."""
+    return bool(values.get("number") or values.get("source")) or not values.get("verified")
 
 
 @dataclass(frozen=True)
@@ -827,7 +829,7 @@ REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
         _needs("name", _l("Official Chinese name"), "official_name_zh"),
         Requirement(
             "number",
-            _l("Number, or marked as not yet verified"),
+            _l("Number, or the source it was verified against, or marked not yet verified"),
             _number_or_unverified,
             field="number",
         ),

@@ -42,7 +42,7 @@ class DiffRow:
 def diff_rows(kind: ListingKind, obj: ListingRow, state: EditState | None = None) -> list[DiffRow]:
     """The fields a reviewer would publish, in the form's order. A published listing: those
     its pending revision changes (none without one). A listing not public now: every field
-    it fills, each against nothing. `state`: the listing's edit state, if already read."""
+    it fills (a flag that is off fills nothing), each against nothing. `state`: the listing's edit state, if already read."""
     state = state or edit_state(kind, obj)
     if obj.status == PublicationStatus.PUBLISHED:
         if state.revision is None:
@@ -52,7 +52,7 @@ def diff_rows(kind: ListingKind, obj: ListingRow, state: EditState | None = None
     return [
         DiffRow(f, None, state.values.get(f.name))
         for f in kind.fields
-        if state.values.get(f.name) not in EMPTY
+        if state.values.get(f.name) not in EMPTY and state.values.get(f.name) is not False
     ]
 
 
