@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, g, make_response, render_template
 from flask_babel import gettext as _
+from sqlalchemy import Enum as SAEnum
 
 from app.admin import add_kind_route
 from app.db import db
@@ -58,9 +59,10 @@ def shown(kind: ListingKind, field: ListingField, value: Any) -> str:
         model = field.related_model
         ids = value if isinstance(value, list) else [value]
         return ", ".join(_row_name(db.session.get(model, int(i))) or f"#{i}" for i in ids)
-    if field.widget == CHOICE:
-        enum_class = kind.model.__table__.columns[field.name].type.enum_class
-        return label(value, enum_class.__name__)
+    column = kind.model.__table__.columns.get(field.name)
+    column_type = column.type if column is not None else None
+    if isinstance(column_type, SAEnum) and column_type.enum_class is not None:
+        return label(value, column_type.enum_class.__name__)
     return str(value)
 
 

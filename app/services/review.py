@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import RelationshipDirection
+from sqlalchemy.orm import Mapper, RelationshipDirection
 
 from app.db import db
 from app.models.audit import AuditEntry
@@ -26,7 +26,8 @@ from app.services.listings import (
 )
 from app.services.workflow import WorkItem
 
-EMPTY = (None, "", [])
+# What counts as an empty value in plain values.
+EMPTY: tuple[object, ...] = (None, "", [])
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class DiffRow:
 def diff_rows(kind: ListingKind, obj: ListingRow, state: EditState | None = None) -> list[DiffRow]:
     """The fields a reviewer would publish, in the form's order. A published listing: those
     its pending revision changes (none without one). A listing not public now: every field
-    it fills (a flag that is off fills nothing), each against nothing. `state`: the listing's edit state, if already read."""
+    it fills (a flag that is off fills nothing), each against nothing. `state`: the
+    listing's edit state, if already read."""
     state = state or edit_state(kind, obj)
     if obj.status == PublicationStatus.PUBLISHED:
         if state.revision is None:
@@ -75,7 +77,7 @@ def previewing(kind: ListingKind, obj: ListingRow) -> Iterator[ListingRow]:
 def _follow_foreign_keys(obj: ListingRow) -> None:
     """A changed foreign key does not move its loaded relationship until a flush: point each
     many-to-one relationship at the row its key now names (product.category for category_id)."""
-    mapper = inspect(type(obj))
+    mapper: Mapper[Any] = inspect(type(obj))
     for relation in mapper.relationships:
         columns = list(relation.local_columns)
         if relation.direction is not RelationshipDirection.MANYTOONE or len(columns) != 1:
