@@ -286,7 +286,7 @@ def test_queue_shows_county_submitter_date_and_summary_in_each_language(app):
 
 @pytest.mark.parametrize(
     ("lang", "submitted", "published", "kind"),
-    [("en", "Submitted for review", "Published", "Products"), ("zh", "提交审核", "已发布", "产品")],
+    [("en", "Submitted for review", "Published", "Product"), ("zh", "提交审核", "已发布", "产品")],
 )
 def test_audit_log_names_actions_and_kinds_in_the_interface_language(
     app, lang, submitted, published, kind
