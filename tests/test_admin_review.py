@@ -302,3 +302,5 @@ def test_audit_log_names_actions_and_kinds_in_the_interface_language(
     assert cells["submit"] == submitted and cells["publish"] == published
     assert f"<td>{kind} #{product.id}" in html
     assert f'<option value="publish">{published}</option>' in html
+    name_en = "Name (English)" if lang == "en" else "名称（英文）"
+    assert f"<dt>{name_en}</dt>" in html and "<dt>name_en</dt>" not in html

@@ -73,4 +73,5 @@ def audit():
         form=form,
         page=page,
         object_types={key: one for key, one, _many in types},
+        field_labels={k.key: {f.name: str(f.label) for f in k.fields} for k in KINDS.values()},
     )
