@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PORT ?= 5000
 export FLASK_APP := wsgi
+VNU := node_modules/vnu-jar/build/dist/vnu.jar
 
 .PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-search-load bench-admin bench-lighthouse
 
@@ -14,7 +15,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(BIN)/.installed translations
+install: $(BIN)/.installed translations $(VNU)
+
+# npm devDependencies (vnu-jar: the Nu HTML Checker tests/test_html_validity.py runs; axe-core,
+# lighthouse), installed from package-lock.json whenever it changes.
+$(VNU): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile -d app/translations --statistics
@@ -39,9 +46,11 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 # Debian packages the browser tests need (chromium, CJK fonts); installed only when missing.
-# Redis: the login throttle's shared storage, tested against the real server.
+# Redis: the login throttle's shared storage, tested against the real server. Java 17: the Nu
+# HTML Checker (tests/test_html_validity.py fails without it).
 system-deps:
 	@./scripts/ensure-debian-packages chromium fonts-noto-cjk
+	@./scripts/ensure-debian-packages openjdk-17-jre-headless
 	@./scripts/ensure-debian-packages redis-server
 
 # The full suite: lint and types first, then unit/view tests on SQLite, again on PostgreSQL
@@ -89,9 +98,9 @@ messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* .venv node_modules' --no-location --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
-# Copy vendored npm assets into the tree (the copies are committed; no CDN, works offline).
-vendor:
-	npm ci --no-audit --no-fund
+# Copy vendored npm assets into the tree (the copies are committed; no CDN, works offline);
+# npm ci (the $(VNU) rule) installs the devDependencies first.
+vendor: $(VNU)
 	cp node_modules/axe-core/axe.min.js tests/e2e/vendor/axe.min.js
 	cp node_modules/axe-core/LICENSE tests/e2e/vendor/axe-core.LICENSE
 	$(BIN)/python scripts/vendor_openmoji.py

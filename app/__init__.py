@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         listings,
         photos,
         reports,
+        review,
         scans,
         synonyms,
     )

@@ -56,6 +56,41 @@ SEARCH_KIND_LABELS: Labels = {
     "county": _l("County"),
 }
 
+# The audit log's actions (app.services.audit.ACTIONS), as the log page shows them.
+AUDIT_ACTION_LABELS: Labels = {
+    "login": _l("Signed in"),
+    "login_failed": _l("Sign-in failed"),
+    "logout": _l("Signed out"),
+    "create": _l("Created"),
+    "update": _l("Edited"),
+    "revise": _l("Edited (pending changes)"),
+    "submit": _l("Submitted for review"),
+    "publish": _l("Published"),
+    "return": _l("Returned to the editors"),
+    "archive": _l("Archived"),
+    "restore": _l("Restored"),
+    "password": _l("Password changed"),
+    "user_create": _l("Account created"),
+    "user_update": _l("Account changed"),
+    "user_disable": _l("Account disabled"),
+    "report_status": _l("Report status changed"),
+    "expo_create": _l("Expo created"),
+    "expo_update": _l("Expo changed"),
+    "expo_delete": _l("Expo deleted"),
+    "booth_create": _l("Booth created"),
+    "booth_update": _l("Booth changed"),
+    "booth_delete": _l("Booth deleted"),
+    "photo_add": _l("Photo added"),
+    "photo_alt": _l("Photo description changed"),
+    "photo_order": _l("Photos reordered"),
+    "photo_cover": _l("Cover photo chosen"),
+    "photo_remove": _l("Photo removed"),
+    "import": _l("Spreadsheet imported"),
+    "synonym_create": _l("Search synonyms added"),
+    "synonym_update": _l("Search synonyms changed"),
+    "synonym_delete": _l("Search synonyms deleted"),
+}
+
 # Table name (the enum's class name) -> table; the `label` filter's second argument.
 TABLES: dict[str, Labels] = {
     "Regime": REGIME_LABELS,
@@ -65,6 +100,7 @@ TABLES: dict[str, Labels] = {
     "PublicationStatus": PUBLICATION_STATUS_LABELS,
     "Role": ROLE_LABELS,
     "SearchKind": SEARCH_KIND_LABELS,
+    "AuditAction": AUDIT_ACTION_LABELS,
 }
 
 

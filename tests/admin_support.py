@@ -181,3 +181,14 @@ def provincial() -> User:
     email = "province@reviewers.example"
     found = db.session.scalar(select(User).where(User.email == email))
     return found or accounts.create_user(email, PASSWORD, Role.REVIEWER, [])
+
+
+def add_sign(product: Product, name_zh: str = "测试地理标志") -> GISign:
+    """A draft GI sign for `product`, committed: a product's page needs one before it can be
+    submitted or published (app/services/listings.py REQUIREMENTS)."""
+    from app.models.signs import Regime
+
+    sign = GISign(product_id=product.id, regime=Regime.GI_TRADEMARK, official_name_zh=name_zh)
+    db.session.add(sign)
+    db.session.commit()
+    return sign

@@ -11,6 +11,7 @@ from app.models import Enterprise, Product
 from app.models.listing import PublicationStatus
 from app.services.listings import KINDS, EditConflict, edit_token, save_listing
 from tests.admin_support import (
+    add_sign,
     county,
     csrf_token,
     form_values,
@@ -170,10 +171,12 @@ def test_html_and_script_are_escaped_in_every_text_field(app):
     assert client.post("/admin/products/new", data=data).status_code == 302
     product = db.session.scalar(select(Product).where(Product.slug == "escaped-product"))
     assert product.name_zh == attack  # stored as typed...
-    for url in (f"/admin/products/{product.id}/edit", "/admin/products/", "/admin/"):
+    edit, preview = f"/admin/products/{product.id}/edit", f"/admin/products/{product.id}/preview"
+    for url in (edit, preview, "/admin/products/", "/admin/"):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, url
         assert "&lt;script&gt;" in html, url
+    add_sign(product)
     token = csrf_token(client, f"/admin/products/{product.id}/edit")
     client.post(f"/admin/products/{product.id}/publish", data={"csrf_token": token})
     public = app.test_client().get("/products/escaped-product").get_data(as_text=True)

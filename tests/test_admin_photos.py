@@ -17,7 +17,15 @@ from app.models import AuditEntry, Product, ProductImage
 from app.models.listing import PublicationStatus
 from app.request_limits import FORM_OVERHEAD
 from app.services.audit import verify_chain
-from tests.admin_support import county, csrf_token, login, make_users, signed_in, wenchang_listings
+from tests.admin_support import (
+    add_sign,
+    county,
+    csrf_token,
+    login,
+    make_users,
+    signed_in,
+    wenchang_listings,
+)
 
 # Most tests here call services or db.session themselves (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -39,9 +47,12 @@ def new_draft(client) -> Product:
         "category_id": "1",
         "county_ids": [str(county("wenchang").id)],
         "summary_zh": "椰香浓郁",
+        "description_zh": "椰香浓郁的文昌椰子糖",
     }
     assert client.post("/admin/products/new", data=data).status_code == 302
-    return db.session.scalar(select(Product).where(Product.slug == "wenchang-coconut-candy"))
+    product = db.session.scalar(select(Product).where(Product.slug == "wenchang-coconut-candy"))
+    add_sign(product)
+    return product
 
 
 def upload(

@@ -608,5 +608,5 @@ def test_audit_log_filters_report_changes(app, people, filed):
     )
     admin = signed_in(app, "admin")
     html = page(admin.get("/admin/audit/?action=report_status&object_type=report&lang=en"))
-    assert "report_status" in html and f"report #{report.id}" in html
+    assert "Report status changed" in html and f"Counterfeit report #{report.id}" in html
     assert "new → closed" in html

@@ -10,6 +10,7 @@ from app.models import AuditEntry, ListingRevision, Product, ReviewNote
 from app.models.listing import PublicationStatus
 from app.services.audit import verify_chain
 from tests.admin_support import (
+    add_sign,
     county,
     csrf_token,
     form_values,
@@ -38,9 +39,12 @@ def create_product(client, name_en="Wenchang coconut candy") -> Product:
             "name_en": name_en,
             "category_id": "1",
             "county_ids": [str(county("wenchang").id)],
+            "description_zh": "椰子糖",
         },
     )
-    return db.session.scalar(select(Product).where(Product.name_en == name_en))
+    product = db.session.scalar(select(Product).where(Product.name_en == name_en))
+    add_sign(product)
+    return product
 
 
 def post_new_account(client, email: str, url: str = "/admin/users/new", **fields):

@@ -10,6 +10,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from app.admin import bp
 from app.admin.fields import TOO_LONG
 from app.forms import BaseForm
+from app.labels import label
 from app.params import admin_page_number
 from app.services.audit import ACTIONS, AuditFilter, audit_page
 from app.services.listings import KINDS
@@ -37,20 +38,25 @@ class AuditFilterForm(BaseForm):
     until = DateField(_l("Until"), validators=[Optional()])
 
 
+def object_types() -> list[tuple[str, str, str]]:
+    """The audit log's object types (a listing kind's key, or another area's) as (key, one,
+    several), in the interface language: a row names one, the filter offers several."""
+    return [
+        ("user", _("Account"), _("Accounts")),
+        *((k.key, str(k.label), str(k.plural)) for k in KINDS.values()),
+        ("report", _("Counterfeit report"), _("Counterfeit reports")),
+        ("expo", _("Expo event"), _("Expos")),
+        ("booth", _("Booth"), _("Booths")),
+        ("synonym", _("Synonym group"), _("Search synonyms")),
+    ]
+
+
 @bp.route("/audit/")
 def audit():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("Any"))] + [(a, a) for a in ACTIONS]
-    form.object_type.choices = (
-        [("", _("Any")), ("user", _("Account"))]
-        + [(k.key, str(k.plural)) for k in KINDS.values()]
-        + [
-            ("report", _("Counterfeit reports")),
-            ("expo", _("Expos")),
-            ("booth", _("Booths")),
-            ("synonym", _("Search synonyms")),
-        ]
-    )
+    form.action.choices = [("", _("Any"))] + [(a, label(a, "AuditAction")) for a in ACTIONS]
+    types = object_types()
+    form.object_type.choices = [("", _("Any"))] + [(key, many) for key, _one, many in types]
     filters = AuditFilter()
     if form.validate():
         filters = AuditFilter(
@@ -62,4 +68,10 @@ def audit():
             until=form.until.data,
         )
     page = audit_page(filters, admin_page_number())
-    return render_template("admin/audit.html", form=form, page=page)
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        page=page,
+        object_types={key: one for key, one, _many in types},
+        field_labels={k.key: {f.name: str(f.label) for f in k.fields} for k in KINDS.values()},
+    )

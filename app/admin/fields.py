@@ -6,14 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.core import UnboundField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.forms import BaseForm
 from app.params import SLUG_PATTERN
 
 REQUIRED = _l("This field is required.")
+CHOOSE = _l("Choose…")
 TOO_LONG = _l("At most %(max)d characters.")
 SLUG_RULE = _l("Lower-case letters, digits and hyphens only, e.g. wenchang-chicken.")
 
@@ -45,6 +46,25 @@ def text_field(
     """A one-line (or, with `area`, multi-line) text field for the column `model.name`."""
     field_class = TextAreaField if area else StringField
     return field_class(label, validators=text_validators(model, name, required))
+
+
+class RequiredSelect(SelectField):
+    """A select the person must choose in. HTML wants a required select's first option to be
+    empty (the Nu HTML Checker reports it otherwise), so "Choose…" comes first; posting it is
+    refused as a missing value (REQUIRED), never as an invalid choice or a coercion error."""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        super().__init__(label, [InputRequired(message=REQUIRED), *(validators or [])], **kwargs)
+
+    def iter_choices(self):
+        yield ("", CHOOSE, self.data in (None, ""), {})
+        yield from super().iter_choices()
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist and valuelist[0] == "":
+            self.data = None
+            return
+        super().process_formdata(valuelist)
 
 
 class MultiCheckbox(SelectMultipleField):

@@ -33,6 +33,7 @@ from app.admin.fields import (
     REQUIRED,
     TOO_LONG,
     MultiCheckbox,
+    RequiredSelect,
     enum_choices,
     limit,
     slug_format,
@@ -189,7 +190,7 @@ class ProductForm(ListingForm):
         ],
     )
     name_zh, name_en = bilingual(Product, "name", required=True)
-    category_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    category_id = RequiredSelect(coerce=int)
     county_ids = MultiCheckbox(coerce=int)
     province_wide = BooleanField()
     featured = BooleanField()
@@ -210,8 +211,8 @@ class ProductForm(ListingForm):
 
 class SignForm(ListingForm):
     kind_key = "signs"
-    product_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
-    regime = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
+    product_id = RequiredSelect(coerce=int)
+    regime = RequiredSelect(choices=[])
     official_name_zh, official_name_en = bilingual(GISign, "official_name", required=True)
     number = text(GISign, "number", filters=[reference_number])
     approval_year = optional_int(1980, 2100)
@@ -246,7 +247,7 @@ class BrandForm(ListingForm):
     name_zh, name_en = bilingual(Brand, "name", required=True)
     registration_number = text(Brand, "registration_number", filters=[reference_number])
     nice_class = optional_int(1, 45)
-    kind = SelectField(choices=[], validators=[InputRequired(message=REQUIRED)])
+    kind = RequiredSelect(choices=[])
     owner_id = SelectField(coerce=lambda v: int(v) if v not in (None, "", "None") else None)
     holder_zh, holder_en = bilingual(Brand, "holder")
     description_zh, description_en = bilingual(Brand, "description")
@@ -267,7 +268,7 @@ class EnterpriseForm(ListingForm):
         validators=[DataRequired(message=REQUIRED), Length(max=24, message=TOO_LONG), credit_code],
         filters=[lambda v: normalize_credit_code(v) if v else v],
     )
-    county_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    county_id = RequiredSelect(coerce=int)
     address_zh, address_en = bilingual(Enterprise, "address")
     phone = text(Enterprise, "phone")
     email = text(Enterprise, "email")
@@ -281,8 +282,8 @@ class EnterpriseForm(ListingForm):
 
 class AuthorizationForm(ListingForm):
     kind_key = "authorizations"
-    enterprise_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
-    sign_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    enterprise_id = RequiredSelect(coerce=int)
+    sign_id = RequiredSelect(coerce=int)
     number = StringField(
         validators=[Optional(), Length(max=128, message=TOO_LONG)], filters=[reference_number]
     )
@@ -304,7 +305,7 @@ class AuthorizationForm(ListingForm):
 
 class IndustryFactForm(ListingForm):
     kind_key = "industry-facts"
-    product_id = SelectField(coerce=int, validators=[InputRequired(message=REQUIRED)])
+    product_id = RequiredSelect(coerce=int)
     year = IntegerField(
         validators=[
             InputRequired(message=REQUIRED),

@@ -12,9 +12,10 @@ from wtforms import DateField, DecimalField
 from app.admin import add_kind_route, kind_endpoint
 from app.admin.fields import ActionForm
 from app.admin.listing_forms import FORMS, ReturnForm
+from app.admin.review import shown_changes
 from app.db import db
 from app.params import admin_page_number
-from app.services import listings, workflow
+from app.services import listings, review, workflow
 from app.services.access import ensure_can_edit
 from app.services.listings import KINDS, EditConflict, FieldErrors
 
@@ -116,16 +117,14 @@ def fresh_edit_page(kind, obj, status: int = 200, **extra):
 
 def _edit_page(kind, obj, form, state: listings.EditState, status: int = 200, **extra):
     """`state` is the listing's edit state, read once for the request."""
-    proposed = {}
-    if state.revision is not None:
-        proposed = listings.changed_fields(kind.current_values(obj), state.values)
     return render_template(
         "admin/edit.html",
         kind=kind,
         form=form,
         obj=obj,
         revision=state.revision,
-        proposed=proposed,
+        changes=shown_changes(review.diff_rows(kind, obj, state), kind),
+        checklist=listings.checklist(kind, state.values, obj),
         note=workflow.latest_note(kind, obj),
         action_form=ActionForm(),
         return_form=ReturnForm(),

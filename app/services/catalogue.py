@@ -236,8 +236,12 @@ def product_page(slug: str) -> ProductPage | None:
             selectinload(Product.category),
         )
     )
-    if product is None:
-        return None
+    return None if product is None else product_page_of(product)
+
+
+def product_page_of(product: Product) -> ProductPage:
+    """What the product's page shows besides the product: its published signs, brands,
+    authorisations and industry figures (also for a reviewer's preview of a draft)."""
     signs = list(
         db.session.scalars(
             select(GISign)

@@ -767,3 +767,105 @@ def pending_ids(kind: ListingKind, ids: list[int]) -> dict[int, ListingRevision]
         )
     )
     return {r.listing_id: r for r in revisions}
+
+
+# --- what a public page needs ---------------------------------------------------------------
+#
+# A listing is submitted and published only once its public page has what it cannot do
+# without. The rule is declared here, once per kind, beside the kind registry: the edit
+# form's checklist and the refusal of submit and publish (app/services/workflow.py) read it.
+
+
+def _filled(*names: str) -> Callable[[dict, ListingRow | None], bool]:
+    """Met when any of the named values is filled: a text, an id, a non-empty list, a flag
+    that is on (ids start at 1; no requirement is a number that may be 0)."""
+    return lambda values, _obj: any(bool(values.get(n)) for n in names)
+
+
+def _has_sign(_values: dict, obj: ListingRow | None) -> bool:
+    """A product's page opens with its sign: one that is not archived must exist."""
+    if obj is None or obj.id is None:
+        return False
+    stmt = select(GISign.id).where(
+        GISign.product_id == obj.id, GISign.status != PublicationStatus.ARCHIVED
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _number_or_unverified(values: dict, _obj: ListingRow | None) -> bool:
+    """The page shows the number, else says it is not yet verified. A sign marked verified
+    without a number must name the source it was checked against (many older GI products
+    were announced without one: 38 of the 64 seed signs)."""
+    return bool(values.get("number") or values.get("source")) or not values.get("verified")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a kind's public page needs. `field` is the form field the checklist links
+    to (None: nothing on this form; `elsewhere` then names the kind whose form provides it)."""
+
+    key: str
+    label: object
+    met: Callable[[dict, ListingRow | None], bool]
+    field: str | None = None
+    elsewhere: str | None = None
+
+
+def _needs(key: str, label: object, *names: str) -> Requirement:
+    return Requirement(key, label, _filled(*names), field=names[0])
+
+
+REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
+    "products": (
+        _needs("name", _l("Chinese name"), "name_zh"),
+        _needs("description", _l("Chinese description"), "description_zh"),
+        _needs("category", _l("Category"), "category_id"),
+        _needs("county", _l("A county (or province-wide)"), "county_ids", "province_wide"),
+        Requirement("sign", _l("At least one GI sign"), _has_sign, elsewhere="signs"),
+    ),
+    "signs": (
+        _needs("product", _l("Its product"), "product_id"),
+        _needs("regime", _l("Regime"), "regime"),
+        _needs("name", _l("Official Chinese name"), "official_name_zh"),
+        Requirement(
+            "number",
+            _l("Number, or the source it was verified against, or marked not yet verified"),
+            _number_or_unverified,
+            field="number",
+        ),
+    ),
+    "brands": (
+        _needs("name", _l("Chinese name"), "name_zh"),
+        _needs("product", _l("At least one product"), "product_ids"),
+        _needs("holder", _l("Holder (or owning enterprise)"), "holder_zh", "owner_id"),
+    ),
+    "enterprises": (
+        _needs("name", _l("Chinese name"), "name_zh"),
+        _needs("credit_code", _l("Unified social credit code"), "credit_code"),
+        _needs("county", _l("County"), "county_id"),
+    ),
+    "authorizations": (
+        _needs("enterprise", _l("Enterprise"), "enterprise_id"),
+        _needs("sign", _l("GI sign"), "sign_id"),
+    ),
+    "industry-facts": (
+        _needs("product", _l("Product"), "product_id"),
+        _needs("year", _l("Year"), "year"),
+        _needs("source", _l("Source"), "source"),
+    ),
+}
+
+
+def checklist(
+    kind: ListingKind, values: dict, obj: ListingRow | None
+) -> list[tuple[Requirement, bool]]:
+    """Each requirement of the kind with whether `values` (the listing's working values;
+    `obj` the row, None before it is created) meet it, in declared order."""
+    return [(need, need.met(values, obj)) for need in REQUIREMENTS[kind.key]]
+
+
+def missing_requirements(
+    kind: ListingKind, values: dict, obj: ListingRow | None
+) -> list[Requirement]:
+    """The requirements `values` do not meet (empty: the listing is complete)."""
+    return [need for need, met in checklist(kind, values, obj) if not met]

@@ -23,7 +23,9 @@ from app.services.listings import (
     apply_values,
     changed_fields,
     get_listing,
+    missing_requirements,
     pending_revision,
+    working_values,
 )
 from app.text_input import unstorable
 
@@ -35,16 +37,28 @@ class WorkflowError(ValueError):
     """A step that does not apply to the listing as it is now (message for the user)."""
 
 
+def _missing(kind: ListingKind, obj: ListingRow) -> str:
+    """What the listing's working values (its pending revision's, else the row's) still lack
+    for its public page (listings.REQUIREMENTS), as one translated list; empty: nothing."""
+    missing = missing_requirements(kind, working_values(kind, obj), obj)
+    return ", ".join(str(need.label) for need in missing)
+
+
 def submit(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     access.ensure_can_edit(actor, kind, obj)
     revision = pending_revision(kind, obj)
-    if obj.status == PUBLISHED and revision and revision.state == RevisionState.DRAFT:
+    revised = obj.status == PUBLISHED and revision and revision.state == RevisionState.DRAFT
+    if not revised and obj.status != DRAFT:
+        raise WorkflowError(_l("There is nothing to submit."))
+    if missing := _missing(kind, obj):
+        raise WorkflowError(
+            _l("This listing cannot be submitted yet. Still missing: %(missing)s.", missing=missing)
+        )
+    if revised and revision:
         revision.state = RevisionState.SUBMITTED
-    elif obj.status == DRAFT:
+    else:
         obj.status = SUBMITTED
         obj.updated_by_id = actor.id
-    else:
-        raise WorkflowError(_l("There is nothing to submit."))
     db.session.flush()
     audit.record_listing("submit", actor, kind, obj)
 
@@ -52,6 +66,12 @@ def submit(kind: ListingKind, obj: ListingRow, actor: User) -> None:
 def publish(kind: ListingKind, obj: ListingRow, actor: User) -> None:
     access.ensure_reviewer(actor)
     revision = pending_revision(kind, obj)
+    if obj.status == ARCHIVED or (obj.status == PUBLISHED and revision is None):
+        raise WorkflowError(_l("There is nothing to publish."))
+    if missing := _missing(kind, obj):
+        raise WorkflowError(
+            _l("This listing cannot be published yet. Still missing: %(missing)s.", missing=missing)
+        )
     if obj.status == PUBLISHED and revision is not None:
         if revision.base_version != obj.version:
             theirs = kind.current_values(obj)
@@ -62,11 +82,9 @@ def publish(kind: ListingKind, obj: ListingRow, actor: User) -> None:
         apply_values(kind, obj, proposed)
         revision.state = RevisionState.PUBLISHED
         details = changed_fields(before, proposed)
-    elif obj.status in (DRAFT, SUBMITTED):
+    else:  # a draft or a submitted listing
         details = {"status": [str(obj.status), str(PUBLISHED)]}
         obj.status = PUBLISHED
-    else:
-        raise WorkflowError(_l("There is nothing to publish."))
     obj.updated_by_id = actor.id
     db.session.flush()
     audit.record_listing("publish", actor, kind, obj, details)

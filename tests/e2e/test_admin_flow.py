@@ -62,9 +62,10 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(
     editor.goto(f"{base}/admin/products/new")
     editor.fill("#name_zh", "文昌椰子酥")
     editor.fill("#name_en", "Wenchang coconut pastry")
-    editor.select_option("#category_id", index=0)
+    editor.select_option("#category_id", index=1)  # index 0: "Choose…"
     editor.get_by_label("文昌市", exact=True).check()
     editor.fill("#summary_zh", "用文昌椰子制作的酥点。")
+    editor.fill("#description_zh", "以文昌椰子和面粉烤制的传统酥点。")
     editor.get_by_label("一月", exact=True).check()
     editor.screenshot(path=artifacts / "admin-new-product-zh-phone.png", full_page=True)
     editor.get_by_role("button", name="保存草稿").click()
@@ -83,6 +84,17 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(
     assert (
         editor.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) > 0
     )
+    # Its page needs a GI sign: the checklist says so and links to the sign form.
+    assert editor.locator(".checklist li.missing").count() == 1
+    editor.locator(".checklist li.missing a").click()
+    editor.wait_for_url("**/admin/signs/new")
+    editor.select_option("#product_id", label="文昌椰子酥")
+    editor.select_option("#regime", index=1)
+    editor.fill("#official_name_zh", "文昌椰子酥")
+    editor.get_by_role("button", name="保存草稿").click()
+    editor.wait_for_url("**/admin/signs/*/edit")
+    editor.goto(edit_url)
+    assert editor.locator(".checklist li.missing").count() == 0
     editor.get_by_role("button", name="提交审核").click()
     assert "已提交审核" in editor.locator(".flash").inner_text()
     overflow = editor.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -96,6 +108,11 @@ def test_editor_creates_reviewer_publishes_public_page_shows_it(
     assert "文昌椰子酥" in waiting.inner_text()
     waiting.get_by_role("link", name="文昌椰子酥").click()
     assert reviewer.url == edit_url
+    # The public page as it will look, bannered, before publishing.
+    reviewer.get_by_role("link", name="Preview the public page").click()
+    assert "Preview — not published" in reviewer.locator(".preview-banner").inner_text()
+    assert "Wenchang coconut pastry" in reviewer.locator("h1").inner_text()
+    reviewer.goto(edit_url)
     reviewer.get_by_role("button", name="Publish").click()
     reviewer.wait_for_url(f"{base}/admin/")
     assert "Published." in reviewer.locator(".flash").inner_text()
