@@ -628,6 +628,8 @@ class Column:
             return ";".join(lookups.refer(related, i) for i in value)
         if widget == listings.CHOICE and self.enum_class is None:
             return lookups.refer(related, value)
+        if widget == listings.DECIMAL:  # 18000, not the plain value's 1.8E+4
+            return format(Decimal(value), "f")
         return str(value)
 
 
@@ -657,11 +659,20 @@ def _column_of(kind: ListingKind, name: str) -> str | None:
     return next((f.column for f in kind.fields if f.name == name), None)
 
 
-def _scope_column(kind: ListingKind) -> str | None:
-    """The column naming what a row belongs to (its counties, its product, its enterprise):
-    where access errors are shown."""
-    owners = (County, Product, Enterprise)
-    return next((f.column for f in kind.bulk_fields if f.related_model in owners), None)
+_OWNERS = (County, Product, Enterprise)  # what a listing's counties come from
+
+
+def _scope_column(kind: ListingKind, values: dict | None = None, actor: User | None = None):
+    """The column naming what a row belongs to (its counties, its product, its enterprise),
+    where access errors are shown: the first that names something outside the actor's
+    counties (a brand's owner or its products), else the first there is."""
+    owners = [f for f in kind.bulk_fields if f.related_model in _OWNERS]
+    if values is not None and actor is not None:
+        for f in owners:
+            if f.name in values:
+                if kind.scope_of_values({f.name: values[f.name]}) - actor.county_ids:
+                    return f.column
+    return owners[0].column if owners else None
 
 
 # --- planning (the dry run) ----------------------------------------------------------------
@@ -846,7 +857,7 @@ def _row_rules(kind: ListingKind, row: _ParsedRow, actor: User) -> list[RowError
         errors.append(RowError(row.row, "province_wide", message))
     elif counties - kind.scope_of_values(before) - actor.county_ids:
         message = _l("You can only import listings of the counties you manage.")
-        errors.append(RowError(row.row, _scope_column(kind), message))
+        errors.append(RowError(row.row, _scope_column(kind, row.values, actor), message))
     return errors
 
 
