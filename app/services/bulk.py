@@ -6,16 +6,20 @@
     import_listings(kind, data, actor)            -> ImportPlan
         (all rows or none: raises ImportRefused carrying the plan when any row is wrong)
 
-`kind` is a listing kind with bulk files (products, enterprises: `bulk_key` in the
-registry); its columns are the registry's fields that name a file column. `fmt` is "csv"
-or "xlsx". Reading and writing the files is app/services/spreadsheets.py.
+`kind` is a listing kind with bulk files (all six: `bulk_key` in the registry); its columns
+are the registry's fields that name a file column. `fmt` is "csv" or "xlsx". Reading and
+writing the files is app/services/spreadsheets.py.
 
-Rules: rows are matched on the kind's natural key (product slug, enterprise credit code) and
-only differing fields are written, so importing the same file twice, or an export, changes
-nothing. Every row is checked and written by the listing services, as a form save is: the
-same access check, audit and revision rules (new rows are drafts). A change to a published
-listing is refused unless `revise_published` is set, in which case it becomes the listing's
-pending revision: nothing goes public by import. Columns left out of a file are left alone.
+Rules: rows are matched on the kind's natural key (product slug, enterprise credit code, a
+sign's product, regime and number, an authorization's number, a brand's slug, an industry
+fact's product and year) and only differing fields are written, so importing the same file
+twice, or an export, changes nothing. Every row is checked and written by the listing
+services, as a form save is: the same access check, audit and revision rules (new rows are
+drafts). A change to a published listing is refused unless `revise_published` is set, in
+which case it becomes the listing's pending revision: nothing goes public by import.
+Columns left out of a file are left alone. A row names other listings only once they are
+saved (see "reference data" below; the template's notes say so); codes and numbers are
+normalised as /verify reads them (app/text_input.normalize_code).
 Row numbers are the spreadsheet's (the header is row 1). Plain functions: no request; import
 flushes inside a savepoint and the caller commits.
 """
