@@ -23,7 +23,10 @@ from tests.sheet_files import HEADER, NEW_ROWS, csv_file, xlsx_file
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
-_PREVIEW = re.compile(r"/admin/(products|enterprises)/import/([A-Za-z0-9_-]+)$")
+_PREVIEW = re.compile(
+    r"/admin/(products|enterprises|signs|brands|authorizations|industry-facts)/import/"
+    r"([A-Za-z0-9_-]+)$"
+)
 
 
 def signed_in(app, who: str):
@@ -75,7 +78,7 @@ def test_templates_download_in_both_formats(app):
     client = signed_in(app, "editor_a")
     page = client.get("/admin/products/").get_data(as_text=True)
     assert "/admin/products/template.csv" in page and "/admin/products/export.xlsx" in page
-    assert "/admin/signs/template.csv" not in client.get("/admin/signs/").get_data(as_text=True)
+    assert "/admin/signs/template.csv" in client.get("/admin/signs/").get_data(as_text=True)
 
     response = client.get("/admin/products/template.csv")
     assert response.status_code == 200
@@ -246,3 +249,88 @@ def test_unreadable_files_get_a_message_on_the_upload_form(app):
         as_text=True
     )
     assert staged_files(app) == []
+
+
+# --- every kind an official enters ----------------------------------------------------------
+#
+# kind: (its first columns, a row of the Wenchang editor's own, a row naming a Sanya listing,
+# the column that Sanya row is refused on)
+KIND_FILES = {
+    "signs": (
+        ["product", "regime", "number", "official_name_zh"],
+        ["wenchang-chicken", "gi_trademark", "第31000002号", "文昌鸡（证明商标）"],
+        ["sanya-mango", "gi_trademark", "第31000003号", "三亚芒果（证明商标）"],
+        "product",
+    ),
+    "brands": (
+        ["slug", "name_zh", "kind", "products"],
+        ["wenchang-web-brand", "文昌网页品牌", "enterprise", "wenchang-chicken"],
+        ["sanya-web-brand", "三亚网页品牌", "enterprise", "sanya-mango"],
+        "products",
+    ),
+    "authorizations": (
+        ["number", "enterprise", "sign", "valid_from"],
+        ["DEMO-AUTH-2026-201", "91469005000000019U", "wenchang-chicken|cnipa_gi_product", ""],
+        ["DEMO-AUTH-2026-202", "91460200000000051R", "sanya-mango|gi_trademark", ""],
+        "enterprise",
+    ),
+    "industry-facts": (
+        ["product", "year", "source"],
+        ["wenchang-chicken", "2026", "文昌市农业农村局"],
+        ["sanya-mango", "2026", "三亚市农业农村局"],
+        "product",
+    ),
+}
+
+
+def audit_count(action: str, kind: str) -> int:
+    return count(action, object_type=kind)
+
+
+@pytest.mark.parametrize("kind", KIND_FILES)
+def test_every_kind_has_a_template_and_an_export_that_imports_unchanged(app, kind):
+    make_users()
+    client = signed_in(app, "editor_a")
+    page = client.get(f"/admin/{kind}/?lang=en").get_data(as_text=True)
+    assert f"/admin/{kind}/template.xlsx" in page and f"/admin/{kind}/import" in page
+    header = next(
+        csv.reader(io.StringIO(client.get(f"/admin/{kind}/template.csv").data.decode("utf-8-sig")))
+    )
+    assert set(KIND_FILES[kind][0]) <= set(header) and header[-1] == "status"
+    workbook = load_workbook(io.BytesIO(client.get(f"/admin/{kind}/template.xlsx").data))
+    assert workbook.sheetnames == [kind, "Help", "lists"]
+    exported = client.get(f"/admin/{kind}/export.xlsx").data
+    url = preview_url(upload(client, exported, name=f"{kind}.xlsx", kind=kind, lang="en"))
+    page = client.get(url + "?lang=en").get_data(as_text=True)
+    assert re.search(r"0 new, 0 changed, [1-9]\d* unchanged", page), page[-3000:]
+    assert confirm(client, url).status_code == 302
+    assert audit_count("import", kind) == 1 and audit_count("update", kind) == 0
+
+
+@pytest.mark.parametrize("kind", KIND_FILES)
+def test_every_kind_uploads_dry_runs_and_confirms_a_new_draft(app, kind):
+    make_users()
+    client = signed_in(app, "editor_a")
+    header, mine, _theirs, _column = KIND_FILES[kind]
+    url = preview_url(upload(client, csv_file([mine], header=header), kind=kind, lang="en"))
+    page = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "1 new, 0 changed, 0 unchanged" in page and 'class="confirm"' in page
+    response = confirm(client, url + "?lang=en")
+    assert response.headers["Location"] == f"/admin/{kind}/"
+    assert "Imported: 1 new" in client.get(f"/admin/{kind}/?lang=en").get_data(as_text=True)
+    assert audit_count("create", kind) == 1 and audit_count("import", kind) == 1
+
+
+@pytest.mark.parametrize("kind", KIND_FILES)
+def test_every_kind_refuses_a_file_naming_another_countys_listing(app, kind):
+    make_users()
+    client = signed_in(app, "editor_a")  # Wenchang
+    header, mine, theirs, column = KIND_FILES[kind]
+    data = csv_file([mine, theirs], header=header)
+    url = preview_url(upload(client, data, kind=kind, lang="en"))
+    page = client.get(url + "?lang=en").get_data(as_text=True)
+    assert page.count('class="row-error"') == 1
+    assert f'<tr class="row-error"><td>3</td><td>{column}</td>' in page
+    assert 'class="confirm"' not in page
+    confirm(client, url)
+    assert audit_count("create", kind) == 0 and audit_count("import", kind) == 0

@@ -8,7 +8,7 @@ export keep every column Text, with notes and validations."""
 import csv
 import html
 import io
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import pytest
 from flask_babel import force_locale
@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from app.db import db
-from app.models import Enterprise, Product
+from app.models import Enterprise
 from app.models.enterprises import credit_code_check_char
 from app.services import bulk, spreadsheets
 from app.services.bulk import ImportRefused, dry_run, export_listings, import_listings, template
@@ -41,9 +41,28 @@ PRODUCT_ROW = [
     "3-5",
     "糖",
 ]
+AUTHORIZATION_HEADER = ["number", "enterprise", "sign", "valid_from", "valid_to"]
+AUTHORIZATION_ROW = [
+    "DEMO-AUTH-2026-301",
+    "91469005000000019U",  # the seed's Wenchang enterprise
+    "wenchang-chicken|cnipa_gi_product",
+    "2025-01-15",
+    "2030-01-14",
+]
+SIGN_HEADER = ["product", "regime", "number", "official_name_zh"]
+SIGN_ROW = ["wenchang-chicken", "gi_trademark", "31000009", "文昌鸡（商标）"]
 ROWS = {
     "enterprises": (ENTERPRISE_HEADER, ENTERPRISE_ROW),
     "products": (HEADER, PRODUCT_ROW),
+    "authorizations": (AUTHORIZATION_HEADER, AUTHORIZATION_ROW),
+    "signs": (SIGN_HEADER, SIGN_ROW),
+}
+# How a test finds the listing a base row creates: its attribute and value.
+CREATED = {
+    "enterprises": ("slug", "wenchang-excel-co"),
+    "products": ("slug", "wenchang-excel-candy"),
+    "authorizations": ("number", "DEMO-AUTH-2026-301"),
+    "signs": ("official_name_zh", "文昌鸡（商标）"),
 }
 
 
@@ -317,6 +336,80 @@ DAMAGED = [
     ),
 ]
 
+# The columns of the other kinds: credit codes naming an enterprise, printed numbers, dates.
+DAMAGED += [
+    (
+        "enterprise-code-float",
+        "authorizations",
+        "enterprise",
+        lambda: xlsx_cell("authorizations", "enterprise", 9.1469005e17),
+        "stored this code as a number",
+    ),
+    (
+        "enterprise-code-csv-scientific",
+        "authorizations",
+        "enterprise",
+        lambda: csv_cell("authorizations", "enterprise", "9.1469E+17", "gbk"),
+        "scientific notation",
+    ),
+    (
+        "enterprise-code-csv-rounded",
+        "authorizations",
+        "enterprise",
+        lambda: csv_cell("authorizations", "enterprise", "914690050000000000"),
+        "rounded it to 15 digits",
+    ),
+    (
+        "authorization-number-date-cell",
+        "authorizations",
+        "number",
+        lambda: xlsx_cell("authorizations", "number", datetime(2023, 1, 1), "yyyy/m/d"),
+        "turned this value into a date",
+    ),
+    (
+        "authorization-number-csv-scientific",
+        "authorizations",
+        "number",
+        lambda: csv_cell("authorizations", "number", "2.02301E+11"),
+        "scientific notation",
+    ),
+    (
+        "valid-from-serial",
+        "authorizations",
+        "valid_from",
+        lambda: xlsx_cell("authorizations", "valid_from", 45672),
+        "serial number (45672 = 2025-01-15)",
+    ),
+    (
+        "valid-from-csv-serial",
+        "authorizations",
+        "valid_from",
+        lambda: csv_cell("authorizations", "valid_from", "45672"),
+        "serial number",
+    ),
+    (
+        "valid-from-time-cell",
+        "authorizations",
+        "valid_from",
+        lambda: xlsx_cell("authorizations", "valid_from", time(9, 30), "h:mm"),
+        "turned this value into a date or time",
+    ),
+    (
+        "sign-number-long",
+        "signs",
+        "number",
+        lambda: xlsx_cell("signs", "number", 31363028000000000001),
+        "first 15 digits",
+    ),
+    (
+        "sign-number-csv-scientific",
+        "signs",
+        "number",
+        lambda: csv_cell("signs", "number", "3.1363E+07"),
+        "scientific notation",
+    ),
+]
+
 # (case id, listing kind, column, file bytes, attribute, value stored)
 REPAIRED = [
     (
@@ -408,6 +501,38 @@ REPAIRED = [
         CODE,
     ),
     (
+        "valid-from-date-cell",  # a date cell holds the date itself: nothing is lost
+        "authorizations",
+        "valid_from",
+        lambda: xlsx_cell("authorizations", "valid_from", datetime(2025, 1, 15), "yyyy/m/d"),
+        "valid_from",
+        date(2025, 1, 15),
+    ),
+    (
+        "valid-to-csv-chinese-date",
+        "authorizations",
+        "valid_to",
+        lambda: csv_cell("authorizations", "valid_to", "2030年1月14日", "gbk"),
+        "valid_to",
+        date(2030, 1, 14),
+    ),
+    (
+        "enterprise-code-formula-text",
+        "authorizations",
+        "enterprise",
+        lambda: csv_cell("authorizations", "enterprise", '="91469005000000019U"'),
+        "number",
+        "DEMO-AUTH-2026-301",
+    ),
+    (
+        "sign-number-int-cell",  # whole and short: Excel kept every digit
+        "signs",
+        "number",
+        lambda: xlsx_cell("signs", "number", 31000009),
+        "number",
+        "31000009",
+    ),
+    (
         "season-int-cell",
         "products",
         "season",
@@ -433,7 +558,7 @@ def in_a_request(app):
 
 
 def listing_count(kind: str) -> int:
-    model = Enterprise if kind == "enterprises" else Product
+    model = bulk.KINDS[kind].model
     return db.session.scalar(select(func.count(model.id)))
 
 
@@ -463,9 +588,9 @@ def test_certain_excel_damage_is_repaired(
 ):
     plan = import_listings(kind, build(), provincial())
     assert plan.ok and [r.action for r in plan.rows] == ["create"]
-    model = Enterprise if kind == "enterprises" else Product
-    slug = ROWS[kind][1][ROWS[kind][0].index("slug")]
-    assert getattr(db.session.scalar(select(model).filter_by(slug=slug)), attr) == stored
+    key, value = CREATED[kind]
+    created = db.session.scalar(select(bulk.KINDS[kind].model).filter_by(**{key: value}))
+    assert getattr(created, attr) == stored
 
 
 def test_one_damaged_row_stops_the_whole_file(app, in_a_request):
@@ -519,7 +644,18 @@ def _workbook(data: bytes):
     return load_workbook(io.BytesIO(data))
 
 
-@pytest.mark.parametrize("kind", ["products", "enterprises"])
+# kind: a value its template's first list offers (the hidden lists sheet, column A)
+FIRST_LIST = {
+    "products": "processed-food",
+    "enterprises": "wenchang",
+    "signs": "wenchang-chicken",
+    "brands": "regional_public",
+    "authorizations": "valid",
+    "industry-facts": "wenchang-chicken",
+}
+
+
+@pytest.mark.parametrize("kind", FIRST_LIST)
 def test_template_keeps_every_column_text_with_notes_and_validations(app, in_a_request, kind):
     sheet = _workbook(template(kind, "xlsx").data).worksheets[0]
     columns = bulk.sheet_columns(bulk.KINDS[kind])
@@ -549,7 +685,7 @@ def test_template_keeps_every_column_text_with_notes_and_validations(app, in_a_r
     workbook = _workbook(template(kind, "xlsx").data)
     assert workbook["lists"].sheet_state == "hidden"
     offered = [c.value for c in workbook["lists"]["A"]]
-    assert ("processed-food" if kind == "products" else "wenchang") in offered
+    assert FIRST_LIST[kind] in offered
 
 
 def test_export_round_trip_keeps_codes_and_phones_as_text(app, in_a_request):

@@ -1,5 +1,5 @@
-"""Bulk files on the products and enterprises lists: template, export of the user's
-counties, and import as upload -> dry run -> confirm (all rows or none)."""
+"""Bulk files on the list of every listing kind: template, export of the user's counties,
+and import as upload -> dry run -> confirm (all rows or none)."""
 
 from io import BytesIO
 

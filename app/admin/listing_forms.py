@@ -43,7 +43,7 @@ from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
 from app.labels import AUTH_STATUS_LABELS, BRAND_KIND_LABELS, REGIME_LABELS, SIGN_STATUS_LABELS
-from app.models import Brand, Category, County, Enterprise, GISign, Product
+from app.models import Brand, Category, County, Enterprise, GISign, IndustryFact, Product
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
 from app.services import access
 from app.services.listings import AREA, KINDS
@@ -86,10 +86,14 @@ def credit_code(_form, field) -> None:
         )
 
 
-def optional_int(low=None, high=None):
+def whole_number(model, name: str, required: bool = False):
+    """A whole-number field within the bounds its kind declares (ListingField.bounds), the
+    same bounds bulk files are checked against."""
+    kind = next(k for k in KINDS.values() if k.model is model)
+    low, high = kind.field(name).bounds or (None, None)
     return IntegerField(
         validators=[
-            Optional(),
+            InputRequired(message=REQUIRED) if required else Optional(),
             NumberRange(
                 min=low, max=high, message=_l("Enter a number between %(min)s and %(max)s.")
             ),
@@ -215,9 +219,9 @@ class SignForm(ListingForm):
     regime = RequiredSelect(choices=[])
     official_name_zh, official_name_en = bilingual(GISign, "official_name", required=True)
     number = text(GISign, "number", filters=[reference_number])
-    approval_year = optional_int(1980, 2100)
-    approval_month = optional_int(1, 12)
-    approval_day = optional_int(1, 31)
+    approval_year = whole_number(GISign, "approval_year")
+    approval_month = whole_number(GISign, "approval_month")
+    approval_day = whole_number(GISign, "approval_day")
     approval_note = text(GISign, "approval_note")
     issuing_body_zh, issuing_body_en = bilingual(GISign, "issuing_body")
     holder_zh, holder_en = bilingual(GISign, "holder")
@@ -246,7 +250,7 @@ class BrandForm(ListingForm):
     slug = ProductForm.slug
     name_zh, name_en = bilingual(Brand, "name", required=True)
     registration_number = text(Brand, "registration_number", filters=[reference_number])
-    nice_class = optional_int(1, 45)
+    nice_class = whole_number(Brand, "nice_class")
     kind = RequiredSelect(choices=[])
     owner_id = SelectField(coerce=lambda v: int(v) if v not in (None, "", "None") else None)
     holder_zh, holder_en = bilingual(Brand, "holder")
@@ -306,20 +310,13 @@ class AuthorizationForm(ListingForm):
 class IndustryFactForm(ListingForm):
     kind_key = "industry-facts"
     product_id = RequiredSelect(coerce=int)
-    year = IntegerField(
-        validators=[
-            InputRequired(message=REQUIRED),
-            NumberRange(
-                min=1950, max=2100, message=_l("Enter a number between %(min)s and %(max)s.")
-            ),
-        ],
-    )
+    year = whole_number(IndustryFact, "year", required=True)
     planted_area_mu = optional_decimal()
-    herd_size = optional_int(0, 2_000_000_000)
+    herd_size = whole_number(IndustryFact, "herd_size")
     output_tonnes = optional_decimal()
     output_value_cny_10k = optional_decimal()
-    employment = optional_int(0, 2_000_000_000)
-    enterprises_count = optional_int(0, 2_000_000_000)
+    employment = whole_number(IndustryFact, "employment")
+    enterprises_count = whole_number(IndustryFact, "enterprises_count")
     source = TextAreaField(
         validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)]
     )

@@ -6,32 +6,45 @@
     import_listings(kind, data, actor)            -> ImportPlan
         (all rows or none: raises ImportRefused carrying the plan when any row is wrong)
 
-`kind` is a listing kind with bulk files (products, enterprises: `bulk_key` in the
-registry); its columns are the registry's fields that name a file column. `fmt` is "csv"
-or "xlsx". Reading and writing the files is app/services/spreadsheets.py.
+`kind` is a listing kind with bulk files (all six: `bulk_key` in the registry); its columns
+are the registry's fields that name a file column. `fmt` is "csv" or "xlsx". Reading and
+writing the files is app/services/spreadsheets.py.
 
-Rules: rows are matched on the kind's natural key (product slug, enterprise credit code) and
-only differing fields are written, so importing the same file twice, or an export, changes
-nothing. Every row is checked and written by the listing services, as a form save is: the
-same access check, audit and revision rules (new rows are drafts). A change to a published
-listing is refused unless `revise_published` is set, in which case it becomes the listing's
-pending revision: nothing goes public by import. Columns left out of a file are left alone.
+Rules: rows are matched on the kind's natural key (product slug, enterprise credit code, a
+sign's product, regime and number, an authorization's number, a brand's slug, an industry
+fact's product and year) and only differing fields are written, so importing the same file
+twice, or an export, changes nothing. Every row is checked and written by the listing
+services, as a form save is: the same access check, audit and revision rules (new rows are
+drafts). A change to a published listing is refused unless `revise_published` is set, in
+which case it becomes the listing's pending revision: nothing goes public by import.
+Columns left out of a file are left alone. A row names other listings only once they are
+saved (see "reference data" below; the template's notes say so); codes and numbers are
+normalised as /verify reads them (app/text_input.normalize_code).
 Row numbers are the spreadsheet's (the header is row 1). Plain functions: no request; import
 flushes inside a savepoint and the caller commits.
 """
 
+import enum
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from app.db import db
-from app.models import Category, County, PublicationStatus
+from app.labels import TABLES as LABELS
+from app.models import Category, County, Enterprise, GISign, Product, PublicationStatus
 from app.models.enterprises import is_valid_credit_code, normalize_credit_code
+from app.models.partial_date import PartialDate
 from app.models.users import User
 from app.params import SLUG_PATTERN
 from app.services import access, listings
@@ -40,10 +53,12 @@ from app.services.spreadsheets import (
     CHOICE,
     CODE,
     CONTROL,
+    DATE,
     FORMATS,
     MIMETYPES,
     MONTHS,
     PHONE,
+    REFERENCE,
     TEXT,
     BulkError,
     FieldError,
@@ -55,12 +70,14 @@ from app.services.spreadsheets import (
     read_table,
     xlsx_bytes,
 )
-from app.text_input import UnstorableText, check_storable
+from app.text_input import CodeKind, UnstorableText, check_storable, normalize_code
 
 MAX_TEXT = 20000  # a Text column: still bounded, as in the form
 _SLUG = re.compile(SLUG_PATTERN)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LIST_SEPARATORS = re.compile(r"\s*[;,；，、\n]\s*")
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 # Exported for information (so officials see drafts), ignored on import: status only
 # changes through review.
 STATUS_COLUMN = "status"
@@ -84,6 +101,7 @@ class RowPlan:
     key: str
     action: str  # "create", "update" or "unchanged"
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # column: (old, new)
+    published: bool = False  # an update becomes a revision for review
 
 
 @dataclass
@@ -119,10 +137,21 @@ class BulkFile:
 
 
 # --- reference data and cell parsers ----------------------------------------------------------
+#
+# A row names other listings the way officials read them: a product by its address name or
+# name, an enterprise by its credit code, a GI sign by its number (or product|regime where the
+# number is missing or shared). Only listings already saved can be named (drafts included): a
+# file holds one kind, so the listing a row names is always in another file, imported before
+# (products and enterprises, then signs, then authorizations, brands and industry facts).
+
+AMBIGUOUS = object()  # an index entry that several rows share
+SIGN_REFERENCE_SEPARATOR = "|"
+_SIGN_REFERENCE_PARTS = re.compile(r"\s*[|｜]\s*")
 
 
 class Lookups:
-    """Reference data, loaded once per file: rows name categories and counties."""
+    """Reference data, loaded once per file (listings only when the kind's columns name
+    them): rows name categories, counties, products, enterprises and GI signs."""
 
     def __init__(self) -> None:
         self.category_rows: list[Category] = sorted(
@@ -133,20 +162,81 @@ class Lookups:
         )
         self.categories = _index(self.category_rows, ("slug", "name_zh", "name_en"))
         self.counties = _index(self.county_rows, ("slug", "code", "name_zh", "name_en"))
-        self.slugs: dict[type | None, dict[int, str]] = {
-            Category: {c.id: c.slug for c in self.category_rows},
-            County: {c.id: c.slug for c in self.county_rows},
+        self._by_id: dict[type | None, dict[int, str]] = {}
+
+    @cached_property
+    def product_rows(self) -> list[Product]:
+        return list(db.session.scalars(select(Product).order_by(Product.slug)))
+
+    @cached_property
+    def product_slugs(self) -> dict[str, Product]:
+        return {p.slug: p for p in self.product_rows}
+
+    @cached_property
+    def product_names(self) -> dict[str, Any]:
+        """Chinese or English name (lower case) -> product, or AMBIGUOUS for a name two
+        products share."""
+        return _index(self.product_rows, ("name_zh", "name_en"), unique=True)
+
+    @cached_property
+    def enterprises(self) -> dict[str, Enterprise]:
+        return {e.credit_code: e for e in db.session.scalars(select(Enterprise))}
+
+    @cached_property
+    def sign_rows(self) -> list[GISign]:
+        query = select(GISign).options(selectinload(GISign.product)).order_by(GISign.id)
+        return list(db.session.scalars(query))
+
+    @cached_property
+    def sign_references(self) -> dict[int, str]:
+        """sign id -> the shortest text that names it alone: its number, else
+        product|regime, else product|regime|number (what an export writes)."""
+        numbers = Counter(_number(s.number) for s in self.sign_rows)
+        pairs = Counter((s.product_id, str(s.regime)) for s in self.sign_rows)
+        references = {}
+        for sign in self.sign_rows:
+            number = _number(sign.number)
+            parts = [sign.product.slug, str(sign.regime)]
+            if number and numbers[number] == 1:
+                parts = [number]
+            elif number and pairs[(sign.product_id, str(sign.regime))] > 1:
+                parts.append(number)
+            references[sign.id] = SIGN_REFERENCE_SEPARATOR.join(parts)
+        return references
+
+    @cached_property
+    def _names(self) -> dict[type | None, Callable[[], dict[int, str]]]:
+        return {
+            Category: lambda: {c.id: c.slug for c in self.category_rows},
+            County: lambda: {c.id: c.slug for c in self.county_rows},
+            Product: lambda: {p.id: p.slug for p in self.product_rows},
+            Enterprise: lambda: {e.id: code for code, e in self.enterprises.items()},
+            GISign: lambda: self.sign_references,
         }
 
+    def refer(self, model: type | None, row_id: int) -> str:
+        """How a file names the row `row_id` of `model` (what the column's parser reads)."""
+        if model not in self._by_id:
+            self._by_id[model] = self._names[model]()
+        return self._by_id[model][row_id]
 
-def _index(objects, fields) -> dict[str, Any]:
+
+def _index(objects, fields, unique: bool = False) -> dict[str, Any]:
     index: dict[str, Any] = {}
     for obj in objects:
         for name in fields:
             value = getattr(obj, name)
             if value:
-                index.setdefault(str(value).strip().lower(), obj)
+                key = str(value).strip().lower()
+                if unique and index.get(key, obj) is not obj:
+                    index[key] = AMBIGUOUS
+                index.setdefault(key, obj)
     return index
+
+
+def _number(value: str | None) -> str | None:
+    """A printed number as /verify reads it (app/text_input.normalize_code); None if empty."""
+    return normalize_code(value, CodeKind.REFERENCE) or None if value else None
 
 
 def text(max_length: int, required: bool = False, nullable: bool = True):
@@ -197,8 +287,6 @@ def months(value: str, _lookups) -> list[int]:
 
 
 def category(value: str, lookups: Lookups) -> int:
-    if not value:
-        raise FieldError(_l("This field is required."))
     found = lookups.categories.get(value.lower())
     if found is None:
         raise FieldError(_l("Unknown category “%(value)s”.", value=value[:60]))
@@ -249,6 +337,162 @@ def email(value: str | None) -> str | None:
     return value
 
 
+def product(value: str, lookups: Lookups) -> int:
+    """A product by its slug, else by its Chinese or English name."""
+    found = lookups.product_slugs.get(value.lower()) or lookups.product_names.get(value.lower())
+    if found is AMBIGUOUS:
+        raise FieldError(
+            _l("Several products are called “%(value)s”: give the address name.", value=value[:60])
+        )
+    if found is None:
+        raise FieldError(
+            _l(
+                "No product “%(value)s”. Name a saved product by its address name or name "
+                "(import the products first).",
+                value=value[:60],
+            )
+        )
+    return found.id
+
+
+def product_list(value: str, lookups: Lookups) -> list[int]:
+    chosen = [product(part, lookups) for part in filter(None, _LIST_SEPARATORS.split(value))]
+    return list(dict.fromkeys(chosen))
+
+
+def enterprise(value: str, lookups: Lookups) -> int:
+    code = credit_code(value, lookups)
+    found = lookups.enterprises.get(code)
+    if found is None:
+        raise FieldError(
+            _l(
+                "No enterprise with the credit code %(code)s (import the enterprises first).",
+                code=code,
+            )
+        )
+    return found.id
+
+
+def sign(value: str, lookups: Lookups) -> int:
+    """A GI sign by its number, by product|regime, or by product|regime|number (also by a
+    product alone, when it has one sign)."""
+    parts = [p for p in _SIGN_REFERENCE_PARTS.split(value) if p]
+    candidates = lookups.sign_rows
+    if len(parts) == 1 and any(_number(s.number) == _number(parts[0]) for s in candidates):
+        candidates = [s for s in candidates if _number(s.number) == _number(parts[0])]
+    elif parts:
+        try:
+            product_id = product(parts[0], lookups)
+        except FieldError:
+            product_id = None
+        candidates = [s for s in candidates if s.product_id == product_id]
+        for part in parts[1:]:
+            candidates = [s for s in candidates if _names_sign(s, part)]
+    if len(candidates) == 1:
+        return candidates[0].id
+    if not candidates or not parts:
+        raise FieldError(
+            _l(
+                "No GI sign “%(value)s”. Name a saved sign by its number, or by product|regime "
+                "(e.g. wenchang-chicken|cnipa_gi_product).",
+                value=value[:80],
+            )
+        )
+    raise FieldError(
+        _l(
+            "“%(value)s” names %(count)s GI signs: write one of %(choices)s.",
+            value=value[:80],
+            count=len(candidates),
+            choices=", ".join(lookups.sign_references[s.id] for s in candidates[:5]),
+        )
+    )
+
+
+def _names_sign(candidate: GISign, part: str) -> bool:
+    return part.lower() == str(candidate.regime) or _number(part) == _number(candidate.number)
+
+
+def option(enum_class: type[enum.Enum]) -> Callable[[str, Lookups], str]:
+    """One value of an enum: its value, or its label in Chinese or English."""
+
+    def parse(value: str, _lookups) -> str:
+        for member in enum_class:
+            if value.lower() in _option_names(member):
+                return str(member.value)
+        raise FieldError(
+            _l(
+                "Unknown value “%(value)s”: use one of %(choices)s.",
+                value=value[:60],
+                choices=", ".join(str(m.value) for m in enum_class),
+            )
+        )
+
+    return parse
+
+
+def _option_names(member: enum.Enum) -> set[str]:
+    names = {str(member.value).lower()}
+    label = LABELS.get(type(member).__name__, {}).get(member.value)
+    if label is not None:
+        for locale in current_app.config["LANGUAGES"]:
+            with force_locale(locale):
+                names.add(str(label).strip().lower())
+    return names
+
+
+def whole_number(bounds: tuple[int, int] | None):
+    def parse(value: str, _lookups) -> int:
+        digits = value.replace(",", "").replace(" ", "")
+        if not re.fullmatch(r"[+-]?\d+", digits):
+            raise FieldError(_l("Write a whole number."))
+        number = int(digits)
+        if bounds and not bounds[0] <= number <= bounds[1]:
+            raise FieldError(
+                _l("Enter a number between %(min)s and %(max)s.", min=bounds[0], max=bounds[1])
+            )
+        return number
+
+    return parse
+
+
+MAX_DECIMAL = Decimal("999999999999.99")  # Numeric(14, 2), as the form's limit
+
+
+def decimal_number(value: str, _lookups) -> str:
+    digits = value.replace(" ", "")
+    if _GROUPED.match(digits):  # 1,234.5: grouping only
+        digits = digits.replace(",", "")
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise FieldError(_l("Write a number, e.g. 1234.5."))
+    if not 0 <= number <= MAX_DECIMAL:
+        raise FieldError(_l("Enter a number between %(min)s and %(max)s.", min=0, max=MAX_DECIMAL))
+    if number != number.quantize(Decimal("0.01")):
+        raise FieldError(_l("At most two decimal places."))
+    return str(number)
+
+
+def calendar_date(value: str, _lookups) -> str:
+    """2024-01-15, 2024/1/15, 2024.1.15 or 2024年1月15日 -> 2024-01-15."""
+    match = _DATE.match(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        return date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        raise FieldError(_l("Write the date as YYYY-MM-DD, e.g. 2024-01-15.")) from None
+
+
+def reference(max_length: int):
+    def parse(value: str, lookups) -> str | None:
+        return _number(text(max_length)(value, lookups))
+
+    return parse
+
+
 # --- columns: derived from the listing kind's fields -----------------------------------------
 
 _EXCEL_KIND = {
@@ -258,8 +502,27 @@ _EXCEL_KIND = {
     listings.CHOICE: CHOICE,
     listings.CHOICES: CHOICE,
     listings.FLAG: CHOICE,
+    listings.REFERENCE: REFERENCE,
+    listings.DATE: DATE,
 }
-_CHOICE_LISTS: dict[type | None, str] = {Category: "categories", County: "counties"}
+# How Excel treats a column naming another listing: by its code, its number or a list value.
+_EXCEL_KIND_OF_REFERENCE: dict[type | None, str] = {Enterprise: CODE, GISign: REFERENCE}
+_CHOICE_LISTS: dict[type | None, str] = {
+    Category: "categories",
+    County: "counties",
+    Product: "products",
+}
+_PARSE_REFERENCE: dict[type | None, Callable[[str, Lookups], Any]] = {
+    Category: category,
+    County: one_county,
+    Product: product,
+    Enterprise: enterprise,
+    GISign: sign,
+}
+_PARSE_REFERENCES: dict[type | None, Callable[[str, Lookups], Any]] = {
+    County: county_list,
+    Product: product_list,
+}
 
 
 @dataclass(frozen=True)
@@ -275,29 +538,40 @@ class Column:
 
     @property
     def required(self) -> bool:
-        return self.field.required
+        return self.field.required or self.field.name in self.kind.bulk_key
 
     @property
     def help(self):
-        return self.field.help
+        return self.field.help or self.field.label
+
+    @property
+    def enum_class(self) -> type[enum.Enum] | None:
+        """A CHOICE of fixed values (regime, status…): the column's enum."""
+        if self.field.widget != listings.CHOICE or self.field.related is not None:
+            return None
+        kind = self.kind.model.__table__.columns[self.field.name].type
+        return getattr(kind, "enum_class", None)
 
     @property
     def excel_kind(self) -> str:
         """How Excel treats it: the template's cell format and the import's damage checks."""
-        return _EXCEL_KIND.get(self.field.widget, TEXT)
+        by_reference = _EXCEL_KIND_OF_REFERENCE.get(self.field.related_model)
+        return by_reference or _EXCEL_KIND.get(self.field.widget, TEXT)
 
     @property
     def choices(self) -> str | None:
         """CHOICE: the list a template cell offers (several values: no list)."""
         if self.field.widget == listings.FLAG:
             return "yes_no"
+        if self.enum_class is not None:
+            return self.enum_class.__name__
         if self.field.widget == listings.CHOICE:
             return _CHOICE_LISTS.get(self.field.related_model)
         return None
 
     def parse(self, value: str, lookups: Lookups) -> Any:
         """Cell text -> the field's plain value; raises FieldError."""
-        widget = self.field.widget
+        widget, related = self.field.widget, self.field.related_model
         if widget == listings.SLUG:
             return slug(value, lookups)
         if widget == listings.FLAG:
@@ -307,11 +581,23 @@ class Column:
         if widget == listings.CREDIT_CODE:
             return credit_code(value, lookups)
         if widget == listings.CHOICES:
-            return county_list(value, lookups)
+            return _PARSE_REFERENCES[related](value, lookups)
+        if not value and widget in _NOT_TEXT:
+            return self._empty()
         if widget == listings.CHOICE:
-            return (category if self.field.related is Category else one_county)(value, lookups)
+            enum_class = self.enum_class
+            parse = option(enum_class) if enum_class else _PARSE_REFERENCE[related]
+            return parse(value, lookups)
+        if widget == listings.NUMBER:
+            return whole_number(self.field.bounds)(value, lookups)
+        if widget == listings.DECIMAL:
+            return decimal_number(value, lookups)
+        if widget == listings.DATE:
+            return calendar_date(value, lookups)
         column = self.kind.model.__mapper__.columns[self.field.name]
         length = getattr(column.type, "length", None) or MAX_TEXT
+        if widget == listings.REFERENCE:
+            return self._required(reference(length)(value, lookups))
         value = text(length, self.field.required, bool(column.nullable))(value, lookups)
         if widget == listings.URL:
             return website(value)
@@ -319,20 +605,39 @@ class Column:
             return email(value)
         return value
 
+    def _empty(self) -> Any:
+        """An empty cell of a column that is not text: refused when required, else the
+        column's default (a new sign is valid unless the file says otherwise) or None."""
+        if self.field.required:
+            raise FieldError(_l("This field is required."))
+        default = self.kind.model.__table__.columns[self.field.name].default
+        value = getattr(default, "arg", None)
+        return listings._to_plain(value) if value is not None and not callable(value) else None
+
+    def _required(self, value: Any) -> Any:
+        if value is None and self.field.required:
+            raise FieldError(_l("This field is required."))
+        return value
+
     def export(self, value: Any, lookups: Lookups) -> str:
         """A plain value -> cell text (what parse reads back)."""
         if value is None:
             return ""
-        widget = self.field.widget
+        widget, related = self.field.widget, self.field.related_model
         if widget == listings.FLAG:
             return "yes" if value else "no"
         if widget == listings.MONTHS:
             return ";".join(str(m) for m in value)
         if widget == listings.CHOICES:
-            return ";".join(lookups.slugs[County][i] for i in value)
-        if widget == listings.CHOICE:
-            return lookups.slugs[self.field.related_model][value]
+            return ";".join(lookups.refer(related, i) for i in value)
+        if widget == listings.CHOICE and self.enum_class is None:
+            return lookups.refer(related, value)
+        if widget == listings.DECIMAL:  # 18000, not the plain value's 1.8E+4
+            return format(Decimal(value), "f")
         return str(value)
+
+
+_NOT_TEXT = (listings.CHOICE, listings.NUMBER, listings.DECIMAL, listings.DATE)
 
 
 def columns(kind: ListingKind) -> tuple[Column, ...]:
@@ -353,20 +658,25 @@ def _kind(name: str) -> ListingKind:
     return KINDS[name]
 
 
-def _key(kind: ListingKind) -> str:
-    """The field rows are matched on."""
-    assert kind.bulk_key is not None, "only kinds with bulk files reach here"
-    return kind.bulk_key
-
-
 def _column_of(kind: ListingKind, name: str) -> str | None:
     """The file column of a field (None: the field is not in files)."""
     return next((f.column for f in kind.fields if f.name == name), None)
 
 
-def _scope_column(kind: ListingKind) -> str | None:
-    """The column naming the counties a row belongs to: where access errors are shown."""
-    return next((f.column for f in kind.bulk_fields if f.related_model is County), None)
+_OWNERS = (County, Product, Enterprise)  # what a listing's counties come from
+
+
+def _scope_column(kind: ListingKind, values: dict | None = None, actor: User | None = None):
+    """The column naming what a row belongs to (its counties, its product, its enterprise),
+    where access errors are shown: the first that names something outside the actor's
+    counties (a brand's owner or its products), else the first there is."""
+    owners = [f for f in kind.bulk_fields if f.related_model in _OWNERS]
+    if values is not None and actor is not None:
+        for f in owners:
+            if f.name in values:
+                if kind.scope_of_values({f.name: values[f.name]}) - actor.county_ids:
+                    return f.column
+    return owners[0].column if owners else None
 
 
 # --- planning (the dry run) ----------------------------------------------------------------
@@ -378,6 +688,18 @@ class _ParsedRow:
     values: dict[str, Any]  # field name -> plain value, only for columns present in the file
     existing: Any = None
     changed: tuple[str, ...] = ()  # the fields that differ from the listing
+
+    def key(self, kind: ListingKind) -> tuple:
+        """The row's matching key, in the form stored values compare with."""
+        return _canonical_key(kind, {name: self.values.get(name) for name in kind.bulk_key})
+
+
+def _canonical_key(kind: ListingKind, values: dict) -> tuple:
+    plain = listings.canonical_values(kind, values)
+    return tuple(
+        _number(plain[name]) if kind.field(name).widget == listings.REFERENCE else plain[name]
+        for name in kind.bulk_key
+    )
 
 
 def dry_run(kind: str, data: bytes, actor: User, *, revise_published: bool = False) -> ImportPlan:
@@ -410,7 +732,7 @@ def _plan(kind: ListingKind, table: Table, actor: User, revise_published: bool):
                 except (FieldError, UnstorableText) as error:
                     plan.errors.append(RowError(number, column.name, error.message))
             parsed.append(row)
-        plan.errors.extend(_twice_in_file(kind, parsed))
+        plan.errors.extend(_twice_in_file(kind, parsed, lookups))
         _attach_existing(kind, parsed)
         for row in parsed:
             if any(e.row == row.row for e in plan.errors):
@@ -431,40 +753,51 @@ def _plan(kind: ListingKind, table: Table, actor: User, revise_published: bool):
     return plan, parsed
 
 
-def _twice_in_file(kind: ListingKind, rows: list[_ParsedRow]) -> list[RowError]:
+def _twice_in_file(kind: ListingKind, rows: list[_ParsedRow], lookups: Lookups) -> list[RowError]:
     """A key or another unique value given on two rows of the file."""
     errors = []
-    for name in dict.fromkeys((_key(kind), *kind.unique)):
+    shown = {c.field.name: c for c in columns(kind)}
+    checks = [kind.bulk_key] + [(name,) for name in kind.unique if (name,) != kind.bulk_key]
+    for names in checks:
         seen: dict[Any, int] = {}
         for row in rows:
-            value = row.values.get(name)
+            if any(name not in row.values for name in names):
+                continue  # not read (a cell error), or not in the file
+            value = row.key(kind) if names == kind.bulk_key else row.values[names[0]]
             if value is None:
                 continue
             if value in seen:
+                cells = [shown[n].export(row.values[n], lookups) for n in names]
                 message = _l(
                     "“%(value)s” appears twice in this file (also row %(row)s).",
-                    value=value,
+                    value=" · ".join(c for c in cells if c),
                     row=seen[value],
                 )
-                errors.append(RowError(row.row, _column_of(kind, name), message))
+                errors.append(RowError(row.row, _column_of(kind, names[-1]), message))
             seen.setdefault(value, row.row)
     return errors
 
 
 def _attach_existing(kind: ListingKind, rows: list[_ParsedRow]) -> None:
-    key = _key(kind)
-    keys = [row.values[key] for row in rows if row.values.get(key) is not None]
-    query: Select = select(kind.model).where(getattr(kind.model, key).in_(keys))
+    query: Select = kind.select_rows()
+    first = kind.field(kind.bulk_key[0])
+    if first.widget != listings.REFERENCE:  # stored numbers are compared normalised
+        wanted = {row.values[first.name] for row in rows if row.values.get(first.name)}
+        query = query.where(kind.column(first.name).in_(wanted))
     for attr, _model in kind.collections.values():
         query = query.options(selectinload(getattr(kind.model, attr)))
-    found = {getattr(obj, key): obj for obj in db.session.scalars(query)}
+    found: dict[tuple, Any] = {}
+    for obj in db.session.scalars(query):
+        found.setdefault(_canonical_key(kind, kind.current_values(obj)), obj)
     for row in rows:
-        row.existing = found.get(row.values.get(key))
+        row.existing = found.get(row.key(kind))
 
 
 def _diff(kind: ListingKind, row: _ParsedRow, lookups: Lookups) -> RowPlan:
-    key = str(row.values[_key(kind)])
     shown = {c.field.name: c for c in columns(kind)}
+    key = " · ".join(
+        filter(None, (shown[n].export(row.values.get(n), lookups) for n in kind.bulk_key))
+    )
 
     def show(name: str, value: Any) -> Any:
         column = shown[name]
@@ -478,7 +811,8 @@ def _diff(kind: ListingKind, row: _ParsedRow, lookups: Lookups) -> RowPlan:
     wanted = listings.canonical_values(kind, row.values)
     row.changed = tuple(n for n, v in wanted.items() if current.get(n) != v)
     changes = {shown[n].name: (show(n, current.get(n)), show(n, wanted[n])) for n in row.changed}
-    return RowPlan(row.row, key, "update" if changes else "unchanged", changes)
+    action = "update" if changes else "unchanged"
+    return RowPlan(row.row, key, action, changes, row.existing.is_published)
 
 
 def _check_row(
@@ -519,6 +853,7 @@ def _row_rules(kind: ListingKind, row: _ParsedRow, actor: User) -> list[RowError
     if kind.key == "products" and not counties and not wide:
         message = _l("Give at least one county, or mark the product province-wide.")
         errors.append(RowError(row.row, "counties", message))
+    errors += [RowError(row.row, name, message) for name, message in _dates_disagree(kind, after)]
     if actor.can_review:
         return errors
     if wide or before.get("province_wide"):
@@ -526,8 +861,23 @@ def _row_rules(kind: ListingKind, row: _ParsedRow, actor: User) -> list[RowError
         errors.append(RowError(row.row, "province_wide", message))
     elif counties - kind.scope_of_values(before) - actor.county_ids:
         message = _l("You can only import listings of the counties you manage.")
-        errors.append(RowError(row.row, _scope_column(kind), message))
+        errors.append(RowError(row.row, _scope_column(kind, row.values, actor), message))
     return errors
+
+
+def _dates_disagree(kind: ListingKind, values: dict) -> list[tuple[str, Any]]:
+    """Dates that cannot be, as the form refuses them: a sign's approval date (a partial
+    date: app/models/partial_date.py), an authorization ending before it starts."""
+    if kind.key == "signs":
+        try:
+            PartialDate(*(values.get(f"approval_{part}") for part in ("year", "month", "day")))
+        except ValueError:
+            message = _l("This approval date does not exist (a day needs a month, a month a year).")
+            return [("approval_day" if values.get("approval_day") else "approval_month", message)]
+    if kind.key == "authorizations" and values.get("valid_from") and values.get("valid_to"):
+        if values["valid_to"] < values["valid_from"]:
+            return [("valid_to", _l("The end date is before the start date."))]
+    return []
 
 
 def _changed(row: _ParsedRow) -> dict:
@@ -572,7 +922,8 @@ def export_listings(kind: str, actor: User, fmt: str) -> BulkFile:
     """The listings the actor may edit, in the import format, by key."""
     listing_kind = _kind(kind)
     model = listing_kind.model
-    query: Select = select(model).order_by(getattr(model, _key(listing_kind)))
+    keys = [listing_kind.column(name) for name in listing_kind.bulk_key]
+    query: Select = listing_kind.select_rows().order_by(*keys, model.id)
     for attr, _model in listing_kind.collections.values():
         query = query.options(selectinload(getattr(model, attr)))
     clause = access.scope_clause(actor, listing_kind)
@@ -596,21 +947,35 @@ def _file(kind: ListingKind, fmt: str, found, stem: str) -> BulkFile:
         data = csv_bytes([c.name for c in sheet_columns(kind)], rows)
     else:
         data = xlsx_bytes(
-            kind.key, rows, sheet_columns(kind), _choice_values(lookups), _help_rows(kind, lookups)
+            kind.key,
+            rows,
+            sheet_columns(kind),
+            _choice_values(kind, lookups),
+            _help_rows(kind, lookups),
         )
     return BulkFile(data, MIMETYPES[fmt], f"{stem}.{fmt}")
 
 
-def _choice_values(lookups: Lookups) -> dict[str, list[str]]:
+def _choice_values(kind: ListingKind, lookups: Lookups) -> dict[str, list[str]]:
+    """The values each list a template cell offers (only the lists the kind's columns use)."""
+    lists = {
+        "categories": lambda: [c.slug for c in lookups.category_rows],
+        "counties": lambda: [c.slug for c in lookups.county_rows],
+        "products": lambda: [p.slug for p in lookups.product_rows],
+        "yes_no": lambda: ["yes", "no"],
+        "statuses": lambda: [status.value for status in PublicationStatus],
+    }
+    wanted = {c.choices: c.enum_class for c in columns(kind) if c.choices}
+    wanted["statuses"] = None  # the status column's
     return {
-        "categories": [c.slug for c in lookups.category_rows],
-        "counties": [c.slug for c in lookups.county_rows],
-        "yes_no": ["yes", "no"],
-        "statuses": [status.value for status in PublicationStatus],
+        name: [str(m.value) for m in enum_class] if enum_class else lists[name]()
+        for name, enum_class in wanted.items()
     }
 
 
 def _help_rows(kind: ListingKind, lookups: Lookups) -> list[list[str]]:
+    """The help sheet: each column, the values of the lists, and how rows are matched and
+    name other listings."""
     rows = [[str(_l("Column")), str(_l("Required")), str(_l("What to enter"))]]
     for column in columns(kind):
         rows.append([column.name, str(_l("yes")) if column.required else "", str(column.help)])
@@ -618,10 +983,43 @@ def _help_rows(kind: ListingKind, lookups: Lookups) -> list[list[str]]:
         "Publication status, for information: ignored on import. New rows start as drafts."
     )
     rows += [[STATUS_COLUMN, "", str(status_help)], []]
-    if any(c.choices == "categories" for c in columns(kind)):
+    related = {c.field.related_model for c in columns(kind)}
+    if Category in related:
         rows.append([str(_l("Categories"))])
         rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.category_rows]
         rows.append([])
+    for column in columns(kind):
+        if column.enum_class is not None:
+            rows.append([column.name, str(column.field.label)])
+            labels = LABELS.get(column.enum_class.__name__, {})
+            rows += [[str(m.value), str(labels.get(m.value, ""))] for m in column.enum_class]
+            rows.append([])
+    if Product in related:
+        rows.append([str(_l("Products"))])
+        rows += [[p.slug, p.name_zh, p.name_en or ""] for p in lookups.product_rows]
+        rows.append([])
     rows.append([str(_l("Counties"))])
     rows += [[c.slug, c.name_zh, c.name_en or ""] for c in lookups.county_rows]
+    keys = ", ".join(_column_of(kind, name) or name for name in kind.bulk_key)
+    rows += [[], [str(_l("Notes"))]] + [[str(note)] for note in _notes(keys)]
     return rows
+
+
+def _notes(keys: str) -> list[Any]:
+    return [
+        _l(
+            "Rows are matched on %(columns)s: a row matching a saved listing changes only the "
+            "cells that differ; any other row creates a draft. All rows are imported, or none.",
+            columns=keys,
+        ),
+        _l(
+            "A row names other listings (products, enterprises, GI signs) that are saved "
+            "already, drafts included; it cannot name a listing another row of the same file "
+            "creates. Import products and enterprises first, then GI signs, then "
+            "authorizations, brands and industry facts."
+        ),
+        _l(
+            "Codes and numbers are read as the verification page reads them: full-width "
+            "characters, spaces and dash forms are normalised."
+        ),
+    ]

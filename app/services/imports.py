@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
 
 from app import storage
-from app.db import db
-from app.models import PublicationStatus
 from app.models.users import User
 from app.services import audit, bulk
 
@@ -126,14 +123,7 @@ def preview(user: User, staged: StagedFile) -> bulk.ImportPlan:
 
 def published_keys(kind: str, plan: bulk.ImportPlan) -> set[str]:
     """Keys of the planned updates that go to review rather than straight in."""
-    listing_kind = bulk.KINDS[kind]
-    key = listing_kind.column(listing_kind.bulk_key or "")
-    keys = [row.key for row in plan.rows if row.action == "update"]
-    if not keys:
-        return set()
-    published = listing_kind.model.status == PublicationStatus.PUBLISHED
-    stmt = select(key).where(key.in_(keys), published)
-    return set(db.session.scalars(stmt))
+    return {row.key for row in plan.rows if row.action == "update" and row.published}
 
 
 def run(user: User, staged: StagedFile, ip: str = "") -> bulk.ImportPlan:

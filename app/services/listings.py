@@ -103,6 +103,7 @@ CREDIT_CODE = "credit_code"  # unified social credit code (GB 32100-2015)
 PHONE = "phone"
 EMAIL = "email"
 URL = "url"  # an http(s) address
+REFERENCE = "reference"  # an announcement, registration or authorization number (normalize_code)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class ListingField:
     column: str | None = None
     required: bool = False
     help: object = None
+    bounds: tuple[int, int] | None = None  # NUMBER: the lowest and highest value accepted
 
     @property
     def stored_as_column(self) -> bool:
@@ -152,8 +154,8 @@ class ListingKind:
     # Only reviewers set these; an editor's save keeps the stored value whatever is posted.
     reviewer_only: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
-    # Bulk files: the field rows are matched on (None: the kind has no bulk files).
-    bulk_key: str | None = None
+    # Bulk files: the fields rows are matched on, together (empty: the kind has no bulk files).
+    bulk_key: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -195,7 +197,8 @@ class ListingKind:
     def bulk_fields(self) -> tuple[ListingField, ...]:
         """The columns of bulk files: the matching key first, then in the form's order."""
         in_files = [f for f in self.fields if f.column]
-        return tuple(sorted(in_files, key=lambda f: f.name != self.bulk_key))
+        first = {name: place for place, name in enumerate(self.bulk_key)}
+        return tuple(sorted(in_files, key=lambda f: first.get(f.name, len(first))))
 
     def select_rows(self) -> Select[tuple[ListingRow]]:
         """SELECT of this kind's rows (select() alone would type them as the declarative base:
@@ -235,6 +238,16 @@ DESCRIPTIONS_IN_FILES = (
 )
 HOLDER_ZH, HOLDER_EN = _l("Holder (Chinese)"), _l("Holder (English)")
 SLUG_LABEL = _l("Address name (slug)")
+# Bulk files name other listings by what officials read on them; the listing must be saved
+# already (app/services/bulk.py explains why rows cannot name rows of the same file).
+PRODUCT_REFERENCE_HELP = _l(
+    "The product: its address name (slug) or its name; it must be saved already."
+)
+ENTERPRISE_REFERENCE_HELP = _l(
+    "The enterprise's unified social credit code; it must be saved already."
+)
+DATE_HELP = _l("A date as YYYY-MM-DD, e.g. 2024-01-15.")
+COUNT_BOUNDS = (0, 2_000_000_000)
 
 _register(
     ListingKind(
@@ -310,7 +323,7 @@ _register(
         title=lambda o: o.name_zh,
         reviewer_only=("province_wide", "featured"),
         unique=("slug",),
-        bulk_key="slug",
+        bulk_key=("slug",),
     )
 )
 _register(
@@ -320,33 +333,57 @@ _register(
         label=_l("GI sign"),
         plural=_l("GI signs"),
         fields=(
-            _f("product_id", _l("Product"), CHOICE, related=Product),
-            _f("regime", _l("Regime"), CHOICE),
-            _f("official_name_zh", _l("Official name (Chinese)")),
-            _f("official_name_en", _l("Official name (English)")),
-            _f("number", _l("Announcement or registration number")),
-            _f("approval_year", _l("Approval year"), NUMBER),
-            _f("approval_month", _l("Approval month"), NUMBER),
-            _f("approval_day", _l("Approval day"), NUMBER),
-            _f("approval_note", _l("Note on the approval date (officials only)")),
-            _f("issuing_body_zh", _l("Issuing body (Chinese)")),
-            _f("issuing_body_en", _l("Issuing body (English)")),
-            _f("holder_zh", HOLDER_ZH),
-            _f("holder_en", HOLDER_EN),
-            _f("protected_area_zh", _l("Protected area (Chinese)"), AREA),
-            _f("protected_area_en", _l("Protected area (English)"), AREA),
+            _f(
+                "product_id",
+                _l("Product"),
+                CHOICE,
+                related=Product,
+                column="product",
+                required=True,
+                help=PRODUCT_REFERENCE_HELP,
+            ),
+            _in_files(
+                "regime",
+                _l("Regime"),
+                CHOICE,
+                required=True,
+                help=_l("The kind of registration: see the list below."),
+            ),
+            _in_files("official_name_zh", _l("Official name (Chinese)"), required=True),
+            _in_files("official_name_en", _l("Official name (English)")),
+            _in_files(
+                "number",
+                _l("Announcement or registration number"),
+                REFERENCE,
+                help=_l(
+                    "As printed; empty when none has been found. Rows are matched on "
+                    "product, regime and number together."
+                ),
+            ),
+            _in_files("approval_year", _l("Approval year"), NUMBER, bounds=(1980, 2100)),
+            _in_files("approval_month", _l("Approval month"), NUMBER, bounds=(1, 12)),
+            _in_files("approval_day", _l("Approval day"), NUMBER, bounds=(1, 31)),
+            _in_files("approval_note", _l("Note on the approval date (officials only)")),
+            _in_files("issuing_body_zh", _l("Issuing body (Chinese)")),
+            _in_files("issuing_body_en", _l("Issuing body (English)")),
+            _in_files("holder_zh", HOLDER_ZH),
+            _in_files("holder_en", HOLDER_EN),
+            _in_files("protected_area_zh", _l("Protected area (Chinese)"), AREA),
+            _in_files("protected_area_en", _l("Protected area (English)"), AREA),
             _f(
                 "protected_county_ids",
                 _l("Protected counties"),
                 CHOICES,
                 related=("protected_counties", County),
+                column="protected_counties",
+                help=_l("Counties (identifiers or names), separated by semicolons."),
             ),
-            _f("standard", _l("Standard")),
-            _f("nice_classes", _l("Nice classes")),
-            _f("sign_status", _l("Status of the sign"), CHOICE),
-            _f("source", _l("Research sources (officials only)"), AREA),
-            _f("source_url", _l("Public source address"), URL),
-            _f("notes", _l("Notes (officials only)"), AREA),
+            _in_files("standard", _l("Standard")),
+            _in_files("nice_classes", _l("Nice classes")),
+            _in_files("sign_status", _l("Status of the sign"), CHOICE),
+            _in_files("source", _l("Research sources (officials only)"), AREA),
+            _in_files("source_url", _l("Public source address"), URL),
+            _in_files("notes", _l("Notes (officials only)"), AREA),
             _f("verified", _l("Details verified"), FLAG),
         ),
         scope_of_values=lambda v: _product_counties(
@@ -355,6 +392,7 @@ _register(
         scope_clause=lambda mine: GISign.product_id.in_(_products_in(mine)),
         title=lambda o: o.official_name_zh,
         reviewer_only=("verified",),
+        bulk_key=("product_id", "regime", "number"),
     )
 )
 _register(
@@ -364,18 +402,42 @@ _register(
         label=_l("Brand"),
         plural=_l("Brands"),
         fields=(
-            _f("name_zh", NAME_ZH),
-            _f("name_en", NAME_EN),
-            _f("slug", SLUG_LABEL, SLUG),
-            _f("registration_number", _l("Trademark registration number")),
-            _f("nice_class", _l("Nice class"), NUMBER),
-            _f("kind", _l("Kind of brand"), CHOICE),
-            _f("owner_id", _l("Owner"), CHOICE, related=Enterprise),
-            _f("holder_zh", HOLDER_ZH),
-            _f("holder_en", HOLDER_EN),
-            _f("description_zh", DESCRIPTION_ZH, AREA),
-            _f("description_en", DESCRIPTION_EN, AREA),
-            _f("product_ids", _l("Products"), CHOICES, related=("products", Product)),
+            *NAMES_IN_FILES,
+            _in_files(
+                "slug",
+                SLUG_LABEL,
+                SLUG,
+                required=True,
+                help=_l(
+                    "Identifier in the address: lower-case letters, digits, hyphens. "
+                    "Rows are matched on it."
+                ),
+            ),
+            _in_files("registration_number", _l("Trademark registration number"), REFERENCE),
+            _in_files("nice_class", _l("Nice class"), NUMBER, bounds=(1, 45)),
+            _in_files("kind", _l("Kind of brand"), CHOICE, required=True),
+            _f(
+                "owner_id",
+                _l("Owner"),
+                CHOICE,
+                related=Enterprise,
+                column="owner",
+                help=ENTERPRISE_REFERENCE_HELP,
+            ),
+            _in_files("holder_zh", HOLDER_ZH),
+            _in_files("holder_en", HOLDER_EN),
+            *DESCRIPTIONS_IN_FILES,
+            _f(
+                "product_ids",
+                _l("Products"),
+                CHOICES,
+                related=("products", Product),
+                column="products",
+                help=_l(
+                    "Products (address names or names), separated by semicolons; each must "
+                    "be saved already."
+                ),
+            ),
         ),
         scope_of_values=lambda v: (
             _enterprise_county(v.get("owner_id")) | _product_counties(v.get("product_ids") or [])
@@ -390,6 +452,7 @@ _register(
         ),
         title=lambda o: o.name_zh,
         unique=("slug",),
+        bulk_key=("slug",),
     )
 )
 _register(
@@ -439,7 +502,7 @@ _register(
         scope_clause=lambda mine: Enterprise.county_id.in_(mine),
         title=lambda o: o.name_zh,
         unique=("slug", "credit_code"),
-        bulk_key="credit_code",
+        bulk_key=("credit_code",),
     )
 )
 _register(
@@ -449,16 +512,45 @@ _register(
         label=_l("Authorization"),
         plural=_l("Authorizations"),
         fields=(
-            _f("enterprise_id", _l("Enterprise"), CHOICE, related=Enterprise),
-            _f("sign_id", _l("GI sign"), CHOICE, related=GISign),
-            _f("number", _l("Authorization number")),
-            _f("valid_from", _l("Valid from"), DATE),
-            _f("valid_to", _l("Valid until"), DATE),
-            _f("auth_status", _l("Status"), CHOICE),
+            _f(
+                "enterprise_id",
+                _l("Enterprise"),
+                CHOICE,
+                related=Enterprise,
+                column="enterprise",
+                required=True,
+                help=ENTERPRISE_REFERENCE_HELP,
+            ),
+            _f(
+                "sign_id",
+                _l("GI sign"),
+                CHOICE,
+                related=GISign,
+                column="sign",
+                required=True,
+                help=_l(
+                    "The GI sign: its number, or product|regime (e.g. "
+                    "wenchang-chicken|cnipa_gi_product) where the number is missing or shared. "
+                    "An export of the signs shows each one's reference; it must be saved "
+                    "already."
+                ),
+            ),
+            _in_files(
+                "number",
+                _l("Authorization number"),
+                REFERENCE,
+                required=True,
+                help=_l("The authorization's number, as printed. Rows are matched on it."),
+            ),
+            _in_files("valid_from", _l("Valid from"), DATE, help=DATE_HELP),
+            _in_files("valid_to", _l("Valid until"), DATE, help=DATE_HELP),
+            _in_files("auth_status", _l("Status"), CHOICE),
         ),
         scope_of_values=lambda v: _enterprise_county(v.get("enterprise_id")),
         scope_clause=lambda mine: Authorization.enterprise_id.in_(_enterprises_in(mine)),
         title=lambda o: f"{o.enterprise.name_zh} · {o.sign.official_name_zh}",
+        unique=("number",),
+        bulk_key=("number",),
     )
 )
 _register(
@@ -468,22 +560,40 @@ _register(
         label=_l("Industry fact"),
         plural=_l("Industry facts"),
         fields=(
-            _f("product_id", _l("Product"), CHOICE, related=Product),
-            _f("year", _l("Year"), NUMBER),
-            _f("planted_area_mu", _l("Planted area (mu)"), DECIMAL),
-            _f("herd_size", _l("Herd size"), NUMBER),
-            _f("output_tonnes", _l("Output (tonnes)"), DECIMAL),
-            _f("output_value_cny_10k", _l("Output value (10,000 CNY)"), DECIMAL),
-            _f("employment", _l("Employment"), NUMBER),
-            _f("enterprises_count", _l("Number of enterprises"), NUMBER),
-            _f("source", _l("Source"), AREA),
-            _f("source_url", _l("Source address"), URL),
+            _f(
+                "product_id",
+                _l("Product"),
+                CHOICE,
+                related=Product,
+                column="product",
+                required=True,
+                help=PRODUCT_REFERENCE_HELP,
+            ),
+            _in_files(
+                "year",
+                _l("Year"),
+                NUMBER,
+                required=True,
+                bounds=(1950, 2100),
+                help=_l("Rows are matched on product and year together."),
+            ),
+            _in_files("planted_area_mu", _l("Planted area (mu)"), DECIMAL),
+            _in_files("herd_size", _l("Herd size"), NUMBER, bounds=COUNT_BOUNDS),
+            _in_files("output_tonnes", _l("Output (tonnes)"), DECIMAL),
+            _in_files("output_value_cny_10k", _l("Output value (10,000 CNY)"), DECIMAL),
+            _in_files("employment", _l("Employment"), NUMBER, bounds=COUNT_BOUNDS),
+            _in_files(
+                "enterprises_count", _l("Number of enterprises"), NUMBER, bounds=COUNT_BOUNDS
+            ),
+            _in_files("source", _l("Source"), AREA, required=True),
+            _in_files("source_url", _l("Source address"), URL),
         ),
         scope_of_values=lambda v: _product_counties(
             [v["product_id"]] if v.get("product_id") else []
         ),
         scope_clause=lambda mine: IndustryFact.product_id.in_(_products_in(mine)),
         title=lambda o: f"{o.product.name_zh} · {o.year}",
+        bulk_key=("product_id", "year"),
     )
 )
 

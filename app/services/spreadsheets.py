@@ -235,7 +235,9 @@ CODE = "code"  # a fixed-length identifier of digits and letters (the credit cod
 PHONE = "phone"  # telephone numbers: digits whose leading 0 or + matters
 MONTHS = "months"  # month lists and ranges (3;4;5, 3-5): Excel reads 3-5 as a date
 CHOICE = "choice"  # one value of a list (category, county, yes/no, status)
-KEEP_AS_TEXT = (CODE, PHONE, MONTHS)  # kinds Excel damages: the header carries a note
+REFERENCE = "reference"  # a printed number (announcement, authorization): 2023-01 is no date
+DATE = "date"  # a calendar day: a date cell is the value itself, a bare number is not
+KEEP_AS_TEXT = (CODE, PHONE, MONTHS, REFERENCE, DATE)  # Excel damages them: the header has a note
 
 EXCEL_DIGITS = 15  # significant digits an Excel number keeps (IEEE 754 double, as shown)
 CREDIT_CODE_LENGTH = 18  # GB 32100-2015
@@ -262,6 +264,8 @@ def excel_damage(kind: str, raw: Any, text: str) -> str:
     fix it where it is not (digits lost in 9.1469E+17, a dropped leading 0)."""
     if isinstance(raw, bool) or raw is None:
         return text
+    if kind == DATE and isinstance(raw, date):  # a datetime is a date too
+        return (raw.date() if isinstance(raw, datetime) else raw).isoformat()
     if isinstance(raw, (datetime, date, time)):
         raise FieldError(_date_damage(kind, raw))
     if isinstance(raw, (int, float)):
@@ -310,13 +314,13 @@ def _number_damage(kind: str, number: float, text: str) -> str:
         )
     if kind == PHONE:
         return _phone_digits(str(int(number)))
-    if kind == MONTHS and int(number) in _SERIAL_DATES:
+    if kind in (MONTHS, DATE) and int(number) in _SERIAL_DATES:
         raise FieldError(_serial_date(int(number)))
     return text
 
 
 def _text_damage(kind: str, text: str) -> str:
-    if kind in (CODE, PHONE) and _SCIENTIFIC.match(text):
+    if kind in (CODE, PHONE, REFERENCE) and _SCIENTIFIC.match(text):
         raise FieldError(
             _l(
                 "Excel showed this number in scientific notation (%(shown)s) and saved it "
@@ -346,6 +350,8 @@ def _text_damage(kind: str, text: str) -> str:
             )
         if _ascii_digits(text) and int(text) in _SERIAL_DATES:
             raise FieldError(_serial_date(int(text)))
+    if kind == DATE and _ascii_digits(text) and int(text) in _SERIAL_DATES:
+        raise FieldError(_serial_date(int(text)))
     return text
 
 
@@ -432,7 +438,7 @@ def _serial_date(number: int):
 
 class SheetColumn(NamedTuple):
     name: str
-    kind: str  # TEXT, CODE, PHONE, MONTHS or CHOICE: cell format, note and validation
+    kind: str  # TEXT, CODE, PHONE, MONTHS, REFERENCE, DATE or CHOICE: format, note, validation
     choices: str | None = None  # CHOICE: the name of the list its cells offer
 
 
@@ -504,7 +510,13 @@ def _format_columns(workbook, sheet, columns: list[SheetColumn], lists: dict) ->
 
 
 def _keep_as_text_note(kind: str):
-    examples = {CODE: "91469005MA5T1234XY", PHONE: "0898-65321234", MONTHS: "3-5"}
+    examples = {
+        CODE: "91469005MA5T1234XY",
+        PHONE: "0898-65321234",
+        MONTHS: "3-5",
+        REFERENCE: "2023-01",
+        DATE: "2024-01-15",
+    }
     return _l(
         "Keep this column as Text: Excel turns values like %(example)s into numbers or dates "
         "and loses digits, leading zeros or the value itself. Paste with “Match destination "
