@@ -1,5 +1,6 @@
 """Jinja helpers shared by every template."""
 
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
@@ -8,6 +9,8 @@ from flask_babel import gettext as _
 from app.i18n import current_lang
 from app.labels import label
 from app.media.illustrations import illustration_for
+from app.models.industry import IndustryFact
+from app.public.industry import IndustryTable, industry_table
 from app.public.structured_data import brand_jsonld, enterprise_jsonld, product_jsonld
 
 
@@ -52,6 +55,12 @@ def month_short() -> list[str]:
     return ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"]
 
 
+def industry_of(facts: Sequence[IndustryFact]) -> IndustryTable:
+    """The product page's industry table in the page's language (the public page and a
+    reviewer's preview render the same template, so the template asks for it)."""
+    return industry_table(facts, current_lang())
+
+
 def init_app(app: Flask) -> None:
     helpers = (
         query_with,
@@ -62,6 +71,7 @@ def init_app(app: Flask) -> None:
         brand_jsonld,
         enterprise_jsonld,
         illustration_for,
+        industry_of,
     )
     app.jinja_env.globals.update({helper.__name__: helper for helper in helpers})
     app.jinja_env.filters["label"] = label

@@ -11,7 +11,6 @@ from app.collation import by_name
 from app.i18n import current_lang
 from app.models import Regime, SignStatus
 from app.public import bp
-from app.public.industry import industry_table
 from app.services import catalogue, expos
 
 # The named object of a (county or category, product count) pair.
@@ -94,7 +93,6 @@ def product(slug: str):
     return render_template(
         "public/product.html",
         page=page,
-        industry=industry_table(page.facts, current_lang()),
         today=catalogue.local_today(),
     )
 
