@@ -55,6 +55,12 @@ SEARCH_KIND_LABELS: Labels = {
     "sign": _l("GI sign"),
     "county": _l("County"),
 }
+# The "How to recognise the genuine product" cues (app.models.products.GENUINE_CUES).
+GENUINE_CUE_LABELS: Labels = {
+    "cue_packaging": _l("Packaging"),
+    "cue_mark": _l("The official GI mark"),
+    "cue_number": _l("Where the authorization number is"),
+}
 
 # Table name (the enum's class name) -> table; the `label` filter's second argument.
 TABLES: dict[str, Labels] = {
@@ -65,6 +71,7 @@ TABLES: dict[str, Labels] = {
     "PublicationStatus": PUBLICATION_STATUS_LABELS,
     "Role": ROLE_LABELS,
     "SearchKind": SEARCH_KIND_LABELS,
+    "GenuineCue": GENUINE_CUE_LABELS,
 }
 
 
