@@ -25,6 +25,18 @@ CUE_COLUMNS = (
     'cue_number_zh', 'cue_number_en',
 )
 
+# The product's first county in the order pages list them (County.sort_order, then id), the
+# rule services/reports.home_county_of applies to new reports. Rows keep their county_id.
+BACKFILL_HOME_COUNTY = """
+    UPDATE counterfeit_reports SET home_county_id = (
+        SELECT pc.county_id FROM product_counties pc
+        JOIN counties c ON c.id = pc.county_id
+        WHERE pc.product_id = counterfeit_reports.product_id
+        ORDER BY c.sort_order, c.id LIMIT 1
+    )
+    WHERE product_id IS NOT NULL AND home_county_id IS NULL
+"""
+
 
 def upgrade():
     with op.batch_alter_table('counterfeit_reports', schema=None) as batch_op:
@@ -36,19 +48,7 @@ def upgrade():
             batch_op.f('fk_counterfeit_reports_home_county_id_counties'),
             'counties', ['home_county_id'], ['id'],
         )
-    # The product's first county in the order pages list them (County.sort_order, then id),
-    # the rule services/reports.home_county_of applies to new reports.
-    op.execute(sa.text(
-        """
-        UPDATE counterfeit_reports SET home_county_id = (
-            SELECT pc.county_id FROM product_counties pc
-            JOIN counties c ON c.id = pc.county_id
-            WHERE pc.product_id = counterfeit_reports.product_id
-            ORDER BY c.sort_order, c.id LIMIT 1
-        )
-        WHERE product_id IS NOT NULL
-        """
-    ))
+    op.execute(sa.text(BACKFILL_HOME_COUNTY))
     with op.batch_alter_table('products', schema=None) as batch_op:
         for name in CUE_COLUMNS:
             batch_op.add_column(sa.Column(name, sa.Text(), nullable=True))
