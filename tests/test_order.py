@@ -41,7 +41,9 @@ def test_english_row_without_english_name_sorts_by_its_pinyin():
 
 def _options(page: str, select_id: str) -> list[str]:
     block = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', page, re.S).group(1)
-    return [t.strip() for t in re.findall(r'<option [^>]*\bvalue="[^"]+"[^>]*>([^<]+)</option>', block)]
+    return [
+        t.strip() for t in re.findall(r'<option [^>]*\bvalue="[^"]+"[^>]*>([^<]+)</option>', block)
+    ]
 
 
 @pytest.mark.parametrize(
