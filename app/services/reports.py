@@ -82,12 +82,13 @@ def store_photo(reports_dir: Path, data: bytes) -> str:
 
 
 def reportable_products() -> list[Product]:
+    """Published products with their counties (the home county); the form orders them."""
     return list(
         db.session.scalars(
             select(Product)
             .where(Product.status == PublicationStatus.PUBLISHED)
             .options(selectinload(Product.counties))
-            .order_by(Product.name_zh)
+            .order_by(Product.id)
         )
     )
 
