@@ -7,8 +7,6 @@ Every list a person reads (counties, categories, products, dropdowns) sorts with
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
-from app.search.text import syllables
-
 
 class Named(Protocol):
     name_zh: str
@@ -25,6 +23,11 @@ def name_key(name_zh: str, name_en: str | None, lang: str) -> tuple[str, ...]:
     slugs do, e.g. 长 in 长丰 as chang), then the name itself to order homophones stably.
     en: the English name case-folded; a row without one sorts by its pinyin, the way the
     page shows it (Chinese with a note) between its English neighbours."""
+    # Imported here, not above: the catalogue service sorts with this module, and importing
+    # app.search at load time would import the catalogue again (search results use its
+    # Pagination) before it is defined.
+    from app.search.text import syllables
+
     pinyin = " ".join(syllables(name_zh))
     if lang == "en" and name_en:
         return (name_en.casefold(), pinyin, name_zh)

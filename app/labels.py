@@ -55,6 +55,12 @@ SEARCH_KIND_LABELS: Labels = {
     "sign": _l("GI sign"),
     "county": _l("County"),
 }
+# The "How to recognise the genuine product" cues (app.models.products.GENUINE_CUES).
+GENUINE_CUE_LABELS: Labels = {
+    "cue_packaging": _l("Packaging"),
+    "cue_mark": _l("The official GI mark"),
+    "cue_number": _l("Where the authorization number is"),
+}
 
 # The audit log's actions (app.services.audit.ACTIONS), as the log page shows them.
 AUDIT_ACTION_LABELS: Labels = {
@@ -101,6 +107,7 @@ TABLES: dict[str, Labels] = {
     "Role": ROLE_LABELS,
     "SearchKind": SEARCH_KIND_LABELS,
     "AuditAction": AUDIT_ACTION_LABELS,
+    "GenuineCue": GENUINE_CUE_LABELS,
 }
 
 

@@ -67,7 +67,7 @@ def enterprise_with_one_product() -> tuple[Enterprise, Product]:
 def selected_product(text: str) -> list[str]:
     """The values of the selected options of the report form's product select."""
     select_html = re.search(r'<select[^>]*id="product".*?</select>', text, re.S).group(0)
-    return re.findall(r'<option selected value="([^"]*)"', select_html)
+    return re.findall(r'<option\b[^>]*\bselected\b[^>]*\bvalue="([^"]*)"', select_html)
 
 
 # --- links present --------------------------------------------------------------------------

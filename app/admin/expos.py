@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from app.admin import bp, printing
 from app.admin.fields import REQUIRED, ActionForm, MultiCheckbox, limit, slug_format, text_field
+from app.collation import by_name
 from app.db import db
 from app.errors import BadInput
 from app.forms import BaseForm
@@ -175,8 +176,8 @@ def _booth_form(booth: Booth | None) -> BoothForm:
         }
     form = BoothForm(obj=booth, data=data)
     lang = current_lang()
-    products = db.session.scalars(select(Product).order_by(Product.name_zh, Product.id))
-    enterprises = db.session.scalars(select(Enterprise).order_by(Enterprise.name_zh, Enterprise.id))
+    products = by_name(db.session.scalars(select(Product).order_by(Product.id)), lang)
+    enterprises = by_name(db.session.scalars(select(Enterprise).order_by(Enterprise.id)), lang)
     form.product_ids.choices = [(p.id, p.text("name", lang)) for p in products]
     form.enterprise_ids.choices = [(e.id, e.text("name", lang)) for e in enterprises]
     return form

@@ -45,7 +45,7 @@ def _title(obj) -> str:
 
 
 def _label_form() -> tuple[LabelSheetForm, dict]:
-    printable = printing.printable_listings(g.user)
+    printable = printing.printable_listings(g.user, current_lang())
     form = LabelSheetForm()
     form.setup(printable, _title)
     return form, printable

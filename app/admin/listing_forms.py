@@ -39,6 +39,7 @@ from app.admin.fields import (
     slug_format,
     text_validators,
 )
+from app.collation import by_name, name_key
 from app.db import db
 from app.forms import BaseForm
 from app.i18n import current_lang
@@ -169,19 +170,26 @@ def _accessible(user, kind_key: str, stmt):
     return stmt.where(clause) if clause is not None else stmt
 
 
+# Choices are in the reader's name order (app/collation.py), as every list people read.
+
+
+def _named_choices(rows) -> list[tuple[int, str]]:
+    return [(row.id, _name(row)) for row in by_name(rows, current_lang())]
+
+
 def product_choices(user) -> list[tuple[int, str]]:
-    stmt = _accessible(user, "products", select(Product).order_by(Product.name_zh))
-    return [(p.id, _name(p)) for p in db.session.scalars(stmt)]
+    stmt = _accessible(user, "products", select(Product).order_by(Product.id))
+    return _named_choices(db.session.scalars(stmt))
 
 
 def county_choices(user) -> list[tuple[int, str]]:
     counties = db.session.scalars(select(County).order_by(County.sort_order))
-    return [(c.id, _name(c)) for c in counties if user.can_review or c.id in user.county_ids]
+    return _named_choices(c for c in counties if user.can_review or c.id in user.county_ids)
 
 
 def enterprise_choices(user) -> list[tuple[int, str]]:
-    stmt = _accessible(user, "enterprises", select(Enterprise).order_by(Enterprise.name_zh))
-    return [(e.id, _name(e)) for e in db.session.scalars(stmt)]
+    stmt = _accessible(user, "enterprises", select(Enterprise).order_by(Enterprise.id))
+    return _named_choices(db.session.scalars(stmt))
 
 
 class ProductForm(ListingForm):
@@ -202,11 +210,15 @@ class ProductForm(ListingForm):
     description_zh, description_en = bilingual(Product, "description")
     characteristics_zh, characteristics_en = bilingual(Product, "characteristics")
     season_months = MultiCheckbox(coerce=int)
+    cue_packaging_zh, cue_packaging_en = bilingual(Product, "cue_packaging")
+    cue_mark_zh, cue_mark_en = bilingual(Product, "cue_mark")
+    cue_number_zh, cue_number_en = bilingual(Product, "cue_number")
+    cues_demo = BooleanField()
 
     def setup(self, user) -> None:
         super().setup(user)
         categories = db.session.scalars(select(Category).order_by(Category.sort_order))
-        self.category_id.choices = [(c.id, _name(c)) for c in categories]
+        self.category_id.choices = _named_choices(categories)
         self.county_ids.choices = county_choices(user)
         from app.templating import month_names
 
@@ -298,7 +310,10 @@ class AuthorizationForm(ListingForm):
     def setup(self, user) -> None:
         super().setup(user)
         self.enterprise_id.choices = enterprise_choices(user)
-        signs = db.session.scalars(select(GISign).order_by(GISign.official_name_zh))
+        signs = sorted(
+            db.session.scalars(select(GISign).order_by(GISign.id)),
+            key=lambda s: name_key(s.official_name_zh, s.official_name_en, current_lang()),
+        )
         self.sign_id.choices = [(s.id, _name(s, "official_name")) for s in signs]
         self.auth_status.choices = enum_choices(AUTH_STATUS_LABELS)
 

@@ -7,8 +7,13 @@ among the services."""
 from dataclasses import dataclass
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
+from app.collation import by_name
 from app.db import db
+from app.labels import GENUINE_CUE_LABELS
 from app.models import Booth, PublicationStatus
 from app.qr.images import qr_svg_inline
 from app.services import access, codes
@@ -58,9 +63,9 @@ def label_sheet_html(labels: list[Label], back_url: str | None = None) -> str:
 LABEL_KINDS = ("products", "brands", "enterprises")
 
 
-def printable_listings(user) -> dict[str, list]:
+def printable_listings(user, lang: str) -> dict[str, list]:
     """Published products, brands and enterprises the user may print labels for (an editor:
-    those of their counties, by the same rule as editing), by kind key."""
+    those of their counties, by the same rule as editing), by kind key, in name order."""
     found = {}
     for key in LABEL_KINDS:
         kind = KINDS[key]
@@ -68,8 +73,7 @@ def printable_listings(user) -> dict[str, list]:
         clause = access.scope_clause(user, kind)
         if clause is not None:
             stmt = stmt.where(clause)
-        stmt = stmt.order_by(kind.column("name_zh"), kind.model.id)
-        found[key] = list(db.session.scalars(stmt))
+        found[key] = by_name(db.session.scalars(stmt.order_by(kind.model.id)), lang)
     return found
 
 
@@ -88,4 +92,22 @@ def booth_poster_html(booth: Booth, size: str = "A4", back_url: str | None = Non
         url=url,
         qr=qr_svg_inline(url, booth.number),
         back_url=back_url,
+        # The poster speaks both languages at once, Chinese first (its reading order too).
+        products=by_name(booth.products, "zh"),
+        cue_headings={cue: in_both_languages(text) for cue, text in GENUINE_CUE_LABELS.items()},
+        cues_heading=in_both_languages(CUES_HEADING),
+        demo_label=in_both_languages(DEMO_LABEL),
     )
+
+
+CUES_HEADING = _l("How to recognise the genuine product")
+DEMO_LABEL = _l("Demo data")
+
+
+def in_both_languages(text: LazyString) -> tuple[str, str]:
+    """(Chinese, English) of one translated string, for sheets printed in both."""
+    with force_locale("zh"):
+        zh = str(text)
+    with force_locale("en"):
+        en = str(text)
+    return zh, en

@@ -84,7 +84,7 @@ def _product_page(
     product: Product, sign: GISign | None = None, fact: IndustryFact | None = None
 ) -> Page:
     _parent(product.category)  # the breadcrumb links to it
-    page = catalogue.product_page_of(product)
+    page = catalogue.product_page_of(product, current_lang())
     if sign is not None:
         page.signs = [s for s in page.signs if s.id != sign.id] + [sign]
     if fact is not None:
@@ -102,7 +102,7 @@ def _enterprise_page(enterprise: Enterprise, extra: Authorization | None = None)
     return "public/enterprise.html", {
         "enterprise": enterprise,
         "authorizations": shown_auths,
-        "brands": catalogue.brands_owned_by(enterprise),
+        "brands": catalogue.brands_owned_by(enterprise, current_lang()),
         "today": catalogue.local_today(),
     }
 

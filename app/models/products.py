@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from app.models.media import ProductImage
     from app.models.signs import GISign
 
+# The "How to recognise the genuine product" cues, in the order pages show them.
+GENUINE_CUES = ("cue_packaging", "cue_mark", "cue_number")
+
 product_counties = link_table("product_counties", product_id="products.id", county_id="counties.id")
 
 
@@ -57,6 +60,16 @@ class Product(Slugged, Bilingual, Listing, Model):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     # Key in app/media/illustrations.py; empty means "the category's drawing".
     illustration: Mapped[str | None] = mapped_column(String(32))
+    # "How to recognise the genuine product" (issue 11): cues an official writes, each
+    # optional; a product without any shows no such section. cues_demo marks text written
+    # for the demonstration (seed/demo.yaml), shown with the demo badge.
+    cue_packaging_zh: Mapped[str | None] = mapped_column(Text)
+    cue_packaging_en: Mapped[str | None] = mapped_column(Text)
+    cue_mark_zh: Mapped[str | None] = mapped_column(Text)
+    cue_mark_en: Mapped[str | None] = mapped_column(Text)
+    cue_number_zh: Mapped[str | None] = mapped_column(Text)
+    cue_number_en: Mapped[str | None] = mapped_column(Text)
+    cues_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     category: Mapped[Category] = relationship()
     counties: Mapped[list[County]] = relationship(
@@ -94,6 +107,13 @@ class Product(Slugged, Bilingual, Listing, Model):
             if image.is_cover:
                 return image
         return self.images[0] if self.images else None
+
+    @property
+    def genuine_cues(self) -> list[str]:
+        """The cue fields (without _zh/_en) this product has text for, in reading order:
+        packaging, the official GI mark, where the authorization number is. Chinese is the
+        required language, so a cue counts once its Chinese text is given."""
+        return [cue for cue in GENUINE_CUES if (getattr(self, f"{cue}_zh") or "").strip()]
 
     @property
     def illustration_key(self) -> str | None:

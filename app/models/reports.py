@@ -23,8 +23,11 @@ class CounterfeitReport(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
-    # The county whose officials handle it: the product's, or the one the reporter chose.
+    # Two counties' officials handle it (issue 11): the county where the fake was bought or
+    # seen (the reporter's choice; rows older than migration 0011 may hold the product's
+    # county here instead) and the GI's home county (the product's first county).
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
+    home_county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
     where_bought: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     # Re-encoded photo stored outside the public media folder (see services/reports).
@@ -40,4 +43,5 @@ class CounterfeitReport(Model):
     )
 
     product: Mapped[Product | None] = relationship()
-    county: Mapped[County | None] = relationship()
+    county: Mapped[County | None] = relationship(foreign_keys=[county_id])
+    home_county: Mapped[County | None] = relationship(foreign_keys=[home_county_id])

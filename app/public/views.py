@@ -60,7 +60,7 @@ def counties():
 @cached(HTML_PAGE)
 def county(slug: str):
     found = catalogue.county_by_slug(slug) or abort(404)
-    return render_template("public/county.html", page=catalogue.county_page(found))
+    return render_template("public/county.html", page=catalogue.county_page(found, current_lang()))
 
 
 @bp.get("/products/")
@@ -72,7 +72,7 @@ def products():
         regime=params.enum_value("regime", Regime),
     )
     page = catalogue.filtered_products(
-        filters, params.page_number(), current_app.config["PER_PAGE"]
+        filters, params.page_number(), current_app.config["PER_PAGE"], current_lang()
     )
     if page.page > page.pages:
         abort(404)
@@ -89,19 +89,15 @@ def products():
 @bp.get("/products/<slug>")
 @cached(HTML_PAGE)
 def product(slug: str):
-    page = catalogue.product_page(slug) or abort(404)
-    return render_template(
-        "public/product.html",
-        page=page,
-        today=catalogue.local_today(),
-    )
+    page = catalogue.product_page(slug, current_lang()) or abort(404)
+    return render_template("public/product.html", page=page, today=catalogue.local_today())
 
 
 @bp.get("/brands/<slug>")
 @cached(HTML_PAGE)
 def brand(slug: str):
     found = catalogue.brand_by_slug(slug) or abort(404)
-    products = catalogue.published_only(found.products)
+    products = by_name(catalogue.published_only(found.products), current_lang())
     return render_template("public/brand.html", brand=found, products=products)
 
 
@@ -112,8 +108,12 @@ def enterprise(slug: str):
     return render_template(
         "public/enterprise.html",
         enterprise=found,
-        authorizations=catalogue.published_only(found.authorizations),
-        brands=catalogue.brands_owned_by(found),
+        authorizations=by_name(
+            catalogue.published_only(found.authorizations),
+            current_lang(),
+            lambda a: a.sign.product,
+        ),
+        brands=catalogue.brands_owned_by(found, current_lang()),
         today=catalogue.local_today(),
     )
 
@@ -129,7 +129,9 @@ def categories():
 def category(slug: str):
     found = catalogue.category_by_slug(slug) or abort(404)
     return render_template(
-        "public/category.html", category=found, products=catalogue.category_products(found)
+        "public/category.html",
+        category=found,
+        products=catalogue.category_products(found, current_lang()),
     )
 
 
@@ -146,7 +148,7 @@ def register():
     )
     return render_template(
         "public/register.html",
-        signs=catalogue.register_signs(filters),
+        signs=catalogue.register_signs(filters, current_lang()),
         filters=filters,
         counties=by_name(catalogue.all_counties(), current_lang()),
         years=catalogue.register_years(),

@@ -10,8 +10,9 @@ from app.forms import BaseForm
 
 class ReportForm(BaseForm):
     product = SelectField(_l("Product"), coerce=str, validators=[Optional()])
+    # Where the fake was bought; the product's home county is shown beside it, read-only.
     county = SelectField(
-        _l("County where it is sold or claimed to come from"), coerce=str, validators=[Optional()]
+        _l("County where you bought or saw it"), coerce=str, validators=[Optional()]
     )
     where_bought = TextAreaField(
         _l("Where did you buy or see it?"),

@@ -58,6 +58,12 @@ def _preselect_product(form: ReportForm, products: dict[str, Product], slug: str
             return
 
 
+def _home_county_attrs(product: Product, lang: str) -> dict[str, str]:
+    """The option's home county, for static/js/report.js to show beside the choice."""
+    home = reports.home_county_of(product)
+    return {"data-home-county": home.text("name", lang)} if home else {}
+
+
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(_report_limit, methods=["POST"])
 @accepts_upload(reports.MAX_PHOTO_BYTES + FORM_OVERHEAD)
@@ -67,7 +73,7 @@ def report():
     products = {str(p.id): p for p in by_name(reports.reportable_products(), lang)}
     counties = {str(c.id): c for c in by_name(catalogue.all_counties(), lang)}
     form.product.choices = [("", _("Not sure / not listed"))] + [
-        (key, p.text("name", lang)) for key, p in products.items()
+        (key, p.text("name", lang), _home_county_attrs(p, lang)) for key, p in products.items()
     ]
     form.county.choices = [("", _("Not sure"))] + [
         (key, c.text("name", lang)) for key, c in counties.items()
@@ -96,7 +102,9 @@ def report():
             db.session.commit()
             return redirect(url_for("qr.report_thanks"), code=303)
     status = 400 if request.method == "POST" else 200
-    response = current_app.make_response((render_template("qr/report.html", form=form), status))
+    chosen = products.get(form.product.data or "")
+    page = render_template("qr/report.html", form=form, home_county=reports.home_county_of(chosen))
+    response = current_app.make_response((page, status))
     response.cache_control.private = True
     response.cache_control.no_store = True
     return response

@@ -152,7 +152,7 @@ def landing_upper_case(token: str):
 
 def _render_passport(code: str):
     today = catalogue.local_today()
-    passport = passport_for(code, today)
+    passport = passport_for(code, today, current_lang())
     if passport.outcome == Outcome.UNKNOWN:
         return _code_problem_page(
             code,

@@ -3,24 +3,30 @@ cached: results depend on the free-text query (an unbounded key space) and must 
 publish at once; the index answers in milliseconds anyway."""
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
+from functools import partial
+from operator import itemgetter
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from app import params
 from app.caching.lru import LeastRecentlyUsed
 from app.caching.store import response_cache
+from app.collation import by_name
 from app.i18n import current_lang
 from app.labels import label
 from app.models import Category, County, Regime
 from app.search import service, text
 from app.search.documents import DocKey
 from app.search.fallback import label_of
-from app.search.results import Hit, SearchFilters
+from app.search.results import FacetValue, Hit, SearchFilters, SearchResults
 from app.search.schema import KINDS
 from app.services import catalogue, codes
 
 bp = Blueprint("search", __name__)
+
+# The named object of a (county or category, count) pair.
+first = itemgetter(0)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,95}$")
 # Facets whose values are named by a label table (app.labels); the others are places.
@@ -83,6 +89,7 @@ def search():
 
 def _results_page(query: str, filters: SearchFilters, page: int) -> str:
     results = service.search(query, filters, page, current_app.config["PER_PAGE"])
+    _places_in_name_order(results)
     places = related_places(query) if not results.hits else None
     return render_template(
         "search/results.html", query=query, results=results, filters=filters, places=places
@@ -125,8 +132,9 @@ def related_places(query: str) -> dict:
     """For a search that found nothing: counties and categories whose names share a
     character or a word with the query, else all of them. Never a dead end.
     {"counties": [(county, count)], "categories": [(category, count)], "related": bool}."""
-    counties = catalogue.counties_with_counts()
-    categories = catalogue.categories_with_counts()
+    lang = current_lang()
+    counties = by_name(catalogue.counties_with_counts(), lang, first)
+    categories = by_name(catalogue.categories_with_counts(), lang, first)
     lower = query.lower()
 
     def related(obj) -> bool:
@@ -160,6 +168,40 @@ def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
         "county": names(catalogue.all_counties()),
         "category": names(catalogue.all_categories()),
     }
+
+
+def facet_order() -> dict[str, dict[str, dict[str, int]]]:
+    """facet -> language -> value -> its place in name order (app/collation.py) of the
+    place facets; read once per catalogue generation, as facet_names."""
+    return response_cache.derived("search facet order", _read_facet_order)
+
+
+def _read_facet_order() -> dict[str, dict[str, dict[str, int]]]:
+    def ranks(rows: Sequence[County | Category]) -> dict[str, dict[str, int]]:
+        return {
+            lang: {row.slug: rank for rank, row in enumerate(by_name(rows, lang))}
+            for lang in current_app.config["LANGUAGES"]
+        }
+
+    return {
+        "county": ranks(catalogue.all_counties()),
+        "category": ranks(catalogue.all_categories()),
+    }
+
+
+def _places_in_name_order(results: SearchResults) -> None:
+    """County and category facet values in the reader's name order, as every list of
+    places: a visitor finds their county where they expect it, whatever its count."""
+    lang = current_lang()
+    for facet, ranks in facet_order().items():
+        order = ranks.get(lang, {})
+        values = results.facets.get(facet)
+        if values:
+            values.sort(key=partial(_rank, order))
+
+
+def _rank(order: dict[str, int], value: FacetValue) -> tuple[int, str]:
+    return order.get(value.value, len(order)), value.value
 
 
 @bp.context_processor

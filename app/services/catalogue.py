@@ -1,15 +1,16 @@
 """Read side of the public catalogue: published listings only, loaded without N+1 queries."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.collation import by_name, name_key
 from app.db import db
 from app.models.brands import Brand, brand_products
 from app.models.enterprises import Authorization, Enterprise
@@ -198,8 +199,9 @@ def paginate(stmt: Select, page: int, per_page: int) -> Page:
     return Page(items, page, per_page, total or 0)
 
 
-def filtered_products(filters: ProductFilter, page: int, per_page: int) -> Page:
-    stmt = product_card_query()
+def filtered_products(filters: ProductFilter, page: int, per_page: int, lang: str) -> Page:
+    """A page of the published products that pass the filters, in name order (`lang`)."""
+    stmt = select(Product.id, Product.name_zh, Product.name_en).where(Product.status == PUBLISHED)
     if filters.county is not None:
         stmt = stmt.where(_in_county(filters.county.id))
     if filters.category is not None:
@@ -212,7 +214,12 @@ def filtered_products(filters: ProductFilter, page: int, per_page: int) -> Page:
                 )
             )
         )
-    return paginate(stmt.order_by(Product.name_zh, Product.id), page, per_page)
+    # Pinyin is no SQL collation: the names of every match are ordered here (one narrow
+    # read), then only the page's products are loaded whole.
+    named = by_name(db.session.execute(stmt.order_by(Product.id)).all(), lang)
+    ids = [row.id for row in named[(page - 1) * per_page : page * per_page]]
+    loaded = {p.id: p for p in db.session.scalars(product_card_query().where(Product.id.in_(ids)))}
+    return Page([loaded[i] for i in ids], page, per_page, len(named))
 
 
 @dataclass
@@ -226,7 +233,8 @@ class ProductPage:
     facts: list[IndustryFact]
 
 
-def product_page(slug: str) -> ProductPage | None:
+def product_page(slug: str, lang: str) -> ProductPage | None:
+    """The product's page; brands and authorizations (by enterprise) in name order."""
     product = db.session.scalar(
         select(Product)
         .where(Product.slug == slug, Product.status == PUBLISHED)
@@ -236,10 +244,10 @@ def product_page(slug: str) -> ProductPage | None:
             selectinload(Product.category),
         )
     )
-    return None if product is None else product_page_of(product)
+    return None if product is None else product_page_of(product, lang)
 
 
-def product_page_of(product: Product) -> ProductPage:
+def product_page_of(product: Product, lang: str) -> ProductPage:
     """What the product's page shows besides the product: its published signs, brands,
     authorisations and industry figures (also for a reviewer's preview of a draft)."""
     signs = list(
@@ -250,16 +258,17 @@ def product_page_of(product: Product) -> ProductPage:
             .order_by(GISign.approval_year.is_(None), GISign.approval_year, GISign.id)
         )
     )
-    brands = list(
+    brands = by_name(
         db.session.scalars(
             select(Brand)
             .join(brand_products)
             .where(brand_products.c.product_id == product.id, Brand.status == PUBLISHED)
             .options(selectinload(Brand.owner))
-            .order_by(Brand.name_zh)
-        )
+            .order_by(Brand.id)
+        ),
+        lang,
     )
-    authorizations = authorizations_for_signs([s.id for s in signs])
+    authorizations = authorizations_for_signs([s.id for s in signs], lang)
     facts = list(
         db.session.scalars(
             select(IndustryFact)
@@ -270,7 +279,9 @@ def product_page_of(product: Product) -> ProductPage:
     return ProductPage(product, signs, brands, authorizations, facts)
 
 
-def authorizations_for_signs(sign_ids: list[int]) -> list[Authorization]:
+def authorizations_for_signs(sign_ids: list[int], lang: str) -> list[Authorization]:
+    """Published authorizations of these signs, by their enterprise's name (`lang`), then
+    the date they start."""
     if not sign_ids:
         return []
     stmt = (
@@ -282,9 +293,9 @@ def authorizations_for_signs(sign_ids: list[int]) -> list[Authorization]:
             Enterprise.status == PUBLISHED,
         )
         .options(selectinload(Authorization.enterprise), selectinload(Authorization.sign))
-        .order_by(Enterprise.name_zh, Authorization.valid_from)
+        .order_by(Authorization.valid_from, Authorization.id)
     )
-    return list(db.session.scalars(stmt))
+    return by_name(db.session.scalars(stmt), lang, lambda a: a.enterprise)
 
 
 # --- counties ---------------------------------------------------------------------------
@@ -299,11 +310,12 @@ class CountyPage:
     enterprises: list[Enterprise]
 
 
-def county_page(county: County) -> CountyPage:
-    products = list(
-        db.session.scalars(
-            product_card_query().where(_in_county(county.id)).order_by(Product.name_zh)
-        )
+def county_page(county: County, lang: str) -> CountyPage:
+    """The county's products, brands and enterprises in name order (`lang`); its signs by
+    approval year."""
+    products = by_name(
+        db.session.scalars(product_card_query().where(_in_county(county.id)).order_by(Product.id)),
+        lang,
     )
     product_ids = [p.id for p in products]
     signs = list(
@@ -326,7 +338,7 @@ def county_page(county: County) -> CountyPage:
             .order_by(GISign.approval_year.is_(None), GISign.approval_year, GISign.id)
         )
     )
-    brands = list(
+    brands = by_name(
         db.session.scalars(
             select(Brand)
             .where(
@@ -337,15 +349,17 @@ def county_page(county: County) -> CountyPage:
                     )
                 ),
             )
-            .order_by(Brand.name_zh)
-        )
+            .order_by(Brand.id)
+        ),
+        lang,
     )
-    enterprises = list(
+    enterprises = by_name(
         db.session.scalars(
             select(Enterprise)
             .where(Enterprise.status == PUBLISHED, Enterprise.county_id == county.id)
-            .order_by(Enterprise.name_zh)
-        )
+            .order_by(Enterprise.id)
+        ),
+        lang,
     )
     return CountyPage(county, products, signs, brands, enterprises)
 
@@ -378,31 +392,36 @@ def enterprise_by_slug(slug: str) -> Enterprise | None:
     )
 
 
-def brands_owned_by(enterprise: Enterprise) -> list[Brand]:
-    return list(
+def brands_owned_by(enterprise: Enterprise, lang: str) -> list[Brand]:
+    return by_name(
         db.session.scalars(
             select(Brand)
             .where(Brand.owner_id == enterprise.id, Brand.status == PUBLISHED)
-            .order_by(Brand.name_zh)
-        )
+            .order_by(Brand.id)
+        ),
+        lang,
     )
 
 
-def category_products(category: Category) -> list[Product]:
-    return list(
+def category_products(category: Category, lang: str) -> list[Product]:
+    """The category's published products in name order (`lang`)."""
+    return by_name(
         db.session.scalars(
-            product_card_query().where(Product.category_id == category.id).order_by(Product.name_zh)
-        )
+            product_card_query().where(Product.category_id == category.id).order_by(Product.id)
+        ),
+        lang,
     )
 
 
 # --- the register -----------------------------------------------------------------------
 
-REGISTER_SORTS: dict[str, tuple[SQLColumnExpression[Any], ...]] = {
-    "name": (GISign.official_name_zh,),
-    "regime": (GISign.regime, GISign.official_name_zh),
-    "year": (GISign.approval_year.is_(None), GISign.approval_year, GISign.official_name_zh),
-    "status": (GISign.sign_status, GISign.official_name_zh),
+# The register's orders: what a sign is sorted by before its name (app/collation.py, in
+# the reader's language), which orders ties and is the whole of the "name" order.
+REGISTER_SORTS: dict[str, Callable[[GISign], tuple]] = {
+    "name": lambda s: (),
+    "regime": lambda s: (s.regime.value,),
+    "year": lambda s: (s.approval_year is None, s.approval_year or 0),
+    "status": lambda s: (s.sign_status.value,),
 }
 
 
@@ -416,7 +435,8 @@ class RegisterFilter:
     descending: bool = False
 
 
-def register_signs(filters: RegisterFilter) -> list[GISign]:
+def register_signs(filters: RegisterFilter, lang: str) -> list[GISign]:
+    """The published signs that pass the filters, in the chosen order (`lang` for names)."""
     stmt = published_signs()
     if filters.regime is not None:
         stmt = stmt.where(GISign.regime == filters.regime)
@@ -426,10 +446,12 @@ def register_signs(filters: RegisterFilter) -> list[GISign]:
         stmt = stmt.where(GISign.approval_year == filters.year)
     if filters.county is not None:
         stmt = stmt.where(protects_county(filters.county))
-    columns = REGISTER_SORTS[filters.sort]
-    if filters.descending:
-        columns = tuple(c.desc() for c in columns)
-    return list(db.session.scalars(stmt.order_by(*columns, GISign.id)))
+    before_name = REGISTER_SORTS[filters.sort]
+    return sorted(
+        db.session.scalars(stmt.order_by(GISign.id)),
+        key=lambda s: (before_name(s), name_key(s.official_name_zh, s.official_name_en, lang)),
+        reverse=filters.descending,
+    )
 
 
 def register_years() -> list[int]:

@@ -317,6 +317,23 @@ _register(
                 column="season",
                 help=_l("Months of the season, e.g. 3;4;5 or 3-5 (empty: unknown)."),
             ),
+            # "How to recognise the genuine product" (issue 11), on the product page, the
+            # passport and booth posters; a product without any shows no such section.
+            _f("cue_packaging_zh", _l("Genuine product: packaging (Chinese)"), AREA),
+            _f("cue_packaging_en", _l("Genuine product: packaging (English)"), AREA),
+            _f("cue_mark_zh", _l("Genuine product: the official GI mark (Chinese)"), AREA),
+            _f("cue_mark_en", _l("Genuine product: the official GI mark (English)"), AREA),
+            _f(
+                "cue_number_zh",
+                _l("Genuine product: where the authorization number is (Chinese)"),
+                AREA,
+            ),
+            _f(
+                "cue_number_en",
+                _l("Genuine product: where the authorization number is (English)"),
+                AREA,
+            ),
+            _f("cues_demo", _l("These cues are demonstration text"), FLAG),
         ),
         scope_of_values=lambda v: set(v.get("county_ids") or ()),
         scope_clause=lambda mine: Product.id.in_(_products_in(mine)),

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import Column, select
 from sqlalchemy.orm import selectinload
 
+from app.collation import by_name
 from app.db import db
 from app.models import (
     Authorization,
@@ -49,7 +50,9 @@ class Passport:
     codes: dict = field(default_factory=dict)  # {listing: short code} for links
 
 
-def passport_for(code: str, today: date) -> Passport:
+def passport_for(code: str, today: date, lang: str) -> Passport:
+    """The passport of a short code; its lists of products, enterprises and authorizations
+    in name order for `lang` (app/collation.py)."""
     short = codes.find_code(code)
     if short is None:
         return Passport(Outcome.UNKNOWN, code)
@@ -64,7 +67,7 @@ def passport_for(code: str, today: date) -> Passport:
     if status != PUBLISHED:
         return Passport(Outcome.UNKNOWN, code)
     passport = Passport(Outcome.FOUND, code, short.target_type, target)
-    _load(passport, target, today)
+    _load(passport, target, today, lang)
     return passport
 
 
@@ -88,27 +91,27 @@ def _counties_of(target: Coded) -> list[County]:
     return []
 
 
-def _load(passport: Passport, target: Coded, today: date) -> None:
+def _load(passport: Passport, target: Coded, today: date, lang: str) -> None:
     """What the passport shows beside the listing itself, by kind."""
     if isinstance(target, Product):
-        _load_product(passport, target, today)
+        _load_product(passport, target, today, lang)
     elif isinstance(target, Brand):
-        passport.products = catalogue.published_only(target.products)
+        passport.products = by_name(catalogue.published_only(target.products), lang)
         passport.codes = codes.codes_for(passport.products)
     elif isinstance(target, Enterprise):
-        _load_enterprise(passport, target, today)
+        _load_enterprise(passport, target, today, lang)
     elif isinstance(target, Authorization):
         if target.enterprise.status != PUBLISHED:
             passport.outcome = Outcome.UNKNOWN
         passport.authorizations = [target]
     else:
         passport.event_id = target.event_id
-        passport.products = catalogue.published_only(target.products)
-        passport.enterprises = catalogue.published_only(target.enterprises)
+        passport.products = by_name(catalogue.published_only(target.products), lang)
+        passport.enterprises = by_name(catalogue.published_only(target.enterprises), lang)
         passport.codes = codes.codes_for(passport.products)
 
 
-def _load_product(passport: Passport, product: Product, today: date) -> None:
+def _load_product(passport: Passport, product: Product, today: date, lang: str) -> None:
     # The same row again, with its images and counties loaded in two queries, not lazily.
     product = (
         db.session.scalar(
@@ -126,15 +129,19 @@ def _load_product(passport: Passport, product: Product, today: date) -> None:
             .order_by(GISign.approval_year.is_(None), GISign.approval_year, GISign.id)
         )
     )
-    passport.authorizations = catalogue.authorizations_for_signs([s.id for s in passport.signs])
+    passport.authorizations = catalogue.authorizations_for_signs(
+        [s.id for s in passport.signs], lang
+    )
     passport.event_id = _running_event_showing(booth_products.c.product_id, product.id, today)
 
 
-def _load_enterprise(passport: Passport, enterprise: Enterprise, today: date) -> None:
+def _load_enterprise(passport: Passport, enterprise: Enterprise, today: date, lang: str) -> None:
     # The same row again, with its county and authorizations loaded.
     enterprise = catalogue.enterprise_by_slug(enterprise.slug) or enterprise
     passport.target = enterprise
-    passport.authorizations = catalogue.published_only(enterprise.authorizations)
+    passport.authorizations = by_name(
+        catalogue.published_only(enterprise.authorizations), lang, lambda a: a.sign.product
+    )
     passport.event_id = _running_event_showing(
         booth_enterprises.c.enterprise_id, enterprise.id, today
     )

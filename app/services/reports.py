@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app import storage
@@ -82,12 +82,13 @@ def store_photo(reports_dir: Path, data: bytes) -> str:
 
 
 def reportable_products() -> list[Product]:
+    """Published products with their counties (the home county); the form orders them."""
     return list(
         db.session.scalars(
             select(Product)
             .where(Product.status == PublicationStatus.PUBLISHED)
             .options(selectinload(Product.counties))
-            .order_by(Product.name_zh)
+            .order_by(Product.id)
         )
     )
 
@@ -114,10 +115,10 @@ def product_reported_from(listing: object) -> Product | None:
     return published[0] if len(published) == 1 else None
 
 
-def county_for(product: Product | None, county: County | None) -> County | None:
-    """The reporter's choice wins; otherwise the product's first county."""
-    if county is not None:
-        return county
+def home_county_of(product: Product | None) -> County | None:
+    """The GI's home county: the product's first county in the order its pages list them.
+    None for a product without a county (province-wide) or no product: then the county
+    where it was bought, or provincial reviewers, handle the report."""
     if product is not None and product.counties:
         return product.counties[0]
     return None
@@ -131,9 +132,12 @@ def submit_report(
     county: County | None = None,
     photo_name: str | None = None,
 ) -> CounterfeitReport:
+    """A new report; `county` is where the fake was bought or seen (the reporter's choice),
+    the home county follows from the product. Both counties' officials see it."""
     report = CounterfeitReport(
         product=product,
-        county=county_for(product, county),
+        county=county,
+        home_county=home_county_of(product),
         where_bought=where_bought.strip(),
         description=description.strip(),
         photo_name=photo_name,
@@ -148,7 +152,20 @@ def submit_report(
 
 
 class NotYourCounty(PermissionError):
-    """The official's counties do not include the report's county."""
+    """The official's counties include neither of the report's counties."""
+
+
+def _in_counties(county_ids: set[int]) -> ColumnElement[bool]:
+    ids = county_ids or {-1}
+    return or_(CounterfeitReport.county_id.in_(ids), CounterfeitReport.home_county_id.in_(ids))
+
+
+def is_officials_report(report: CounterfeitReport, county_ids: set[int] | None) -> bool:
+    """The one rule of who handles a report: a provincial reviewer (None) every report, a
+    county official those bought in or at home in one of their counties."""
+    if county_ids is None:
+        return True
+    return bool({report.county_id, report.home_county_id} & county_ids)
 
 
 ALLOWED_TRANSITIONS = {
@@ -170,16 +187,16 @@ def report_queue(
     limit: int = 50,
     offset: int = 0,
 ) -> ReportQueue:
-    """Reports for the given counties (None = all, for provincial reviewers), newest first.
-    Reports with no county are visible only to provincial reviewers."""
+    """Reports where the county bought in or the home county is one of the given counties
+    (None = all, for provincial reviewers), newest first. Reports with neither county are
+    visible only to provincial reviewers."""
     scope = select(CounterfeitReport)
-    if county_ids is not None:
-        scope = scope.where(CounterfeitReport.county_id.in_(county_ids or {-1}))
     counts_stmt = select(CounterfeitReport.report_status, func.count()).group_by(
         CounterfeitReport.report_status
     )
     if county_ids is not None:
-        counts_stmt = counts_stmt.where(CounterfeitReport.county_id.in_(county_ids or {-1}))
+        scope = scope.where(_in_counties(county_ids))
+        counts_stmt = counts_stmt.where(_in_counties(county_ids))
     counts = {status_: 0 for status_ in ReportStatus}
     counts.update({row_status: count for row_status, count in db.session.execute(counts_stmt)})
     if status is not None:
@@ -187,7 +204,9 @@ def report_queue(
     items = list(
         db.session.scalars(
             scope.options(
-                selectinload(CounterfeitReport.product), selectinload(CounterfeitReport.county)
+                selectinload(CounterfeitReport.product),
+                selectinload(CounterfeitReport.county),
+                selectinload(CounterfeitReport.home_county),
             )
             .order_by(CounterfeitReport.created_at.desc(), CounterfeitReport.id.desc())
             .limit(limit)
@@ -201,7 +220,7 @@ def report_for_official(report_id: int, county_ids: set[int] | None) -> Counterf
     report = db.session.get(CounterfeitReport, report_id)
     if report is None:
         return None
-    if county_ids is not None and report.county_id not in county_ids:
+    if not is_officials_report(report, county_ids):
         raise NotYourCounty(report_id)
     return report
 
@@ -213,7 +232,7 @@ def update_report(
     note: str | None,
     user_id: int | None,
 ) -> CounterfeitReport:
-    if county_ids is not None and report.county_id not in county_ids:
+    if not is_officials_report(report, county_ids):
         raise NotYourCounty(report.id)
     if status != report.report_status and status not in ALLOWED_TRANSITIONS[report.report_status]:
         raise ValueError(f"cannot move a report from {report.report_status} to {status}")

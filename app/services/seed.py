@@ -21,7 +21,7 @@ from app.models.industry import IndustryFact
 from app.models.listing import PublicationStatus
 from app.models.partial_date import PartialDate
 from app.models.places import County, Province
-from app.models.products import Category, Product, months_to_mask
+from app.models.products import GENUINE_CUES, Category, Product, months_to_mask
 from app.models.signs import GISign
 
 PUBLISHED = PublicationStatus.PUBLISHED
@@ -83,6 +83,7 @@ class SeedLoader:
         self.load_authorizations(demo["authorizations"], signs)
         self.load_industry_facts(demo["industry_facts"])
         self.load_expos(demo.get("expos") or [])
+        self.load_genuine_cues(demo.get("genuine_cues") or [])
         self.load_synonyms()
         db.session.flush()
         return {
@@ -366,6 +367,17 @@ class SeedLoader:
                     "enterprises",
                     [self.enterprises[s] for s in booth_row.get("enterprises") or []],
                 )
+        db.session.flush()
+
+    def load_genuine_cues(self, rows: list[dict]) -> None:
+        """The cues of demo.yaml onto their products (cue_<name>_zh/_en, cues_demo)."""
+        for row in rows:
+            values: dict[str, object] = {"cues_demo": bool(row.get("demo"))}
+            for cue in GENUINE_CUES:
+                name = cue.removeprefix("cue_")
+                values[f"{cue}_zh"] = row.get(f"{name}_zh")
+                values[f"{cue}_en"] = row.get(f"{name}_en")
+            _assign(self.products[row["product"]], values)
         db.session.flush()
 
 
