@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_expo_demo_and_list_order'
-down_revision = '0009_illustrations'
+down_revision = '0011_report_home_county_and_cues'
 branch_labels = None
 depends_on = None
 
