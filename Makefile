@@ -49,9 +49,9 @@ system-deps:
 # The full suite: lint and types first, then unit/view tests on SQLite, again on PostgreSQL
 # when reachable (required in CI), and the browser tests once.
 test: install system-deps lint
-	$(BIN)/python -m pytest -m "not e2e" -q
+	$(BIN)/python -m pytest -m "not e2e and not stack" -q
 	@if ./scripts/postgres-reachable || [ "$$CI" = "true" ]; then \
-		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e" -q; \
+		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e and not stack" -q; \
 	else echo "PostgreSQL not reachable: PostgreSQL run skipped (required when CI=true)"; fi
 	$(BIN)/python -m pytest -m e2e -q
 	$(BIN)/python -m pytest -m stack -q -p no:randomly

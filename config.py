@@ -126,8 +126,10 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
+    # Cookies only over https. The local stack (scripts/stack.py) serves plain http on
+    # 127.0.0.1 and sets COOKIES_SECURE=0; a public server never does.
+    SESSION_COOKIE_SECURE = os.environ.get("COOKIES_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

@@ -254,6 +254,8 @@ def env_values(state: State, run_dir: Path) -> dict[str, str]:
         "SITE_BASE_URL": f"http://127.0.0.1:{state.port}",
         "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "TRUSTED_PROXIES": "1",
+        # Plain http on 127.0.0.1: secure-only cookies would never come back (sign-in).
+        "COOKIES_SECURE": "0",
         "WEB_CONCURRENCY": workers,
         "PROXY_CACHE_SECONDS_ALIGNED": "1",
         "PAGE_CACHE_CHECK_SECONDS": os.environ.get("PAGE_CACHE_CHECK_SECONDS", "0"),
@@ -289,6 +291,7 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "max_upload_mb": MAX_UPLOAD_MB,
         "brotli_module": str(BROTLI_MODULE) if BROTLI_MODULE.exists() else "",
         "nginx_workers": os.environ.get("NGINX_WORKERS", "1"),
+        "run_as": current_user() if os.geteuid() == 0 else "",
         "daemon": True,
         "access_log_buffer": True,
         "proxy_cache": proxy_cache,
@@ -301,6 +304,7 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "site_base_url": values["SITE_BASE_URL"],
         "trusted_hosts": values["TRUSTED_HOSTS"],
         "workers": values["WEB_CONCURRENCY"],
+        "cookies_secure": values["COOKIES_SECURE"],
         "page_cache_check_seconds": values["PAGE_CACHE_CHECK_SECONDS"],
         "page_cache_max_entries": values["PAGE_CACHE_MAX_ENTRIES"],
         "lock_timeout_ms": values["DATABASE_LOCK_TIMEOUT_MS"],
@@ -323,6 +327,13 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
     for node in state.nodes:
         Path(node.instance).mkdir(parents=True, exist_ok=True)
         Path(node.metrics).mkdir(parents=True, exist_ok=True)
+
+
+def current_user() -> str:
+    import grp
+    import pwd
+
+    return f"{pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name}"
 
 
 def new_state(run_dir: Path, port: int, nodes: int) -> State:
