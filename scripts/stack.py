@@ -30,6 +30,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -354,6 +356,14 @@ def new_state(run_dir: Path, port: int, nodes: int) -> State:
     )
 
 
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Print how long a step of up took (stderr): start-up time is mostly the seed."""
+    started = time.monotonic()
+    yield
+    print(f"  {name}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
 # --- up and down -------------------------------------------------------------------
 
 
@@ -368,21 +378,26 @@ def up(run_dir: Path, port: int, database: str, nodes: int, proxy_cache: bool = 
     state = new_state(run_dir, port, nodes)
     state.save(state_file)
     try:
-        ensure_postgres(state, database)
-        state.save(state_file)
-        ensure_redis(state, run_dir)
-        state.save(state_file)
+        with step("PostgreSQL"):
+            ensure_postgres(state, database)
+            state.save(state_file)
+        with step("Redis"):
+            ensure_redis(state, run_dir)
+            state.save(state_file)
         render(state, run_dir, proxy_cache=proxy_cache)
         env = app_env(state, run_dir)
-        run([str(VENV_BIN / "flask"), "db", "upgrade"], env)
-        run([str(VENV_BIN / "flask"), "seed", "--if-empty"], env)
-        start_supervisord(state, run_dir)
-        state.save(state_file)
-        for node in state.nodes:
-            wait_http(f"http://127.0.0.1:{node.port}/healthz", 60)
-        start_nginx(state, run_dir)
-        state.save(state_file)
-        wait_http(f"http://127.0.0.1:{port}/healthz", 30)
+        with step("migrate and seed"):
+            run([str(VENV_BIN / "flask"), "db", "upgrade"], env)
+            run([str(VENV_BIN / "flask"), "seed", "--if-empty"], env)
+        with step("app nodes (supervisord)"):
+            start_supervisord(state, run_dir)
+            state.save(state_file)
+            for node in state.nodes:
+                wait_http(f"http://127.0.0.1:{node.port}/healthz", 60)
+        with step("nginx"):
+            start_nginx(state, run_dir)
+            state.save(state_file)
+            wait_http(f"http://127.0.0.1:{port}/healthz", 30)
         state.pids_seen = stack_pids(state)
         state.save(state_file)
     except BaseException:
