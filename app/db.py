@@ -4,7 +4,6 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from flask import Flask
-
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine

@@ -128,10 +128,12 @@ TIME_LIMITS = {"55P03": "lock_timeout", "57014": "statement_timeout"}
 
 
 def _time_limit(error: Exception) -> str | None:
-    """"lock_timeout" / "statement_timeout" when a PostgreSQL time limit stopped the
+    """ "lock_timeout" / "statement_timeout" when a PostgreSQL time limit stopped the
     statement, else None."""
     sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    return TIME_LIMITS.get(sqlstate) if isinstance(error, DBAPIError) else None
+    if not isinstance(error, DBAPIError) or not isinstance(sqlstate, str):
+        return None
+    return TIME_LIMITS.get(sqlstate)
 
 
 def _is_unavailable(error: Exception) -> bool:

@@ -196,7 +196,9 @@ def ensure_postgres(state: State, database: str) -> None:
     if not port_open(PG_HOST, PG_PORT):
         versions = sorted(os.listdir("/etc/postgresql")) if Path("/etc/postgresql").exists() else []
         if not versions:
-            raise StackError("PostgreSQL is not installed (./scripts/ensure-debian-packages postgresql)")
+            raise StackError(
+                "PostgreSQL is not installed (./scripts/ensure-debian-packages postgresql)"
+            )
         run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[0], "main", "start"])
         state.postgres_cluster = versions[0]
         for _ in range(60):
@@ -205,7 +207,9 @@ def ensure_postgres(state: State, database: str) -> None:
             time.sleep(0.5)
     admin = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
             state.created_database = database

@@ -138,7 +138,9 @@ def test_a_time_limit_is_a_503_with_retry_after_logged_and_changes_nothing(
 def test_limits_are_connection_options_on_postgresql_only(limited_app):
     options = limited_app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
     if BACKEND == "postgresql":
-        assert options["options"] == f"-c lock_timeout={LOCK_MS} -c statement_timeout={STATEMENT_MS}"
+        assert (
+            options["options"] == f"-c lock_timeout={LOCK_MS} -c statement_timeout={STATEMENT_MS}"
+        )
         with limited_app.app_context():
             assert db.session.scalar(text("SHOW lock_timeout")) == f"{LOCK_MS}ms"
     else:

@@ -30,19 +30,28 @@ UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
 
 REQUESTS = Counter(
-    "gi_http_requests_total", "Requests answered, by route, method and status", ["route", "method", "status"]
+    "gi_http_requests_total",
+    "Requests answered, by route, method and status",
+    ["route", "method", "status"],
 )
 LATENCY = Histogram(
-    "gi_http_request_duration_seconds", "Time to answer, by route", ["route"], buckets=LATENCY_BUCKETS
+    "gi_http_request_duration_seconds",
+    "Time to answer, by route",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
 )
 SEARCH_LATENCY = Histogram(
-    "gi_search_request_duration_seconds", "Time to answer a search page or API search", buckets=LATENCY_BUCKETS
+    "gi_search_request_duration_seconds",
+    "Time to answer a search page or API search",
+    buckets=LATENCY_BUCKETS,
 )
 PAGE_CACHE = Counter(
     "gi_page_cache_lookups_total", "In-app page cache lookups (app/caching), by result", ["result"]
 )
 SCANS_BUFFERED = Gauge(
-    "gi_scans_buffered", "Passport scans counted in memory, not yet written", multiprocess_mode="livesum"
+    "gi_scans_buffered",
+    "Passport scans counted in memory, not yet written",
+    multiprocess_mode="livesum",
 )
 
 
@@ -97,7 +106,9 @@ class RequestMetrics:
         def record() -> None:
             route = environ.get(ROUTE_KEY) or self._route(environ)
             seconds = time.perf_counter() - started
-            REQUESTS.labels(route, environ.get("REQUEST_METHOD", "-"), status[0] if status else "-").inc()
+            REQUESTS.labels(
+                route, environ.get("REQUEST_METHOD", "-"), status[0] if status else "-"
+            ).inc()
             LATENCY.labels(route).observe(seconds)
             if route.startswith(("/search", "/api/v1/search")):
                 SEARCH_LATENCY.observe(seconds)

@@ -45,7 +45,9 @@ class DatabaseGauges:
         from app.search.outbox import SearchOutbox
 
         generation, _changed = read_generation()
-        yield GaugeMetricFamily("gi_catalogue_generation", "Catalogue changes so far", value=generation)
+        yield GaugeMetricFamily(
+            "gi_catalogue_generation", "Catalogue changes so far", value=generation
+        )
         rows, oldest = db.session.execute(
             select(func.count(SearchOutbox.id), func.min(SearchOutbox.created_at))
         ).one()
