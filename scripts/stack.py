@@ -301,6 +301,8 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "daemon": True,
         "access_log_buffer": True,
         "proxy_cache": proxy_cache,
+        # bench/stack.py sets STACK_BENCH=1: nginx also serves <run-dir>/bench/ as files.
+        "bench_dir": str(run_dir / "bench") if os.environ.get("STACK_BENCH") == "1" else "",
         "csp": CONTENT_SECURITY_POLICY,
         "security_headers": STATIC_SECURITY_HEADERS,
         "common_env": ",".join(f'{k}="{v}"' for k, v in values.items()),
