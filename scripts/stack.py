@@ -14,7 +14,7 @@ database); `down` stops exactly those, by pid, and nothing else.
 PostgreSQL: DATABASE_URL when set; otherwise a database on the local server (started if
 down, as .ci/run does), migrated and seeded when empty. Redis: REDIS_URL when set, else
 127.0.0.1:6379 (started if down). Exit codes: 0 up/down, 1 a step failed (its output
-printed), 2 already up / nothing to stop."""
+printed, or the stack is already up), 2 nothing to stop."""
 
 from __future__ import annotations
 
@@ -47,9 +47,6 @@ DEPLOY = ROOT / "deploy"
 BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# The largest upload a view declares (@accepts_upload): nginx lets it through, the app
-# refuses each view's excess with its own translated 413.
-MAX_UPLOAD_MB = 32
 NODE_NAMES = "abcdefgh"
 
 
@@ -294,7 +291,7 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "nodes": state.nodes,
         "static_dir": str(ROOT / "static"),
         "media_root": str(run_dir / "media"),
-        "max_upload_mb": MAX_UPLOAD_MB,
+        "max_body_bytes": largest_body(),
         "brotli_module": str(BROTLI_MODULE) if BROTLI_MODULE.exists() else "",
         "nginx_workers": os.environ.get("NGINX_WORKERS", "1"),
         "run_as": current_user() if os.geteuid() == 0 else "",
@@ -335,6 +332,18 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
     for node in state.nodes:
         Path(node.instance).mkdir(parents=True, exist_ok=True)
         Path(node.metrics).mkdir(parents=True, exist_ok=True)
+
+
+def largest_body() -> int:
+    """Bytes of the largest body a view accepts (app/request_limits.py, @accepts_upload:
+    photo, spreadsheet import, report with photo): nginx lets that much through and the app
+    refuses each view's excess itself, with its translated 413."""
+    from app.media.upload import MAX_UPLOAD_BYTES
+    from app.request_limits import FORM_OVERHEAD
+    from app.services.reports import MAX_PHOTO_BYTES
+    from app.services.spreadsheets import MAX_BYTES
+
+    return max(MAX_UPLOAD_BYTES, MAX_PHOTO_BYTES, MAX_BYTES) + FORM_OVERHEAD
 
 
 def current_user() -> str:
