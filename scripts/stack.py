@@ -261,7 +261,7 @@ def env_values(state: State, run_dir: Path) -> dict[str, str]:
         "COOKIES_SECURE": "0",
         "WEB_CONCURRENCY": workers,
         "PROXY_CACHE_SECONDS_ALIGNED": "1",
-        "PAGE_CACHE_CHECK_SECONDS": os.environ.get("PAGE_CACHE_CHECK_SECONDS", "0"),
+        "PAGE_CACHE_CHECK_SECONDS": os.environ.get("PAGE_CACHE_CHECK_SECONDS", "1.0"),
         "PAGE_CACHE_MAX_ENTRIES": os.environ.get("PAGE_CACHE_MAX_ENTRIES", "2000"),
         "DATABASE_LOCK_TIMEOUT_MS": os.environ.get("DATABASE_LOCK_TIMEOUT_MS", "5000"),
         "DATABASE_STATEMENT_TIMEOUT_MS": os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "15000"),

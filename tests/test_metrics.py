@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from app import create_app
+from app.db import db
 from app.static_urls import content_hash
 from tests.conftest import make_config
 
@@ -56,6 +58,8 @@ def test_public_answers_expire_at_the_end_of_the_second(
     before = int(time.time())
     response = app.test_client().get(path)
     header = response.headers.get("X-Accel-Expires")
+    with app.app_context():
+        db.engine.dispose()  # this test's own app: no connection left for the collector
     if expected:
         assert header is not None and before <= int(header.lstrip("@")) <= time.time()
     else:
@@ -76,3 +80,35 @@ def test_a_changed_file_gets_a_new_hash_and_a_missing_one_none(tmp_path):
     second.write_text("body{color:blue}")
     assert content_hash(str(first)) != content_hash(str(second))
     assert content_hash(str(tmp_path / "missing.css")) is None
+
+
+def test_a_page_nginx_will_store_is_rendered_from_the_current_catalogue(
+    database_factory, tmp_path, media_root
+):
+    """X-Cache-Fill (sent by nginx's cached location only): the generation is re-read
+    first, so nginx never keeps a page older than its own second."""
+    config = make_config(database_factory(), tmp_path, media_root)
+    config.PROXY_CACHE_SECONDS_ALIGNED = True
+    config.PAGE_CACHE_CHECK_SECONDS = 600.0
+    app = create_app(config)
+    client = app.test_client()
+    url = "/products/wenchang-chicken?lang=en"
+    assert client.get(url).status_code == 200  # cached, generation read
+    with app.app_context():
+        with db.engine.begin() as conn:  # another node's publish: nothing expires here
+            conn.execute(text("UPDATE products SET name_en = 'Renamed elsewhere' WHERE id = 1"))
+            conn.execute(text("UPDATE catalogue_generation SET generation = generation + 1"))
+        slug = db.session.scalar(text("SELECT slug FROM products WHERE id = 1"))
+        db.session.remove()
+    url = f"/products/{slug}?lang=en"
+    client.get(url)  # this page cached under the old generation
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE products SET name_en = 'Renamed again' WHERE id = 1"))
+            conn.execute(text("UPDATE catalogue_generation SET generation = generation + 1"))
+    stale = client.get(url).get_data(as_text=True)
+    fresh = client.get(url, headers={"X-Cache-Fill": "1"}).get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
+    assert "Renamed again" not in stale  # the per-process check (600 s) not yet due
+    assert "Renamed again" in fresh
