@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := wsgi
 VNU := node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-search-load bench-admin bench-lighthouse
+.PHONY: lint messages run test test-sqlite test-postgres test-e2e install translations system-deps bench serve-prod bench-images bench-qr bench-search bench-search-load bench-admin bench-lighthouse stack-up stack-down bench-stack
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,19 +52,39 @@ system-deps:
 	@./scripts/ensure-debian-packages chromium fonts-noto-cjk
 	@./scripts/ensure-debian-packages openjdk-17-jre-headless
 	@./scripts/ensure-debian-packages redis-server
+	@./scripts/ensure-debian-packages nginx-light wrk
+	@./scripts/ensure-debian-packages libnginx-mod-http-brotli-filter || true
 
 # The full suite: lint and types first, then unit/view tests on SQLite, again on PostgreSQL
 # when reachable (required in CI), and the browser tests once.
 test: install system-deps lint
-	$(BIN)/python -m pytest -m "not e2e" -q
+	$(BIN)/python -m pytest -m "not e2e and not stack" -q
 	@if ./scripts/postgres-reachable || [ "$$CI" = "true" ]; then \
-		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e" -q; \
+		echo "== PostgreSQL run =="; TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not e2e and not stack" -q; \
 	else echo "PostgreSQL not reachable: PostgreSQL run skipped (required when CI=true)"; fi
 	$(BIN)/python -m pytest -m e2e -q
+	$(BIN)/python -m pytest -m stack -q -p no:randomly
 
 bench: install
 	@./scripts/ensure-debian-packages wrk nginx-light
 	$(BIN)/python bench/pages.py
+
+# The grown-up deployment on this machine (README, "Deployment"): nginx on $(STACK_PORT) in
+# front of two gunicorn nodes under supervisord, PostgreSQL, Redis; files under .stack/.
+STACK_PORT ?= $(if $(filter 5000,$(PORT)),8080,$(PORT))
+stack-up: install
+	@./scripts/ensure-debian-packages nginx-light redis-server postgresql
+	@./scripts/ensure-debian-packages libnginx-mod-http-brotli-filter || true
+	$(BIN)/python scripts/stack.py up --port $(STACK_PORT)
+
+# Stops exactly what stack-up started (the pids it recorded in .stack/state.json).
+stack-down:
+	$(BIN)/python scripts/stack.py down
+
+# Figures of the stack (bench/stack.py brings up its own on a free port and takes it down).
+bench-stack: install
+	@./scripts/ensure-debian-packages nginx-light wrk redis-server postgresql
+	$(BIN)/python bench/stack.py $(ARGS)
 
 # Lighthouse (npm devDependency) on home, a county, a product and a passport: four scores each.
 bench-lighthouse: install

@@ -52,7 +52,22 @@ class Config:
     # Rendered public pages are cached per process; the catalogue generation stored in the
     # database is re-read at most this often, so a publish shows within this many seconds.
     PAGE_CACHE_CHECK_SECONDS = float(os.environ.get("PAGE_CACHE_CHECK_SECONDS", "1.0"))
-    PAGE_CACHE_MAX_ENTRIES = 2000
+    # 0 turns the in-app page cache off (README, "Deployment": what it earns behind nginx).
+    PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "2000"))
+    # Behind the stack's nginx (deploy/nginx.conf.j2): every public, cacheable answer says
+    # X-Accel-Expires: @<this second>, so nginx keeps it to the end of the second it was
+    # fetched in (nginx counts whole seconds: "1s" would mean up to 2 s).
+    PROXY_CACHE_SECONDS_ALIGNED = os.environ.get("PROXY_CACHE_SECONDS_ALIGNED", "0") == "1"
+    # PostgreSQL time limits per connection (ms; 0 = none): a request waiting longer for a
+    # row lock, or running a statement longer, is stopped, rolled back and answered with
+    # the translated 503 + Retry-After (app/errors.py). Lock waits first: a writer stuck
+    # behind another transaction gives up before a slow read would.
+    DATABASE_LOCK_TIMEOUT_MS = int(os.environ.get("DATABASE_LOCK_TIMEOUT_MS", "5000"))
+    DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "15000"))
+    # /metrics (Prometheus) answers only these client addresses (after TRUSTED_PROXIES):
+    # comma-separated networks; the stack's nginx also allows 127.0.0.1 only.
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+    NODE_NAME = os.environ.get("NODE_NAME", "")
     # How many reverse proxies (nginx) stand in front of gunicorn: their X-Forwarded-For /
     # -Proto are then trusted, so rate limits see the visitor's address, not the proxy's.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -111,8 +126,10 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
+    # Cookies only over https. The local stack (scripts/stack.py) serves plain http on
+    # 127.0.0.1 and sets COOKIES_SECURE=0; a public server never does.
+    SESSION_COOKIE_SECURE = os.environ.get("COOKIES_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

@@ -7,17 +7,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     conditional,
+    edge,
     hosts,
     i18n,
+    metrics,
     models,
     observability,
     params,
     request_limits,
     security,
+    static_urls,
     templating,
 )
 from app.caching import middleware as caching_middleware
-from app.db import db
+from app.db import db, time_limits
 from app.extensions import babel, csrf, limiter, login_manager, migrate
 from app.hosts import CatalogueFlask
 from app.search import engine as search_engine
@@ -48,6 +51,7 @@ def create_app(config: object | None = None) -> Flask:
     # around them, so cached answers get a request id and an access line too; ProxyFix
     # outermost, so both see the visitor's address and scheme (HSTS on https).
     answer_cached_responses(app)
+    count_requests(app)
     observe_requests(app)
     trust_reverse_proxies(app)
     return app
@@ -63,6 +67,13 @@ def answer_cached_responses(app: Flask) -> None:
     """Cached public pages, passports, API answers and downloads answered before Flask's
     dispatch (app/caching/middleware.py)."""
     caching_middleware.install(app)
+
+
+def count_requests(app: Flask) -> None:
+    """Prometheus counters and latency around cached answers and Flask alike; the
+    reverse proxy's expiry header on public answers when configured (app/edge.py)."""
+    edge.install(app)
+    metrics.install(app)
 
 
 def observe_requests(app: Flask) -> None:
@@ -84,6 +95,7 @@ def trust_reverse_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     assert models.__all__  # every model imported: Alembic sees the whole metadata
+    time_limits(app)  # PostgreSQL lock and statement timeouts, before the engine is built
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -99,6 +111,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app, add_context_processor=False)
     limiter.init_app(app)
     templating.init_app(app)
+    static_urls.init_app(app)  # content-hashed /static/ URLs
     security.init_app(app)
     scans.init_app(app)
     # One flush hook: catalogue generation, short codes, search engine (app/services/flush.py).
@@ -131,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import data_bp, data_views  # noqa: F401  (data_views: routes of data_bp)
     from app.api import views as api_views  # noqa: F401  (routes of api_bp)
     from app.media import views as media_views
+    from app.metrics import views as metrics_views
     from app.public import bp as public_bp
     from app.public import views as public_views  # noqa: F401  (routes of public_bp)
     from app.qr import bp as qr_bp
@@ -142,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_views.bp)
     app.register_blueprint(media_views.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_views.bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(qr_bp)
     app.register_blueprint(api_bp)

@@ -3,6 +3,7 @@
 import sqlite3
 from typing import TYPE_CHECKING
 
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -44,3 +45,21 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def time_limits(app: Flask) -> None:
+    """PostgreSQL's lock_timeout and statement_timeout on every connection of the app's
+    engine (DATABASE_LOCK_TIMEOUT_MS / DATABASE_STATEMENT_TIMEOUT_MS, config.py), sent as
+    connection options so they cost no round trip. Call before db.init_app (it builds the
+    engine). A statement stopped by either raises OperationalError (SQLSTATE 55P03 / 57014):
+    app/errors.py answers 503 with Retry-After, and the request's transaction is rolled back."""
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    lock_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
+    statement_ms = int(app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    extra = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
+    connect_args["options"] = f"{connect_args.get('options', '')} {extra}".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

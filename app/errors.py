@@ -99,11 +99,18 @@ def handle_unexpected_error(error: Exception):
     """Logged with its traceback and the request id, then the 500 page; a database that
     cannot be reached or refused for a moment (connection refused or lost, too many
     clients, SQLite's "database is locked") is the site unavailable, not broken: RFC 9110
-    §15.6.4's 503, with Retry-After from add_retry_after. Other database errors stay 500s."""
+    §15.6.4's 503, with Retry-After from add_retry_after; so is a statement stopped by a
+    PostgreSQL time limit (lock_timeout, statement_timeout: logged as such). Other
+    database errors stay 500s."""
     unavailable = _is_unavailable(error)
+    limit = _time_limit(error)
     error_log.error(
         "%s (request %s) %s %s",
-        "Database unavailable" if unavailable else "Unhandled exception",
+        f"Database time limit ({limit})"
+        if limit
+        else "Database unavailable"
+        if unavailable
+        else "Unhandled exception",
         current_request_id(),
         request.method,
         request.path,
@@ -113,6 +120,20 @@ def handle_unexpected_error(error: Exception):
     if unavailable:
         return handle_http_error(ServiceUnavailable())
     return handle_http_error(InternalServerError(original_exception=error))
+
+
+# PostgreSQL's SQLSTATEs for a statement stopped by the per-connection time limits
+# (app/db.py time_limits): the site is busy, not broken; the transaction is rolled back.
+TIME_LIMITS = {"55P03": "lock_timeout", "57014": "statement_timeout"}
+
+
+def _time_limit(error: Exception) -> str | None:
+    """ "lock_timeout" / "statement_timeout" when a PostgreSQL time limit stopped the
+    statement, else None."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if not isinstance(error, DBAPIError) or not isinstance(sqlstate, str):
+        return None
+    return TIME_LIMITS.get(sqlstate)
 
 
 def _is_unavailable(error: Exception) -> bool:

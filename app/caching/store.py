@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from werkzeug.http import http_date
 
+from app import metrics
 from app.caching.lru import LeastRecentlyUsed
 from app.db import db
 from app.models.site import CatalogueGeneration
@@ -94,7 +95,9 @@ class ResponseCache:
         return self._generation
 
     def get(self, key: CacheKey) -> CacheEntry | None:
-        return self._entries.get(key)
+        entry = self._entries.get(key)
+        metrics.page_cache_lookup(entry is not None)
+        return entry
 
     def put(self, key: CacheKey, entry: CacheEntry) -> None:
         self._entries.put(key, entry, current_app.config["PAGE_CACHE_MAX_ENTRIES"])
