@@ -13,10 +13,9 @@ from app.caching.store import response_cache
 from app.i18n import current_lang
 from app.labels import label
 from app.models import Category, County, Regime
-from app.search import service, text
+from app.search import lines, service, text, thumbnails
 from app.search.documents import DocKey
-from app.search.fallback import label_of
-from app.search.results import Hit, SearchFilters
+from app.search.results import SearchFilters
 from app.search.schema import KINDS
 from app.services import catalogue, codes
 
@@ -84,8 +83,16 @@ def search():
 def _results_page(query: str, filters: SearchFilters, page: int) -> str:
     results = service.search(query, filters, page, current_app.config["PER_PAGE"])
     places = related_places(query) if not results.hits else None
+    lang = current_lang()
+    name_of, titles = facet_name(lang), lines.facet_titles()
     return render_template(
-        "search/results.html", query=query, results=results, filters=filters, places=places
+        "search/results.html",
+        query=query,
+        results=results,
+        places=places,
+        lines=lines.result_lines(results.hits, lang, thumbnails.picture_table()),
+        facets=lines.facet_groups(results.facets, name_of, titles) if results.total else [],
+        chips=lines.filter_chips(filters, name_of, titles),
     )
 
 
@@ -115,10 +122,6 @@ def url_for_key(key: DocKey, label: dict) -> str:
         "county": "public.county",
     }[key.kind]
     return url_for(endpoint, slug=label["slug"])
-
-
-def url_for_hit(hit: Hit) -> str:
-    return url_for_key(hit.key, label_of(hit.key.kind, hit.obj))
 
 
 def related_places(query: str) -> dict:
@@ -162,12 +165,12 @@ def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-@bp.context_processor
-def result_helpers():
-    lang = current_lang()  # once per page, not per hit
+def facet_name(lang: str):
+    """(facet, value) -> the value's name on screen in `lang`: a label (kind, regime) or a
+    place's name (county, category), read once per page."""
     names: dict[str, dict[str, dict[str, str]]] = {}
 
-    def facet_label(name: str, value: str) -> str:
+    def name_of(name: str, value: str) -> str:
         if name in ENUM_FACETS:
             return label(value, ENUM_FACETS[name])
         if not names:
@@ -175,29 +178,4 @@ def result_helpers():
         found = names.get(name, {}).get(value)
         return found[lang] if found else value
 
-    def result_name(hit) -> str:
-        field = "official_name" if hit.key.kind == "sign" else "name"
-        return hit.obj.text(field, lang)
-
-    def result_other_name(hit) -> str | None:
-        field = "official_name" if hit.key.kind == "sign" else "name"
-        other = getattr(hit.obj, f"{field}_zh" if lang == "en" else f"{field}_en")
-        return other if other and other != result_name(hit) else None
-
-    def result_places(hit) -> str:
-        obj = hit.obj
-        if hit.key.kind == "product":
-            places = obj.counties
-        elif hit.key.kind == "enterprise":
-            places = [obj.county]
-        else:
-            places = []
-        return " · ".join(c.text("name", lang) for c in places)
-
-    return {
-        "facet_label": facet_label,
-        "result_url": url_for_hit,
-        "result_name": result_name,
-        "result_other_name": result_other_name,
-        "result_places": result_places,
-    }
+    return name_of
