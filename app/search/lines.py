@@ -5,6 +5,7 @@ each drop one filter. Runs in a request (url_for, the page's language)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from flask import request, url_for
@@ -119,7 +120,7 @@ def result_lines(hits: Iterable[Hit], lang: str, pictures: PictureTable) -> list
     other = "zh" if lang == "en" else "en"
     lines = []
     for hit in hits:
-        kind, obj = hit.key.kind, hit.obj
+        kind, obj = hit.key.kind, cast(Any, hit.obj)  # a row of the kind's model
         if kind not in kind_labels:
             kind_labels[kind] = label(kind, "SearchKind")
         field = "official_name" if kind == "sign" else "name"

@@ -3,16 +3,15 @@ rendition) or, until an official uploads one, its illustration (app/media/illust
 A sign, brand or enterprise shows the picture of its product; a county shows none (a tile
 with its name's first character).
 
-Pictures are catalogue data, read once per catalogue generation (app/caching/store.py:
-every flush touching a listing, a category or a product image bumps it) for every
-product at once: four statements per generation, none per search."""
+Pictures are catalogue data, read for every product at once (four statements) and kept
+for a catalogue generation (every flush touching a listing, a category or a product image
+bumps it): none per search."""
 
 from dataclasses import dataclass
 
 from flask import url_for
 from sqlalchemy import select
 
-from app.caching.store import response_cache
 from app.db import db
 from app.media.illustrations import illustration_for
 from app.models import (
@@ -73,12 +72,9 @@ class PictureTable:
         return self.products.get(product_id) if product_id is not None else None
 
 
-def picture_table() -> PictureTable:
-    """This catalogue generation's PictureTable (read at the first search after a change)."""
-    return response_cache.derived("search result pictures", _read_picture_table)
-
-
-def _read_picture_table() -> PictureTable:
+def read_picture_table() -> PictureTable:
+    """Every product's picture, and which product each brand and enterprise shows; the
+    caller keeps it for a catalogue generation (app/search/views.py page_catalogue)."""
     return PictureTable(_product_thumbnails(), _brand_products(), _enterprise_products())
 
 

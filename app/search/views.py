@@ -4,6 +4,7 @@ publish at once; the index answers in milliseconds anyway."""
 
 import re
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
@@ -83,14 +84,14 @@ def search():
 def _results_page(query: str, filters: SearchFilters, page: int) -> str:
     results = service.search(query, filters, page, current_app.config["PER_PAGE"])
     places = related_places(query) if not results.hits else None
-    lang = current_lang()
-    name_of, titles = facet_name(lang), lines.facet_titles()
+    lang, shown = current_lang(), page_catalogue()
+    name_of, titles = facet_name(lang, shown.facet_names), lines.facet_titles()
     return render_template(
         "search/results.html",
         query=query,
         results=results,
         places=places,
-        lines=lines.result_lines(results.hits, lang, thumbnails.picture_table()),
+        lines=lines.result_lines(results.hits, lang, shown.pictures),
         facets=lines.facet_groups(results.facets, name_of, titles) if results.total else [],
         chips=lines.filter_chips(filters, name_of, titles),
     )
@@ -147,10 +148,22 @@ def related_places(query: str) -> dict:
     }
 
 
-def facet_names() -> dict[str, dict[str, dict[str, str]]]:
-    """facet -> value -> language -> name of the place facets (county, category): read
-    once per catalogue generation (app/caching/store.py), not on every search."""
-    return response_cache.derived("search facet names", _read_facet_names)
+@dataclass(frozen=True)
+class PageCatalogue:
+    """What a results page shows besides its rows, read once per catalogue generation
+    (app/caching/store.py) in one go (one generation check per page, not one per table):
+    facet -> value -> language -> name of the place facets (county, category), and each
+    result's picture."""
+
+    facet_names: dict[str, dict[str, dict[str, str]]]
+    pictures: thumbnails.PictureTable
+
+
+def page_catalogue() -> PageCatalogue:
+    return response_cache.derived(
+        "search page catalogue",
+        lambda: PageCatalogue(_read_facet_names(), thumbnails.read_picture_table()),
+    )
 
 
 def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
@@ -165,16 +178,13 @@ def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def facet_name(lang: str):
+def facet_name(lang: str, names: dict[str, dict[str, dict[str, str]]]):
     """(facet, value) -> the value's name on screen in `lang`: a label (kind, regime) or a
-    place's name (county, category), read once per page."""
-    names: dict[str, dict[str, dict[str, str]]] = {}
+    place's name (county, category; `names` as PageCatalogue.facet_names)."""
 
     def name_of(name: str, value: str) -> str:
         if name in ENUM_FACETS:
             return label(value, ENUM_FACETS[name])
-        if not names:
-            names.update(facet_names())
         found = names.get(name, {}).get(value)
         return found[lang] if found else value
 
