@@ -58,7 +58,7 @@ def snippet_of(line: str) -> tuple[str | None, str]:
 def test_results_come_before_the_filter_disclosure(client, lang, summary):
     html = page(client, f"/search?q=wenchang&lang={lang}")
     results_at = html.index('<ol class="results">')
-    filters_at = html.index('<details class="filters">')
+    filters_at = html.index('<details class="search-filters">')
     assert results_at < filters_at
     # A disclosure closed by default, which works without JavaScript, holding the facets.
     assert re.search(rf"<summary>{summary}</summary>", html)
@@ -67,7 +67,7 @@ def test_results_come_before_the_filter_disclosure(client, lang, summary):
 
 def test_no_filter_disclosure_without_results(client):
     html = page(client, "/search?q=zzzz&lang=en")
-    assert '<details class="filters">' not in html and "Browse by county" in html
+    assert '<details class="search-filters">' not in html and "Browse by county" in html
 
 
 # --- chips ----------------------------------------------------------------------------
