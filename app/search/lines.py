@@ -14,18 +14,10 @@ from markupsafe import Markup, escape
 
 from app.labels import label
 from app.search import highlight
+from app.search.documents import SNIPPET_FIELDS, TITLE_FIELDS
 from app.search.results import FACETS, FacetValue, Hit, SearchFilters
 from app.search.thumbnails import PictureTable, Thumbnail
 
-# The description a result's snippet is cut from, per kind: these fields in the page's
-# language (English when the row has any English text, else Chinese).
-SNIPPET_FIELDS = {
-    "product": ("summary", "description", "characteristics"),
-    "brand": ("holder", "description"),
-    "enterprise": ("address", "description"),
-    "sign": ("holder", "protected_area", "issuing_body"),
-    "county": ("full_name",),
-}
 SNIPPET_WIDTH = 120  # characters
 # BCP 47 tags for lang attributes, by the app's language codes.
 LANG_TAGS = {"zh": "zh-Hans", "en": "en"}
@@ -123,7 +115,7 @@ def result_lines(hits: Iterable[Hit], lang: str, pictures: PictureTable) -> list
         kind, obj = hit.key.kind, cast(Any, hit.obj)  # a row of the kind's model
         if kind not in kind_labels:
             kind_labels[kind] = label(kind, "SearchKind")
-        field = "official_name" if kind == "sign" else "name"
+        field = TITLE_FIELDS.get(kind, "name")
         title = obj.text(field, lang)
         other_name = getattr(obj, f"{field}_{other}") or None
         snippet, snippet_lang = page_snippet(hit, lang)
