@@ -38,6 +38,7 @@ class ResultLine:
     other_lang: str
     detail: str
     thumbnail: Thumbnail | None
+    thumbnail_alt: str
     initial: str
     snippet: Markup | None
     snippet_lang: str | None
@@ -108,7 +109,7 @@ class _Links:
 
 def result_lines(hits: Iterable[Hit], lang: str, pictures: PictureTable) -> list[ResultLine]:
     """The page's hits as ResultLines in `lang` ("zh" or "en")."""
-    links, kind_labels = _Links(), {}
+    links, kind_labels, alts = _Links(), {}, {}
     other = "zh" if lang == "en" else "en"
     lines = []
     for hit in hits:
@@ -119,6 +120,9 @@ def result_lines(hits: Iterable[Hit], lang: str, pictures: PictureTable) -> list
         title = obj.text(field, lang)
         other_name = getattr(obj, f"{field}_{other}") or None
         snippet, snippet_lang = page_snippet(hit, lang)
+        thumbnail = pictures.for_key(hit.key, obj)
+        if thumbnail is not None and thumbnail not in alts:  # many hits share a drawing
+            alts[thumbnail] = thumbnail_alt(thumbnail, lang)
         lines.append(
             ResultLine(
                 kind=kind,
@@ -128,13 +132,21 @@ def result_lines(hits: Iterable[Hit], lang: str, pictures: PictureTable) -> list
                 other_name=other_name if other_name != title else None,
                 other_lang=LANG_TAGS[other],
                 detail=_detail(kind, obj, lang),
-                thumbnail=pictures.for_key(hit.key, obj),
+                thumbnail=thumbnail,
+                thumbnail_alt=alts[thumbnail] if thumbnail is not None else "",
                 initial=title[:1],
                 snippet=snippet,
                 snippet_lang=LANG_TAGS[snippet_lang] if snippet_lang != lang else None,
             )
         )
     return lines
+
+
+def thumbnail_alt(thumbnail: Thumbnail, lang: str) -> str:
+    """A photo's own description; for a drawing, what it shows, said to be a drawing."""
+    if thumbnail.photo:
+        return thumbnail.alt(lang)
+    return _("Illustration: %(subject)s", subject=thumbnail.alt(lang))
 
 
 def _detail(kind: str, obj, lang: str) -> str:
