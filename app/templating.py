@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from app.i18n import current_lang
 from app.labels import label
@@ -25,6 +26,19 @@ def query_with(**changes) -> str:
         else:
             args[key] = str(value)
     return urlencode(args)
+
+
+def site_chrome(part: str) -> Markup:
+    """The site's header or footer (templates/_partials/site_<part>.html) as rendered the
+    first time in this app for the page's language and the script root it is served
+    under: the same on every page, and rendering it each time cost more than a search
+    page's results (url_for and gettext for each link)."""
+    key = (part, current_lang(), request.script_root)
+    kept = current_app.extensions.setdefault("site_chrome", {})
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = Markup(render_template(f"_partials/site_{part}.html"))
+    return found
 
 
 def site_name() -> str:
@@ -64,6 +78,7 @@ def industry_of(facts: Sequence[IndustryFact]) -> IndustryTable:
 def init_app(app: Flask) -> None:
     helpers = (
         query_with,
+        site_chrome,
         site_name,
         month_names,
         month_short,

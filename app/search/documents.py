@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from app.db import db
 from app.models import (
@@ -20,7 +20,9 @@ from app.models import (
     Product,
     PublicationStatus,
     brand_products,
+    product_counties,
 )
+from app.models.listing import Bilingual
 from app.search import text
 
 PUBLISHED = PublicationStatus.PUBLISHED
@@ -357,44 +359,125 @@ def place_prefixes(products: list[tuple[str, str]]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def display_query(kind: str) -> Select:
-    """Published rows of one kind with everything a result line reads, in one statement
-    (a collection joined, not select-loaded): the names, the page a hit opens (a sign's
-    product) and its places (a product's counties, an enterprise's county). Anything else
-    a result line read would be one lazy load per hit (tests/test_search_speed.py counts)."""
-    model = MODELS[kind]
+# --- what a result line shows ----------------------------------------------------------
+
+# The description a result's snippet is cut from, per kind (app/search/lines.py picks the
+# page's language); loaded in both languages with the rows.
+SNIPPET_FIELDS = {
+    "product": ("summary", "description", "characteristics"),
+    "brand": ("holder", "description"),
+    "enterprise": ("address", "description"),
+    "sign": ("holder", "protected_area", "issuing_body"),
+    "county": ("full_name",),
+}
+# The name a result line shows, per kind (a sign: its official name).
+TITLE_FIELDS = {"sign": "official_name"}
+
+
+class DisplayRow(Bilingual):
+    """The columns of a row a result line shows, by the model's own attribute names
+    (name_zh, slug, text('name', lang)...), without the ORM's identity map and relationship
+    loading: a hit's related rows are DisplayRows too (a product's `counties`, an
+    enterprise's `county`, a sign's `product` with its slug)."""
+
+    def __init__(self, **columns: Any) -> None:
+        self.__dict__.update(columns)
+
+    def __getattr__(self, name: str) -> Any:  # the columns set in __init__, for mypy
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"<DisplayRow {self.__dict__.get('slug') or self.__dict__.get('id')}>"
+
+
+def _bilingual(model: Any, *fields: str) -> list:
+    return [getattr(model, f"{field}_{lang}") for field in fields for lang in ("zh", "en")]
+
+
+def _shown_columns(kind: str) -> list:
+    """The row's own columns a result line reads: id, names, slug, snippet text."""
+    model: Any = MODELS[kind]
+    title = TITLE_FIELDS.get(kind, "name")
+    columns = [model.id, *_bilingual(model, title, *SNIPPET_FIELDS[kind])]
     if kind == "sign":
-        return (
-            select(GISign)
-            .join(Product, Product.id == GISign.product_id)
-            .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-            .options(contains_eager(GISign.product))
-        )
-    if issubclass(model, County):  # every county is shown
-        return select(County)
-    stmt = select(model).where(model.status == PUBLISHED)
-    if kind == "product":
-        return stmt.options(joinedload(Product.counties))
-    if kind == "enterprise":
-        return stmt.options(joinedload(Enterprise.county))
-    return stmt
+        return [*columns, GISign.product_id, GISign.regime, GISign.number, Product.slug]
+    return [*columns, model.slug]
+
+
+def _place_columns() -> list:
+    """A joined county's columns, labelled apart from the row's own."""
+    return [
+        County.slug.label("place_slug"),
+        County.name_zh.label("county_name_zh"),
+        County.name_en.label("county_name_en"),
+    ]
 
 
 @functools.cache
-def _display_by_ids(kind: str) -> Select:
-    """display_query for a list of ids, built once per kind (building the statement cost
-    as much as running it)."""
-    return display_query(kind).where(MODELS[kind].id.in_(bindparam("ids", expanding=True)))
+def _display_statement(kind: str) -> Select:
+    """One statement per kind for a list of ids (`ids`, expanding), built once: published
+    rows with what their result lines read (a product's counties as one joined row each)."""
+    model: Any = MODELS[kind]
+    ids: Any = bindparam("ids", expanding=True)
+    if kind == "sign":
+        return (
+            select(*_shown_columns(kind))
+            .join(Product, Product.id == GISign.product_id)
+            .where(GISign.id.in_(ids), GISign.status == PUBLISHED, Product.status == PUBLISHED)
+        )
+    if kind == "county":  # every county is shown
+        return select(*_shown_columns(kind)).where(County.id.in_(ids))
+    stmt = select(*_shown_columns(kind)).where(model.id.in_(ids), model.status == PUBLISHED)
+    if kind == "product":
+        places = product_counties
+        return (
+            stmt.add_columns(*_place_columns())
+            .outerjoin(places, places.c.product_id == Product.id)
+            .outerjoin(County, County.id == places.c.county_id)
+            .order_by(Product.id, County.sort_order)
+        )
+    if kind == "enterprise":
+        return stmt.add_columns(*_place_columns()).join(County, County.id == Enterprise.county_id)
+    return stmt
 
 
-def load_in_order(keys: list[DocKey]) -> list[tuple[DocKey, object]]:
-    """Rows for ranked keys, in rank order; anything no longer published is dropped. One
-    statement per kind among the keys."""
+def _display_rows(kind: str, ids: list[int]) -> dict[int, DisplayRow]:
+    """id -> DisplayRow of the published rows of one kind among `ids` (one statement)."""
+    found: dict[int, DisplayRow] = {}
+    for row in db.session.execute(_display_statement(kind), {"ids": ids}).mappings():
+        columns = dict(row)
+        place = _place(columns)
+        shown = found.get(columns["id"])
+        if shown is None:
+            if kind == "sign":
+                columns["product"] = DisplayRow(id=columns["product_id"], slug=columns.pop("slug"))
+            elif kind == "product":
+                columns["counties"] = []
+            elif kind == "enterprise":
+                columns["county"] = place
+            shown = found[columns["id"]] = DisplayRow(**columns)
+        if kind == "product" and place is not None:
+            shown.counties.append(place)
+    return found
+
+
+def _place(columns: dict) -> DisplayRow | None:
+    """The joined county of a row's columns (taken out of them), None when none joined."""
+    slug = columns.pop("place_slug", None)
+    if "county_name_zh" not in columns:
+        return None
+    name_zh, name_en = columns.pop("county_name_zh"), columns.pop("county_name_en")
+    return DisplayRow(slug=slug, name_zh=name_zh, name_en=name_en) if slug else None
+
+
+def load_in_order(keys: list[DocKey]) -> list[tuple[DocKey, DisplayRow]]:
+    """DisplayRows for ranked keys, in rank order; anything no longer published is dropped.
+    One statement per kind among the keys, nothing per hit (tests/test_search_speed.py)."""
     by_kind: dict[str, list[int]] = {}
     for key in keys:
         by_kind.setdefault(key.kind, []).append(key.obj_id)
-    found: dict[DocKey, object] = {}
+    found: dict[DocKey, DisplayRow] = {}
     for kind, ids in by_kind.items():
-        for obj in db.session.scalars(_display_by_ids(kind), {"ids": ids}).unique():
-            found[DocKey(kind, obj.id)] = obj
+        for obj_id, row in _display_rows(kind, ids).items():
+            found[DocKey(kind, obj_id)] = row
     return [(key, found[key]) for key in keys if key in found]

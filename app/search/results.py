@@ -2,10 +2,12 @@
 hits: filters in, results (a page of hits, facet counts, a spelling suggestion) and
 autocomplete suggestions out."""
 
+import functools
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from app.search import highlight
 from app.search.documents import DocKey
 from app.services.catalogue import Pagination
 
@@ -25,9 +27,22 @@ class SearchFilters:
 
 @dataclass
 class Hit:
+    """One result: its key, its row (loaded for display), and what marks its snippet:
+    `body`, the engine's stored text (both languages), and `terms`, the query's words
+    (None: nothing to mark, as for the database fallback's hits)."""
+
     key: DocKey
     obj: object
-    snippet: Markup | None = None
+    body: str | None = None
+    terms: highlight.HighlightTerms | None = None
+
+    @functools.cached_property
+    def snippet(self) -> Markup | None:
+        """The marked stretch of the stored body (both languages), made when first asked:
+        the search page shows a snippet in its own language instead (app/search/lines.py)."""
+        if not self.body or self.terms is None:
+            return None
+        return highlight.snippet(self.body, self.terms)
 
 
 @dataclass
@@ -49,6 +64,7 @@ class SearchResults(Pagination):
     corrected: bool = False  # hits are for the suggestion, the query itself found nothing
     no_correction: bool = False  # nothing found, and no catalogue word is close to it
     source: str = "index"  # or "database" when the index is unavailable
+    terms: highlight.HighlightTerms | None = None  # the searched words, to mark snippets
 
 
 @dataclass

@@ -305,8 +305,10 @@ def ranked_search(
     marks = highlight.highlight_terms(searched, known, reader)
     page_hits = hits.hits
     rows = dict(documents.load_in_order([k for k, _, _ in page_hits]))
+    results.terms = marks
+    # Snippets are made when shown (Hit.snippet, app/search/lines.py), in the page's language.
     results.hits = [
-        Hit(k, rows[k], highlight.snippet(body, highlight.for_name(marks, name)))
+        Hit(k, rows[k], body, highlight.for_name(marks, name))
         for k, body, name in page_hits
         if k in rows
     ]

@@ -4,6 +4,7 @@ publish at once; the index answers in milliseconds anyway."""
 
 import re
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
 
@@ -16,10 +17,9 @@ from app.collation import by_name
 from app.i18n import current_lang
 from app.labels import label
 from app.models import Category, County, Regime
-from app.search import service, text
+from app.search import lines, service, text, thumbnails
 from app.search.documents import DocKey
-from app.search.fallback import label_of
-from app.search.results import FacetValue, Hit, SearchFilters, SearchResults
+from app.search.results import FacetValue, SearchFilters, SearchResults
 from app.search.schema import KINDS
 from app.services import catalogue, codes
 
@@ -91,8 +91,16 @@ def _results_page(query: str, filters: SearchFilters, page: int) -> str:
     results = service.search(query, filters, page, current_app.config["PER_PAGE"])
     _places_in_name_order(results)
     places = related_places(query) if not results.hits else None
+    lang, shown = current_lang(), page_catalogue()
+    name_of, titles = facet_name(lang, shown.facet_names), lines.facet_titles()
     return render_template(
-        "search/results.html", query=query, results=results, filters=filters, places=places
+        "search/results.html",
+        query=query,
+        results=results,
+        places=places,
+        lines=lines.result_lines(results.hits, lang, shown.pictures),
+        facets=lines.facet_groups(results.facets, name_of, titles) if results.total else [],
+        chips=lines.filter_chips(filters, name_of, titles),
     )
 
 
@@ -124,10 +132,6 @@ def url_for_key(key: DocKey, label: dict) -> str:
     return url_for(endpoint, slug=label["slug"])
 
 
-def url_for_hit(hit: Hit) -> str:
-    return url_for_key(hit.key, label_of(hit.key.kind, hit.obj))
-
-
 def related_places(query: str) -> dict:
     """For a search that found nothing: counties and categories whose names share a
     character or a word with the query, else all of them. Never a dead end.
@@ -152,10 +156,22 @@ def related_places(query: str) -> dict:
     }
 
 
-def facet_names() -> dict[str, dict[str, dict[str, str]]]:
-    """facet -> value -> language -> name of the place facets (county, category): read
-    once per catalogue generation (app/caching/store.py), not on every search."""
-    return response_cache.derived("search facet names", _read_facet_names)
+@dataclass(frozen=True)
+class PageCatalogue:
+    """What a results page shows besides its rows, read once per catalogue generation
+    (app/caching/store.py) in one go (one generation check per page, not one per table):
+    facet -> value -> language -> name of the place facets (county, category), and each
+    result's picture."""
+
+    facet_names: dict[str, dict[str, dict[str, str]]]
+    pictures: thumbnails.PictureTable
+
+
+def page_catalogue() -> PageCatalogue:
+    return response_cache.derived(
+        "search page catalogue",
+        lambda: PageCatalogue(_read_facet_names(), thumbnails.read_picture_table()),
+    )
 
 
 def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
@@ -204,42 +220,14 @@ def _rank(order: dict[str, int], value: FacetValue) -> tuple[int, str]:
     return order.get(value.value, len(order)), value.value
 
 
-@bp.context_processor
-def result_helpers():
-    lang = current_lang()  # once per page, not per hit
-    names: dict[str, dict[str, dict[str, str]]] = {}
+def facet_name(lang: str, names: dict[str, dict[str, dict[str, str]]]):
+    """(facet, value) -> the value's name on screen in `lang`: a label (kind, regime) or a
+    place's name (county, category; `names` as PageCatalogue.facet_names)."""
 
-    def facet_label(name: str, value: str) -> str:
+    def name_of(name: str, value: str) -> str:
         if name in ENUM_FACETS:
             return label(value, ENUM_FACETS[name])
-        if not names:
-            names.update(facet_names())
         found = names.get(name, {}).get(value)
         return found[lang] if found else value
 
-    def result_name(hit) -> str:
-        field = "official_name" if hit.key.kind == "sign" else "name"
-        return hit.obj.text(field, lang)
-
-    def result_other_name(hit) -> str | None:
-        field = "official_name" if hit.key.kind == "sign" else "name"
-        other = getattr(hit.obj, f"{field}_zh" if lang == "en" else f"{field}_en")
-        return other if other and other != result_name(hit) else None
-
-    def result_places(hit) -> str:
-        obj = hit.obj
-        if hit.key.kind == "product":
-            places = obj.counties
-        elif hit.key.kind == "enterprise":
-            places = [obj.county]
-        else:
-            places = []
-        return " · ".join(c.text("name", lang) for c in places)
-
-    return {
-        "facet_label": facet_label,
-        "result_url": url_for_hit,
-        "result_name": result_name,
-        "result_other_name": result_other_name,
-        "result_places": result_places,
-    }
+    return name_of
