@@ -258,3 +258,68 @@ def test_a_missing_table_is_answered_from_the_database_and_logged(pg_app, logs, 
         db.session.rollback()
         db.session.execute(text("ALTER TABLE search_documents_gone RENAME TO search_documents"))
         db.session.commit()
+
+
+def _jieba_knows(word: str) -> bool:
+    from app.search import text as search_text
+
+    return bool(search_text.jieba_instance().FREQ.get(word))
+
+
+def _forget(words: list[str]) -> None:
+    """As if another process had made the edit: this one never learned its words."""
+    from app.search import text as search_text
+
+    for word in words:
+        search_text.jieba_instance().del_word(word)
+        search_text._known_words.discard(word)
+
+
+def rename_product_zh(slug: str | None = None):
+    crab = _product("hele-crab")
+    crab.name_zh = "椰乡坡蟹王"
+    if slug:
+        crab.slug = slug
+    return "product:" + (slug or "hele-crab")
+
+
+def rename_brand_zh():
+    _brand("demo-brand-lijinfang").name_zh = "椰乡坡金坊"
+    return "brand:demo-brand-lijinfang"
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (rename_product_zh, ["椰乡坡蟹王"]),
+        (lambda: rename_product_zh("yexiangpo-crab"), ["椰乡坡蟹王", "椰乡坡"]),  # its place
+        (rename_brand_zh, ["椰乡坡金坊"]),
+    ],
+)
+def test_an_edits_new_words_are_learned_without_reading_the_whole_catalogue(
+    pg_app, monkeypatch, change, words
+):
+    from app.search import postgresql
+
+    full_reads: list[int] = []
+    read_all = postgresql.learn_all_catalogue_words
+    monkeypatch.setattr(
+        postgresql, "learn_all_catalogue_words", lambda: full_reads.append(1) or read_all()
+    )
+    _forget(words)  # an earlier test's
+    first_keys("文昌鸡")  # this process has learned the catalogue already
+    before_the_edit = dict(postgresql._learned)
+    assert not any(_jieba_knows(w) for w in words)
+    key = change()
+    db.session.commit()
+    assert all(_jieba_knows(w) for w in words)  # the writer, before analysing them
+    _forget(words)  # another process: it learned the catalogue before the edit
+    postgresql._learned.update(before_the_edit)
+    assert first_keys(words[0], 1) == [key]  # another process: from the rows written since
+    assert all(_jieba_knows(w) for w in words)
+    assert full_reads == []
+    postgresql._learned.clear()  # a process starting: the whole catalogue, once
+    first_keys(words[0], 1)
+    first_keys(words[0], 1)
+    assert full_reads == [1]

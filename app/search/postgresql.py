@@ -27,12 +27,14 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Column,
     Integer,
     MetaData,
@@ -78,6 +80,10 @@ search_documents = Table(
     Column("body", Text, nullable=False),  # for snippets
     Column("spell", ARRAY(Text), nullable=False),  # its spelling-field words
     Column("digest", String(32), nullable=False),  # sync.document_digest
+    Column("words", ARRAY(Text), nullable=False),  # documents.document_words, for jieba
+    # The transaction that wrote the row (pg_current_xact_id as a number): other processes
+    # learn the words of rows written since they last looked (learn_catalogue_words).
+    Column("written_by", BigInteger, nullable=False),
 )
 search_terms = Table(
     "search_terms",
@@ -110,6 +116,7 @@ WEIGHTS = {
 }
 ALL_DOCUMENTS = "*"  # the search_terms row counting every document
 SPELL = "spell:"
+HEAD = "head:"
 MAX_POSITION = 16383  # PostgreSQL's largest lexeme position
 MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes over 2047 bytes
 PENDING = "search_documents_pending"  # session.info key: DocKeys to write at commit
@@ -154,11 +161,21 @@ def _positions(doc: dict) -> dict[str, list[str]]:
     return positions
 
 
-def counted_terms(lexemes: Iterable[str], spell: Iterable[str]) -> set[str]:
+def product_head(kind: str, label_zh: str | None) -> str | None:
+    """The last character of a product document's Chinese name when it is Chinese
+    (words.product_heads: 鸡 of 文昌鸡), else None."""
+    if kind != "product" or not label_zh or not search_text.is_cjk(label_zh[-1]):
+        return None
+    return label_zh[-1]
+
+
+def counted_terms(lexemes: Iterable[str], spell: Iterable[str], head: str | None) -> set[str]:
     """What a document adds to search_terms: its lexemes (less the suggestion prefixes,
-    which nothing counts), its spelling words and the "*" of all documents."""
+    which nothing counts), its spelling words, a product's head ("head:鸡") and the "*"
+    of all documents."""
     found = {lexeme for lexeme in lexemes if not lexeme.startswith("suggest:")}
-    return found | {SPELL + word for word in spell} | {ALL_DOCUMENTS}
+    heads = {HEAD + head} if head else set()
+    return found | {SPELL + word for word in spell} | heads | {ALL_DOCUMENTS}
 
 
 def _split(value: str) -> list[str]:
@@ -184,20 +201,23 @@ def document_row(doc: dict) -> dict:
         "body": doc["body"] or "",
         "spell": spell,
         "digest": sync.document_digest(doc),
-        "terms": counted_terms(positions, spell),
+        "words": documents.document_words(doc),
+        "terms": counted_terms(positions, spell, product_head(doc["kind"], doc["label"]["zh"])),
     }
 
 
 _INSERT_ROWS = text(
     """
     INSERT INTO search_documents
-        (kind, obj_id, vector, counties, category, regimes, label, name, body, spell, digest)
+        (kind, obj_id, vector, counties, category, regimes, label, name, body, spell, digest,
+         words, written_by)
     VALUES (:kind, :obj_id, CAST(:vector AS tsvector), :counties, :category, :regimes,
-            :label, :name, :body, :spell, :digest)
+            :label, :name, :body, :spell, :digest, :words, pg_current_xact_id()::text::bigint)
     ON CONFLICT (kind, obj_id) DO UPDATE SET
         vector = excluded.vector, counties = excluded.counties, category = excluded.category,
         regimes = excluded.regimes, label = excluded.label, name = excluded.name,
-        body = excluded.body, spell = excluded.spell, digest = excluded.digest
+        body = excluded.body, spell = excluded.spell, digest = excluded.digest,
+        words = excluded.words, written_by = excluded.written_by
     """
 ).bindparams(bindparam("label", type_=JSONB))
 
@@ -229,19 +249,25 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
     """Rewrite these documents from the database as the session sees it: published ones
     upserted, the others deleted; search_terms follows. Returns the keys written."""
     learn_catalogue_words()
+    changed = documents.with_dependants(keys)
+    docs = {
+        kind: [doc for _key, doc in documents.iter_documents(kind, ids)]
+        for kind, ids in changed.items()
+    }
+    learn_document_words([doc for kind_docs in docs.values() for doc in kind_docs])
     written = 0
-    for kind, ids in documents.with_dependants(keys).items():
-        rows = [document_row(doc) for _key, doc in documents.iter_documents(kind, ids)]
+    for kind, ids in changed.items():
+        rows = [document_row(doc) for doc in docs[kind]]
         old = connection.execute(
             text(
-                "SELECT tsvector_to_array(vector), spell FROM search_documents "
+                "SELECT tsvector_to_array(vector), spell, label->>'zh' FROM search_documents "
                 "WHERE kind = :kind AND obj_id = ANY(:ids) FOR UPDATE"
             ),
             {"kind": kind, "ids": sorted(ids)},
         ).all()
         delta: Counter = Counter()
-        for lexemes, spell in old:
-            delta.subtract(counted_terms(lexemes, spell))
+        for lexemes, spell, label_zh in old:
+            delta.subtract(counted_terms(lexemes, spell, product_head(kind, label_zh)))
         for row in rows:
             delta.update(row.pop("terms"))
         gone = sorted(ids - {row["obj_id"] for row in rows})
@@ -259,21 +285,71 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
 
 # --- jieba's words -------------------------------------------------------------------------
 
-_learned: dict[str, int] = {}  # database URL -> catalogue generation whose words are learned
+
+@dataclass(frozen=True)
+class Learned:
+    """How far this process has learned one database's catalogue words: the catalogue
+    generation, and the horizon, a transaction id below which every writer had finished
+    when the words were last read (search_documents.written_by)."""
+
+    generation: int
+    horizon: int
 
 
-def learn_catalogue_words() -> None:
+_learned: dict[str, Learned] = {}  # database URL -> what this process learned of it
+
+# The oldest transaction still running: every transaction below it has committed or
+# rolled back, so its rows were visible to any statement that follows.
+_HORIZON_SQL = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+_WORDS_WRITTEN_SINCE_SQL = text(
+    "SELECT kind, words FROM search_documents WHERE written_by >= :horizon"
+)
+
+
+def learn_catalogue_words(everything: bool = False) -> None:
     """Teach jieba this catalogue's names (and the places' readings) before any text is
-    analysed here, again after any catalogue change: documents and queries must segment
-    alike, in every process (Whoosh keeps the list in its index's words.txt)."""
+    analysed here, and what changed after any catalogue change: documents and queries
+    must segment alike, in every process (Whoosh keeps the list in its index's
+    words.txt). The whole catalogue is read once per process and database
+    (learn_all_catalogue_words, and again by a rebuild); after that only the words of the
+    documents written since (learn_words_written_since), whichever process wrote them.
+    everything: read the whole catalogue again (a rebuild)."""
     search_text.jieba_instance(current_app.config["INSTANCE_DIR"] / "search" / "jieba")
     url = str(db.engine.url)
     generation, _changed = read_generation()
-    if _learned.get(url) == generation:
+    known = _learned.get(url)
+    if known is not None and known.generation == generation and not everything:
         return
+    # Read before the words: a writer still running now is read again next time.
+    horizon = db.session.execute(_HORIZON_SQL).scalar_one()
+    if known is None or everything:
+        learn_all_catalogue_words()
+    else:
+        learn_words_written_since(known.horizon)
+    _learned[url] = Learned(generation, horizon)
+
+
+def learn_all_catalogue_words() -> None:
+    """Every catalogue name and place reading, from the catalogue's tables."""
     sync.learn_readings()
     search_text.add_words(documents.catalogue_words())
-    _learned[url] = generation
+
+
+def learn_words_written_since(horizon: int) -> None:
+    """The words of the documents written by transactions from `horizon` on (the index on
+    written_by finds them; words already known cost nothing)."""
+    rows = db.session.execute(_WORDS_WRITTEN_SINCE_SQL, {"horizon": horizon}).all()
+    if any(kind == "county" for kind, _words in rows):
+        sync.learn_readings()
+    search_text.add_words(word for _kind, words in rows for word in words)
+
+
+def learn_document_words(docs: list[dict]) -> None:
+    """Before these documents are analysed: their own new words (a renamed listing's name,
+    a county's reading), so that they segment as the rebuild would segment them."""
+    if any(doc["kind"] == "county" for doc in docs):
+        sync.learn_readings()
+    search_text.add_words(word for doc in docs for word in documents.document_words(doc))
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -429,17 +505,22 @@ class Lexicon:
 
     def product_heads(self) -> frozenset[str]:
         """words.product_heads for this engine: the last characters of the Chinese names
-        of product documents, read once per catalogue generation (a product document
-        changes only with a listing, which moves the generation)."""
+        of product documents (product_head), counted in search_terms as "head:鸡"; read
+        once per catalogue generation (a product document changes only with a listing,
+        which moves the generation)."""
         if self._heads is None:
             self._heads = response_cache.derived("search product heads", self._read_heads)
         return self._heads
 
     def _read_heads(self) -> frozenset[str]:
-        names = self.connection.execute(
-            text("SELECT DISTINCT label->>'zh' FROM search_documents WHERE kind = 'product'")
+        # The partial index of migration 0010 holds exactly these rows.
+        heads = self.connection.execute(
+            text(
+                "SELECT substr(lexeme, 6) FROM search_terms "
+                "WHERE lexeme LIKE 'head:%' AND documents > 0"
+            )
         ).scalars()
-        return frozenset(name[-1] for name in names if name and search_text.is_cjk(name[-1]))
+        return frozenset(heads)
 
     def idf(self, lexeme: str) -> float:
         """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""
@@ -646,7 +727,7 @@ class PostgresEngine:
         summary = sync.RebuildSummary(directory="search_documents")
         connection = db.session.connection()
         connection.execute(text("LOCK TABLE search_documents IN SHARE ROW EXCLUSIVE MODE"))
-        learn_catalogue_words()
+        learn_catalogue_words(everything=True)
         connection.execute(text("DELETE FROM search_documents"))
         connection.execute(text("DELETE FROM search_terms"))
         terms: Counter = Counter()
