@@ -71,7 +71,11 @@ search_documents = Table(
     metadata,
     Column("kind", String(16), primary_key=True),
     Column("obj_id", Integer, primary_key=True),
-    Column("vector", TSVECTOR, nullable=False),
+    Column("vector", TSVECTOR, nullable=False),  # every lexeme: the GIN index's
+    # The lexemes a ranking reads (SCORED_FIELDS), kept in the row (STORAGE MAIN), and the
+    # positions in `vector` (ts_rank's length): see _RANKED_SQL.
+    Column("scoring", TSVECTOR, nullable=False),
+    Column("length", Integer, nullable=False),
     Column("counties", ARRAY(Text), nullable=False),  # county slugs
     Column("category", Text, nullable=False),  # category slug, "" for none
     Column("regimes", ARRAY(Text), nullable=False),  # Regime values
@@ -114,6 +118,9 @@ WEIGHTS = {
     "suggest": "C",
     "body": "D",
 }
+# The fields whose lexemes `scoring` holds: not the body (most of a vector; a body term's
+# documents come from the GIN index instead) nor the suggestion prefixes (suggest only).
+SCORED_FIELDS = frozenset(WEIGHTS) - {"body", "suggest"}
 ALL_DOCUMENTS = "*"  # the search_terms row counting every document
 SPELL = "spell:"
 HEAD = "head:"
@@ -185,14 +192,17 @@ def _split(value: str) -> list[str]:
 def document_row(doc: dict) -> dict:
     """The search_documents row of a document, and under "terms" what it counts in
     search_terms (not a column)."""
-    positions = _positions(doc)
+    positions = {lexeme: spots[:256] for lexeme, spots in _positions(doc).items()}
+    entries = {lexeme: f"{quoted(lexeme)}:{','.join(spots)}" for lexeme, spots in positions.items()}
     spell = sorted(set(field_terms("spell", doc["spell"])))
     return {
         "kind": doc["kind"],
         "obj_id": doc["obj_id"],
-        "vector": " ".join(
-            f"{quoted(lexeme)}:{','.join(spots[:256])}" for lexeme, spots in positions.items()
+        "vector": " ".join(entries.values()),
+        "scoring": " ".join(
+            entry for lexeme, entry in entries.items() if lexeme.split(":", 1)[0] in SCORED_FIELDS
         ),
+        "length": sum(map(len, positions.values())),
         "counties": _split(doc["f_county"]),
         "category": doc["f_category"] or "",
         "regimes": _split(doc["f_regime"]),
@@ -209,12 +219,14 @@ def document_row(doc: dict) -> dict:
 _INSERT_ROWS = text(
     """
     INSERT INTO search_documents
-        (kind, obj_id, vector, counties, category, regimes, label, name, body, spell, digest,
-         words, written_by)
-    VALUES (:kind, :obj_id, CAST(:vector AS tsvector), :counties, :category, :regimes,
-            :label, :name, :body, :spell, :digest, :words, pg_current_xact_id()::text::bigint)
+        (kind, obj_id, vector, scoring, length, counties, category, regimes, label, name, body,
+         spell, digest, words, written_by)
+    VALUES (:kind, :obj_id, CAST(:vector AS tsvector), CAST(:scoring AS tsvector), :length,
+            :counties, :category, :regimes, :label, :name, :body, :spell, :digest, :words,
+            pg_current_xact_id()::text::bigint)
     ON CONFLICT (kind, obj_id) DO UPDATE SET
-        vector = excluded.vector, counties = excluded.counties, category = excluded.category,
+        vector = excluded.vector, scoring = excluded.scoring, length = excluded.length,
+        counties = excluded.counties, category = excluded.category,
         regimes = excluded.regimes, label = excluded.label, name = excluded.name,
         body = excluded.body, spell = excluded.spell, digest = excluded.digest,
         words = excluded.words, written_by = excluded.written_by
@@ -447,21 +459,23 @@ _KIND_WEIGHT = (
     + " ELSE 1.0 END)"
 )
 # Facet counts over every match and one page of hits, in one round trip: rows of
-# ("facet", facet, value, count, ...) and ("hit", ..., kind, obj_id, name, body). A page past
-# the end is the last page, as Whoosh does (the offset is clamped to the last full page).
+# ("facet", facet, value, count, ...) and ("hit", ..., rank, kind, obj_id, name, body). A page
+# past the end is the last page, as Whoosh does (the offset is clamped to the last full page).
+#
+# What a match costs is what is read of its row: the GIN index finds the matches without
+# reading a vector (a plain tsquery needs no recheck), and the ranking reads only the small
+# `scoring` vector kept in the row (the whole vector, out of line, took most of the time: a
+# search at 100,000 documents read thousands). Body terms are tested through the index
+# (_membership). The tie-breaker is ts_rank(vector, query, 1) less the body's part: the rank
+# over `scoring`, normalised by the whole vector's length as ts_rank's flag 1 does
+# (rank / log2(length + 1)). The names and bodies are read for the page's rows only.
 _RANKED_SQL = """
     WITH matched AS MATERIALIZED (
-        SELECT kind, obj_id, counties, category, regimes, name, body, {columns},
-               ts_rank(vector, CAST(:query AS tsquery), 1) AS tie
-        FROM (
-            -- A vector is stored out of line (TOAST): read it once per match (|| makes an
-            -- in-memory copy; OFFSET 0 keeps it one), not once per t<i> test below.
-            SELECT kind, obj_id, counties, category, regimes, name, body,
-                   vector || ''::tsvector AS vector
-            FROM search_documents
-            WHERE vector @@ CAST(:query AS tsquery) {filters}
-            OFFSET 0
-        ) AS found
+        SELECT kind, obj_id, counties, category, regimes, {columns},
+               ts_rank(scoring, CAST(:query AS tsquery), 0)
+                   / (ln(greatest(length, 1) + 1.0::float8) / ln(2.0::float8)) AS tie
+        FROM search_documents
+        WHERE vector @@ CAST(:query AS tsquery) {filters}
     ),
     facets AS (
         SELECT 'kind' AS facet, kind AS value, count(*) AS n FROM matched GROUP BY kind
@@ -474,15 +488,32 @@ _RANKED_SQL = """
         SELECT 'regime', r, count(*) FROM matched, unnest(regimes) AS r GROUP BY r
     ),
     page AS (
-        SELECT kind, obj_id, name, body FROM matched
-        ORDER BY {score} * {kind_weight} DESC, tie DESC, kind, obj_id
+        SELECT kind, obj_id,
+               row_number() OVER (ORDER BY {score} * {kind_weight} DESC, tie DESC, kind, obj_id)
+                   AS rank
+        FROM matched
+        ORDER BY rank
         LIMIT :limit
         OFFSET LEAST(:offset, GREATEST(0, (SELECT count(*) - 1 FROM matched) / :limit * :limit))
     )
     SELECT 'facet', facet, value, n, NULL, NULL, NULL, NULL FROM facets
     UNION ALL
-    SELECT 'hit', NULL, NULL, NULL, kind, obj_id, name, body FROM page
+    SELECT 'hit', NULL, NULL, page.rank, page.kind, page.obj_id, found.name, found.body
+    FROM page JOIN search_documents AS found USING (kind, obj_id)
 """
+
+
+def _membership(index: int, lexeme: str) -> str:
+    """Column t<index> of _RANKED_SQL: whether a match has the lexeme, read from its
+    `scoring` vector, or for another field's lexeme (a body word) from the GIN index (one
+    scan per lexeme, the matches' keys hashed), never from the whole vector."""
+    found = f"CAST(:t{index} AS tsquery)"
+    if lexeme.split(":", 1)[0] in SCORED_FIELDS:
+        return f"scoring @@ {found} AS t{index}"
+    return (
+        f"(kind, obj_id) IN (SELECT kind, obj_id FROM search_documents WHERE vector @@ {found})"
+        f" AS t{index}"
+    )
 
 
 class Lexicon:
@@ -605,19 +636,18 @@ class PostgresRanker:
         active = filters.active()
         where = "".join(f" AND {_FILTERS[name]}" for name in active)
         params: dict[str, Any] = compiled.params() | {f"f_{n}": v for n, v in active.items()}
-        columns = ", ".join(
-            f"vector @@ CAST(:t{i} AS tsquery) AS t{i}" for i in range(len(compiled.lexemes))
-        )
+        columns = ", ".join(_membership(i, lexeme) for i, lexeme in enumerate(compiled.lexemes))
         sql = _RANKED_SQL.format(
             columns=columns, filters=where, score=compiled.score, kind_weight=_KIND_WEIGHT
         )
         facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
-        hits: list[tuple[DocKey, Any, Any]] = []
+        hits: list[tuple[int, DocKey, Any, Any]] = []
         # The planner does not count reading each vector out of line (TOAST) for `@@`, and
         # on a catalogue of thousands it picks a scan of the whole table, which reads every
         # vector (10,000 documents: 70-100 ms instead of 5-15 ms through the GIN index). The
-        # index is always the better way in, so the whole-table scan is off for this
-        # statement only (transaction-local, reset right after).
+        # index is always the better way in (for the body terms' scans too), so the
+        # whole-table scan is off for this statement only (transaction-local, reset right
+        # after).
         self.connection.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
         rows = self.connection.execute(
             text(sql), params | {"limit": per_page, "offset": (max(1, page) - 1) * per_page}
@@ -626,10 +656,11 @@ class PostgresRanker:
         for part, facet, value, count, kind, obj_id, name, body in rows:
             if part == "facet":
                 facets[facet][value] = count
-            else:
-                hits.append((DocKey(kind, obj_id), body, name))
+            else:  # count: the hit's rank
+                hits.append((count, DocKey(kind, obj_id), body, name))
         total = sum(facets["kind"].values())
-        return service.Ranked(hits, total, -(-total // per_page), facets)
+        ranked = [(key, body, name) for _r, key, body, name in sorted(hits, key=lambda h: h[0])]
+        return service.Ranked(ranked, total, -(-total // per_page), facets)
 
     def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None:
         syllables = search_text.pinyin_syllables()
