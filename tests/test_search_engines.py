@@ -323,3 +323,45 @@ def test_an_edits_new_words_are_learned_without_reading_the_whole_catalogue(
     first_keys(words[0], 1)
     first_keys(words[0], 1)
     assert full_reads == [1]
+
+
+def _documents_and_terms() -> tuple[list, list]:
+    documents = db.session.execute(
+        text(
+            "SELECT kind, obj_id, vector::text, scoring::text, length, counties, category, "
+            "regimes, label, name, body, spell, digest, words FROM search_documents "
+            "ORDER BY kind, obj_id"
+        )
+    ).all()
+    terms = db.session.execute(text("SELECT * FROM search_terms ORDER BY lexeme")).all()
+    return documents, terms
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("parallel_from", "workers", "chunk"),
+    [
+        (10**9, 1, 1_000),  # one process
+        (10, 2, 7),  # a pool of two over chunks of seven ids, from ten documents of a kind
+    ],
+)
+def test_a_rebuild_writes_the_same_rows_alone_or_with_a_pool(
+    pg_app, monkeypatch, parallel_from, workers, chunk
+):
+    from app.search import pg_rebuild
+
+    written = _documents_and_terms()  # by the fixture's rebuild, in one process
+    assert len(written[0]) == 149 and any(t.lexeme.startswith("head:") for t in written[1])
+    monkeypatch.setattr(pg_rebuild, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(pg_rebuild, "WORKERS", workers)
+    monkeypatch.setattr(pg_rebuild, "CHUNK", chunk)
+    pools: list[int] = []
+    start_pool = pg_rebuild._start_pool
+    monkeypatch.setattr(pg_rebuild, "_start_pool", lambda: pools.append(1) or start_pool())
+    db.session.execute(text("UPDATE search_documents SET digest = 'x', words = '{}'"))
+    db.session.commit()
+    result = pg_app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert _documents_and_terms() == written
+    assert pools == ([1] if workers > 1 else [])
+    assert current_engine().check().ok

@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -57,7 +57,7 @@ from app.search import documents, fallback, outbox, service, spelling, sync
 from app.search import text as search_text
 from app.search.documents import DocKey
 from app.search.results import SearchFilters, SearchResults, Suggestion
-from app.search.schema import KIND_BOOST, build_schema
+from app.search.schema import KIND_BOOST, SegmentedAnalyzer, build_schema
 from app.search.store import IndexUnavailable
 from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
@@ -150,6 +150,8 @@ def field_terms(fieldname: str, value: Any) -> list[str]:
     if not value:
         return []
     field = _schema()[fieldname]
+    if isinstance(field.analyzer, SegmentedAnalyzer):  # its cached words, without tokens
+        return [t for t in field.analyzer.words(str(value), "index") if t]
     return [t for t in field.process_text(str(value), mode="index") if t]
 
 
@@ -234,7 +236,7 @@ _INSERT_ROWS = text(
 ).bindparams(bindparam("label", type_=JSONB))
 
 
-def _count_terms(connection: Connection, delta: Counter) -> None:
+def count_terms(connection: Connection, delta: Counter) -> None:
     """Add delta (lexeme -> documents gained, negative for lost) to search_terms, in
     lexeme order (concurrent writers lock the same rows in the same order), then drop
     lexemes no document has any more."""
@@ -290,7 +292,7 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
             )
         if rows:
             connection.execute(_INSERT_ROWS, rows)
-        _count_terms(connection, delta)
+        count_terms(connection, delta)
         written += len(ids)
     return written
 
@@ -367,6 +369,12 @@ def learn_document_words(docs: list[dict]) -> None:
 # --- queries -------------------------------------------------------------------------------
 
 
+def _float(value: float) -> str:
+    """A number as an SQL float8 constant: a bare 1.5 is numeric, whose arithmetic, over
+    thousands of matches, cost more than the float's (and ranked no differently)."""
+    return f"{value!r}::float8"
+
+
 class Compiled:
     """A query tree as SQL: `tsquery` (input syntax, for the GIN index), the distinct
     lexemes (`lexemes[i]` is column t<i>), and `score`, an SQL expression over the t<i>
@@ -430,7 +438,7 @@ class Compiled:
         boost = float(getattr(query, "boost", 1.0))
         if isinstance(query, Term):
             weight = boost * self._idf(f"{query.fieldname}:{query.text}")
-            return f"(CASE WHEN {self._column(query)} THEN {weight!r} ELSE 0 END)"
+            return f"(CASE WHEN {self._column(query)} THEN {_float(weight)} ELSE 0 END)"
         if isinstance(query, AndMaybe):  # Whoosh: the required side's score, plus the other's
             total = f"({self._score(query.a)} + {self._score(query.b)})"
             return f"(CASE WHEN {self._matched(query.a)} THEN {total} ELSE 0 END)"
@@ -441,7 +449,7 @@ class Compiled:
             return "0"
         total = "(" + " + ".join(parts) + ")"
         if boost != 1.0:
-            total = f"({total} * {boost!r})"
+            total = f"({total} * {_float(boost)})"
         if isinstance(query, And):
             return f"(CASE WHEN {self._matched(query)} THEN {total} ELSE 0 END)"
         return total
@@ -455,7 +463,7 @@ _FILTERS = {
 }
 _KIND_WEIGHT = (
     "(CASE kind "
-    + " ".join(f"WHEN '{kind}' THEN {boost!r}" for kind, boost in KIND_BOOST.items())
+    + " ".join(f"WHEN '{kind}' THEN {_float(boost)}" for kind, boost in KIND_BOOST.items())
     + " ELSE 1.0 END)"
 )
 # Facet counts over every match and one page of hits, in one round trip: rows of
@@ -761,18 +769,9 @@ class PostgresEngine:
         learn_catalogue_words(everything=True)
         connection.execute(text("DELETE FROM search_documents"))
         connection.execute(text("DELETE FROM search_terms"))
-        terms: Counter = Counter()
-        for kind in documents.MODELS:
-            docs: Iterable[Any] = documents.iter_documents(kind)
-            if progress:
-                docs = progress(docs, kind, documents.count_published()[kind])
-            summary.counts[kind] = 0
-            for batch in _batches((document_row(doc) for _key, doc in docs), 500):
-                for row in batch:
-                    terms.update(row.pop("terms"))
-                connection.execute(_INSERT_ROWS, batch)
-                summary.counts[kind] += len(batch)
-        _count_terms(connection, terms)
+        from app.search import pg_rebuild  # it builds on this module
+
+        summary.counts = pg_rebuild.rebuild(connection, progress)
         db.session.commit()
         sync.refresh_fallback()
         summary.seconds = time.monotonic() - started
@@ -836,14 +835,3 @@ def before_commit(session: Session) -> None:
 def forget_pending(session: Session) -> None:
     """After a rollback: nothing of it is to be written."""
     session.info.pop(PENDING, None)
-
-
-def _batches(rows: Iterator[dict] | Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
