@@ -364,4 +364,29 @@ def test_a_rebuild_writes_the_same_rows_alone_or_with_a_pool(
     assert result.exit_code == 0, result.output
     assert _documents_and_terms() == written
     assert pools == ([1] if workers > 1 else [])
+    assert not db.session.scalar(
+        text("SELECT count(*) FROM search_documents WHERE written_by <> 0")
+    )
     assert current_engine().check().ok
+
+
+@postgresql_only
+def test_after_a_rebuild_an_edit_reads_only_the_words_written_since(pg_app, monkeypatch):
+    """A rebuild's rows are the catalogue every process learned at start-up: after it, a
+    process learning an edit reads the rows edits wrote since, not the whole table."""
+    from app.search import postgresql
+
+    assert pg_app.test_cli_runner().invoke(args=["search", "reindex"]).exit_code == 0
+    rows_read: list[int] = []
+    read_since = postgresql.learn_words_written_since
+
+    def counting(horizon: int) -> None:
+        since = text("SELECT count(*) FROM search_documents WHERE written_by >= :horizon")
+        rows_read.append(db.session.scalar(since, {"horizon": horizon}))
+        read_since(horizon)
+
+    monkeypatch.setattr(postgresql, "learn_words_written_since", counting)
+    rename_product_zh()
+    db.session.commit()
+    assert first_keys("椰乡坡蟹王", 1) == ["product:hele-crab"]
+    assert rows_read and max(rows_read) <= 3  # not the 149 documents of the rebuild

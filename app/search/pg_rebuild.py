@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from psycopg.types.json import Jsonb
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from app.db import db
@@ -28,7 +28,13 @@ CHUNK = 1_000  # ids a worker analyses per task
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 COPY_BATCH = 2_000  # rows per COPY statement
 
-# search_documents' columns in COPY order; written_by is the rebuild's transaction.
+# A rebuild's rows carry no writer (written_by 0): their words are the catalogue's, which
+# every process reads whole at start-up (postgresql.learn_all_catalogue_words), and edits
+# write theirs with their own transaction's id. With the rebuild's id, every process would
+# read the words of every document again after its next catalogue change.
+REBUILT = 0
+
+# search_documents' columns in COPY order.
 COLUMNS = (
     "kind",
     "obj_id",
@@ -51,7 +57,6 @@ COLUMNS = (
 def rebuild(connection: Connection, progress: sync.Progress | None) -> dict[str, int]:
     """Write every published document into the (emptied, locked) search_documents and
     count search_terms, on the rebuild's connection. Returns documents written per kind."""
-    written_by = connection.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
     counts: dict[str, int] = {}
     terms: Counter = Counter()
     pool = None
@@ -67,7 +72,7 @@ def rebuild(connection: Connection, progress: sync.Progress | None) -> dict[str,
             for batch in _batches(rows, COPY_BATCH):
                 for row in batch:
                     terms.update(row.pop("terms"))
-                copy_rows(connection, batch, written_by)
+                copy_rows(connection, batch, REBUILT)
                 counts[kind] += len(batch)
     finally:
         if pool is not None:
