@@ -258,3 +258,135 @@ def test_a_missing_table_is_answered_from_the_database_and_logged(pg_app, logs, 
         db.session.rollback()
         db.session.execute(text("ALTER TABLE search_documents_gone RENAME TO search_documents"))
         db.session.commit()
+
+
+def _jieba_knows(word: str) -> bool:
+    from app.search import text as search_text
+
+    return bool(search_text.jieba_instance().FREQ.get(word))
+
+
+def _forget(words: list[str]) -> None:
+    """As if another process had made the edit: this one never learned its words."""
+    from app.search import text as search_text
+
+    for word in words:
+        search_text.jieba_instance().del_word(word)
+        search_text._known_words.discard(word)
+
+
+def rename_product_zh(slug: str | None = None):
+    crab = _product("hele-crab")
+    crab.name_zh = "椰乡坡蟹王"
+    if slug:
+        crab.slug = slug
+    return "product:" + (slug or "hele-crab")
+
+
+def rename_brand_zh():
+    _brand("demo-brand-lijinfang").name_zh = "椰乡坡金坊"
+    return "brand:demo-brand-lijinfang"
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (rename_product_zh, ["椰乡坡蟹王"]),
+        (lambda: rename_product_zh("yexiangpo-crab"), ["椰乡坡蟹王", "椰乡坡"]),  # its place
+        (rename_brand_zh, ["椰乡坡金坊"]),
+    ],
+)
+def test_an_edits_new_words_are_learned_without_reading_the_whole_catalogue(
+    pg_app, monkeypatch, change, words
+):
+    from app.search import postgresql
+
+    full_reads: list[int] = []
+    read_all = postgresql.learn_all_catalogue_words
+    monkeypatch.setattr(
+        postgresql, "learn_all_catalogue_words", lambda: full_reads.append(1) or read_all()
+    )
+    _forget(words)  # an earlier test's
+    first_keys("文昌鸡")  # this process has learned the catalogue already
+    before_the_edit = dict(postgresql._learned)
+    assert not any(_jieba_knows(w) for w in words)
+    key = change()
+    db.session.commit()
+    assert all(_jieba_knows(w) for w in words)  # the writer, before analysing them
+    _forget(words)  # another process: it learned the catalogue before the edit
+    postgresql._learned.update(before_the_edit)
+    assert first_keys(words[0], 1) == [key]  # another process: from the rows written since
+    assert all(_jieba_knows(w) for w in words)
+    assert full_reads == []
+    postgresql._learned.clear()  # a process starting: the whole catalogue, once
+    first_keys(words[0], 1)
+    first_keys(words[0], 1)
+    assert full_reads == [1]
+
+
+def _documents_and_terms() -> tuple[list, list]:
+    documents = db.session.execute(
+        text(
+            "SELECT kind, obj_id, vector::text, scoring::text, length, counties, category, "
+            "regimes, label, name, body, spell, digest, words FROM search_documents "
+            "ORDER BY kind, obj_id"
+        )
+    ).all()
+    terms = db.session.execute(text("SELECT * FROM search_terms ORDER BY lexeme")).all()
+    return documents, terms
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("parallel_from", "workers", "chunk"),
+    [
+        (10**9, 1, 1_000),  # one process
+        (10, 2, 7),  # a pool of two over chunks of seven ids, from ten documents of a kind
+    ],
+)
+def test_a_rebuild_writes_the_same_rows_alone_or_with_a_pool(
+    pg_app, monkeypatch, parallel_from, workers, chunk
+):
+    from app.search import pg_rebuild
+
+    written = _documents_and_terms()  # by the fixture's rebuild, in one process
+    assert len(written[0]) == 149 and any(t.lexeme.startswith("head:") for t in written[1])
+    monkeypatch.setattr(pg_rebuild, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(pg_rebuild, "WORKERS", workers)
+    monkeypatch.setattr(pg_rebuild, "CHUNK", chunk)
+    pools: list[int] = []
+    start_pool = pg_rebuild._start_pool
+    monkeypatch.setattr(pg_rebuild, "_start_pool", lambda: pools.append(1) or start_pool())
+    db.session.execute(text("UPDATE search_documents SET digest = 'x', words = '{}'"))
+    db.session.commit()
+    result = pg_app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert _documents_and_terms() == written
+    assert pools == ([1] if workers > 1 else [])
+    assert not db.session.scalar(
+        text("SELECT count(*) FROM search_documents WHERE written_by <> 0")
+    )
+    assert current_engine().check().ok
+
+
+@postgresql_only
+def test_after_a_rebuild_an_edit_reads_only_the_words_written_since(pg_app, monkeypatch):
+    """A rebuild's rows are the catalogue every process learned at start-up: after it, a
+    process learning an edit reads the rows edits wrote since, not the whole table."""
+    from app.search import postgresql
+
+    assert pg_app.test_cli_runner().invoke(args=["search", "reindex"]).exit_code == 0
+    rows_read: list[int] = []
+    read_since = postgresql.learn_words_written_since
+
+    def counting(horizon: int) -> None:
+        since = text("SELECT count(*) FROM search_documents WHERE written_by >= :horizon")
+        rows_read.append(db.session.scalar(since, {"horizon": horizon}))
+        read_since(horizon)
+
+    monkeypatch.setattr(postgresql, "learn_words_written_since", counting)
+    rename_product_zh()
+    db.session.commit()
+    assert first_keys("椰乡坡蟹王", 1) == ["product:hele-crab"]
+    assert rows_read and max(rows_read) <= 3  # not the 149 documents of the rebuild

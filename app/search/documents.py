@@ -342,18 +342,31 @@ def catalogue_words() -> list[str]:
     return words + place_prefixes([(_strip_demo(n) or "", slug) for n, slug in named])
 
 
+def document_words(doc: dict) -> list[str]:
+    """The catalogue words (catalogue_words) one document brings: its Chinese name (a
+    sign's official name as it stands, other names without the demo marker) and, for a
+    product, the place its name starts with. What an engine teaches jieba after an edit,
+    instead of the whole catalogue again."""
+    name = doc["name_chars"] if doc["kind"] == "sign" else _strip_demo(doc["name_chars"])
+    if not name:
+        return []
+    if doc["kind"] == "product":
+        return [name, *place_prefixes([(name, doc["label"]["slug"])])]
+    return [name]
+
+
 def place_prefixes(products: list[tuple[str, str]]) -> list[str]:
     """The place a product's name starts with, read off its slug, where jieba's dictionary
     does not know it: (三门坡荔枝, sanmenpo-lychee) -> 三门坡, (霸王岭山鸡, bawangling-...)
-    -> 霸王岭. Without them jieba cuts the place 三门坡镇 into 三门 / 坡镇."""
-    dictionary = text.jieba_instance().FREQ
+    -> 霸王岭. Without them jieba cuts the place 三门坡镇 into 三门 / 坡镇. Places jieba's
+    own dictionary has are left out (learning them again would change their frequency)."""
     found = []
     for name, slug in products:
         name, place = text.normalize(name).strip(), slug.split("-", 1)[0]
         for cut in range(2, min(5, len(name))):
             prefix = name[:cut]
             if "".join(text.syllables(prefix)) == place and all(map(text.is_cjk, prefix)):
-                if not dictionary.get(prefix):
+                if not text.in_dictionary(prefix):
                     found.append(prefix)
                 break
     return list(dict.fromkeys(found))

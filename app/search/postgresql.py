@@ -26,13 +26,15 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Column,
     Integer,
     MetaData,
@@ -55,7 +57,7 @@ from app.search import documents, fallback, outbox, service, spelling, sync
 from app.search import text as search_text
 from app.search.documents import DocKey
 from app.search.results import SearchFilters, SearchResults, Suggestion
-from app.search.schema import KIND_BOOST, build_schema
+from app.search.schema import KIND_BOOST, SegmentedAnalyzer, build_schema
 from app.search.store import IndexUnavailable
 from app.search.synonyms import Synonyms
 from app.search.synonyms import current as current_synonyms
@@ -69,7 +71,11 @@ search_documents = Table(
     metadata,
     Column("kind", String(16), primary_key=True),
     Column("obj_id", Integer, primary_key=True),
-    Column("vector", TSVECTOR, nullable=False),
+    Column("vector", TSVECTOR, nullable=False),  # every lexeme: the GIN index's
+    # The lexemes a ranking reads (SCORED_FIELDS), kept in the row (STORAGE MAIN), and the
+    # positions in `vector` (ts_rank's length): see _RANKED_SQL.
+    Column("scoring", TSVECTOR, nullable=False),
+    Column("length", Integer, nullable=False),
     Column("counties", ARRAY(Text), nullable=False),  # county slugs
     Column("category", Text, nullable=False),  # category slug, "" for none
     Column("regimes", ARRAY(Text), nullable=False),  # Regime values
@@ -78,6 +84,10 @@ search_documents = Table(
     Column("body", Text, nullable=False),  # for snippets
     Column("spell", ARRAY(Text), nullable=False),  # its spelling-field words
     Column("digest", String(32), nullable=False),  # sync.document_digest
+    Column("words", ARRAY(Text), nullable=False),  # documents.document_words, for jieba
+    # The transaction that wrote the row (pg_current_xact_id as a number): other processes
+    # learn the words of rows written since they last looked (learn_catalogue_words).
+    Column("written_by", BigInteger, nullable=False),
 )
 search_terms = Table(
     "search_terms",
@@ -108,8 +118,12 @@ WEIGHTS = {
     "suggest": "C",
     "body": "D",
 }
+# The fields whose lexemes `scoring` holds: not the body (most of a vector; a body term's
+# documents come from the GIN index instead) nor the suggestion prefixes (suggest only).
+SCORED_FIELDS = frozenset(WEIGHTS) - {"body", "suggest"}
 ALL_DOCUMENTS = "*"  # the search_terms row counting every document
 SPELL = "spell:"
+HEAD = "head:"
 MAX_POSITION = 16383  # PostgreSQL's largest lexeme position
 MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes over 2047 bytes
 PENDING = "search_documents_pending"  # session.info key: DocKeys to write at commit
@@ -136,6 +150,8 @@ def field_terms(fieldname: str, value: Any) -> list[str]:
     if not value:
         return []
     field = _schema()[fieldname]
+    if isinstance(field.analyzer, SegmentedAnalyzer):  # its cached words, without tokens
+        return [t for t in field.analyzer.words(str(value), "index") if t]
     return [t for t in field.process_text(str(value), mode="index") if t]
 
 
@@ -154,11 +170,21 @@ def _positions(doc: dict) -> dict[str, list[str]]:
     return positions
 
 
-def counted_terms(lexemes: Iterable[str], spell: Iterable[str]) -> set[str]:
+def product_head(kind: str, label_zh: str | None) -> str | None:
+    """The last character of a product document's Chinese name when it is Chinese
+    (words.product_heads: 鸡 of 文昌鸡), else None."""
+    if kind != "product" or not label_zh or not search_text.is_cjk(label_zh[-1]):
+        return None
+    return label_zh[-1]
+
+
+def counted_terms(lexemes: Iterable[str], spell: Iterable[str], head: str | None) -> set[str]:
     """What a document adds to search_terms: its lexemes (less the suggestion prefixes,
-    which nothing counts), its spelling words and the "*" of all documents."""
+    which nothing counts), its spelling words, a product's head ("head:鸡") and the "*"
+    of all documents."""
     found = {lexeme for lexeme in lexemes if not lexeme.startswith("suggest:")}
-    return found | {SPELL + word for word in spell} | {ALL_DOCUMENTS}
+    heads = {HEAD + head} if head else set()
+    return found | {SPELL + word for word in spell} | heads | {ALL_DOCUMENTS}
 
 
 def _split(value: str) -> list[str]:
@@ -168,14 +194,17 @@ def _split(value: str) -> list[str]:
 def document_row(doc: dict) -> dict:
     """The search_documents row of a document, and under "terms" what it counts in
     search_terms (not a column)."""
-    positions = _positions(doc)
+    positions = {lexeme: spots[:256] for lexeme, spots in _positions(doc).items()}
+    entries = {lexeme: f"{quoted(lexeme)}:{','.join(spots)}" for lexeme, spots in positions.items()}
     spell = sorted(set(field_terms("spell", doc["spell"])))
     return {
         "kind": doc["kind"],
         "obj_id": doc["obj_id"],
-        "vector": " ".join(
-            f"{quoted(lexeme)}:{','.join(spots[:256])}" for lexeme, spots in positions.items()
+        "vector": " ".join(entries.values()),
+        "scoring": " ".join(
+            entry for lexeme, entry in entries.items() if lexeme.split(":", 1)[0] in SCORED_FIELDS
         ),
+        "length": sum(map(len, positions.values())),
         "counties": _split(doc["f_county"]),
         "category": doc["f_category"] or "",
         "regimes": _split(doc["f_regime"]),
@@ -184,25 +213,30 @@ def document_row(doc: dict) -> dict:
         "body": doc["body"] or "",
         "spell": spell,
         "digest": sync.document_digest(doc),
-        "terms": counted_terms(positions, spell),
+        "words": documents.document_words(doc),
+        "terms": counted_terms(positions, spell, product_head(doc["kind"], doc["label"]["zh"])),
     }
 
 
 _INSERT_ROWS = text(
     """
     INSERT INTO search_documents
-        (kind, obj_id, vector, counties, category, regimes, label, name, body, spell, digest)
-    VALUES (:kind, :obj_id, CAST(:vector AS tsvector), :counties, :category, :regimes,
-            :label, :name, :body, :spell, :digest)
+        (kind, obj_id, vector, scoring, length, counties, category, regimes, label, name, body,
+         spell, digest, words, written_by)
+    VALUES (:kind, :obj_id, CAST(:vector AS tsvector), CAST(:scoring AS tsvector), :length,
+            :counties, :category, :regimes, :label, :name, :body, :spell, :digest, :words,
+            pg_current_xact_id()::text::bigint)
     ON CONFLICT (kind, obj_id) DO UPDATE SET
-        vector = excluded.vector, counties = excluded.counties, category = excluded.category,
+        vector = excluded.vector, scoring = excluded.scoring, length = excluded.length,
+        counties = excluded.counties, category = excluded.category,
         regimes = excluded.regimes, label = excluded.label, name = excluded.name,
-        body = excluded.body, spell = excluded.spell, digest = excluded.digest
+        body = excluded.body, spell = excluded.spell, digest = excluded.digest,
+        words = excluded.words, written_by = excluded.written_by
     """
 ).bindparams(bindparam("label", type_=JSONB))
 
 
-def _count_terms(connection: Connection, delta: Counter) -> None:
+def count_terms(connection: Connection, delta: Counter) -> None:
     """Add delta (lexeme -> documents gained, negative for lost) to search_terms, in
     lexeme order (concurrent writers lock the same rows in the same order), then drop
     lexemes no document has any more."""
@@ -229,19 +263,25 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
     """Rewrite these documents from the database as the session sees it: published ones
     upserted, the others deleted; search_terms follows. Returns the keys written."""
     learn_catalogue_words()
+    changed = documents.with_dependants(keys)
+    docs = {
+        kind: [doc for _key, doc in documents.iter_documents(kind, ids)]
+        for kind, ids in changed.items()
+    }
+    learn_document_words([doc for kind_docs in docs.values() for doc in kind_docs])
     written = 0
-    for kind, ids in documents.with_dependants(keys).items():
-        rows = [document_row(doc) for _key, doc in documents.iter_documents(kind, ids)]
+    for kind, ids in changed.items():
+        rows = [document_row(doc) for doc in docs[kind]]
         old = connection.execute(
             text(
-                "SELECT tsvector_to_array(vector), spell FROM search_documents "
+                "SELECT tsvector_to_array(vector), spell, label->>'zh' FROM search_documents "
                 "WHERE kind = :kind AND obj_id = ANY(:ids) FOR UPDATE"
             ),
             {"kind": kind, "ids": sorted(ids)},
         ).all()
         delta: Counter = Counter()
-        for lexemes, spell in old:
-            delta.subtract(counted_terms(lexemes, spell))
+        for lexemes, spell, label_zh in old:
+            delta.subtract(counted_terms(lexemes, spell, product_head(kind, label_zh)))
         for row in rows:
             delta.update(row.pop("terms"))
         gone = sorted(ids - {row["obj_id"] for row in rows})
@@ -252,31 +292,87 @@ def write_keys(connection: Connection, keys: Iterable[DocKey]) -> int:
             )
         if rows:
             connection.execute(_INSERT_ROWS, rows)
-        _count_terms(connection, delta)
+        count_terms(connection, delta)
         written += len(ids)
     return written
 
 
 # --- jieba's words -------------------------------------------------------------------------
 
-_learned: dict[str, int] = {}  # database URL -> catalogue generation whose words are learned
+
+@dataclass(frozen=True)
+class Learned:
+    """How far this process has learned one database's catalogue words: the catalogue
+    generation, and the horizon, a transaction id below which every writer had finished
+    when the words were last read (search_documents.written_by)."""
+
+    generation: int
+    horizon: int
 
 
-def learn_catalogue_words() -> None:
+_learned: dict[str, Learned] = {}  # database URL -> what this process learned of it
+
+# The oldest transaction still running: every transaction below it has committed or
+# rolled back, so its rows were visible to any statement that follows.
+_HORIZON_SQL = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+_WORDS_WRITTEN_SINCE_SQL = text(
+    "SELECT kind, words FROM search_documents WHERE written_by >= :horizon"
+)
+
+
+def learn_catalogue_words(everything: bool = False) -> None:
     """Teach jieba this catalogue's names (and the places' readings) before any text is
-    analysed here, again after any catalogue change: documents and queries must segment
-    alike, in every process (Whoosh keeps the list in its index's words.txt)."""
+    analysed here, and what changed after any catalogue change: documents and queries
+    must segment alike, in every process (Whoosh keeps the list in its index's
+    words.txt). The whole catalogue is read once per process and database
+    (learn_all_catalogue_words, and again by a rebuild); after that only the words of the
+    documents written since (learn_words_written_since), whichever process wrote them.
+    everything: read the whole catalogue again (a rebuild)."""
     search_text.jieba_instance(current_app.config["INSTANCE_DIR"] / "search" / "jieba")
     url = str(db.engine.url)
     generation, _changed = read_generation()
-    if _learned.get(url) == generation:
+    known = _learned.get(url)
+    if known is not None and known.generation == generation and not everything:
         return
+    # Read before the words: a writer still running now is read again next time.
+    horizon = db.session.execute(_HORIZON_SQL).scalar_one()
+    if known is None or everything:
+        learn_all_catalogue_words()
+    else:
+        learn_words_written_since(known.horizon)
+    _learned[url] = Learned(generation, horizon)
+
+
+def learn_all_catalogue_words() -> None:
+    """Every catalogue name and place reading, from the catalogue's tables."""
     sync.learn_readings()
     search_text.add_words(documents.catalogue_words())
-    _learned[url] = generation
+
+
+def learn_words_written_since(horizon: int) -> None:
+    """The words of the documents written by transactions from `horizon` on (the index on
+    written_by finds them; words already known cost nothing)."""
+    rows = db.session.execute(_WORDS_WRITTEN_SINCE_SQL, {"horizon": horizon}).all()
+    if any(kind == "county" for kind, _words in rows):
+        sync.learn_readings()
+    search_text.add_words(word for _kind, words in rows for word in words)
+
+
+def learn_document_words(docs: list[dict]) -> None:
+    """Before these documents are analysed: their own new words (a renamed listing's name,
+    a county's reading), so that they segment as the rebuild would segment them."""
+    if any(doc["kind"] == "county" for doc in docs):
+        sync.learn_readings()
+    search_text.add_words(word for doc in docs for word in documents.document_words(doc))
 
 
 # --- queries -------------------------------------------------------------------------------
+
+
+def _float(value: float) -> str:
+    """A number as an SQL float8 constant: a bare 1.5 is numeric, whose arithmetic, over
+    thousands of matches, cost more than the float's (and ranked no differently)."""
+    return f"{value!r}::float8"
 
 
 class Compiled:
@@ -342,7 +438,7 @@ class Compiled:
         boost = float(getattr(query, "boost", 1.0))
         if isinstance(query, Term):
             weight = boost * self._idf(f"{query.fieldname}:{query.text}")
-            return f"(CASE WHEN {self._column(query)} THEN {weight!r} ELSE 0 END)"
+            return f"(CASE WHEN {self._column(query)} THEN {_float(weight)} ELSE 0 END)"
         if isinstance(query, AndMaybe):  # Whoosh: the required side's score, plus the other's
             total = f"({self._score(query.a)} + {self._score(query.b)})"
             return f"(CASE WHEN {self._matched(query.a)} THEN {total} ELSE 0 END)"
@@ -353,7 +449,7 @@ class Compiled:
             return "0"
         total = "(" + " + ".join(parts) + ")"
         if boost != 1.0:
-            total = f"({total} * {boost!r})"
+            total = f"({total} * {_float(boost)})"
         if isinstance(query, And):
             return f"(CASE WHEN {self._matched(query)} THEN {total} ELSE 0 END)"
         return total
@@ -367,25 +463,27 @@ _FILTERS = {
 }
 _KIND_WEIGHT = (
     "(CASE kind "
-    + " ".join(f"WHEN '{kind}' THEN {boost!r}" for kind, boost in KIND_BOOST.items())
+    + " ".join(f"WHEN '{kind}' THEN {_float(boost)}" for kind, boost in KIND_BOOST.items())
     + " ELSE 1.0 END)"
 )
 # Facet counts over every match and one page of hits, in one round trip: rows of
-# ("facet", facet, value, count, ...) and ("hit", ..., kind, obj_id, name, body). A page past
-# the end is the last page, as Whoosh does (the offset is clamped to the last full page).
+# ("facet", facet, value, count, ...) and ("hit", ..., rank, kind, obj_id, name, body). A page
+# past the end is the last page, as Whoosh does (the offset is clamped to the last full page).
+#
+# What a match costs is what is read of its row: the GIN index finds the matches without
+# reading a vector (a plain tsquery needs no recheck), and the ranking reads only the small
+# `scoring` vector kept in the row (the whole vector, out of line, took most of the time: a
+# search at 100,000 documents read thousands). Body terms are tested through the index
+# (_membership). The tie-breaker is ts_rank(vector, query, 1) less the body's part: the rank
+# over `scoring`, normalised by the whole vector's length as ts_rank's flag 1 does
+# (rank / log2(length + 1)). The names and bodies are read for the page's rows only.
 _RANKED_SQL = """
     WITH matched AS MATERIALIZED (
-        SELECT kind, obj_id, counties, category, regimes, name, body, {columns},
-               ts_rank(vector, CAST(:query AS tsquery), 1) AS tie
-        FROM (
-            -- A vector is stored out of line (TOAST): read it once per match (|| makes an
-            -- in-memory copy; OFFSET 0 keeps it one), not once per t<i> test below.
-            SELECT kind, obj_id, counties, category, regimes, name, body,
-                   vector || ''::tsvector AS vector
-            FROM search_documents
-            WHERE vector @@ CAST(:query AS tsquery) {filters}
-            OFFSET 0
-        ) AS found
+        SELECT kind, obj_id, counties, category, regimes, {columns},
+               ts_rank(scoring, CAST(:query AS tsquery), 0)
+                   / (ln(greatest(length, 1) + 1.0::float8) / ln(2.0::float8)) AS tie
+        FROM search_documents
+        WHERE vector @@ CAST(:query AS tsquery) {filters}
     ),
     facets AS (
         SELECT 'kind' AS facet, kind AS value, count(*) AS n FROM matched GROUP BY kind
@@ -398,15 +496,32 @@ _RANKED_SQL = """
         SELECT 'regime', r, count(*) FROM matched, unnest(regimes) AS r GROUP BY r
     ),
     page AS (
-        SELECT kind, obj_id, name, body FROM matched
-        ORDER BY {score} * {kind_weight} DESC, tie DESC, kind, obj_id
+        SELECT kind, obj_id,
+               row_number() OVER (ORDER BY {score} * {kind_weight} DESC, tie DESC, kind, obj_id)
+                   AS rank
+        FROM matched
+        ORDER BY rank
         LIMIT :limit
         OFFSET LEAST(:offset, GREATEST(0, (SELECT count(*) - 1 FROM matched) / :limit * :limit))
     )
     SELECT 'facet', facet, value, n, NULL, NULL, NULL, NULL FROM facets
     UNION ALL
-    SELECT 'hit', NULL, NULL, NULL, kind, obj_id, name, body FROM page
+    SELECT 'hit', NULL, NULL, page.rank, page.kind, page.obj_id, found.name, found.body
+    FROM page JOIN search_documents AS found USING (kind, obj_id)
 """
+
+
+def _membership(index: int, lexeme: str) -> str:
+    """Column t<index> of _RANKED_SQL: whether a match has the lexeme, read from its
+    `scoring` vector, or for another field's lexeme (a body word) from the GIN index (one
+    scan per lexeme, the matches' keys hashed), never from the whole vector."""
+    found = f"CAST(:t{index} AS tsquery)"
+    if lexeme.split(":", 1)[0] in SCORED_FIELDS:
+        return f"scoring @@ {found} AS t{index}"
+    return (
+        f"(kind, obj_id) IN (SELECT kind, obj_id FROM search_documents WHERE vector @@ {found})"
+        f" AS t{index}"
+    )
 
 
 class Lexicon:
@@ -429,17 +544,22 @@ class Lexicon:
 
     def product_heads(self) -> frozenset[str]:
         """words.product_heads for this engine: the last characters of the Chinese names
-        of product documents, read once per catalogue generation (a product document
-        changes only with a listing, which moves the generation)."""
+        of product documents (product_head), counted in search_terms as "head:鸡"; read
+        once per catalogue generation (a product document changes only with a listing,
+        which moves the generation)."""
         if self._heads is None:
             self._heads = response_cache.derived("search product heads", self._read_heads)
         return self._heads
 
     def _read_heads(self) -> frozenset[str]:
-        names = self.connection.execute(
-            text("SELECT DISTINCT label->>'zh' FROM search_documents WHERE kind = 'product'")
+        # The partial index of migration 0010 holds exactly these rows.
+        heads = self.connection.execute(
+            text(
+                "SELECT substr(lexeme, 6) FROM search_terms "
+                "WHERE lexeme LIKE 'head:%' AND documents > 0"
+            )
         ).scalars()
-        return frozenset(name[-1] for name in names if name and search_text.is_cjk(name[-1]))
+        return frozenset(heads)
 
     def idf(self, lexeme: str) -> float:
         """Whoosh's idf (scoring.WeightingModel.idf): log(N / (df + 1)) + 1."""
@@ -524,19 +644,18 @@ class PostgresRanker:
         active = filters.active()
         where = "".join(f" AND {_FILTERS[name]}" for name in active)
         params: dict[str, Any] = compiled.params() | {f"f_{n}": v for n, v in active.items()}
-        columns = ", ".join(
-            f"vector @@ CAST(:t{i} AS tsquery) AS t{i}" for i in range(len(compiled.lexemes))
-        )
+        columns = ", ".join(_membership(i, lexeme) for i, lexeme in enumerate(compiled.lexemes))
         sql = _RANKED_SQL.format(
             columns=columns, filters=where, score=compiled.score, kind_weight=_KIND_WEIGHT
         )
         facets: dict[str, dict[str, int]] = {name: {} for name in _FILTERS}
-        hits: list[tuple[DocKey, Any, Any]] = []
+        hits: list[tuple[int, DocKey, Any, Any]] = []
         # The planner does not count reading each vector out of line (TOAST) for `@@`, and
         # on a catalogue of thousands it picks a scan of the whole table, which reads every
         # vector (10,000 documents: 70-100 ms instead of 5-15 ms through the GIN index). The
-        # index is always the better way in, so the whole-table scan is off for this
-        # statement only (transaction-local, reset right after).
+        # index is always the better way in (for the body terms' scans too), so the
+        # whole-table scan is off for this statement only (transaction-local, reset right
+        # after).
         self.connection.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
         rows = self.connection.execute(
             text(sql), params | {"limit": per_page, "offset": (max(1, page) - 1) * per_page}
@@ -545,10 +664,11 @@ class PostgresRanker:
         for part, facet, value, count, kind, obj_id, name, body in rows:
             if part == "facet":
                 facets[facet][value] = count
-            else:
-                hits.append((DocKey(kind, obj_id), body, name))
+            else:  # count: the hit's rank
+                hits.append((count, DocKey(kind, obj_id), body, name))
         total = sum(facets["kind"].values())
-        return service.Ranked(hits, total, -(-total // per_page), facets)
+        ranked = [(key, body, name) for _r, key, body, name in sorted(hits, key=lambda h: h[0])]
+        return service.Ranked(ranked, total, -(-total // per_page), facets)
 
     def did_you_mean(self, query: str, synonyms: Synonyms) -> str | None:
         syllables = search_text.pinyin_syllables()
@@ -646,21 +766,12 @@ class PostgresEngine:
         summary = sync.RebuildSummary(directory="search_documents")
         connection = db.session.connection()
         connection.execute(text("LOCK TABLE search_documents IN SHARE ROW EXCLUSIVE MODE"))
-        learn_catalogue_words()
+        learn_catalogue_words(everything=True)
         connection.execute(text("DELETE FROM search_documents"))
         connection.execute(text("DELETE FROM search_terms"))
-        terms: Counter = Counter()
-        for kind in documents.MODELS:
-            docs: Iterable[Any] = documents.iter_documents(kind)
-            if progress:
-                docs = progress(docs, kind, documents.count_published()[kind])
-            summary.counts[kind] = 0
-            for batch in _batches((document_row(doc) for _key, doc in docs), 500):
-                for row in batch:
-                    terms.update(row.pop("terms"))
-                connection.execute(_INSERT_ROWS, batch)
-                summary.counts[kind] += len(batch)
-        _count_terms(connection, terms)
+        from app.search import pg_rebuild  # it builds on this module
+
+        summary.counts = pg_rebuild.rebuild(connection, progress)
         db.session.commit()
         sync.refresh_fallback()
         summary.seconds = time.monotonic() - started
@@ -724,14 +835,3 @@ def before_commit(session: Session) -> None:
 def forget_pending(session: Session) -> None:
     """After a rollback: nothing of it is to be written."""
     session.info.pop(PENDING, None)
-
-
-def _batches(rows: Iterator[dict] | Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

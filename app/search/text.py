@@ -173,6 +173,12 @@ def add_words(words: Iterable[str]) -> None:
             _words_of_block.cache_clear()
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether jieba's own dictionary has the word (not one add_words taught it): the
+    same answer in every process, whatever each has learned."""
+    return bool(jieba_instance().FREQ.get(word)) and word not in _known_words
+
+
 def vocabulary_generation() -> int:
     """A number that changes whenever jieba learns words (add_words): a cache of
     segmented text that keys on it never serves a segmentation jieba has outgrown."""
