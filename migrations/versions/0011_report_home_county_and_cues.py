@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_report_home_county_and_cues'
-down_revision = '0009_illustrations'
+down_revision = '0010_search_scoring_vector'
 branch_labels = None
 depends_on = None
 
