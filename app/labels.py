@@ -92,6 +92,12 @@ AUDIT_ACTION_LABELS: Labels = {
 }
 
 # Table name (the enum's class name) -> table; the `label` filter's second argument.
+# Where a sign is protected abroad (ProtectionAbroad.jurisdiction): "EU" or ISO 3166-1
+# alpha-2. A code missing here is shown as it is.
+JURISDICTION_LABELS: Labels = {
+    "EU": _l("European Union"),
+}
+
 TABLES: dict[str, Labels] = {
     "Regime": REGIME_LABELS,
     "SignStatus": SIGN_STATUS_LABELS,
@@ -101,6 +107,7 @@ TABLES: dict[str, Labels] = {
     "Role": ROLE_LABELS,
     "SearchKind": SEARCH_KIND_LABELS,
     "AuditAction": AUDIT_ACTION_LABELS,
+    "Jurisdiction": JURISDICTION_LABELS,
 }
 
 

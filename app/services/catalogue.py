@@ -18,7 +18,7 @@ from app.models.industry import IndustryFact
 from app.models.listing import Listing, PublicationStatus
 from app.models.places import County
 from app.models.products import Category, Product, product_counties
-from app.models.signs import GISign, Regime, SignStatus, sign_counties
+from app.models.signs import GISign, ProtectionAbroad, Regime, SignStatus, sign_counties
 
 PUBLISHED = PublicationStatus.PUBLISHED
 L = TypeVar("L", bound=Listing)
@@ -31,7 +31,11 @@ def published_signs() -> Select[tuple[GISign]]:
         select(GISign)
         .join(Product)
         .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
+        .options(
+            selectinload(GISign.product),
+            selectinload(GISign.protected_counties),
+            selectinload(GISign.protections_abroad),
+        )
     )
 
 
@@ -412,8 +416,13 @@ class RegisterFilter:
     county: County | None = None
     year: int | None = None
     status: SignStatus | None = None
+    # A jurisdiction code (ProtectionAbroad.jurisdiction), or ANYWHERE_ABROAD.
+    abroad: str | None = None
     sort: str = "year"
     descending: bool = False
+
+
+ANYWHERE_ABROAD = "any"
 
 
 def register_signs(filters: RegisterFilter) -> list[GISign]:
@@ -426,10 +435,28 @@ def register_signs(filters: RegisterFilter) -> list[GISign]:
         stmt = stmt.where(GISign.approval_year == filters.year)
     if filters.county is not None:
         stmt = stmt.where(protects_county(filters.county))
+    if filters.abroad == ANYWHERE_ABROAD:
+        stmt = stmt.where(GISign.protections_abroad.any())
+    elif filters.abroad is not None:
+        stmt = stmt.where(
+            GISign.protections_abroad.any(ProtectionAbroad.jurisdiction == filters.abroad)
+        )
     columns = REGISTER_SORTS[filters.sort]
     if filters.descending:
         columns = tuple(c.desc() for c in columns)
     return list(db.session.scalars(stmt.order_by(*columns, GISign.id)))
+
+
+def abroad_jurisdictions() -> list[str]:
+    """The jurisdictions where some published sign is protected: the register's filter."""
+    stmt = (
+        select(ProtectionAbroad.jurisdiction)
+        .join(GISign)
+        .where(GISign.status == PUBLISHED)
+        .distinct()
+        .order_by(ProtectionAbroad.jurisdiction)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def register_years() -> list[int]:
