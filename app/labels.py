@@ -98,6 +98,12 @@ AUDIT_ACTION_LABELS: Labels = {
 }
 
 # Table name (the enum's class name) -> table; the `label` filter's second argument.
+# Where a sign is protected abroad (ProtectionAbroad.jurisdiction): "EU" or ISO 3166-1
+# alpha-2. A code missing here is shown as it is.
+JURISDICTION_LABELS: Labels = {
+    "EU": _l("European Union"),
+}
+
 TABLES: dict[str, Labels] = {
     "Regime": REGIME_LABELS,
     "SignStatus": SIGN_STATUS_LABELS,
@@ -108,6 +114,7 @@ TABLES: dict[str, Labels] = {
     "SearchKind": SEARCH_KIND_LABELS,
     "AuditAction": AUDIT_ACTION_LABELS,
     "GenuineCue": GENUINE_CUE_LABELS,
+    "Jurisdiction": JURISDICTION_LABELS,
 }
 
 

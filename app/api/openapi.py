@@ -42,6 +42,22 @@ SCHEMAS = {
             "verified": {"type": "boolean"},
             "product": SLUG,
             "counties": {"type": "array", "items": SLUG},
+            "protected_abroad": {
+                "type": "array",
+                "description": "where else the sign is protected, each with its source",
+                "items": _obj(
+                    {
+                        "jurisdiction": {
+                            "type": "string",
+                            "description": "EU, or an ISO 3166-1 alpha-2 code",
+                        },
+                        "basis_zh": {"type": "string"},
+                        "basis_en": NULLABLE_STR,
+                        "protected_from": {"type": ["string", "null"], "format": "date"},
+                        "source_url": {"type": "string"},
+                    }
+                ),
+            },
         }
     ),
     "Product": _obj(

@@ -13,7 +13,7 @@ from app.models.products import Category, Product, product_counties
 from app.models.qr import CodeTarget, ScanCount, ScanKind, ShortCode
 from app.models.reports import CounterfeitReport, ReportStatus
 from app.models.revisions import ListingRevision, ReviewNote, RevisionState
-from app.models.signs import GISign, Regime, SignStatus, sign_counties
+from app.models.signs import GISign, ProtectionAbroad, Regime, SignStatus, sign_counties
 from app.models.site import CatalogueGeneration
 from app.models.synonyms import SynonymGroup
 from app.models.users import Role, User, user_counties
@@ -38,6 +38,7 @@ __all__ = [
     "Enterprise",
     "ExpoEvent",
     "GISign",
+    "ProtectionAbroad",
     "IndustryFact",
     "PartialDate",
     "Product",

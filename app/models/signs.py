@@ -1,9 +1,10 @@
 """GI signs: the registrations (protected GI product, GI trademark, agricultural GI)."""
 
 import enum
+from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
 
 from app.db import Model
@@ -70,6 +71,35 @@ class GISign(Bilingual, Listing, Model):
     protected_counties: Mapped[list[County]] = relationship(
         secondary=sign_counties, order_by=County.sort_order
     )
+    protections_abroad: Mapped[list["ProtectionAbroad"]] = relationship(
+        back_populates="sign",
+        cascade="all, delete-orphan",
+        order_by="ProtectionAbroad.jurisdiction, ProtectionAbroad.id",
+    )
 
     def __repr__(self) -> str:
         return f"<GISign {self.regime} {self.official_name_zh}>"
+
+
+class ProtectionAbroad(Bilingual, Model):
+    """Where else a sign is protected, as one public source states it (issue 13): never
+    recorded without `source_url`. A child of its sign: edited, published and removed
+    with it."""
+
+    __tablename__ = "protections_abroad"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sign_id: Mapped[int] = mapped_column(ForeignKey("gi_signs.id", ondelete="CASCADE"), index=True)
+    # "EU" or an ISO 3166-1 alpha-2 code; app/labels.JURISDICTION_LABELS names it.
+    jurisdiction: Mapped[str] = mapped_column(String(8), index=True)
+    # The legal basis as the source words it, e.g. the agreement and which of its lists.
+    basis_zh: Mapped[str] = mapped_column(String(300))
+    basis_en: Mapped[str | None] = mapped_column(String(300))
+    # Since when protection applies; empty when the source gives no date (never guessed).
+    protected_from: Mapped[date | None] = mapped_column(Date)
+    source_url: Mapped[str] = mapped_column(String(500))
+
+    sign: Mapped[GISign] = relationship(back_populates="protections_abroad")
+
+    def __repr__(self) -> str:
+        return f"<ProtectionAbroad {self.jurisdiction} sign={self.sign_id}>"

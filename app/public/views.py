@@ -138,11 +138,13 @@ def category(slug: str):
 @bp.get("/register/")
 @cached(HTML_PAGE)
 def register():
+    jurisdictions = catalogue.abroad_jurisdictions()
     filters = catalogue.RegisterFilter(
         regime=params.enum_value("regime", Regime),
         county=params.lookup("county", catalogue.county_by_slug),
         year=params.year(),
         status=params.enum_value("status", SignStatus),
+        abroad=params.choice("abroad", ("", catalogue.ANYWHERE_ABROAD, *jurisdictions), "") or None,
         sort=params.choice("sort", catalogue.REGISTER_SORTS, "year"),
         descending=params.choice("dir", ("asc", "desc"), "asc") == "desc",
     )
@@ -154,6 +156,8 @@ def register():
         years=catalogue.register_years(),
         regimes=list(Regime),
         statuses=list(SignStatus),
+        jurisdictions=jurisdictions,
+        anywhere_abroad=catalogue.ANYWHERE_ABROAD,
     )
 
 

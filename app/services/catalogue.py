@@ -19,7 +19,7 @@ from app.models.industry import IndustryFact
 from app.models.listing import Listing, PublicationStatus
 from app.models.places import County
 from app.models.products import Category, Product, product_counties
-from app.models.signs import GISign, Regime, SignStatus, sign_counties
+from app.models.signs import GISign, ProtectionAbroad, Regime, SignStatus, sign_counties
 
 PUBLISHED = PublicationStatus.PUBLISHED
 L = TypeVar("L", bound=Listing)
@@ -32,7 +32,11 @@ def published_signs() -> Select[tuple[GISign]]:
         select(GISign)
         .join(Product)
         .where(GISign.status == PUBLISHED, Product.status == PUBLISHED)
-        .options(selectinload(GISign.product), selectinload(GISign.protected_counties))
+        .options(
+            selectinload(GISign.product),
+            selectinload(GISign.protected_counties),
+            selectinload(GISign.protections_abroad),
+        )
     )
 
 
@@ -431,8 +435,13 @@ class RegisterFilter:
     county: County | None = None
     year: int | None = None
     status: SignStatus | None = None
+    # A jurisdiction code (ProtectionAbroad.jurisdiction), or ANYWHERE_ABROAD.
+    abroad: str | None = None
     sort: str = "year"
     descending: bool = False
+
+
+ANYWHERE_ABROAD = "any"
 
 
 def register_signs(filters: RegisterFilter, lang: str) -> list[GISign]:
@@ -446,12 +455,30 @@ def register_signs(filters: RegisterFilter, lang: str) -> list[GISign]:
         stmt = stmt.where(GISign.approval_year == filters.year)
     if filters.county is not None:
         stmt = stmt.where(protects_county(filters.county))
+    if filters.abroad == ANYWHERE_ABROAD:
+        stmt = stmt.where(GISign.protections_abroad.any())
+    elif filters.abroad is not None:
+        stmt = stmt.where(
+            GISign.protections_abroad.any(ProtectionAbroad.jurisdiction == filters.abroad)
+        )
     before_name = REGISTER_SORTS[filters.sort]
     return sorted(
         db.session.scalars(stmt.order_by(GISign.id)),
         key=lambda s: (before_name(s), name_key(s.official_name_zh, s.official_name_en, lang)),
         reverse=filters.descending,
     )
+
+
+def abroad_jurisdictions() -> list[str]:
+    """The jurisdictions where some published sign is protected: the register's filter."""
+    stmt = (
+        select(ProtectionAbroad.jurisdiction)
+        .join(GISign)
+        .where(GISign.status == PUBLISHED)
+        .distinct()
+        .order_by(ProtectionAbroad.jurisdiction)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def register_years() -> list[int]:

@@ -21,7 +21,7 @@ from app.models.enterprises import Authorization, AuthorizationStatus, Enterpris
 from app.models.listing import PublicationStatus
 from app.models.places import County
 from app.models.products import Category, Product, product_counties
-from app.models.signs import GISign, Regime, SignStatus
+from app.models.signs import GISign, ProtectionAbroad, Regime, SignStatus
 from app.services import catalogue, codes
 
 PUBLISHED = PublicationStatus.PUBLISHED
@@ -73,6 +73,17 @@ def sign_data(s: GISign) -> dict:
         "verified": s.verified,
         "product": s.product.slug,
         "counties": [c.slug for c in s.protected_counties],
+        "protected_abroad": [protection_data(p) for p in s.protections_abroad],
+    }
+
+
+def protection_data(p: ProtectionAbroad) -> dict:
+    return {
+        "jurisdiction": p.jurisdiction,
+        "basis_zh": p.basis_zh,
+        "basis_en": p.basis_en,
+        "protected_from": p.protected_from.isoformat() if p.protected_from else None,
+        "source_url": p.source_url,
     }
 
 
@@ -326,7 +337,10 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
+        # A list of records (a sign's protection abroad) keeps its keys: one JSON object each.
+        return ";".join(
+            json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value
+        )
     return str(value)
 
 

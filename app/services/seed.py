@@ -22,7 +22,7 @@ from app.models.listing import PublicationStatus
 from app.models.partial_date import PartialDate
 from app.models.places import County, Province
 from app.models.products import GENUINE_CUES, Category, Product, months_to_mask
-from app.models.signs import GISign
+from app.models.signs import GISign, ProtectionAbroad
 
 PUBLISHED = PublicationStatus.PUBLISHED
 # How the data files name a sign: (product slug, regime, number); (slug, regime, None) names
@@ -232,10 +232,28 @@ class SeedLoader:
                 "protected_counties",
                 self.county_list(row.get("protected_counties")) or list(product.counties),
             )
+            self.load_protections_abroad(sign, row.get("protections_abroad") or [])
             signs[(row["product"], row["regime"], row.get("number"))] = sign
             signs.setdefault((row["product"], row["regime"], None), sign)
         db.session.flush()
         return signs
+
+    def load_protections_abroad(self, sign: GISign, rows: list[dict]) -> None:
+        """A sign's protection abroad, keyed by jurisdiction; each row needs its source."""
+        if not rows:
+            return
+        db.session.flush()
+        for row in rows:
+            upsert(
+                ProtectionAbroad,
+                {"sign_id": sign.id, "jurisdiction": row["jurisdiction"]},
+                {
+                    "basis_zh": row["basis_zh"],
+                    "basis_en": row.get("basis_en"),
+                    "protected_from": _date(row.get("protected_from")),
+                    "source_url": row["source_url"],
+                },
+            )
 
     # --- demo enterprises, brands, authorizations, industry ------------------------------
 

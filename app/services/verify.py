@@ -14,8 +14,8 @@ from app.models.enterprises import (
     is_valid_credit_code,
     normalize_credit_code,
 )
-from app.services import codes
-from app.services.catalogue import published_authorizations
+from app.services import codes, sign_numbers
+from app.services.catalogue import published_authorizations, published_signs
 from app.text_input import CodeKind, clean_text, normalize_code
 
 PUBLISHED = PublicationStatus.PUBLISHED
@@ -33,19 +33,27 @@ class Problem:
 @dataclass
 class Verdict:
     query: str
-    kind: str | None = None  # "credit_code", "authorization_number" or "short_code"
+    # "credit_code", "authorization_number", "sign_number" or "short_code"
+    kind: str | None = None
     problem: str | None = None
     enterprise: Enterprise | None = None
     authorizations: list[Authorization] = field(default_factory=list)
     short_code: str | None = None  # a printed short code: the caller sends the person to /q/
+    # A GI sign number (announcement, AGI certificate, trademark registration): every sign
+    # that carries it, and `authorizations` holds their authorised enterprises.
+    signs: list[GISign] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
-        return bool(self.authorizations) or self.enterprise is not None
+        return bool(self.authorizations) or self.enterprise is not None or bool(self.signs)
+
+    def authorizations_of(self, sign: GISign) -> list[Authorization]:
+        return [a for a in self.authorizations if a.sign_id == sign.id]
 
 
 def verify(raw: str | None, today: date) -> Verdict:
-    """A credit code (GB 32100-2015, check character) or an authorization number, as a
+    """A credit code (GB 32100-2015, check character), an authorization number or a GI sign's
+    number (app/services/sign_numbers.py: announcement, AGI certificate, trademark), as a
     person types or pastes it: both go through app/text_input.normalize_code first, so
     full-width and other scripts' digits, zero-width spaces, grouping spaces, any dash form,
     separators in a number and a pasted label are read. A printed short code that exists
@@ -68,6 +76,9 @@ def verify(raw: str | None, today: date) -> Verdict:
     verdict = _by_reference(number, query)
     if verdict.found:
         return verdict
+    by_sign = _by_sign_number(typed)
+    if by_sign.found:
+        return by_sign
     # The short code under a QR code is what many labels print most visibly.
     short_code = codes.printed_code(typed)
     if short_code is not None:
@@ -127,3 +138,28 @@ def _by_authorization_number(number: str) -> Verdict:
     )
     enterprise = found[0].enterprise if found else None
     return Verdict(number, "authorization_number", enterprise=enterprise, authorizations=found)
+
+
+def _by_sign_number(typed: str) -> Verdict:
+    """Every published sign whose number reads as `typed` (sign_numbers.same_number), with
+    the published authorizations of each. Several signs may share one announcement."""
+    wanted = sign_numbers.parse(typed)
+    if wanted is None:
+        return Verdict(typed, problem=Problem.NOT_A_CODE)
+    signs = [
+        sign
+        for sign in db.session.scalars(
+            published_signs()
+            .where(GISign.number.is_not(None))
+            .order_by(GISign.approval_year, GISign.id)
+        )
+        if sign_numbers.same_number(wanted, sign_numbers.parse(sign.number))
+    ]
+    verdict = Verdict(wanted.printed, "sign_number", signs=signs)
+    if signs:
+        verdict.authorizations = list(
+            db.session.scalars(
+                _authorizations().where(Authorization.sign_id.in_([s.id for s in signs]))
+            )
+        )
+    return verdict
