@@ -186,7 +186,7 @@ def _case_report_counties(app, client, lang):
 def _case_search_county_facet(app, client, lang):
     ensure_index()
     page = client.get("/search", query_string={"q": "海南", "lang": lang}).get_data(as_text=True)
-    aside = re.search(r'<aside class="facets".*?</aside>', page, re.S).group(0)
+    aside = re.search(r'<details class="search-filters".*?</details>', page, re.S).group(0)
     shown = list(dict.fromkeys(re.findall(r"[?&;]county=([a-z0-9-]+)", aside)))
     return shown, [c for c in _rows(County) if c.slug in shown], _slugs
 
