@@ -299,12 +299,14 @@ class CountyPage:
     enterprises: list[Enterprise]
 
 
+def county_products(county: County) -> list[Product]:
+    """The county's published products (its page, its season calendar, its GeoJSON)."""
+    stmt = product_card_query().where(_in_county(county.id)).order_by(Product.name_zh)
+    return list(db.session.scalars(stmt))
+
+
 def county_page(county: County) -> CountyPage:
-    products = list(
-        db.session.scalars(
-            product_card_query().where(_in_county(county.id)).order_by(Product.name_zh)
-        )
-    )
+    products = county_products(county)
     product_ids = [p.id for p in products]
     signs = list(
         db.session.scalars(
