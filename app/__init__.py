@@ -128,8 +128,7 @@ def register_blueprints(app: Flask) -> None:
     )
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
-    from app.api import data_bp, data_views  # noqa: F401  (data_views: routes of data_bp)
-    from app.api import feed_views, feeds_bp  # noqa: F401  (feed_views: routes of feeds_bp)
+    from app.api import data_bp, data_views, feed_views, feeds_bp  # noqa: F401  (routes)
     from app.api import views as api_views  # noqa: F401  (routes of api_bp)
     from app.media import views as media_views
     from app.public import bp as public_bp

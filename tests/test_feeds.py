@@ -180,7 +180,9 @@ def test_product_calendar_has_one_event_per_run_per_year(client, months, spans):
         assert event.get("dtstamp") is not None
     uids = [str(e.get("uid")) for e in events]
     assert len(set(uids)) == len(uids)
-    assert uids == [str(e.get("uid")) for e in _events(client, f"/feeds/products/{MANGO}.ics?lang=zh")]
+    assert uids == [
+        str(e.get("uid")) for e in _events(client, f"/feeds/products/{MANGO}.ics?lang=zh")
+    ]
 
 
 def test_county_calendar_lists_each_product_in_season(client):
@@ -193,8 +195,14 @@ def test_county_calendar_lists_each_product_in_season(client):
     assert any("三亚芒果" in str(e.get("summary")) for e in events)
 
 
-@pytest.mark.parametrize("path", ["/feeds/products/no-such.ics", "/feeds/counties/nowhere.ics",
-                                  "/data/counties/nowhere.geojson"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/products/no-such.ics",
+        "/feeds/counties/nowhere.ics",
+        "/data/counties/nowhere.geojson",
+    ],
+)
 def test_unknown_slugs_are_404(client, path):
     assert client.get(path).status_code == 404
 
@@ -236,7 +244,9 @@ def test_county_geojson(client, slug, geometry_type):
 
 def test_county_geojson_is_conditional(client):
     first = client.get("/data/counties/sanya.geojson")
-    again = client.get("/data/counties/sanya.geojson", headers={"If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        "/data/counties/sanya.geojson", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 
@@ -256,3 +266,8 @@ def test_data_page_describes_the_dataset_for_harvesters(client, app):
     assert formats == {"application/json", "text/csv", "application/geo+json"}
     for distribution in dataset["distribution"]:
         assert distribution["contentUrl"].startswith(app.config["SITE_BASE_URL"] + "/data/")
+
+
+def test_api_description_states_its_rate_limits(client):
+    info = client.get("/api/v1/openapi.json").get_json()["info"]
+    assert "Rate limits:" in info["description"] and "If-None-Match" in info["description"]

@@ -52,7 +52,9 @@ def _season_entry(product: Product, lang: str) -> SeasonEntry:
     return SeasonEntry(
         key=product.slug,
         summary=_("In season: %(product)s", product=name),
-        description=_("Harvest season of %(product)s, a geographical indication product.", product=name),
+        description=_(
+            "Harvest season of %(product)s, a geographical indication product.", product=name
+        ),
         url=url,
         mask=product.season_mask,
     )

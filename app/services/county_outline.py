@@ -102,9 +102,10 @@ def svg_rings(path: str) -> list[Ring]:
 
 def _signed_area(ring: Ring) -> float:
     """Positive when counterclockwise in lon/lat (x east, y north)."""
-    return sum(
-        x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)
-    ) / 2
+    return (
+        sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True))
+        / 2
+    )
 
 
 def _inside(point: Point, ring: Ring) -> bool:
@@ -142,9 +143,12 @@ def county_feature_collection(
     its code, names and published products (slug, names, absolute page URL) as properties,
     and the caveat of the map data."""
     drawn_apart = county.code == reference.inset_code
-    geometry = None if drawn_apart or not county.map_path else outline_geometry(
-        county.map_path, reference
+    geometry = (
+        None if drawn_apart or not county.map_path else outline_geometry(county.map_path, reference)
     )
+    note = CAVEAT.format(source=reference.source)
+    if drawn_apart:
+        note += " This county is drawn as symbols in the map's inset: no outline."
     properties = {
         "code": county.code,
         "slug": county.slug,
@@ -159,11 +163,11 @@ def county_feature_collection(
             }
             for p in products
         ],
-        "outline_note": CAVEAT.format(source=reference.source),
+        "outline_note": note,
     }
-    if drawn_apart:
-        properties["outline_note"] += " This county is drawn as symbols in the map's inset: no outline."
     return {
         "type": "FeatureCollection",
-        "features": [{"type": "Feature", "id": county.code, "geometry": geometry, "properties": properties}],
+        "features": [
+            {"type": "Feature", "id": county.code, "geometry": geometry, "properties": properties}
+        ],
     }
