@@ -271,3 +271,30 @@ def test_data_page_describes_the_dataset_for_harvesters(client, app):
 def test_api_description_states_its_rate_limits(client):
     info = client.get("/api/v1/openapi.json").get_json()["info"]
     assert "Rate limits:" in info["description"] and "If-None-Match" in info["description"]
+
+
+@pytest.mark.parametrize(
+    "path, language",
+    [
+        ("/feeds/products.atom", "en"),
+        ("/feeds/counties/sanya.ics", "zh"),
+        ("/feeds/counties/sanya.ics", "en"),
+    ],
+)
+def test_feeds_are_answered_again_from_the_cache(app, path, language):
+    """Without ?lang= (which sets the language cookie, so Flask answers), in the language
+    Accept-Language picks."""
+    from tests.test_caching import middleware
+
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 60  # as in production: trust the recent check
+    client = app.test_client(use_cookies=False)
+    headers = {"Accept-Language": language}
+    first = client.get(path, headers=headers)
+    served = middleware(app).served
+    again = client.get(path, headers=headers)
+    assert middleware(app).served == served + 1
+    assert again.data == first.data
+    assert again.headers["Content-Type"] == first.headers["Content-Type"]
+    assert "Accept-Language" in again.headers["Vary"]
+    other = client.get(path, headers={"Accept-Language": "zh" if language == "en" else "en"})
+    assert other.data != first.data
