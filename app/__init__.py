@@ -141,7 +141,7 @@ def register_blueprints(app: Flask) -> None:
     )
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
-    from app.api import data_bp, data_views  # noqa: F401  (data_views: routes of data_bp)
+    from app.api import data_bp, data_views, feed_views, feeds_bp  # noqa: F401  (routes)
     from app.api import views as api_views  # noqa: F401  (routes of api_bp)
     from app.media import views as media_views
     from app.metrics import views as metrics_views
@@ -161,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(qr_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(data_bp)
+    app.register_blueprint(feeds_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -6,7 +6,7 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import quote, urlencode
 
 from babel import negotiate_locale
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
@@ -131,6 +131,12 @@ def language_url(lang: str | None) -> str:
     query = urlencode(args)
     path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
     return current_app.config["SITE_BASE_URL"] + path + (f"?{query}" if query else "")
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """SITE_BASE_URL + the endpoint's path: never the request's Host (a forged one would be
+    cached and sent to every reader)."""
+    return current_app.config["SITE_BASE_URL"] + url_for(endpoint, **values)
 
 
 def canonical_url() -> str:

@@ -9,7 +9,7 @@ from flask import Flask
 
 from app.caching.lru import LeastRecentlyUsed
 from app.caching.middleware import CachedResponses, cacheable_paths
-from app.caching.routes import HTML_PAGE, OPEN_DATA, cacheable
+from app.caching.routes import FEED, HTML_PAGE, OPEN_DATA, cacheable
 from app.caching.store import read_generation
 from app.db import db
 from app.services import expos
@@ -24,7 +24,14 @@ def middleware(app) -> CachedResponses:
 
 def test_cacheable_paths_come_from_the_marked_views(app):
     exact, prefixes = cacheable_paths(app)
-    assert set(exact) == {"/", "/counties/", "/products/", "/categories/", "/register/"}
+    assert set(exact) == {
+        "/",
+        "/counties/",
+        "/products/",
+        "/categories/",
+        "/register/",
+        "/feeds/products.atom",
+    }
     assert {prefix for prefix, _route in prefixes} == {
         "/counties/",
         "/products/",
@@ -34,8 +41,12 @@ def test_cacheable_paths_come_from_the_marked_views(app):
         "/q/",
         "/api/v1/",
         "/data/",
+        "/data/counties/",
+        "/feeds/products/",
+        "/feeds/counties/",
     }
     assert dict(prefixes)["/api/v1/"] == OPEN_DATA and exact["/"] == HTML_PAGE
+    assert exact["/feeds/products.atom"] == FEED and dict(prefixes)["/feeds/counties/"] == FEED
 
 
 def test_a_path_cached_two_ways_is_refused():

@@ -228,6 +228,15 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
+# What the API promises about load, stated where clients read it (issue 13). Nothing counts
+# requests per client today: answers are cached per catalogue change and sent again by the
+# WSGI cache before Flask (app/caching), so the page size is the only limit that is enforced.
+RATE_LIMITS = (
+    "Rate limits: no per-client request quota is enforced. A list returns at most per_page's "
+    "maximum items per page. Answers carry an ETag: send If-None-Match and a 304 costs nothing. "
+    "Please keep to about 10 requests per second and use the /data/ downloads (the whole "
+    "catalogue in one file, same licence) rather than paging through every list."
+)
 NOT_MODIFIED = {"description": "Not modified (If-None-Match matched the ETag)"}
 
 
@@ -286,7 +295,7 @@ def openapi_document(base_url: str) -> dict:
             "title": "Hainan GI catalogue open data API",
             "version": "1.0.0",
             "description": "Read-only. Published listings only. Rows with is_demo are "
-            "fictitious demonstration data.",
+            "fictitious demonstration data.\n\n" + RATE_LIMITS,
             "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
         },
         "servers": [{"url": f"{base_url}/api/v1"}],

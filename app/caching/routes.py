@@ -165,6 +165,8 @@ def marked_route(view: Callable[..., Any]) -> CachedRoute | None:
 
 
 HTML_PAGE = CachedRoute("page", vary=("Accept-Language", "Cookie"))
+# Atom and iCalendar feeds: written in the reader's language like a page.
+FEED = CachedRoute("feed", vary=("Accept-Language", "Cookie"))
 # The JSON API and the /data downloads: the same in every language; an ETag only. Vary:
 # Cookie as Flask's session adds it to every answer it sends.
 OPEN_DATA = CachedRoute("open data", by_language=False, dated=False, vary=("Cookie",))

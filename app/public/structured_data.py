@@ -1,14 +1,7 @@
 """schema.org JSON-LD for product, brand and enterprise pages (rendered on the page itself:
 "url" is the page's canonical URL)."""
 
-from flask import current_app, url_for
-
-from app.i18n import canonical_url, current_lang
-
-
-def _absolute(endpoint: str, **values) -> str:
-    """SITE_BASE_URL + path: never the request's Host (a forged one would be cached)."""
-    return current_app.config["SITE_BASE_URL"] + url_for(endpoint, **values)
+from app.i18n import absolute_url, canonical_url, current_lang
 
 
 def product_jsonld(page) -> dict:
@@ -26,7 +19,7 @@ def product_jsonld(page) -> dict:
     }
     if product.cover_image:
         image = product.cover_image
-        data["image"] = _absolute(
+        data["image"] = absolute_url(
             "media.rendition", name=image.rendition_name(image.widths[-1], "jpg")
         )
     return data

@@ -314,13 +314,17 @@ class CountyPage:
     enterprises: list[Enterprise]
 
 
+def county_products(county: County, lang: str) -> list[Product]:
+    """The county's published products in name order (`lang`): its page, its season
+    calendar, its GeoJSON."""
+    stmt = product_card_query().where(_in_county(county.id)).order_by(Product.id)
+    return by_name(db.session.scalars(stmt), lang)
+
+
 def county_page(county: County, lang: str) -> CountyPage:
     """The county's products, brands and enterprises in name order (`lang`); its signs by
     approval year."""
-    products = by_name(
-        db.session.scalars(product_card_query().where(_in_county(county.id)).order_by(Product.id)),
-        lang,
-    )
+    products = county_products(county, lang)
     product_ids = [p.id for p in products]
     signs = list(
         db.session.scalars(

@@ -355,3 +355,68 @@ def table_csv(name: str, today: date) -> bytes:
         for row in rows:
             writer.writerow({k: _cell(v) for k, v in row.items()})
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- harvestable description of the downloads --------------------------------------------
+
+# The downloads are rebuilt whenever the catalogue changes, which officials do at no fixed
+# interval: Dublin Core's "irregular" (DCAT's dct:accrualPeriodicity takes this vocabulary).
+UPDATE_FREQUENCY = "http://purl.org/cld/freq/irregular"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One download: its file name, absolute URL and media type."""
+
+    name: str
+    url: str
+    media_type: str
+
+
+def dataset_jsonld(
+    meta: dict,
+    *,
+    name: str,
+    description: str,
+    url: str,
+    publisher: str,
+    distributions: Sequence[Distribution],
+    first_year: int | None,
+) -> dict:
+    """schema.org `Dataset` (what Google Dataset Search reads) with the DCAT terms portals
+    harvest (dcat:Dataset, dct:accrualPeriodicity), for /data/. `meta` is snapshot_meta;
+    temporal coverage runs from the first approval year of a published sign to now
+    (ISO 8601 open interval "2004/..")."""
+    document: dict = {
+        "@context": {
+            "@vocab": "https://schema.org/",
+            "dcat": "http://www.w3.org/ns/dcat#",
+            "dct": "http://purl.org/dc/terms/",
+        },
+        "@type": ["Dataset", "dcat:Dataset"],
+        "name": name,
+        "description": description,
+        "url": url,
+        "license": meta["licence_url"],
+        "isAccessibleForFree": True,
+        "publisher": {"@type": "Organization", "name": publisher, "url": meta["source"]},
+        "creator": {"@type": "Organization", "name": publisher, "url": meta["source"]},
+        "dateModified": meta["snapshot_date"],
+        "inLanguage": ["zh-Hans", "en"],
+        "spatialCoverage": {"@type": "Place", "name": "Hainan, China"},
+        "dct:accrualPeriodicity": {"@id": UPDATE_FREQUENCY},
+        "distribution": [
+            {
+                "@type": ["DataDownload", "dcat:Distribution"],
+                "name": d.name,
+                "contentUrl": d.url,
+                "encodingFormat": d.media_type,
+                "dcat:downloadURL": {"@id": d.url},
+                "dcat:mediaType": d.media_type,
+            }
+            for d in distributions
+        ],
+    }
+    if first_year is not None:
+        document["temporalCoverage"] = f"{first_year}/.."
+    return document

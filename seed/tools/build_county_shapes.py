@@ -385,6 +385,16 @@ def build(src: Path, tol: float):
     out = {
         "viewBox": f"0 0 {VIEW_W} {view_h}",
         "attribution": ATTRIBUTION,
+        # How to read the paths back as lon/lat (the county GeoJSON downloads):
+        # lon = (x - dx) / kx + lon0, lat = lat_top - (y - dy) / k; GCJ-02 like the source.
+        "projection": {
+            "lon0": proj.lon0,
+            "lat_top": proj.lat_top,
+            "kx": proj.kx,
+            "k": proj.k,
+            "dx": proj.dx,
+            "dy": proj.dy,
+        },
         "inset": {
             "path": inset_path,
             "title_pos": [r1(ix0 + 6), r1(iy0 + INSET_TITLE_H - 5)],
