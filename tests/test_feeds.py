@@ -187,7 +187,7 @@ def test_product_calendar_has_one_event_per_run_per_year(client, months, spans):
 
 def test_county_calendar_lists_each_product_in_season(client):
     county = db.session.scalar(select(County).where(County.slug == "sanya"))
-    products = [p for p in catalogue.county_products(county) if p.season_mask]
+    products = [p for p in catalogue.county_products(county, "zh") if p.season_mask]
     events = _events(client, "/feeds/counties/sanya.ics?lang=zh")
     assert {str(e.get("uid")).split("-20")[0] for e in events} == {
         f"season-{p.slug}" for p in products
@@ -238,7 +238,7 @@ def test_county_geojson(client, slug, geometry_type):
     assert "GCJ-02" in properties["outline_note"]
     county = db.session.scalar(select(County).where(County.slug == slug))
     assert [p["slug"] for p in properties["products"]] == [
-        p.slug for p in catalogue.county_products(county)
+        p.slug for p in catalogue.county_products(county, "zh")
     ]
 
 
