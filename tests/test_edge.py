@@ -40,9 +40,7 @@ def edge_app(app):
 
 
 @pytest.mark.parametrize(("accept", "cookie"), list(itertools.product(HEADERS, COOKIES)))
-def test_a_page_is_storable_only_under_the_language_it_is_written_in(
-    edge_app, accept, cookie
-):
+def test_a_page_is_storable_only_under_the_language_it_is_written_in(edge_app, accept, cookie):
     written = COOKIES[cookie] or HEADERS[accept]
     client = edge_app.test_client(use_cookies=False)  # the raw Cookie header, as sent
     for key, _repeat in itertools.product(KEYS, range(2)):  # the second from the fast path

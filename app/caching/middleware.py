@@ -20,8 +20,8 @@ from flask import Flask
 
 from app.caching.routes import CachedRoute, marked_route
 from app.caching.store import CacheEntry, cache_key, response_cache
-from app.edge import LANGUAGE_ENVIRON
 from app.conditional import needs_full_evaluation, precondition_status
+from app.edge import LANGUAGE_ENVIRON
 from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 
