@@ -23,8 +23,12 @@ $(VNU): package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-translations: $(BIN)/.installed
-	$(BIN)/pybabel compile -d app/translations --statistics
+# Compiled only when a catalogue changed: `make stack-up` (which installs first) stays
+# quiet once everything is installed.
+MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
+translations: $(MO)
+$(MO): %.mo: %.po $(BIN)/.installed
+	$(BIN)/pybabel compile -i $< -o $@ --statistics
 
 # Serve the site on 127.0.0.1:$(PORT): install, migrate, seed when empty, run. `seed` always
 # ends by building (or catching up) the search index, also when it skips an existing
@@ -77,9 +81,11 @@ stack-up: install
 	@./scripts/ensure-debian-packages libnginx-mod-http-brotli-filter || true
 	$(BIN)/python scripts/stack.py up --port $(STACK_PORT)
 
-# Stops exactly what stack-up started (the pids it recorded in .stack/state.json).
+# Stops exactly what stack-up started (the pids it recorded in .stack/state.json) and removes
+# its files; keeps .stack/logs/, the database and .stack/media/ (ARGS=--drop-database drops
+# a database stack-up created, and the media, also after a plain stack-down).
 stack-down:
-	$(BIN)/python scripts/stack.py down
+	$(BIN)/python scripts/stack.py down $(ARGS)
 
 # Figures of the stack (bench/stack.py brings up its own on a free port and takes it down).
 bench-stack: install

@@ -99,7 +99,9 @@ class Config:
     ADMIN_IDLE_MINUTES = int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))
     ADMIN_SESSION_HOURS = int(os.environ.get("ADMIN_SESSION_HOURS", "12"))
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
-    RATELIMIT_KEY_PREFIX = "gi-catalogue"
+    # Per deployment (scripts/stack.py names the database): several sites on one Redis
+    # count their login limits apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "gi-catalogue")
     # If Redis goes away, keep counting per process rather than failing every login.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False

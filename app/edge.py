@@ -9,7 +9,16 @@ A request nginx may store the answer of comes with `X-Cache-Fill: 1` (its cached
 sets it, and only there): this process then re-reads the catalogue generation before
 answering, so what nginx keeps is current, whatever PAGE_CACHE_CHECK_SECONDS. Other
 requests (passports, the back office) keep the per-process check and the cached-answer
-fast path. Costs one one-row SELECT per nginx cache miss."""
+fast path. Costs one one-row SELECT per nginx cache miss.
+
+The same request carries `X-Cache-Language`: the language nginx keys the stored page
+under (nginx always overwrites it; a visitor cannot set it). nginx reads Accept-Language
+and the cookie with a few regular expressions, the app with werkzeug and Babel; where the
+two disagree (`zh;q=-0`, `lang="en"`, two Cookie headers...) the page would be stored
+under the other language and replayed to its visitors. So the app confirms the key: when
+the language it rendered in (LANGUAGE_ENVIRON, set by app/i18n.py and the cached-answer
+fast path) differs from the key, or a cache fill names no key, the answer gets
+`X-Accel-Expires: 0` (nginx does not store it; browsers' Cache-Control is left as is)."""
 
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +30,22 @@ from app.caching.store import response_cache
 
 HEADER = "X-Accel-Expires"
 FILL = "HTTP_X_CACHE_FILL"
+KEY_LANGUAGE = "HTTP_X_CACHE_LANGUAGE"
+# The language an answer was written in ("zh"/"en"), recorded in the WSGI environ by
+# whatever chose it; absent when the answer does not depend on the language.
+LANGUAGE_ENVIRON = "gi.page_language"
+NOT_STORABLE = "0"
+
+
+def proxy_expiry(environ: dict) -> str:
+    """X-Accel-Expires for a public answer to `environ`: "@<second>" (nginx keeps it to the
+    end of this second), or "0" when nginx would store it under a language it is not in."""
+    if environ.get(FILL):
+        keyed = environ.get(KEY_LANGUAGE)
+        written = environ.get(LANGUAGE_ENVIRON)
+        if not keyed or (written is not None and written != keyed):
+            return NOT_STORABLE
+    return f"@{int(time.time())}"
 
 
 class AlignedProxyExpiry:
@@ -36,7 +61,7 @@ class AlignedProxyExpiry:
                 name.lower() == "cache-control" and "public" in value for name, value in headers
             )
             if public:
-                headers = [*headers, (HEADER, f"@{int(time.time())}")]
+                headers = [*headers, (HEADER, proxy_expiry(environ))]
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, with_expiry)

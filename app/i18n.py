@@ -12,6 +12,8 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from app.edge import LANGUAGE_ENVIRON
+
 # Longer Accept-Language headers are cut before parsing: real browsers send under 200
 # characters, and a megabyte of ranges must not cost a worker anything.
 MAX_ACCEPT_LANGUAGE = 1024
@@ -47,6 +49,14 @@ def negotiate_language(header: str | None, languages: Sequence[str], default: st
 
 
 def select_locale() -> str:
+    """Flask-Babel's locale selector; the choice is also recorded in the WSGI environ, where
+    app/edge.py compares it with the language nginx keys the page under."""
+    lang = _choose_locale()
+    request.environ[LANGUAGE_ENVIRON] = lang
+    return lang
+
+
+def _choose_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
     if asked is not None and asked in languages:

@@ -62,7 +62,7 @@ CONNECTIONS = 64
 
 
 def stack(command: str, run_dir: Path, *args: str, **env: str) -> None:
-    """scripts/stack.py `command`; BenchError if it fails (down: 2, nothing to stop, is fine)."""
+    """scripts/stack.py `command`; BenchError if it fails."""
     done = subprocess.run(
         [*STACK, command, "--run-dir", str(run_dir), *args],
         env={**os.environ, "STACK_BENCH": "1", **env},
@@ -71,7 +71,7 @@ def stack(command: str, run_dir: Path, *args: str, **env: str) -> None:
         timeout=600,
         check=False,
     )
-    if done.returncode != 0 and not (command == "down" and done.returncode == 2):
+    if done.returncode != 0:
         raise BenchError(f"stack {command} failed:\n{done.stdout}{done.stderr}")
 
 
@@ -201,7 +201,7 @@ def kill_a_node(base: str, run_dir: Path, nodes: dict[str, int]) -> None:
         f"node a master {before} -> {after} after {restarted:.1f} s: "
         f"{pass_fail(after not in (0, before))}"
     )
-    log = run_dir / "nginx" / "access.log"
+    log = run_dir / "logs" / "nginx-access.log"
     time.sleep(1.5)  # the access log buffer is flushed every second
     offset = log.stat().st_size
     second = run_wrk(base + PRODUCT, CONNECTIONS, 5, script=script)

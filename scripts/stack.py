@@ -9,12 +9,18 @@ Everything runs as the current user with its files under the run directory (igno
 git): nginx with `-p` (its own pid, logs, temp files and cache), supervisord's socket, pid
 and logs, one instance directory per node. `up` records what it started in
 <run-dir>/state.json (pids, whether it started PostgreSQL or Redis, whether it created the
-database); `down` stops exactly those, by pid, and nothing else.
+database); `down` stops exactly those, by pid, and nothing else, then removes every file up
+made (state, stack.env with its SECRET_KEY, nginx and supervisord files, the nodes'
+instance and metrics directories) except two things kept on purpose: <run-dir>/logs/ (the
+nodes', nginx's and Redis's logs, for a look after the fact) and the data: the database and
+<run-dir>/media/. A database up created is named in <run-dir>/created-database, which a
+plain down keeps, so `down --drop-database` drops it (and media/) later too.
 
 PostgreSQL: DATABASE_URL when set; otherwise a database on the local server (started if
 down, as .ci/run does), migrated and seeded when empty. Redis: REDIS_URL when set, else
-127.0.0.1:6379 (started if down). Exit codes: 0 up/down, 1 a step failed (its output
-printed, or the stack is already up), 2 nothing to stop."""
+127.0.0.1:6379 (started if down); login limits are counted under a key prefix naming the
+database, so stacks sharing one Redis do not share them. Exit codes: 0 up/down (also
+"nothing to stop"), 1 a step failed (its output printed, or the stack is already up)."""
 
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.security import CONTENT_SECURITY_POLICY, STATIC_SECURITY_HEADERS  # noqa: E402
+from app.static_urls import content_hash  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 DEPLOY = ROOT / "deploy"
@@ -48,6 +55,21 @@ BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 NODE_NAMES = "abcdefgh"
+STATIC = ROOT / "static"
+TRANSLATIONS = ROOT / "app" / "translations"
+# What up writes into the run directory and down removes (logs/ and media/ are kept).
+CREATED = (
+    "state.json",
+    "stack.env",
+    "nginx",
+    "supervisor",
+    "nodes",
+    "bench",
+    "redis.pid",
+    "dump.rdb",
+)
+CREATED_DATABASE = "created-database"  # the name of a database up created; kept by down
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class StackError(RuntimeError):
@@ -266,7 +288,13 @@ def env_values(state: State, run_dir: Path) -> dict[str, str]:
         "DATABASE_LOCK_TIMEOUT_MS": os.environ.get("DATABASE_LOCK_TIMEOUT_MS", "5000"),
         "DATABASE_STATEMENT_TIMEOUT_MS": os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "15000"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "RATELIMIT_KEY_PREFIX": f"gi-catalogue-{database_name(state.database_url)}",
     }
+
+
+def database_name(url: str) -> str:
+    """The database of a URL ("postgresql+psycopg://u@h:5432/gi_stack?x=1" -> "gi_stack")."""
+    return url.rsplit("/", 1)[-1].split("?", 1)[0] or "default"
 
 
 # --- rendering ---------------------------------------------------------------------
@@ -314,6 +342,13 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "page_cache_max_entries": values["PAGE_CACHE_MAX_ENTRIES"],
         "lock_timeout_ms": values["DATABASE_LOCK_TIMEOUT_MS"],
         "statement_timeout_ms": values["DATABASE_STATEMENT_TIMEOUT_MS"],
+        "ratelimit_key_prefix": values["RATELIMIT_KEY_PREFIX"],
+        "zh": chinese(),
+        "heading": "What was sent is too large",
+        "explanation": (
+            "Nothing was received. Go back and send less: a photo of at most 15 MB, "
+            "a spreadsheet of at most 5 MB, shorter text."
+        ),
     }
     outputs = {
         "nginx.conf.j2": run_dir / "nginx" / "nginx.conf",
@@ -321,17 +356,39 @@ def render(state: State, run_dir: Path, *, proxy_cache: bool = True) -> None:
         "security_headers.conf.j2": run_dir / "nginx" / "security_headers.conf",
         "supervisord.conf.j2": run_dir / "supervisor" / "supervisord.conf",
         "stack.env.j2": run_dir / "stack.env",
+        "413.html.j2": run_dir / "nginx" / "errors" / "413.html",
     }
     for template, target in outputs.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(templates.get_template(template).render(context))
     (run_dir / "stack.env").chmod(0o600)
+    (run_dir / "nginx" / "static_hashes.map").write_text(static_hashes_map())
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run_dir / "nginx" / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     for node in state.nodes:
         Path(node.instance).mkdir(parents=True, exist_ok=True)
         Path(node.metrics).mkdir(parents=True, exist_ok=True)
+
+
+def chinese():
+    """gettext of the app's zh catalogue (the static 413 page is rendered in both languages)."""
+    from babel.support import Translations
+
+    return Translations.load(str(TRANSLATIONS), ["zh"]).gettext
+
+
+def static_hashes_map() -> str:
+    """Lines of nginx's $static_cache_control map: every file under static/ at the URL the
+    app gives it (app/static_urls.py: /static/<path>?v=<hash>) -> immutable for a year."""
+    from urllib.parse import quote
+
+    lines = []
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest = content_hash(str(path))
+        uri = "/static/" + quote(path.relative_to(STATIC).as_posix())
+        lines.append(f'"{uri}?v={digest}" "{IMMUTABLE}";\n')
+    return "".join(lines)
 
 
 def largest_body() -> int:
@@ -396,6 +453,8 @@ def up(run_dir: Path, port: int, database: str, nodes: int, proxy_cache: bool = 
         with step("PostgreSQL"):
             ensure_postgres(state, database)
             state.save(state_file)
+            if state.created_database:
+                (run_dir / CREATED_DATABASE).write_text(state.created_database + "\n")
         with step("Redis"):
             ensure_redis(state, run_dir)
             state.save(state_file)
@@ -416,7 +475,7 @@ def up(run_dir: Path, port: int, database: str, nodes: int, proxy_cache: bool = 
         state.pids_seen = stack_pids(state)
         state.save(state_file)
     except BaseException:
-        down(run_dir, drop_database=True)
+        down(run_dir, drop_database=state.created_database is not None)  # only if made now
         raise
     return state
 
@@ -454,8 +513,12 @@ def terminate(pid: int | None, sig: int = signal.SIGTERM, seconds: float = 20) -
 
 
 def down(run_dir: Path, drop_database: bool = False) -> State | None:
+    """Stop what up started and remove what it wrote (module docstring); None when nothing
+    was recorded (a second down). --drop-database works after a plain down too."""
     state_file = run_dir / "state.json"
     if not state_file.exists():
+        if drop_database:
+            drop_created_database(run_dir)
         return None
     state = State.load(state_file)
     terminate(state.nginx_pid, signal.SIGQUIT)  # nginx: finish the open requests, then exit
@@ -467,21 +530,29 @@ def down(run_dir: Path, drop_database: bool = False) -> State | None:
             check=False,
             capture_output=True,
         )
-    elif drop_database and state.created_database:
-        import psycopg
-
-        admin = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{state.created_database}" WITH (FORCE)')
-    # Pids seen while it ran: anything still alive there is a leak (the test checks).
-    state_file.unlink()
-    for transient in ("nginx/tmp", "nginx/cache", "supervisor/supervisor.sock"):
-        path = run_dir / transient
+    elif drop_database:
+        drop_created_database(run_dir)
+    for name in CREATED:
+        path = run_dir / name
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
     return state
+
+
+def drop_created_database(run_dir: Path) -> None:
+    """Drop the database up created (named in <run-dir>/created-database) and the media."""
+    marker = run_dir / CREATED_DATABASE
+    if not marker.exists():
+        return
+    import psycopg
+
+    admin = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{marker.read_text().strip()}" WITH (FORCE)')
+    shutil.rmtree(run_dir / "media", ignore_errors=True)
+    marker.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -501,9 +572,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Stack up: http://127.0.0.1:{args.port}/ (make stack-down to stop)")
         elif args.command == "down":
             if down(run_dir, args.drop_database) is None:
-                print(f"Nothing recorded in {run_dir}: nothing stopped")
-                return 2
-            print("Stack down.")
+                print(f"Nothing recorded in {run_dir}: nothing to stop")
+            else:
+                print(f"Stack down (logs kept in {run_dir / 'logs'}).")
         else:
             state = new_state(run_dir, args.port, args.nodes)
             state.database_url = os.environ.get("DATABASE_URL", "postgresql://...")

@@ -83,9 +83,15 @@ def stack():
         assert down.returncode == 0, down.stdout + down.stderr
         left = [pid for pid in pids if alive(pid)]
         errors = node_errors(run_dir)
+        kept = sorted(path.name for path in run_dir.iterdir())
+        again = subprocess.run(
+            [*STACK, "down", *common], capture_output=True, text=True, timeout=60, check=False
+        )
         shutil.rmtree(run_dir, ignore_errors=True)
         assert left == [], f"processes left running: {left}"
         assert "Traceback" not in errors, errors
+        assert set(kept) <= {"logs", "media", "created-database"}, kept  # no stack.env
+        assert again.returncode == 0 and "nothing to stop" in again.stdout
 
 
 def fetch(url: str, headers: dict | None = None, opener=None):
@@ -115,6 +121,38 @@ def test_static_files_are_served_by_nginx_immutable_under_their_hash(stack):
     _status, headers, _body = fetch(stack["url"] + css[1])
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "X-Node" not in headers  # nginx answered, not an app node
+    for other in ("?v=000000000000", "", "?v=" + css[1][-12:] + "&x=1"):
+        _status, headers, _body = fetch(stack["url"] + "/static/css/site.css" + other)
+        assert headers["Cache-Control"] == "public, max-age=300", other
+        assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_body_over_nginx_limit_gets_the_bilingual_413_with_security_headers(stack):
+    import http.client
+
+    connection = http.client.HTTPConnection(stack["url"].removeprefix("http://"), timeout=10)
+    connection.putrequest("POST", "/report")
+    connection.putheader("Content-Length", str(1 << 30))  # refused on the header alone
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read().decode()
+    connection.close()
+    assert response.status == 413
+    assert "发送的内容太大" in body and "What was sent is too large" in body
+    assert response.getheader("X-Frame-Options") == "DENY"
+    assert response.getheader("Content-Security-Policy")
+
+
+def test_a_header_nginx_reads_otherwise_than_the_app_never_poisons_the_cache(stack):
+    """The tester's reproduction: nginx keyed `zh-TW, zh;q=-0` as zh, the app (zh refused
+    with q=-0) wrote English, and zh visitors got it from the cache."""
+    url = stack["url"] + "/counties/?poison=" + uuid.uuid4().hex[:8]
+    for _ in range(3):
+        _status, _headers, body = fetch(url, {"Accept-Language": "zh-TW, zh;q=-0"})
+        assert '<html lang="en"' in body
+    for _ in range(2):
+        _status, headers, body = fetch(url, {"Accept-Language": "zh"})
+        assert '<html lang="zh-Hans"' in body, headers.get("X-Cache-Status")
 
 
 @pytest.mark.parametrize(

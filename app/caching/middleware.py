@@ -21,6 +21,7 @@ from flask import Flask
 from app.caching.routes import CachedRoute, marked_route
 from app.caching.store import CacheEntry, cache_key, response_cache
 from app.conditional import needs_full_evaluation, precondition_status
+from app.edge import LANGUAGE_ENVIRON
 from app.hosts import host_trusted
 from app.i18n import EnvironLanguage
 
@@ -97,6 +98,8 @@ class CachedResponses:
         entry = response_cache.get(cache_key(environ, lang, generation, today))
         if entry is None or entry.status != 200:
             return None
+        if lang:
+            environ[LANGUAGE_ENVIRON] = lang  # app/edge.py checks nginx's key against it
         if route.hook is not None:
             route.hook.answered(self.app, entry, environ, today)
         self.served += 1
