@@ -50,9 +50,8 @@ class Run:
 
 
 def processes() -> int:
-    """Worker processes for a rebuild (SEARCH_REBUILD_PROCESSES; default: one per CPU, at
-    most 4: the parent's reading of the table of contents and the merge of results does
-    not grow with them, but memory does, REBUILD_MEMORY_MB each)."""
+    """Worker processes for a large rebuild (config SEARCH_REBUILD_PROCESSES; 0 or unset:
+    one per CPU, at most 4, as each holds up to REBUILD_MEMORY_MB of postings)."""
     configured = current_app.config.get("SEARCH_REBUILD_PROCESSES")
     return int(configured) if configured else min(4, os.cpu_count() or 1)
 
