@@ -82,6 +82,9 @@ class Config:
     # whoosh. Switching engines: `flask search reindex` fills the new one. Any other value
     # stops the app at start-up.
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "auto")
+    # Processes writing a Whoosh rebuild of 20,000 documents or more (app/search/build.py),
+    # each with up to 512 MB of postings in memory; 0: one per CPU, at most 4.
+    SEARCH_REBUILD_PROCESSES = int(os.environ.get("SEARCH_REBUILD_PROCESSES", "0"))
     # pypinyin's 40 MB phrase dictionary, loaded into every worker if True. Catalogue names
     # read correctly character by character, and place names carry their own readings
     # (app/search/text.py), so it costs memory and buys nothing here.

@@ -274,10 +274,19 @@ def count_published() -> dict[str, int]:
     return counts
 
 
+# Kinds whose documents are listed in an order of their own, not by id (see
+# published_query): a rebuild's worker takes such a kind whole (app.search.build).
+ORDERED_OTHERWISE = frozenset({"county"})
+
+
 def iter_documents(
-    kind: str, ids: Iterable[int] | None = None, batch: int = 500
+    kind: str,
+    ids: Iterable[int] | None = None,
+    batch: int = 500,
+    id_range: tuple[int, int] | None = None,
 ) -> Iterator[tuple[DocKey, dict]]:
-    """Documents for the published rows of one kind (all of them, or only these ids)."""
+    """Documents for the published rows of one kind (all of them, only these ids, or
+    those with ids from id_range[0] to id_range[1] inclusive)."""
     model = MODELS[kind]
     stmt = published_query(kind).order_by(model.id)
     if ids is not None:
@@ -288,6 +297,9 @@ def iter_documents(
                 yield DocKey(kind, obj.id), BUILDERS[kind](obj)
         return
     last_id = 0
+    if id_range is not None:
+        stmt = stmt.where(model.id <= id_range[1])
+        last_id = id_range[0] - 1
     while True:
         rows = list(db.session.scalars(stmt.where(model.id > last_id).limit(batch)))
         for obj in rows:

@@ -7,17 +7,14 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import bindparam, delete, select, tuple_
-from whoosh import index as whoosh_index
 
 from app.db import db
-from app.search import documents, text
+from app.search import build, documents, text
 from app.search.documents import DocKey
 from app.search.outbox import SearchOutbox, SearchPinyin, pinyin_row, upsert_pinyin
 from app.search.schema import build_schema
@@ -31,12 +28,12 @@ LATE_COMMIT_GRACE = timedelta(seconds=60)
 WRITER_MEMORY_MB = 128
 # A full rebuild sorts all postings in memory rather than in pickled runs on disk (10,000
 # documents: ~1.6 million postings, 3 runs at 128 MB; spilling them cost a quarter of the
-# rebuild). Larger catalogues still spill, in runs of this size.
+# rebuild). Larger catalogues still spill, in runs of this size; each of a parallel
+# rebuild's workers (app.search.build) has this much.
 REBUILD_MEMORY_MB = 512
 
 WHOOSH_INDEX_NAME = "MAIN"  # Whoosh's default; its writer pools postings in MAIN.tmp/
-# (documents, kind, total) -> the same documents, e.g. wrapped in a progress bar
-Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+Progress = build.Progress
 
 
 def _aware(moment: datetime) -> datetime:
@@ -221,24 +218,9 @@ def rebuild(
 def _build_into(
     store: IndexStore, new_dir: Path, state: IndexState, progress: Progress | None
 ) -> dict[str, int]:
-    counts: dict[str, int] = {}
     learn_readings()
     store.add_words(documents.catalogue_words(), new_dir)
-    ix = whoosh_index.create_in(str(new_dir), build_schema())
-    writer = ix.writer(limitmb=REBUILD_MEMORY_MB)
-    try:
-        for kind in documents.MODELS:
-            counts[kind] = 0
-            docs = documents.iter_documents(kind)
-            total = documents.count_published()[kind] if progress else 0
-            for _key, doc in progress(docs, kind, total) if progress else docs:
-                writer.add_document(**_indexable(doc))
-                counts[kind] += 1
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit(optimize=True)
-    ix.close()
+    counts = build.write_index(new_dir, build_schema(), _indexable, REBUILD_MEMORY_MB, progress)
     store.write_state(state, new_dir)
     return counts
 
