@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from werkzeug.http import http_date
@@ -85,6 +85,8 @@ class ResponseCache:
         every PAGE_CACHE_CHECK_SECONDS; a new generation empties the store."""
         interval = current_app.config["PAGE_CACHE_CHECK_SECONDS"]
         now = time.monotonic()
+        if has_request_context() and g.get("generation_checked") and self._generation:
+            return self._generation  # one look per request, however many parts ask
         if self._generation is None or now - self._checked_at >= interval:
             fresh = read_generation()
             with self._lock:
@@ -92,6 +94,8 @@ class ResponseCache:
                     self._entries.clear()
                     self._derived.clear()
                 self._generation, self._checked_at = fresh, now
+        if has_request_context():
+            g.generation_checked = True
         return self._generation
 
     def get(self, key: CacheKey) -> CacheEntry | None:
@@ -127,6 +131,8 @@ class ResponseCache:
     def expire(self) -> None:
         """Force a re-read of the generation on the next request (after a local commit)."""
         self._checked_at = 0.0
+        if has_request_context():
+            g.generation_checked = False
 
     def clear(self) -> None:
         with self._lock:

@@ -160,17 +160,20 @@ def related_places(query: str) -> dict:
 class PageCatalogue:
     """What a results page shows besides its rows, read once per catalogue generation
     (app/caching/store.py) in one go (one generation check per page, not one per table):
-    facet -> value -> language -> name of the place facets (county, category), and each
-    result's picture."""
+    facet -> value -> language -> name of the place facets (county, category), their name
+    order (facet -> language -> value -> rank), and each result's picture."""
 
     facet_names: dict[str, dict[str, dict[str, str]]]
+    facet_order: dict[str, dict[str, dict[str, int]]]
     pictures: thumbnails.PictureTable
 
 
 def page_catalogue() -> PageCatalogue:
     return response_cache.derived(
         "search page catalogue",
-        lambda: PageCatalogue(_read_facet_names(), thumbnails.read_picture_table()),
+        lambda: PageCatalogue(
+            _read_facet_names(), _read_facet_order(), thumbnails.read_picture_table()
+        ),
     )
 
 
@@ -186,13 +189,10 @@ def _read_facet_names() -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def facet_order() -> dict[str, dict[str, dict[str, int]]]:
-    """facet -> language -> value -> its place in name order (app/collation.py) of the
-    place facets; read once per catalogue generation, as facet_names."""
-    return response_cache.derived("search facet order", _read_facet_order)
-
-
 def _read_facet_order() -> dict[str, dict[str, dict[str, int]]]:
+    """facet -> language -> value -> its place in name order (app/collation.py) of the
+    place facets."""
+
     def ranks(rows: Sequence[County | Category]) -> dict[str, dict[str, int]]:
         return {
             lang: {row.slug: rank for rank, row in enumerate(by_name(rows, lang))}
@@ -209,7 +209,7 @@ def _places_in_name_order(results: SearchResults) -> None:
     """County and category facet values in the reader's name order, as every list of
     places: a visitor finds their county where they expect it, whatever its count."""
     lang = current_lang()
-    for facet, ranks in facet_order().items():
+    for facet, ranks in page_catalogue().facet_order.items():
         order = ranks.get(lang, {})
         values = results.facets.get(facet)
         if values:
