@@ -178,11 +178,7 @@ def public_cases(xfails: dict, kinds: tuple = PUBLIC) -> list:
     ]
 
 
-OVERFLOW_XFAILS = {
-    ("register", 768): "at 768 px the register table (right edge 805 px) sits in a .table-wrap "
-    "(overflow-x:auto, right edge 752 px) yet the document scrolls to 791 px; the stacked card "
-    "layout stops at 47.99rem; cause not pinned down in the time box",
-}
+OVERFLOW_XFAILS: dict = {}  # none known: a failure here is a page wider than the screen
 
 
 @pytest.mark.parametrize("kind, width", public_cases(OVERFLOW_XFAILS))
@@ -213,21 +209,7 @@ SMALL_TARGETS = """(least) => {
 }"""
 
 
-SMALL_HEADER = (
-    "the site header's home link (.brand, 26-29 px tall) and language link (32 px wide) "
-    "in site.css are under 44 px"
-)
-TOUCH_XFAILS = {
-    **{
-        ("expo", w): SMALL_HEADER + "; so are the booths' exhibitor links (19 px tall)"
-        for w in WIDTHS
-    },
-    **{
-        ("passport", w): "the passport's home link (templates/qr/passport.css, CSP-hashed) is "
-        "21 px tall on wide screens and 42 px on phones"
-        for w in WIDTHS
-    },
-}
+TOUCH_XFAILS: dict = {}  # none known
 
 
 @pytest.mark.parametrize("kind, width", public_cases(TOUCH_XFAILS, ("expo", "passport")))
