@@ -1,5 +1,6 @@
 """Lighthouse scores (performance, accessibility, best practices, SEO) of the pages people
-land on: home, a county, a product and a passport (/q/<code>, what a QR scan opens).
+land on: home, a county, a product, a search and a passport (/q/<code>, what a QR scan
+opens).
 
 On a throwaway instance (temp dir, production config, the seed data; the same set-up as
 bench/pages.py) under gunicorn on 127.0.0.1, Lighthouse (npm devDependency, `npm install`)
@@ -114,6 +115,7 @@ def measure(tmp: Path, servers: list[subprocess.Popen], lang: str) -> int:
         "home": "/",
         "county": "/counties/wenchang",
         "product": "/products/wenchang-chicken",
+        "search": "/search?q=coffee",
         "passport": f"/q/{code}",
     }
     for path in pages.values():  # render once so Lighthouse sees cached pages
