@@ -36,12 +36,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def alive(pid: int) -> bool:
+def started_at(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), None
+    when it is gone or a zombie: with the pid, it names one process even if the pid is reused
+    (pid_max is 32,768 here, and a PostgreSQL run churns through pids)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
     except OSError:
-        return False
-    return state != "Z"
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def alive(pid: int, start: str | None) -> bool:
+    return start is not None and started_at(pid) == start
 
 
 def node_errors(run_dir: Path) -> str:
@@ -72,7 +79,7 @@ def stack():
     try:
         yield {"url": f"http://127.0.0.1:{port}", "state": state, "run_dir": run_dir}
     finally:
-        pids = state["pids_seen"]
+        pids = {pid: started_at(pid) for pid in state["pids_seen"]}
         down = subprocess.run(
             [*STACK, "down", *common],
             capture_output=True,
@@ -81,7 +88,7 @@ def stack():
             check=False,
         )
         assert down.returncode == 0, down.stdout + down.stderr
-        left = [pid for pid in pids if alive(pid)]
+        left = [pid for pid, start in pids.items() if alive(pid, start)]
         errors = node_errors(run_dir)
         kept = sorted(path.name for path in run_dir.iterdir())
         again = subprocess.run(
